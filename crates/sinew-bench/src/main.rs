@@ -1,0 +1,23 @@
+//! `sinew-bench`: measures the workloads the issues name, printing one JSON object per line with
+//! the same `name` values and fields as the peer scripts in `../shared/bench/peers`, so the two
+//! outputs compare line by line.
+//!
+//! Usage: `sinew-bench engine [--json]`
+
+mod engine;
+mod timing;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let json = args.iter().any(|a| a == "--json");
+    let what: Vec<&str> = args.iter().filter(|a| !a.starts_with("--")).map(|s| s.as_str()).collect();
+    match what.as_slice() {
+        ["engine"] => engine::run(json),
+        _ => {
+            eprintln!(
+                "usage: sinew-bench engine [--json]\n  engine   GEMM, autograd overhead and conv micro-benchmarks"
+            );
+            std::process::exit(2);
+        }
+    }
+}

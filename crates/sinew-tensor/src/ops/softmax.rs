@@ -1,0 +1,256 @@
+//! Softmax, log-softmax, the fused softmax cross-entropies, and fused bias + activation.
+
+use crate::autograd::{grads, record, Op};
+use crate::dtype::Float;
+use crate::ops::unary::{zip3, Unary};
+use crate::shape::Shape;
+use crate::storage::{with_dtype, Element, PAR_THRESHOLD};
+use crate::tensor::Tensor;
+use rayon::prelude::*;
+
+/// Applies `f(row_in, row_out)` to each `[len]` lane of `[outer, len, inner]` data, gathering a
+/// strided lane into a contiguous buffer when `inner > 1`.
+fn per_lane<T: Element>(x: &[T], outer: usize, len: usize, inner: usize, f: impl Fn(&[T], &mut [T]) + Sync) -> Vec<T> {
+    let mut out = vec![T::ZERO; x.len()];
+    if inner == 1 {
+        if x.len() >= PAR_THRESHOLD {
+            out.par_chunks_mut(len).zip(x.par_chunks(len)).for_each(|(o, r)| f(r, o));
+        } else {
+            out.chunks_mut(len).zip(x.chunks(len)).for_each(|(o, r)| f(r, o));
+        }
+        return out;
+    }
+    let mut lane = vec![T::ZERO; len];
+    let mut res = vec![T::ZERO; len];
+    for o in 0..outer {
+        for i in 0..inner {
+            for l in 0..len {
+                lane[l] = x[(o * len + l) * inner + i];
+            }
+            f(&lane, &mut res);
+            for l in 0..len {
+                out[(o * len + l) * inner + i] = res[l];
+            }
+        }
+    }
+    out
+}
+
+/// `out = log_softmax(row)`, stable: subtracts the row max first.
+fn log_softmax_row<T: Float>(r: &[T], o: &mut [T]) {
+    let m = r.iter().fold(T::NEG_INFINITY, |a, &b| a.max(b));
+    let m = if m.to_f64().is_finite() { m } else { T::ZERO };
+    let mut s = T::ZERO;
+    for &v in r {
+        s += (v - m).exp();
+    }
+    let lse = m + s.ln();
+    for (o, &v) in o.iter_mut().zip(r) {
+        *o = v - lse;
+    }
+}
+
+fn softmax_row<T: Float>(r: &[T], o: &mut [T]) {
+    let m = r.iter().fold(T::NEG_INFINITY, |a, &b| a.max(b));
+    let mut s = T::ZERO;
+    for (o, &v) in o.iter_mut().zip(r) {
+        *o = (v - m).exp();
+        s += *o;
+    }
+    let inv = T::ONE / s;
+    o.iter_mut().for_each(|o| *o *= inv);
+}
+
+/// Keras activation functions, for the fused [`Tensor::bias_act`] and [`Tensor::activation`].
+/// Softmax is not here: it is not elementwise (use [`Tensor::softmax`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Activation {
+    Linear,
+    Relu,
+    LeakyRelu(f64),
+    Elu(f64),
+    Selu,
+    Gelu,
+    GeluTanh,
+    Sigmoid,
+    HardSigmoid,
+    Tanh,
+    Softplus,
+    Softsign,
+    Silu,
+    Mish,
+    Exponential,
+}
+
+impl Activation {
+    fn unary(self) -> Option<Unary> {
+        Some(match self {
+            Activation::Linear => return None,
+            Activation::Relu => Unary::Relu,
+            Activation::LeakyRelu(a) => Unary::LeakyRelu(a),
+            Activation::Elu(a) => Unary::Elu(a),
+            Activation::Selu => Unary::Selu,
+            Activation::Gelu => Unary::Gelu,
+            Activation::GeluTanh => Unary::GeluTanh,
+            Activation::Sigmoid => Unary::Sigmoid,
+            Activation::HardSigmoid => Unary::HardSigmoid,
+            Activation::Tanh => Unary::Tanh,
+            Activation::Softplus => Unary::Softplus,
+            Activation::Softsign => Unary::Softsign,
+            Activation::Silu => Unary::Silu,
+            Activation::Mish => Unary::Mish,
+            Activation::Exponential => Unary::Exp,
+        })
+    }
+}
+
+impl Tensor {
+    /// Softmax along `axis`, stable for large inputs.
+    pub fn softmax(&self, axis: isize) -> Tensor {
+        let a = self.shape().axis(axis, "softmax");
+        let (outer, len, inner) = self.shape().split_at_axis(a);
+        let st = with_dtype!(self.dtype(), T => T::wrap(per_lane(self.data::<T>(), outer, len, inner, softmax_row)));
+        record(Op::Softmax, st, self.shape().clone(), &[self], move |gy, y, _| {
+            // gx = y * (gy - sum(gy * y))
+            let s = gy.mul(y).sum(&[a as isize], true);
+            grads![Some(y.mul(&gy.sub(&s)))]
+        })
+    }
+    /// Log-softmax along `axis`: `x - logsumexp(x)`, stable.
+    pub fn log_softmax(&self, axis: isize) -> Tensor {
+        let a = self.shape().axis(axis, "log_softmax");
+        let (outer, len, inner) = self.shape().split_at_axis(a);
+        let st =
+            with_dtype!(self.dtype(), T => T::wrap(per_lane(self.data::<T>(), outer, len, inner, log_softmax_row)));
+        record(Op::LogSoftmax, st, self.shape().clone(), &[self], move |gy, y, _| {
+            // gx = gy - exp(y) * sum(gy)
+            let s = gy.sum(&[a as isize], true);
+            grads![Some(gy.sub(&y.exp().mul(&s)))]
+        })
+    }
+
+    /// Per-row cross-entropy between `targets` (probabilities, same shape) and
+    /// `softmax(self)` along the last axis: `-sum(t * log_softmax(x))`, fused. Shape `[..]` (the
+    /// last axis removed).
+    pub fn softmax_cross_entropy(&self, targets: &Tensor) -> Tensor {
+        assert!(
+            self.shape() == targets.shape(),
+            "softmax_cross_entropy: logits {:?} and targets {:?} differ",
+            self.shape(),
+            targets.shape()
+        );
+        assert!(self.rank() >= 1, "softmax_cross_entropy: logits must have a class axis, got shape {:?}", self.shape());
+        let c = self.dims()[self.rank() - 1];
+        let rows = self.numel() / c.max(1);
+        let out_shape = Shape::new(&self.dims()[..self.rank() - 1]);
+        let (st, lsm) = with_dtype!(self.dtype(), T => {
+            let lsm = per_lane(self.data::<T>(), rows, c, 1, log_softmax_row);
+            let t = targets.data::<T>();
+            let loss: Vec<T> = (0..rows).map(|r| {
+                let mut s = T::ZERO;
+                for j in 0..c { s -= t[r * c + j] * lsm[r * c + j]; }
+                s
+            }).collect();
+            (T::wrap(loss), Tensor::from_storage(T::wrap(lsm), self.shape().clone()))
+        });
+        record(Op::SoftmaxCrossEntropy, st, out_shape, &[self, targets], move |gy, _, xs| {
+            let g = gy.unsqueeze(-1);
+            let t = &xs[1];
+            // d/dx = gy * (softmax * sum(t) - t); d/dt = -gy * log_softmax
+            let gx = xs[0].requires_grad().then(|| g.mul(&lsm.exp().mul(&t.sum(&[-1], true)).sub(t)));
+            let gt = t.requires_grad().then(|| g.mul(&lsm).neg());
+            grads![gx, gt]
+        })
+    }
+
+    /// Per-row cross-entropy of integer class `labels` under `softmax(self)` along the last
+    /// axis (log-softmax + NLL, fused). `self` is `[n, classes]`; the result is `[n]`.
+    pub fn sparse_softmax_cross_entropy(&self, labels: &[usize]) -> Tensor {
+        assert!(self.rank() == 2, "sparse_softmax_cross_entropy: logits must be [n, classes], got {:?}", self.shape());
+        let (n, c) = (self.dims()[0], self.dims()[1]);
+        assert!(
+            labels.len() == n,
+            "sparse_softmax_cross_entropy: {} labels for logits of shape {:?}",
+            labels.len(),
+            self.shape()
+        );
+        if let Some(&bad) = labels.iter().find(|&&l| l >= c) {
+            panic!("sparse_softmax_cross_entropy: label {bad} is out of range for {c} classes");
+        }
+        let labels = labels.to_vec();
+        let (st, lsm) = with_dtype!(self.dtype(), T => {
+            let lsm = per_lane(self.data::<T>(), n, c, 1, log_softmax_row);
+            let loss: Vec<T> = labels.iter().enumerate().map(|(r, &l)| -lsm[r * c + l]).collect();
+            (T::wrap(loss), T::wrap(lsm))
+        });
+        record(Op::SparseSoftmaxCrossEntropy, st, Shape::new(&[n]), &[self], move |gy, _, _| {
+            let st = with_dtype!(gy.dtype(), T => {
+                let lsm = T::view(&lsm);
+                let g = gy.data::<T>();
+                let mut out: Vec<T> = lsm.iter().map(|&v| v.exp()).collect();
+                for (r, &l) in labels.iter().enumerate() {
+                    out[r * c + l] -= T::ONE;
+                    out[r * c..(r + 1) * c].iter_mut().for_each(|v| *v *= g[r]);
+                }
+                T::wrap(out)
+            });
+            grads![Some(Tensor::from_storage(st, Shape::new(&[n, c])))]
+        })
+    }
+
+    /// Applies a Keras activation elementwise.
+    pub fn activation(&self, act: Activation) -> Tensor {
+        match act.unary() {
+            None => self.clone(),
+            Some(u) => self.unary(u),
+        }
+    }
+
+    /// `act(self + bias)` with `bias` broadcast along the last axis, in one pass (the Dense and
+    /// Conv epilogue). `bias` has shape `[channels]`.
+    pub fn bias_act(&self, bias: &Tensor, act: Activation) -> Tensor {
+        let c = *self.dims().last().unwrap_or_else(|| panic!("bias_act: input must have a channel axis, got a scalar"));
+        assert!(
+            bias.dims() == [c],
+            "bias_act: bias shape {:?} does not match the last axis of {:?}",
+            bias.shape(),
+            self.shape()
+        );
+        assert!(bias.dtype() == self.dtype(), "bias_act: dtypes differ: {:?} vs {:?}", self.dtype(), bias.dtype());
+        let u = act.unary();
+        let st = with_dtype!(self.dtype(), T => {
+            let (x, b) = (self.data::<T>(), bias.data::<T>());
+            let mut out = vec![T::ZERO; x.len()];
+            let body = |o: &mut [T], x: &[T]| {
+                for ((o, &x), &b) in o.iter_mut().zip(x).zip(b) {
+                    let z = x + b;
+                    *o = match u { Some(u) => u.f(z), None => z };
+                }
+            };
+            if x.len() >= PAR_THRESHOLD && c > 0 {
+                out.par_chunks_mut(c).zip(x.par_chunks(c)).for_each(|(o, x)| body(o, x));
+            } else if c > 0 {
+                out.chunks_mut(c).zip(x.chunks(c)).for_each(|(o, x)| body(o, x));
+            }
+            T::wrap(out)
+        });
+        record(Op::BiasAct, st, self.shape().clone(), &[self, bias], move |gy, y, xs| {
+            let gz = match u {
+                None => gy.clone(),
+                Some(u) => {
+                    let st = with_dtype!(gy.dtype(), T => {
+                        let b = xs[1].data::<T>();
+                        let x = xs[0].data::<T>();
+                        // z = x + b is recomputed rather than saved: one add is cheaper than a buffer.
+                        let z: Vec<T> = x.iter().enumerate().map(|(i, &v)| v + b[i % c]).collect();
+                        T::wrap(zip3(gy.data::<T>(), &z, y.data::<T>(), |g, z, y| g * u.df(z, y)))
+                    });
+                    Tensor::from_storage(st, gy.shape().clone())
+                }
+            };
+            let gb = xs[1].requires_grad().then(|| gz.reshape([gz.numel() / c.max(1), c]).sum(&[0], false));
+            grads![Some(gz), gb]
+        })
+    }
+}

@@ -1,0 +1,364 @@
+//! Elementwise unary ops and activations. Each op is one `Unary` variant with its forward `f` and
+//! its derivative `df` side by side; one generic path records them all.
+
+use crate::autograd::{grads, record, Op};
+use crate::dtype::Float;
+use crate::storage::{with_dtype, Element, PAR_CHUNK, PAR_THRESHOLD};
+use crate::tensor::Tensor;
+use rayon::prelude::*;
+
+/// SELU constants (Klambauer et al. 2017), as in Keras.
+const SELU_ALPHA: f64 = 1.673_263_242_354_377_3;
+const SELU_SCALE: f64 = 1.050_700_987_355_480_5;
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Unary {
+    Neg,
+    Exp,
+    Log,
+    Sqrt,
+    Abs,
+    Square,
+    Powf(f64),
+    Clamp(f64, f64),
+    /// `a * x + b`: scalar add/sub/mul/div in one op.
+    Affine(f64, f64),
+    Relu,
+    LeakyRelu(f64),
+    Elu(f64),
+    Selu,
+    Gelu,
+    GeluTanh,
+    Sigmoid,
+    HardSigmoid,
+    Tanh,
+    Softplus,
+    Softsign,
+    Silu,
+    Mish,
+}
+
+#[inline(always)]
+fn sigmoid<T: Float>(x: T) -> T {
+    // Stable on both tails: never exponentiates a large positive number.
+    if x >= T::ZERO {
+        T::ONE / (T::ONE + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (T::ONE + e)
+    }
+}
+
+#[inline(always)]
+fn softplus<T: Float>(x: T) -> T {
+    // log(1 + e^x) = max(x, 0) + log1p(e^-|x|)
+    x.max(T::ZERO) + (-x.abs()).exp().ln_1p()
+}
+
+impl Unary {
+    pub(crate) fn op(self) -> Op {
+        match self {
+            Unary::Neg => Op::Neg,
+            Unary::Exp => Op::Exp,
+            Unary::Log => Op::Log,
+            Unary::Sqrt => Op::Sqrt,
+            Unary::Abs => Op::Abs,
+            Unary::Square => Op::Square,
+            Unary::Powf(_) => Op::Powf,
+            Unary::Clamp(..) => Op::Clamp,
+            Unary::Affine(..) => Op::Affine,
+            Unary::Relu => Op::Relu,
+            Unary::LeakyRelu(_) => Op::LeakyRelu,
+            Unary::Elu(_) => Op::Elu,
+            Unary::Selu => Op::Selu,
+            Unary::Gelu => Op::Gelu,
+            Unary::GeluTanh => Op::GeluTanh,
+            Unary::Sigmoid => Op::Sigmoid,
+            Unary::HardSigmoid => Op::HardSigmoid,
+            Unary::Tanh => Op::Tanh,
+            Unary::Softplus => Op::Softplus,
+            Unary::Softsign => Op::Softsign,
+            Unary::Silu => Op::Silu,
+            Unary::Mish => Op::Mish,
+        }
+    }
+
+    /// The forward function.
+    #[inline(always)]
+    pub(crate) fn f<T: Float>(self, x: T) -> T {
+        let c = T::from_f64;
+        match self {
+            Unary::Neg => -x,
+            Unary::Exp => x.exp(),
+            Unary::Log => x.ln(),
+            Unary::Sqrt => x.sqrt(),
+            Unary::Abs => x.abs(),
+            Unary::Square => x * x,
+            Unary::Powf(e) => x.powf(c(e)),
+            Unary::Clamp(lo, hi) => x.max(c(lo)).min(c(hi)),
+            Unary::Affine(a, b) => c(a) * x + c(b),
+            Unary::Relu => x.max(T::ZERO),
+            Unary::LeakyRelu(a) => {
+                if x > T::ZERO {
+                    x
+                } else {
+                    c(a) * x
+                }
+            }
+            Unary::Elu(a) => {
+                if x > T::ZERO {
+                    x
+                } else {
+                    c(a) * (x.exp() - T::ONE)
+                }
+            }
+            Unary::Selu => {
+                if x > T::ZERO {
+                    c(SELU_SCALE) * x
+                } else {
+                    c(SELU_SCALE * SELU_ALPHA) * (x.exp() - T::ONE)
+                }
+            }
+            Unary::Gelu => c(0.5) * x * (T::ONE + (x * c(std::f64::consts::FRAC_1_SQRT_2)).erf()),
+            Unary::GeluTanh => {
+                let k = c((2.0 / std::f64::consts::PI).sqrt());
+                c(0.5) * x * (T::ONE + (k * (x + c(0.044715) * x * x * x)).tanh())
+            }
+            Unary::Sigmoid => sigmoid(x),
+            // Keras 3: relu6(x + 3) / 6.
+            Unary::HardSigmoid => ((x + c(3.0)).max(T::ZERO).min(c(6.0))) / c(6.0),
+            Unary::Tanh => x.tanh(),
+            Unary::Softplus => softplus(x),
+            Unary::Softsign => x / (T::ONE + x.abs()),
+            Unary::Silu => x * sigmoid(x),
+            Unary::Mish => x * softplus(x).tanh(),
+        }
+    }
+
+    /// dy/dx, given the input `x` and the output `y`.
+    #[inline(always)]
+    pub(crate) fn df<T: Float>(self, x: T, y: T) -> T {
+        let c = T::from_f64;
+        match self {
+            Unary::Neg => -T::ONE,
+            Unary::Exp => y,
+            Unary::Log => T::ONE / x,
+            Unary::Sqrt => c(0.5) / y,
+            Unary::Abs => {
+                if x > T::ZERO {
+                    T::ONE
+                } else if x < T::ZERO {
+                    -T::ONE
+                } else {
+                    T::ZERO
+                }
+            }
+            Unary::Square => c(2.0) * x,
+            Unary::Powf(e) => c(e) * x.powf(c(e - 1.0)),
+            // PyTorch convention: gradient passes where lo <= x <= hi.
+            Unary::Clamp(lo, hi) => {
+                if x >= c(lo) && x <= c(hi) {
+                    T::ONE
+                } else {
+                    T::ZERO
+                }
+            }
+            Unary::Affine(a, _) => c(a),
+            Unary::Relu => {
+                if x > T::ZERO {
+                    T::ONE
+                } else {
+                    T::ZERO
+                }
+            }
+            Unary::LeakyRelu(a) => {
+                if x > T::ZERO {
+                    T::ONE
+                } else {
+                    c(a)
+                }
+            }
+            Unary::Elu(a) => {
+                if x > T::ZERO {
+                    T::ONE
+                } else {
+                    y + c(a)
+                }
+            }
+            Unary::Selu => {
+                if x > T::ZERO {
+                    c(SELU_SCALE)
+                } else {
+                    y + c(SELU_SCALE * SELU_ALPHA)
+                }
+            }
+            Unary::Gelu => {
+                let cdf = c(0.5) * (T::ONE + (x * c(std::f64::consts::FRAC_1_SQRT_2)).erf());
+                let pdf = (c(-0.5) * x * x).exp() * c(1.0 / (2.0 * std::f64::consts::PI).sqrt());
+                cdf + x * pdf
+            }
+            Unary::GeluTanh => {
+                let k = c((2.0 / std::f64::consts::PI).sqrt());
+                let inner = k * (x + c(0.044715) * x * x * x);
+                let t = inner.tanh();
+                c(0.5) * (T::ONE + t) + c(0.5) * x * (T::ONE - t * t) * k * (T::ONE + c(3.0 * 0.044715) * x * x)
+            }
+            Unary::Sigmoid => y * (T::ONE - y),
+            Unary::HardSigmoid => {
+                if x > c(-3.0) && x < c(3.0) {
+                    c(1.0 / 6.0)
+                } else {
+                    T::ZERO
+                }
+            }
+            Unary::Tanh => T::ONE - y * y,
+            Unary::Softplus => sigmoid(x),
+            Unary::Softsign => {
+                let d = T::ONE + x.abs();
+                T::ONE / (d * d)
+            }
+            Unary::Silu => {
+                let s = sigmoid(x);
+                s * (T::ONE + x * (T::ONE - s))
+            }
+            Unary::Mish => {
+                let t = softplus(x).tanh();
+                t + x * (T::ONE - t * t) * sigmoid(x)
+            }
+        }
+    }
+}
+
+/// `out[i] = f(a[i])`, in parallel chunks when large.
+pub(crate) fn map<T: Element>(a: &[T], f: impl Fn(T) -> T + Sync) -> Vec<T> {
+    let mut out = vec![T::ZERO; a.len()];
+    if a.len() >= PAR_THRESHOLD {
+        out.par_chunks_mut(PAR_CHUNK).zip(a.par_chunks(PAR_CHUNK)).for_each(|(o, a)| {
+            for (o, &a) in o.iter_mut().zip(a) {
+                *o = f(a);
+            }
+        });
+    } else {
+        for (o, &a) in out.iter_mut().zip(a) {
+            *o = f(a);
+        }
+    }
+    out
+}
+
+/// `out[i] = f(a[i], b[i], c[i])` over equal-length slices, in parallel chunks when large.
+pub(crate) fn zip3<T: Element>(a: &[T], b: &[T], c: &[T], f: impl Fn(T, T, T) -> T + Sync) -> Vec<T> {
+    let mut out = vec![T::ZERO; a.len()];
+    let body = |o: &mut [T], a: &[T], b: &[T], c: &[T]| {
+        for i in 0..o.len() {
+            o[i] = f(a[i], b[i], c[i]);
+        }
+    };
+    if a.len() >= PAR_THRESHOLD {
+        out.par_chunks_mut(PAR_CHUNK)
+            .zip(a.par_chunks(PAR_CHUNK))
+            .zip(b.par_chunks(PAR_CHUNK).zip(c.par_chunks(PAR_CHUNK)))
+            .for_each(|((o, a), (b, c))| body(o, a, b, c));
+    } else {
+        body(&mut out, a, b, c);
+    }
+    out
+}
+
+impl Tensor {
+    pub(crate) fn unary(&self, u: Unary) -> Tensor {
+        let st = with_dtype!(self.dtype(), T => T::wrap(map(self.data::<T>(), |x| u.f(x))));
+        record(u.op(), st, self.shape().clone(), &[self], move |gy, y, xs| {
+            let st = with_dtype!(gy.dtype(), T => T::wrap(zip3(gy.data::<T>(), xs[0].data::<T>(), y.data::<T>(), |g, x, y| g * u.df(x, y))));
+            grads![Some(Tensor::from_storage(st, gy.shape().clone()))]
+        })
+    }
+
+    pub fn neg(&self) -> Tensor {
+        self.unary(Unary::Neg)
+    }
+    pub fn exp(&self) -> Tensor {
+        self.unary(Unary::Exp)
+    }
+    /// Natural logarithm.
+    pub fn log(&self) -> Tensor {
+        self.unary(Unary::Log)
+    }
+    pub fn sqrt(&self) -> Tensor {
+        self.unary(Unary::Sqrt)
+    }
+    pub fn abs(&self) -> Tensor {
+        self.unary(Unary::Abs)
+    }
+    pub fn square(&self) -> Tensor {
+        self.unary(Unary::Square)
+    }
+    /// `x^e` for a scalar exponent.
+    pub fn powf(&self, e: f64) -> Tensor {
+        self.unary(Unary::Powf(e))
+    }
+    /// Limits values to `[lo, hi]`; the gradient passes where `lo <= x <= hi`.
+    pub fn clamp(&self, lo: f64, hi: f64) -> Tensor {
+        assert!(lo <= hi, "clamp: lo {lo} > hi {hi}");
+        self.unary(Unary::Clamp(lo, hi))
+    }
+    /// `a * x + b`.
+    pub fn affine(&self, a: f64, b: f64) -> Tensor {
+        self.unary(Unary::Affine(a, b))
+    }
+    pub fn add_scalar(&self, b: f64) -> Tensor {
+        self.affine(1.0, b)
+    }
+    pub fn mul_scalar(&self, a: f64) -> Tensor {
+        self.affine(a, 0.0)
+    }
+    pub fn relu(&self) -> Tensor {
+        self.unary(Unary::Relu)
+    }
+    /// Keras `leaky_relu` (default `negative_slope` 0.2 in Keras 3; pass it explicitly).
+    pub fn leaky_relu(&self, negative_slope: f64) -> Tensor {
+        self.unary(Unary::LeakyRelu(negative_slope))
+    }
+    pub fn elu(&self, alpha: f64) -> Tensor {
+        self.unary(Unary::Elu(alpha))
+    }
+    pub fn selu(&self) -> Tensor {
+        self.unary(Unary::Selu)
+    }
+    /// Exact GELU, `x * Phi(x)` (Keras `gelu(approximate=False)`).
+    pub fn gelu(&self) -> Tensor {
+        self.unary(Unary::Gelu)
+    }
+    /// The tanh approximation of GELU (Keras `gelu(approximate=True)`).
+    pub fn gelu_tanh(&self) -> Tensor {
+        self.unary(Unary::GeluTanh)
+    }
+    pub fn sigmoid(&self) -> Tensor {
+        self.unary(Unary::Sigmoid)
+    }
+    /// Keras 3 `hard_sigmoid`: `relu6(x + 3) / 6`.
+    pub fn hard_sigmoid(&self) -> Tensor {
+        self.unary(Unary::HardSigmoid)
+    }
+    pub fn tanh(&self) -> Tensor {
+        self.unary(Unary::Tanh)
+    }
+    pub fn softplus(&self) -> Tensor {
+        self.unary(Unary::Softplus)
+    }
+    pub fn softsign(&self) -> Tensor {
+        self.unary(Unary::Softsign)
+    }
+    /// `x * sigmoid(x)`, also called swish.
+    pub fn silu(&self) -> Tensor {
+        self.unary(Unary::Silu)
+    }
+    /// Alias of [`Tensor::silu`].
+    pub fn swish(&self) -> Tensor {
+        self.silu()
+    }
+    /// `x * tanh(softplus(x))`.
+    pub fn mish(&self) -> Tensor {
+        self.unary(Unary::Mish)
+    }
+}

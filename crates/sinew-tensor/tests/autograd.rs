@@ -1,0 +1,122 @@
+//! Autograd semantics: accumulation, no_grad, detach, graph freeing, leaf updates.
+
+use sinew_tensor::*;
+
+fn t(v: &[f32], shape: &[usize]) -> Tensor {
+    Tensor::from_vec(v.to_vec(), shape)
+}
+
+#[test]
+fn autograd_accumulates_a_reused_input() {
+    let x = t(&[1.0, -2.0, 3.0], &[3]).with_grad();
+    let y = x.mul(&x).add(&x).sum_all(); // dy/dx = 2x + 1
+    let g = y.backward();
+    assert_eq!(g.get(&x).unwrap().to_vec_f32(), vec![3.0, -3.0, 7.0]);
+}
+
+#[test]
+fn autograd_diamond_graph_sums_both_paths() {
+    let x = t(&[0.5, 2.0], &[2]).with_grad();
+    let a = x.exp();
+    let b = a.mul_scalar(3.0);
+    let c = a.square();
+    let y = b.add(&c).sum_all(); // d/dx = 3 e^x + 2 e^{2x}
+    let g = y.backward().get(&x).unwrap().to_vec_f64();
+    for (gi, xi) in g.iter().zip([0.5f64, 2.0]) {
+        let want = 3.0 * xi.exp() + 2.0 * (2.0 * xi).exp();
+        assert!((gi - want).abs() < 1e-4 * want, "{gi} vs {want}");
+    }
+}
+
+#[test]
+fn autograd_no_grad_records_nothing() {
+    let x = t(&[1.0, 2.0], &[2]).with_grad();
+    let y = no_grad(|| x.mul_scalar(2.0));
+    assert!(!y.requires_grad() && y.op().is_none());
+    assert!(is_grad_enabled(), "no_grad must restore the previous mode");
+    let z = x.mul_scalar(2.0);
+    assert!(z.requires_grad() && z.op() == Some(Op::Affine));
+}
+
+#[test]
+fn autograd_detach_stops_the_gradient() {
+    let x = t(&[1.0, 2.0], &[2]).with_grad();
+    let y = x.mul(&x.detach()).sum_all(); // only the first factor carries gradient: d/dx = x
+    assert_eq!(y.backward().get(&x).unwrap().to_vec_f32(), vec![1.0, 2.0]);
+}
+
+#[test]
+fn autograd_unused_leaf_has_no_gradient() {
+    let x = t(&[1.0], &[1]).with_grad();
+    let w = t(&[1.0], &[1]).with_grad();
+    let g = x.mul_scalar(2.0).sum_all().backward();
+    assert!(g.get(&w).is_none());
+    assert_eq!(g.len(), 1);
+}
+
+#[test]
+fn autograd_backward_frees_the_graph() {
+    let x = t(&[1.0, 2.0], &[2]).with_grad();
+    let y = x.exp().sum_all();
+    let _ = y.backward();
+    assert!(y.op().is_none(), "the root's closure and saved tensors are dropped");
+}
+
+#[test]
+#[should_panic(expected = "backward: the graph was already freed")]
+fn autograd_backward_twice_panics_clearly() {
+    let x = t(&[1.0, 2.0], &[2]).with_grad();
+    let y = x.exp().sum_all();
+    let _ = y.backward();
+    let _ = y.backward();
+}
+
+#[test]
+fn autograd_retain_graph_allows_a_second_pass() {
+    let x = t(&[1.0, 2.0], &[2]).with_grad();
+    let y = x.square().sum_all();
+    let g1 = y.backward_with(&y.ones_like(), true).get(&x).unwrap().to_vec_f32();
+    let g2 = y.backward_with(&y.ones_like(), false).get(&x).unwrap().to_vec_f32();
+    assert_eq!(g1, vec![2.0, 4.0]);
+    assert_eq!(g1, g2);
+}
+
+#[test]
+#[should_panic(expected = "backward: expected a scalar loss, got shape [2]")]
+fn autograd_backward_needs_a_scalar() {
+    let x = t(&[1.0, 2.0], &[2]).with_grad();
+    let _ = x.exp().backward();
+}
+
+#[test]
+fn autograd_in_place_update_keeps_the_leaf_identity() {
+    let mut w = t(&[1.0, 2.0], &[2]).with_grad();
+    let id = w.id();
+    let alias = w.clone(); // forces a copy on write
+    w.data_mut_f32()[0] = 5.0;
+    assert_eq!(w.id(), id);
+    assert_eq!(alias.to_vec_f32(), vec![1.0, 2.0], "the alias keeps the old values");
+    assert_eq!(w.to_vec_f32(), vec![5.0, 2.0]);
+    let g = w.mul_scalar(3.0).sum_all().backward();
+    assert_eq!(g.get_by_id(id).unwrap().to_vec_f32(), vec![3.0, 3.0]);
+}
+
+#[test]
+fn autograd_graph_ops_lists_recorded_ops() {
+    let x = t(&[1.0, 2.0], &[1, 2]).with_grad();
+    let y = x.matmul(&x.t()).relu().sum_all();
+    let names: Vec<&str> = y.graph_ops().iter().map(|o| o.name()).collect();
+    assert_eq!(names, vec!["matmul", "permute", "relu", "sum"]);
+}
+
+#[test]
+fn autograd_long_chain_does_not_overflow_the_stack() {
+    // The topological sort is iterative: 100k recorded ops must not recurse.
+    let x = t(&[1.0], &[1]).with_grad();
+    let mut y = x.clone();
+    for _ in 0..100_000 {
+        y = y.add_scalar(1e-5);
+    }
+    let g = y.sum_all().backward();
+    assert_eq!(g.get(&x).unwrap().to_vec_f32(), vec![1.0]);
+}

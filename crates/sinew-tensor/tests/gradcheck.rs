@@ -1,0 +1,217 @@
+//! Central-difference gradient checks in f64 for every differentiable op, and the registry test
+//! that fails when an op in `Op::ALL` has no check.
+//!
+//! Each case builds a function of its inputs; the check compares autograd's gradient of
+//! `sum(f(x) * r)` (with a fixed random `r`, so every output element matters differently) with
+//! `(L(x + eps) - L(x - eps)) / 2 eps` for every input element. The ops each case recorded are
+//! collected from its graph, so a case cannot claim an op it does not exercise.
+
+use sinew_tensor::*;
+use std::collections::HashSet;
+
+type F = Box<dyn Fn(&[Tensor]) -> Tensor>;
+
+struct Case {
+    name: &'static str,
+    inputs: Vec<Tensor>,
+    f: F,
+    eps: f64,
+    tol: f64,
+}
+
+fn rn(shape: &[usize], seed: u64) -> Tensor {
+    Tensor::rand_normal(shape, 0.0, 1.0, &mut Rng::seed(seed)).to_dtype(DType::F64)
+}
+/// Values in [lo, hi): keeps inputs away from kinks and poles.
+fn un(shape: &[usize], lo: f64, hi: f64, seed: u64) -> Tensor {
+    Tensor::rand_uniform(shape, lo, hi, &mut Rng::seed(seed)).to_dtype(DType::F64)
+}
+/// Random values in [0.3, 1.3) with random signs: never near 0, so relu/abs/leaky are smooth.
+fn signed(shape: &[usize], seed: u64) -> Tensor {
+    let m = un(shape, 0.3, 1.3, seed);
+    let s = Tensor::bernoulli(shape, 0.5, &mut Rng::seed(seed + 1000)).to_dtype(DType::F64).affine(2.0, -1.0);
+    no_grad(|| m.mul(&s))
+}
+fn case(name: &'static str, inputs: Vec<Tensor>, f: impl Fn(&[Tensor]) -> Tensor + 'static) -> Case {
+    Case { name, inputs, f: Box::new(f), eps: 1e-6, tol: 1e-6 }
+}
+
+/// Runs one check and returns the ops its graph recorded.
+fn check(c: &Case) -> Vec<Op> {
+    let xs: Vec<Tensor> = c.inputs.iter().map(|t| t.with_grad()).collect();
+    let y = (c.f)(&xs);
+    assert_eq!(y.dtype(), DType::F64, "{}: gradient checks run in f64", c.name);
+    let ops = y.graph_ops();
+    let r = rn(y.dims(), 99);
+    let loss = |y: &Tensor| y.mul(&r).sum_all().item();
+    let grads = y.mul(&r).sum_all().backward();
+    for (i, x) in xs.iter().enumerate() {
+        let analytic = grads.get(x).map(|g| g.to_vec_f64()).unwrap_or_else(|| vec![0.0; x.numel()]);
+        let base = c.inputs[i].to_vec_f64();
+        for j in 0..base.len() {
+            let eval = |d: f64| {
+                let mut v = base.clone();
+                v[j] += d;
+                let mut ins: Vec<Tensor> = c.inputs.clone();
+                ins[i] = Tensor::from_vec_f64(v, c.inputs[i].shape().clone());
+                no_grad(|| loss(&(c.f)(&ins)))
+            };
+            let numeric = (eval(c.eps) - eval(-c.eps)) / (2.0 * c.eps);
+            let a = analytic[j];
+            assert!(
+                (a - numeric).abs() <= c.tol * (1.0 + numeric.abs()),
+                "{}: d/d input {i}[{j}] analytic {a} vs numeric {numeric}",
+                c.name
+            );
+        }
+    }
+    ops
+}
+
+fn cases() -> Vec<Case> {
+    let mut v = vec![
+        Case {
+            name: "cast",
+            inputs: vec![rn(&[3, 2], 1)],
+            f: Box::new(|x| x[0].to_dtype(DType::F32).square().to_dtype(DType::F64)),
+            eps: 1e-2,
+            tol: 2e-3,
+        },
+        case("add_broadcast", vec![rn(&[2, 3, 4], 1), rn(&[3, 1], 2)], |x| x[0].add(&x[1])),
+        case("sub_broadcast", vec![rn(&[4], 1), rn(&[2, 3, 4], 2)], |x| x[0].sub(&x[1])),
+        case("mul_broadcast", vec![rn(&[2, 1, 4], 1), rn(&[3, 1], 2)], |x| x[0].mul(&x[1])),
+        case("div_broadcast", vec![rn(&[2, 3], 1), un(&[3], 0.5, 2.0, 2)], |x| x[0].div(&x[1])),
+        case("div_scalar_tensor", vec![rn(&[2, 3], 1), un(&[1], 0.5, 2.0, 2)], |x| {
+            x[1].div(&x[0].abs().add_scalar(1.0))
+        }),
+        case("maximum", vec![rn(&[3, 4], 1), rn(&[3, 4], 2)], |x| x[0].maximum(&x[1])),
+        case("minimum", vec![rn(&[3, 4], 1), rn(&[4], 2)], |x| x[0].minimum(&x[1])),
+        case("pow", vec![un(&[2, 3], 0.5, 2.0, 1), rn(&[3], 2)], |x| x[0].pow(&x[1])),
+        case("neg_exp", vec![rn(&[5], 1)], |x| x[0].neg().exp()),
+        case("log_sqrt", vec![un(&[5], 0.2, 3.0, 1)], |x| x[0].log().add(&x[0].sqrt())),
+        case("abs", vec![signed(&[6], 1)], |x| x[0].abs()),
+        case("square_powf", vec![un(&[5], 0.2, 3.0, 1)], |x| x[0].square().add(&x[0].powf(1.7))),
+        case("clamp", vec![un(&[8], -2.0, 2.0, 3)], |x| x[0].clamp(-1.03, 1.07)),
+        case("affine", vec![rn(&[4], 1)], |x| x[0].affine(-2.5, 0.3)),
+        case("relu", vec![signed(&[3, 4], 1)], |x| x[0].relu()),
+        case("leaky_relu", vec![signed(&[3, 4], 1)], |x| x[0].leaky_relu(0.2)),
+        case("elu", vec![signed(&[3, 4], 1)], |x| x[0].elu(1.0)),
+        case("selu", vec![signed(&[3, 4], 1)], |x| x[0].selu()),
+        case("gelu", vec![rn(&[3, 4], 1)], |x| x[0].gelu()),
+        case("gelu_tanh", vec![rn(&[3, 4], 1)], |x| x[0].gelu_tanh()),
+        case("sigmoid", vec![rn(&[3, 4], 1).mul_scalar(3.0)], |x| x[0].sigmoid()),
+        case("hard_sigmoid", vec![un(&[8], -2.9, 2.9, 1)], |x| x[0].hard_sigmoid()),
+        case("tanh", vec![rn(&[3, 4], 1)], |x| x[0].tanh()),
+        case("softplus", vec![rn(&[3, 4], 1).mul_scalar(4.0)], |x| x[0].softplus()),
+        case("softsign", vec![signed(&[3, 4], 1)], |x| x[0].softsign()),
+        case("silu", vec![rn(&[3, 4], 1)], |x| x[0].silu()),
+        case("mish", vec![rn(&[3, 4], 1)], |x| x[0].mish()),
+        case("where", vec![rn(&[3, 4], 1), rn(&[4], 2)], |x| {
+            Tensor::where_(&x[0].gt(&x[0].zeros_like()), &x[0], &x[1])
+        }),
+        case("masked_select", vec![rn(&[3, 4], 1)], |x| {
+            x[0].masked_select(&rn(&[3, 4], 5).gt(&Tensor::full([1], 0.0, DType::F64)))
+        }),
+        case("sum_axes", vec![rn(&[2, 3, 4], 1)], |x| x[0].sum(&[0, 2], false)),
+        case("sum_keepdims", vec![rn(&[2, 3, 4], 1)], |x| x[0].sum(&[-1], true)),
+        case("mean", vec![rn(&[2, 3, 4], 1)], |x| x[0].mean(&[1], true).add(&x[0].mean_all())),
+        case("max", vec![rn(&[2, 3, 4], 1)], |x| x[0].max(&[1, 2], false)),
+        case("min", vec![rn(&[2, 3, 4], 1)], |x| x[0].min(&[0], true)),
+        case("var_std", vec![rn(&[3, 5], 1)], |x| x[0].var(&[1], false).add(&x[0].std(&[0], false).sum_all())),
+        case("logsumexp", vec![rn(&[3, 5], 1).mul_scalar(5.0)], |x| x[0].logsumexp(&[1], true)),
+        case("matmul_2d", vec![rn(&[3, 4], 1), rn(&[4, 5], 2)], |x| x[0].matmul(&x[1])),
+        case("matmul_batched_rhs2d", vec![rn(&[2, 3, 4], 1), rn(&[4, 5], 2)], |x| x[0].matmul(&x[1])),
+        case("matmul_broadcast_batch", vec![rn(&[3, 4], 1), rn(&[2, 4, 5], 2)], |x| x[0].matmul(&x[1])),
+        case("matmul_vector", vec![rn(&[4], 1), rn(&[2, 4, 3], 2)], |x| x[0].matmul(&x[1])),
+        case("reshape_permute", vec![rn(&[2, 3, 4], 1)], |x| {
+            x[0].reshape([6, 4]).t().reshape([4, 3, 2]).permute(&[2, 0, 1])
+        }),
+        case("narrow_split", vec![rn(&[5, 3], 1)], |x| {
+            let p = x[0].split(0, &[2, 3]);
+            p[1].narrow(1, 1, 2).sum_all().add(&p[0].sum_all())
+        }),
+        case("pad", vec![rn(&[2, 3], 1)], |x| x[0].pad(&[(1, 0), (2, 1)], 0.5)),
+        case("concat_stack", vec![rn(&[2, 3], 1), rn(&[2, 1], 2)], |x| {
+            let c = Tensor::concat(&[&x[0], &x[1]], 1);
+            Tensor::stack(&[&c, &c.mul(&c)], 0)
+        }),
+        case("broadcast_to", vec![rn(&[3, 1], 1)], |x| x[0].broadcast_to([2, 3, 4])),
+        case("index_select", vec![rn(&[4, 3], 1)], |x| x[0].index_select(0, &[3, 0, 3, 1])),
+        case("gather", vec![rn(&[3, 4], 1)], |x| {
+            x[0].gather(1, &Tensor::from_vec(vec![0., 3., 3., 1., 2., 0.], [3, 2]))
+        }),
+        case("scatter_add", vec![rn(&[3, 4], 1), rn(&[3, 2], 2)], |x| {
+            x[0].scatter_add(1, &Tensor::from_vec(vec![0., 3., 3., 3., 2., 0.], [3, 2]), &x[1])
+        }),
+        case("softmax_inner", vec![rn(&[2, 3, 4], 1)], |x| x[0].softmax(1)),
+        case("softmax_last", vec![rn(&[3, 5], 1)], |x| x[0].softmax(-1)),
+        case("log_softmax", vec![rn(&[2, 3, 4], 1)], |x| x[0].log_softmax(-1).add(&x[0].log_softmax(0))),
+        case("softmax_cross_entropy", vec![rn(&[4, 5], 1), rn(&[4, 5], 2).softmax(-1)], |x| {
+            x[0].softmax_cross_entropy(&x[1])
+        }),
+        case("sparse_softmax_cross_entropy", vec![rn(&[4, 5], 1)], |x| {
+            x[0].sparse_softmax_cross_entropy(&[0, 4, 2, 2])
+        }),
+        case("bias_act_tanh", vec![rn(&[2, 3, 4], 1), rn(&[4], 2)], |x| x[0].bias_act(&x[1], Activation::Tanh)),
+        case("bias_act_linear", vec![rn(&[5, 4], 1), rn(&[4], 2)], |x| x[0].bias_act(&x[1], Activation::Linear)),
+        case("dropout", vec![rn(&[4, 16], 1)], |x| x[0].dropout(0.3, &mut Rng::seed(5))),
+    ];
+    v.extend(image_cases());
+    v
+}
+
+fn image_cases() -> Vec<Case> {
+    let c2 = |stride: [usize; 2], padding: [usize; 4], dilation: [usize; 2], groups: usize| Conv2dOpts {
+        stride,
+        padding,
+        dilation,
+        groups,
+    };
+    vec![
+        case("conv2d_valid", vec![rn(&[2, 5, 6, 3], 1), rn(&[3, 2, 3, 4], 2)], move |x| {
+            x[0].conv2d(&x[1], c2([1, 1], [0; 4], [1, 1], 1))
+        }),
+        case("conv2d_stride_pad_dil", vec![rn(&[1, 7, 6, 2], 1), rn(&[3, 3, 2, 3], 2)], move |x| {
+            x[0].conv2d(&x[1], c2([2, 1], [1, 2, 0, 1], [1, 2], 1))
+        }),
+        case("conv2d_groups", vec![rn(&[2, 4, 4, 4], 1), rn(&[2, 2, 2, 6], 2)], move |x| {
+            x[0].conv2d(&x[1], c2([1, 1], [1, 1, 1, 1], [1, 1], 2))
+        }),
+        case("conv1d", vec![rn(&[2, 7, 3], 1), rn(&[3, 3, 2], 2)], |x| {
+            x[0].conv1d(&x[1], Conv1dOpts { stride: 2, padding: [1, 1], dilation: 1, groups: 1 })
+        }),
+        case("conv_transpose2d", vec![rn(&[2, 3, 3, 4], 1), rn(&[4, 4, 2, 4], 2)], |x| {
+            x[0].conv_transpose2d(
+                &x[1],
+                ConvTranspose2dOpts { stride: [2, 2], padding: [1, 1, 1, 1], ..Default::default() },
+            )
+        }),
+        case("conv_transpose2d_outpad", vec![rn(&[1, 3, 2, 2], 1), rn(&[3, 2, 3, 2], 2)], |x| {
+            x[0].conv_transpose2d(
+                &x[1],
+                ConvTranspose2dOpts { stride: [2, 3], output_padding: [1, 2], ..Default::default() },
+            )
+        }),
+        case("max_pool2d_overlap", vec![rn(&[2, 5, 5, 3], 1)], |x| {
+            x[0].max_pool2d(Pool2dOpts { kernel: [3, 3], stride: [2, 2], padding: [1, 1, 1, 1] })
+        }),
+        case("max_pool1d", vec![rn(&[2, 7, 2], 1)], |x| x[0].max_pool1d(2, 2, [0, 0])),
+        case("avg_pool2d", vec![rn(&[2, 5, 4, 2], 1)], |x| {
+            let o = Pool2dOpts { kernel: [2, 3], stride: [2, 1], padding: [1, 0, 1, 1] };
+            x[0].avg_pool2d(o, false).sum_all().add(&x[0].avg_pool2d(o, true).mul_scalar(0.5).sum_all())
+        }),
+        case("avg_pool1d", vec![rn(&[2, 7, 2], 1)], |x| x[0].avg_pool1d(3, 2, [1, 1], false)),
+        case("upsample_nearest2d", vec![rn(&[2, 3, 2, 2], 1)], |x| x[0].upsample_nearest2d([2, 3])),
+        case("upsample_bilinear2d", vec![rn(&[1, 3, 4, 2], 1)], |x| x[0].upsample_bilinear2d([7, 5])),
+    ]
+}
+
+#[test]
+fn gradcheck_every_op() {
+    let mut seen: HashSet<Op> = HashSet::new();
+    for c in cases() {
+        seen.extend(check(&c));
+    }
+    let missing: Vec<&str> = Op::ALL.iter().filter(|o| !seen.contains(o)).map(|o| o.name()).collect();
+    assert!(missing.is_empty(), "ops without a gradient check: {missing:?}");
+}
