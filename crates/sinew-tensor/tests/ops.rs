@@ -108,6 +108,9 @@ fn ops_layout_round_trips() {
     assert_eq!(padded.to_vec_f32(), vec![9., 9., 9., 1., 2., 9.]);
     assert_eq!(Tensor::stack(&[&parts[0], &parts[0]], 0).dims(), &[2, 2, 1, 4]);
     assert_eq!(x.reshape_infer(&[-1, 4]).dims(), &[6, 4]);
+    let s = x.slice(&[1..2, 0..3, 2..4]);
+    assert_eq!(s.dims(), &[1, 3, 2]);
+    assert_eq!(s.to_vec_f32(), vec![14., 15., 18., 19., 22., 23.]);
 }
 
 #[test]
@@ -193,4 +196,14 @@ fn ops_error_conv2d_names_op_and_shapes() {
 #[should_panic(expected = "sum: axis 3 is out of range for shape [2, 3] (rank 2)")]
 fn ops_error_bad_axis_names_op_and_shape() {
     let _ = Tensor::zeros([2, 3]).sum(&[3], false);
+}
+
+#[test]
+fn ops_tensor_is_send_and_sync() {
+    // Data pipelines hand tensors across threads; the handle must allow it.
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Tensor>();
+    let t = Tensor::ones([2]).with_grad().mul_scalar(2.0);
+    let back = std::thread::spawn(move || t.sum_all().backward().len()).join().unwrap();
+    assert_eq!(back, 1);
 }

@@ -192,6 +192,17 @@ impl Tensor {
             grads![Some(gy.pad(&pads, 0.0))]
         })
     }
+    /// The sub-tensor `ranges[i]` along each leading axis `i` (NumPy `x[a:b, c:d]`); axes past
+    /// `ranges.len()` are kept whole.
+    pub fn slice(&self, ranges: &[std::ops::Range<usize>]) -> Tensor {
+        assert!(ranges.len() <= self.rank(), "slice: {} ranges given for shape {:?}", ranges.len(), self.shape());
+        let mut t = self.clone();
+        for (a, r) in ranges.iter().enumerate() {
+            assert!(r.start <= r.end, "slice: empty-reversed range {r:?} on axis {a} of shape {:?}", self.shape());
+            t = t.narrow(a as isize, r.start, r.end - r.start);
+        }
+        t
+    }
     /// Splits `axis` into pieces of the given sizes (which must add up to its length).
     pub fn split(&self, axis: isize, sizes: &[usize]) -> Vec<Tensor> {
         let a = self.shape().axis(axis, "split");
