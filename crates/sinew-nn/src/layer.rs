@@ -1,0 +1,109 @@
+//! The layer machinery: configured layers ([`LayerConfig`]) build into layers ([`Layer`]), so an
+//! unbuilt layer cannot be called. Both traits are object-safe: models hold `Box<dyn Layer>`.
+
+use crate::activation::Activation;
+use crate::error::Result;
+use serde_json::Value;
+use sinew_tensor::{Rng, Tensor};
+
+/// A weight of a layer, with its Keras name (`kernel`, `bias`, `gamma`, `moving_mean`, ...).
+/// Non-trainable state (moving statistics) is a `Param` with `trainable = false`.
+#[derive(Clone, Debug)]
+pub struct Param {
+    pub name: &'static str,
+    pub value: Tensor,
+    pub trainable: bool,
+}
+
+impl Param {
+    /// A trainable weight: its tensor requires grad.
+    pub fn trainable(name: &'static str, value: Tensor) -> Self {
+        Param { name, value: value.with_grad(), trainable: true }
+    }
+    /// Non-trainable state.
+    pub fn state(name: &'static str, value: Tensor) -> Self {
+        Param { name, value, trainable: false }
+    }
+    /// Freezes or unfreezes the weight (Keras `layer.trainable`).
+    pub fn set_trainable(&mut self, trainable: bool) {
+        self.trainable = trainable;
+        self.value = if trainable { self.value.with_grad() } else { self.value.detach() };
+    }
+}
+
+/// What a forward pass needs besides its input: the mode and a random source.
+pub struct Ctx<'a> {
+    /// Training mode: dropout drops, batch norm uses batch statistics.
+    pub training: bool,
+    pub rng: &'a mut Rng,
+}
+
+/// A built layer. Shapes exclude the batch axis.
+pub trait Layer: Send {
+    /// The unique name within its model (`dense`, `dense_1`, ...).
+    fn name(&self) -> &str;
+    /// The Keras class name (`Dense`).
+    fn class_name(&self) -> &'static str;
+    /// Per-sample output shape, fixed at build time.
+    fn output_shape(&self) -> &[usize];
+    /// The forward pass on a batch.
+    fn forward(&mut self, x: &Tensor, ctx: &mut Ctx) -> Tensor;
+    /// When the layer ends in softmax or sigmoid, its output before that activation and the
+    /// activation, so a cross-entropy loss can work on logits (stable and fused). `None` otherwise.
+    fn forward_logits(&mut self, _x: &Tensor, _ctx: &mut Ctx) -> Option<(Tensor, Activation)> {
+        None
+    }
+    /// Weights and state, in a fixed order.
+    fn params(&self) -> Vec<&Param> {
+        vec![]
+    }
+    fn params_mut(&mut self) -> Vec<&mut Param> {
+        vec![]
+    }
+    /// The Keras-style config (class name, name and arguments), enough to rebuild the layer.
+    fn config(&self) -> Value;
+    /// Freezes or unfreezes every weight.
+    fn set_trainable(&mut self, trainable: bool) {
+        for p in self.params_mut() {
+            if p.name != "moving_mean" && p.name != "moving_variance" {
+                p.set_trainable(trainable);
+            }
+        }
+    }
+}
+
+/// A configured, unbuilt layer: Keras arguments in `new()` and setters; `build` checks them
+/// against the input shape and creates the weights.
+pub trait LayerConfig: Send {
+    fn class_name(&self) -> &'static str;
+    /// The user-given name, if any.
+    fn name(&self) -> Option<&str>;
+    /// Builds the layer for per-sample `input_shape` (no batch axis).
+    fn build(&self, name: String, input_shape: &[usize], rng: &mut Rng) -> Result<Box<dyn Layer>>;
+}
+
+/// Keras-style default layer name: `Dense` -> `dense`, `MaxPooling2D` -> `max_pooling2d`.
+pub fn snake_case(class: &str) -> String {
+    let mut out = String::new();
+    for (i, ch) in class.chars().enumerate() {
+        if ch.is_ascii_uppercase() {
+            if i > 0 && !class[..i].ends_with(|c: char| c.is_ascii_digit() || c.is_ascii_uppercase()) {
+                out.push('_');
+            }
+            out.push(ch.to_ascii_lowercase());
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn snake_case_matches_keras_names() {
+        assert_eq!(super::snake_case("Dense"), "dense");
+        assert_eq!(super::snake_case("MaxPooling2D"), "max_pooling2d");
+        assert_eq!(super::snake_case("BatchNormalization"), "batch_normalization");
+    }
+}

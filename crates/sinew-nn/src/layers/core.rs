@@ -1,0 +1,303 @@
+//! Core layers: Dense, Activation, Dropout, Flatten, Reshape.
+
+use crate::activation::Activation;
+use crate::error::{Error, Result};
+use crate::initializers::Initializer;
+use crate::layer::{Ctx, Layer, LayerConfig, Param};
+use serde_json::{json, Value};
+use sinew_tensor::{Activation as Elementwise, Rng, Tensor};
+
+/// Keras `Dense`: `activation(x · kernel + bias)` on the last axis.
+///
+/// Args: `units` (required), `activation` (default linear), `use_bias` (true),
+/// `kernel_initializer` (glorot_uniform), `bias_initializer` (zeros), `name`.
+/// Input shape: `[..., input_dim]`. Output shape: `[..., units]`.
+#[derive(Clone, Debug)]
+pub struct Dense {
+    units: usize,
+    activation: Activation,
+    use_bias: bool,
+    kernel_initializer: Initializer,
+    bias_initializer: Initializer,
+    name: Option<String>,
+}
+
+impl Dense {
+    pub fn new(units: usize) -> Self {
+        Dense {
+            units,
+            activation: Activation::Linear,
+            use_bias: true,
+            kernel_initializer: Initializer::GlorotUniform,
+            bias_initializer: Initializer::Zeros,
+            name: None,
+        }
+    }
+    pub fn activation(mut self, a: Activation) -> Self {
+        self.activation = a;
+        self
+    }
+    pub fn use_bias(mut self, b: bool) -> Self {
+        self.use_bias = b;
+        self
+    }
+    pub fn kernel_initializer(mut self, i: Initializer) -> Self {
+        self.kernel_initializer = i;
+        self
+    }
+    pub fn bias_initializer(mut self, i: Initializer) -> Self {
+        self.bias_initializer = i;
+        self
+    }
+    pub fn name(mut self, n: impl Into<String>) -> Self {
+        self.name = Some(n.into());
+        self
+    }
+}
+
+impl LayerConfig for Dense {
+    fn class_name(&self) -> &'static str {
+        "Dense"
+    }
+    fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+    fn build(&self, name: String, input: &[usize], rng: &mut Rng) -> Result<Box<dyn Layer>> {
+        if self.units == 0 {
+            return Err(Error::invalid(format!("Dense: units must be a positive integer, got {}", self.units)));
+        }
+        let Some(&fan_in) = input.last() else {
+            return Err(Error::shape(format!(
+                "Input 0 of layer {name} is incompatible: Dense needs at least 1 axis, got shape {input:?}"
+            )));
+        };
+        if fan_in == 0 {
+            return Err(Error::shape(format!(
+                "Input 0 of layer {name} is incompatible: last axis is 0 in shape {input:?}"
+            )));
+        }
+        let mut params = vec![Param::trainable("kernel", self.kernel_initializer.init(&[fan_in, self.units], rng))];
+        if self.use_bias {
+            params.push(Param::trainable("bias", self.bias_initializer.init(&[self.units], rng)));
+        }
+        let mut out = input.to_vec();
+        *out.last_mut().unwrap() = self.units;
+        Ok(Box::new(DenseLayer { cfg: self.clone(), name, params, out }))
+    }
+}
+
+/// A built [`Dense`].
+pub struct DenseLayer {
+    cfg: Dense,
+    name: String,
+    params: Vec<Param>,
+    out: Vec<usize>,
+}
+
+impl DenseLayer {
+    fn pre_activation(&self, x: &Tensor) -> Tensor {
+        let z = x.matmul(&self.params[0].value);
+        match self.params.get(1) {
+            Some(b) => z.bias_act(&b.value, Elementwise::Linear),
+            None => z,
+        }
+    }
+}
+
+impl Layer for DenseLayer {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn class_name(&self) -> &'static str {
+        "Dense"
+    }
+    fn output_shape(&self) -> &[usize] {
+        &self.out
+    }
+    fn forward(&mut self, x: &Tensor, _ctx: &mut Ctx) -> Tensor {
+        let z = x.matmul(&self.params[0].value);
+        match (self.params.get(1), self.cfg.activation.elementwise()) {
+            // Bias and an elementwise activation in one fused pass.
+            (Some(b), Some(act)) => z.bias_act(&b.value, act),
+            (Some(b), None) => z.bias_act(&b.value, Elementwise::Linear).softmax(-1),
+            (None, _) => self.cfg.activation.apply(&z),
+        }
+    }
+    fn forward_logits(&mut self, x: &Tensor, _ctx: &mut Ctx) -> Option<(Tensor, Activation)> {
+        match self.cfg.activation {
+            Activation::Softmax | Activation::Sigmoid => Some((self.pre_activation(x), self.cfg.activation)),
+            _ => None,
+        }
+    }
+    fn params(&self) -> Vec<&Param> {
+        self.params.iter().collect()
+    }
+    fn params_mut(&mut self) -> Vec<&mut Param> {
+        self.params.iter_mut().collect()
+    }
+    fn config(&self) -> Value {
+        json!({"class_name": "Dense", "name": self.name, "units": self.cfg.units, "activation": self.cfg.activation.name(),
+               "use_bias": self.cfg.use_bias, "kernel_initializer": self.cfg.kernel_initializer.name(),
+               "bias_initializer": self.cfg.bias_initializer.name()})
+    }
+}
+
+/// Layers without weights whose behaviour is a function of the input: one config type and one
+/// built type each would be pure boilerplate, so they share this shape.
+macro_rules! stateless_layer {
+    ($(#[$doc:meta])* $cfg:ident, $built:ident, $class:literal) => {
+        $(#[$doc])*
+        impl LayerConfig for $cfg {
+            fn class_name(&self) -> &'static str {
+                $class
+            }
+            fn name(&self) -> Option<&str> {
+                self.name.as_deref()
+            }
+            fn build(&self, name: String, input: &[usize], _rng: &mut Rng) -> Result<Box<dyn Layer>> {
+                let out = self.out_shape(&name, input)?;
+                Ok(Box::new($built { cfg: self.clone(), name, out }))
+            }
+        }
+        /// The built form of the layer of the same name.
+        pub struct $built {
+            cfg: $cfg,
+            name: String,
+            out: Vec<usize>,
+        }
+        impl Layer for $built {
+            fn name(&self) -> &str {
+                &self.name
+            }
+            fn class_name(&self) -> &'static str {
+                $class
+            }
+            fn output_shape(&self) -> &[usize] {
+                &self.out
+            }
+            fn forward(&mut self, x: &Tensor, ctx: &mut Ctx) -> Tensor {
+                self.cfg.apply(x, &self.out, ctx)
+            }
+            fn config(&self) -> Value {
+                let mut v = self.cfg.args();
+                v["class_name"] = json!($class);
+                v["name"] = json!(self.name);
+                v
+            }
+        }
+    };
+}
+
+/// Keras `Activation`: applies an activation function.
+#[derive(Clone, Debug)]
+pub struct ActivationLayer {
+    activation: Activation,
+    name: Option<String>,
+}
+
+impl ActivationLayer {
+    pub fn new(activation: Activation) -> Self {
+        ActivationLayer { activation, name: None }
+    }
+    fn out_shape(&self, _name: &str, input: &[usize]) -> Result<Vec<usize>> {
+        Ok(input.to_vec())
+    }
+    fn apply(&self, x: &Tensor, _out: &[usize], _ctx: &mut Ctx) -> Tensor {
+        self.activation.apply(x)
+    }
+    fn args(&self) -> Value {
+        json!({"activation": self.activation.name()})
+    }
+}
+stateless_layer!(ActivationLayer, BuiltActivation, "Activation");
+
+/// Keras `Dropout`: inverted dropout in training (kept units scaled by `1 / (1 - rate)`), the
+/// identity in inference. Args: `rate` in `[0, 1)`.
+#[derive(Clone, Debug)]
+pub struct Dropout {
+    rate: f64,
+    name: Option<String>,
+}
+
+impl Dropout {
+    pub fn new(rate: f64) -> Self {
+        Dropout { rate, name: None }
+    }
+    fn out_shape(&self, _name: &str, input: &[usize]) -> Result<Vec<usize>> {
+        if !(0.0..1.0).contains(&self.rate) {
+            return Err(Error::invalid(format!(
+                "Dropout: rate must be a float in the range [0, 1), got {}",
+                self.rate
+            )));
+        }
+        Ok(input.to_vec())
+    }
+    fn apply(&self, x: &Tensor, _out: &[usize], ctx: &mut Ctx) -> Tensor {
+        if ctx.training && self.rate > 0.0 {
+            x.dropout(self.rate, ctx.rng)
+        } else {
+            x.clone()
+        }
+    }
+    fn args(&self) -> Value {
+        json!({"rate": self.rate})
+    }
+}
+stateless_layer!(Dropout, BuiltDropout, "Dropout");
+
+/// Keras `Flatten`: `[batch, d1, d2, ...] -> [batch, d1 * d2 * ...]`.
+#[derive(Clone, Debug, Default)]
+pub struct Flatten {
+    name: Option<String>,
+}
+
+impl Flatten {
+    pub fn new() -> Self {
+        Flatten { name: None }
+    }
+    fn out_shape(&self, _name: &str, input: &[usize]) -> Result<Vec<usize>> {
+        Ok(vec![input.iter().product()])
+    }
+    fn apply(&self, x: &Tensor, _out: &[usize], _ctx: &mut Ctx) -> Tensor {
+        x.flatten_from(1)
+    }
+    fn args(&self) -> Value {
+        json!({})
+    }
+}
+stateless_layer!(Flatten, BuiltFlatten, "Flatten");
+
+/// Keras `Reshape`: a new per-sample shape of the same size; one axis may be `-1`.
+#[derive(Clone, Debug)]
+pub struct Reshape {
+    target: Vec<isize>,
+    name: Option<String>,
+}
+
+impl Reshape {
+    pub fn new(target_shape: &[isize]) -> Self {
+        Reshape { target: target_shape.to_vec(), name: None }
+    }
+    fn out_shape(&self, name: &str, input: &[usize]) -> Result<Vec<usize>> {
+        let size: usize = input.iter().product();
+        let known: usize = self.target.iter().filter(|&&d| d > 0).map(|&d| d as usize).product();
+        let unknown = self.target.iter().filter(|&&d| d == -1).count();
+        let bad = self.target.iter().any(|&d| d == 0 || d < -1) || unknown > 1;
+        if bad || (unknown == 0 && known != size) || (unknown == 1 && (known == 0 || size % known != 0)) {
+            return Err(Error::shape(format!(
+                "Reshape {name}: cannot reshape input of shape {input:?} ({size} values) to target_shape {:?}",
+                self.target
+            )));
+        }
+        Ok(self.target.iter().map(|&d| if d == -1 { size / known } else { d as usize }).collect())
+    }
+    fn apply(&self, x: &Tensor, out: &[usize], _ctx: &mut Ctx) -> Tensor {
+        let mut dims = vec![x.dims()[0]];
+        dims.extend_from_slice(out);
+        x.reshape(dims)
+    }
+    fn args(&self) -> Value {
+        json!({"target_shape": self.target})
+    }
+}
+stateless_layer!(Reshape, BuiltReshape, "Reshape");

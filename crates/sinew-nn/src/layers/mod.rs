@@ -1,0 +1,3 @@
+//! Layer families, one file each.
+
+pub mod core;

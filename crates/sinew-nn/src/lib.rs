@@ -1,0 +1,44 @@
+//! sinew's layers, activations, initializers and losses, with Keras names and defaults.
+//!
+//! A layer is configured (`Dense::new(128).activation(Activation::Relu)`) and then built for an
+//! input shape into a [`Layer`]; models do the building. See ARCHITECTURE.md, "How to add a layer".
+
+mod activation;
+mod error;
+mod initializers;
+mod layer;
+mod layers;
+mod losses;
+
+pub use activation::Activation;
+pub use error::{Error, ErrorKind, Result};
+pub use initializers::{fans, Initializer};
+pub use layer::{snake_case, Ctx, Layer, LayerConfig, Param};
+pub use layers::core::{ActivationLayer, Dense, DenseLayer, Dropout, Flatten, Reshape};
+pub use losses::{
+    class_ids, loss_from_name, reduce, BinaryCrossentropy, CategoricalCrossentropy, CategoricalHinge,
+    Elementwise as ElementwiseLoss, KlDivergence, Loss, Reduction, SparseCategoricalCrossentropy, EPSILON,
+};
+
+/// `"; did you mean \"x\"?"` for the valid name closest to `name` (edit distance <= 3), else "".
+pub fn suggest(name: &str, valid: &[&str]) -> String {
+    let best = valid.iter().map(|v| (edit_distance(name, v), *v)).min();
+    match best {
+        Some((d, v)) if d <= 3 => format!("; did you mean {v:?}?"),
+        _ => String::new(),
+    }
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut cur = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let sub = prev[j - 1] + usize::from(a[i - 1] != b[j - 1]);
+            cur[j] = sub.min(prev[j] + 1).min(cur[j - 1] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}

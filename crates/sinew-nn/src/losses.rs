@@ -1,0 +1,329 @@
+//! Keras losses. Each returns one value per sample (the mean over the last axis, or the sum over
+//! classes for the cross-entropies); [`reduce`] applies sample weights and the reduction.
+
+use crate::activation::Activation;
+use crate::error::{Error, ErrorKind, Result};
+use sinew_tensor::Tensor;
+
+/// Keras clips probabilities into `[EPSILON, 1 - EPSILON]` before taking logs.
+pub const EPSILON: f64 = 1e-7;
+
+/// How per-sample losses become one number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Reduction {
+    /// Keras default: the (weighted) sum divided by the number of samples.
+    #[default]
+    SumOverBatchSize,
+    Sum,
+}
+
+/// A loss: per-sample values from targets and predictions.
+pub trait Loss: Send + Sync {
+    /// Keras name (`categorical_crossentropy`).
+    fn name(&self) -> &'static str;
+    /// One loss per sample: shape `[batch]`.
+    fn per_sample(&self, y_true: &Tensor, y_pred: &Tensor) -> Tensor;
+    /// The same loss computed from the logits of a final softmax/sigmoid layer, when this loss
+    /// can use them (exact, stabler and fused). `None` when it cannot.
+    fn per_sample_from_logits(&self, _y_true: &Tensor, _logits: &Tensor, _act: Activation) -> Option<Tensor> {
+        None
+    }
+}
+
+/// Applies optional per-sample weights `[batch]` and the reduction, giving a scalar.
+pub fn reduce(per_sample: &Tensor, sample_weight: Option<&Tensor>, reduction: Reduction) -> Tensor {
+    let n = per_sample.numel().max(1) as f64;
+    let v = match sample_weight {
+        Some(w) => per_sample.mul(&w.reshape(per_sample.shape().clone())),
+        None => per_sample.clone(),
+    };
+    match reduction {
+        Reduction::SumOverBatchSize => v.sum_all().mul_scalar(1.0 / n),
+        Reduction::Sum => v.sum_all(),
+    }
+}
+
+fn check_same(name: &str, t: &Tensor, p: &Tensor) {
+    assert!(t.shape() == p.shape(), "{name}: y_true shape {:?} differs from y_pred shape {:?}", t.shape(), p.shape());
+}
+
+/// Per-sample mean over every axis but the first.
+fn mean_per_sample(v: &Tensor) -> Tensor {
+    if v.rank() <= 1 {
+        return v.clone();
+    }
+    let axes: Vec<isize> = (1..v.rank() as isize).collect();
+    v.mean(&axes, false)
+}
+
+/// Class ids from a `[n]` or `[n, 1]` tensor of integral values.
+pub fn class_ids(y: &Tensor, classes: usize) -> Vec<usize> {
+    y.to_vec_f64()
+        .into_iter()
+        .map(|v| {
+            assert!(
+                v >= 0.0 && v.fract() == 0.0 && (v as usize) < classes,
+                "sparse_categorical_crossentropy: label {v} is not a class id in [0, {classes})"
+            );
+            v as usize
+        })
+        .collect()
+}
+
+/// Keras `BinaryCrossentropy`. Args: `from_logits` (false), `label_smoothing` (0).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BinaryCrossentropy {
+    pub from_logits: bool,
+    pub label_smoothing: f64,
+}
+
+impl BinaryCrossentropy {
+    fn logits_loss(&self, y: &Tensor, x: &Tensor) -> Tensor {
+        // max(x, 0) - x*y + log(1 + exp(-|x|)): stable for any x.
+        mean_per_sample(&x.relu().sub(&x.mul(y)).add(&x.abs().neg().softplus()))
+    }
+    fn smooth(&self, y: &Tensor) -> Tensor {
+        if self.label_smoothing > 0.0 {
+            y.affine(1.0 - self.label_smoothing, 0.5 * self.label_smoothing)
+        } else {
+            y.clone()
+        }
+    }
+}
+
+impl Loss for BinaryCrossentropy {
+    fn name(&self) -> &'static str {
+        "binary_crossentropy"
+    }
+    fn per_sample(&self, y_true: &Tensor, y_pred: &Tensor) -> Tensor {
+        check_same("binary_crossentropy", y_true, y_pred);
+        let y = self.smooth(y_true);
+        if self.from_logits {
+            return self.logits_loss(&y, y_pred);
+        }
+        let p = y_pred.clamp(EPSILON, 1.0 - EPSILON);
+        let l = y.mul(&p.log()).add(&y.affine(-1.0, 1.0).mul(&p.affine(-1.0, 1.0).log()));
+        mean_per_sample(&l.neg())
+    }
+    fn per_sample_from_logits(&self, y_true: &Tensor, logits: &Tensor, act: Activation) -> Option<Tensor> {
+        (!self.from_logits && act == Activation::Sigmoid && y_true.shape() == logits.shape())
+            .then(|| self.logits_loss(&self.smooth(y_true), logits))
+    }
+}
+
+/// Keras `CategoricalCrossentropy` over one-hot (or soft) targets on the last axis.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CategoricalCrossentropy {
+    pub from_logits: bool,
+    pub label_smoothing: f64,
+}
+
+impl CategoricalCrossentropy {
+    fn smooth(&self, y: &Tensor) -> Tensor {
+        if self.label_smoothing > 0.0 {
+            let k = *y.dims().last().unwrap() as f64;
+            y.affine(1.0 - self.label_smoothing, self.label_smoothing / k)
+        } else {
+            y.clone()
+        }
+    }
+}
+
+impl Loss for CategoricalCrossentropy {
+    fn name(&self) -> &'static str {
+        "categorical_crossentropy"
+    }
+    fn per_sample(&self, y_true: &Tensor, y_pred: &Tensor) -> Tensor {
+        check_same("categorical_crossentropy", y_true, y_pred);
+        let y = self.smooth(y_true);
+        if self.from_logits {
+            return y_pred.softmax_cross_entropy(&y);
+        }
+        // Keras renormalises the probabilities, then clips.
+        let p = y_pred.div(&y_pred.sum(&[-1], true)).clamp(EPSILON, 1.0 - EPSILON);
+        y.mul(&p.log()).sum(&[-1], false).neg()
+    }
+    fn per_sample_from_logits(&self, y_true: &Tensor, logits: &Tensor, act: Activation) -> Option<Tensor> {
+        (!self.from_logits && act == Activation::Softmax && y_true.shape() == logits.shape())
+            .then(|| logits.softmax_cross_entropy(&self.smooth(y_true)))
+    }
+}
+
+/// Keras `SparseCategoricalCrossentropy`: integer class ids `[batch]` (or `[batch, 1]`) against
+/// `[batch, classes]` predictions.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SparseCategoricalCrossentropy {
+    pub from_logits: bool,
+}
+
+impl Loss for SparseCategoricalCrossentropy {
+    fn name(&self) -> &'static str {
+        "sparse_categorical_crossentropy"
+    }
+    fn per_sample(&self, y_true: &Tensor, y_pred: &Tensor) -> Tensor {
+        assert!(
+            y_pred.rank() == 2,
+            "sparse_categorical_crossentropy: y_pred must be [batch, classes], got {:?}",
+            y_pred.shape()
+        );
+        let ids = class_ids(y_true, y_pred.dims()[1]);
+        if self.from_logits {
+            return y_pred.sparse_softmax_cross_entropy(&ids);
+        }
+        let idx = Tensor::from_vec(ids.iter().map(|&i| i as f32).collect(), [ids.len(), 1]);
+        y_pred.clamp(EPSILON, 1.0 - EPSILON).gather(1, &idx).log().neg().reshape([ids.len()])
+    }
+    fn per_sample_from_logits(&self, y_true: &Tensor, logits: &Tensor, act: Activation) -> Option<Tensor> {
+        (!self.from_logits && act == Activation::Softmax && logits.rank() == 2)
+            .then(|| logits.sparse_softmax_cross_entropy(&class_ids(y_true, logits.dims()[1])))
+    }
+}
+
+/// Regression and margin losses that are a per-element function averaged over the last axes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Elementwise {
+    MeanSquaredError,
+    MeanAbsoluteError,
+    MeanAbsolutePercentageError,
+    MeanSquaredLogarithmicError,
+    /// Huber with `delta` (Keras default 1.0).
+    Huber(f64),
+    LogCosh,
+    Poisson,
+    /// Labels in {-1, 1} (0/1 labels are converted, as Keras does).
+    Hinge,
+    SquaredHinge,
+}
+
+impl Loss for Elementwise {
+    fn name(&self) -> &'static str {
+        match self {
+            Elementwise::MeanSquaredError => "mean_squared_error",
+            Elementwise::MeanAbsoluteError => "mean_absolute_error",
+            Elementwise::MeanAbsolutePercentageError => "mean_absolute_percentage_error",
+            Elementwise::MeanSquaredLogarithmicError => "mean_squared_logarithmic_error",
+            Elementwise::Huber(_) => "huber",
+            Elementwise::LogCosh => "log_cosh",
+            Elementwise::Poisson => "poisson",
+            Elementwise::Hinge => "hinge",
+            Elementwise::SquaredHinge => "squared_hinge",
+        }
+    }
+    fn per_sample(&self, t: &Tensor, p: &Tensor) -> Tensor {
+        check_same(self.name(), t, p);
+        let d = p.sub(t);
+        let v = match *self {
+            Elementwise::MeanSquaredError => d.square(),
+            Elementwise::MeanAbsoluteError => d.abs(),
+            Elementwise::MeanAbsolutePercentageError => {
+                d.div(&t.abs().clamp(EPSILON, f64::MAX)).abs().mul_scalar(100.0)
+            }
+            Elementwise::MeanSquaredLogarithmicError => {
+                let lp = p.clamp(EPSILON, f64::MAX).add_scalar(1.0).log();
+                let lt = t.clamp(EPSILON, f64::MAX).add_scalar(1.0).log();
+                lp.sub(&lt).square()
+            }
+            Elementwise::Huber(delta) => {
+                let a = d.abs();
+                let quad = a.clamp(0.0, delta);
+                // 0.5 q² + delta (|d| - q): quadratic inside delta, linear outside.
+                quad.square().mul_scalar(0.5).add(&a.sub(&quad).mul_scalar(delta))
+            }
+            // log(cosh(d)) = d + softplus(-2d) - log 2, stable for large |d|.
+            Elementwise::LogCosh => d.add(&d.mul_scalar(-2.0).softplus()).add_scalar(-std::f64::consts::LN_2),
+            Elementwise::Poisson => p.sub(&t.mul(&p.add_scalar(EPSILON).log())),
+            Elementwise::Hinge => signed_labels(t).mul(p).affine(-1.0, 1.0).relu(),
+            Elementwise::SquaredHinge => signed_labels(t).mul(p).affine(-1.0, 1.0).relu().square(),
+        };
+        mean_per_sample(&v)
+    }
+}
+
+/// Keras converts 0/1 hinge labels to -1/1; labels already in {-1, 1} pass unchanged.
+fn signed_labels(t: &Tensor) -> Tensor {
+    if t.to_vec_f64().iter().all(|&v| v == 0.0 || v == 1.0) {
+        t.affine(2.0, -1.0)
+    } else {
+        t.clone()
+    }
+}
+
+/// Keras `KLDivergence`: `sum(t * log(t / p))` over the last axis, both clipped to [eps, 1].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct KlDivergence;
+
+impl Loss for KlDivergence {
+    fn name(&self) -> &'static str {
+        "kl_divergence"
+    }
+    fn per_sample(&self, t: &Tensor, p: &Tensor) -> Tensor {
+        check_same("kl_divergence", t, p);
+        let (t, p) = (t.clamp(EPSILON, 1.0), p.clamp(EPSILON, 1.0));
+        t.mul(&t.div(&p).log()).sum(&[-1], false)
+    }
+}
+
+/// Keras `CategoricalHinge`: `max(0, 1 + max(neg) - pos)` with `pos = sum(t*p)`,
+/// `neg = max((1 - t) * p)` (the linear-SVM head).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CategoricalHinge;
+
+impl Loss for CategoricalHinge {
+    fn name(&self) -> &'static str {
+        "categorical_hinge"
+    }
+    fn per_sample(&self, t: &Tensor, p: &Tensor) -> Tensor {
+        check_same("categorical_hinge", t, p);
+        let pos = t.mul(p).sum(&[-1], false);
+        let neg = t.affine(-1.0, 1.0).mul(p).max(&[-1], false);
+        neg.sub(&pos).add_scalar(1.0).relu()
+    }
+}
+
+const NAMES: &[&str] = &[
+    "binary_crossentropy",
+    "categorical_crossentropy",
+    "sparse_categorical_crossentropy",
+    "mean_squared_error",
+    "mse",
+    "mean_absolute_error",
+    "mae",
+    "mean_absolute_percentage_error",
+    "mape",
+    "mean_squared_logarithmic_error",
+    "msle",
+    "huber",
+    "log_cosh",
+    "kl_divergence",
+    "poisson",
+    "hinge",
+    "squared_hinge",
+    "categorical_hinge",
+];
+
+/// The loss with Keras name (or alias) `name`, default arguments.
+pub fn loss_from_name(name: &str) -> Result<Box<dyn Loss>> {
+    Ok(match name {
+        "binary_crossentropy" => Box::new(BinaryCrossentropy::default()),
+        "categorical_crossentropy" => Box::new(CategoricalCrossentropy::default()),
+        "sparse_categorical_crossentropy" => Box::new(SparseCategoricalCrossentropy::default()),
+        "mean_squared_error" | "mse" => Box::new(Elementwise::MeanSquaredError),
+        "mean_absolute_error" | "mae" => Box::new(Elementwise::MeanAbsoluteError),
+        "mean_absolute_percentage_error" | "mape" => Box::new(Elementwise::MeanAbsolutePercentageError),
+        "mean_squared_logarithmic_error" | "msle" => Box::new(Elementwise::MeanSquaredLogarithmicError),
+        "huber" => Box::new(Elementwise::Huber(1.0)),
+        "log_cosh" | "logcosh" => Box::new(Elementwise::LogCosh),
+        "kl_divergence" | "kld" => Box::new(KlDivergence),
+        "poisson" => Box::new(Elementwise::Poisson),
+        "hinge" => Box::new(Elementwise::Hinge),
+        "squared_hinge" => Box::new(Elementwise::SquaredHinge),
+        "categorical_hinge" => Box::new(CategoricalHinge),
+        _ => {
+            return Err(Error::new(
+                ErrorKind::UnknownName,
+                format!("unknown loss {name:?}{}", crate::suggest(name, NAMES)),
+            ))
+        }
+    })
+}

@@ -1,0 +1,187 @@
+//! sinew's optimizers: Keras update rules ([`rules`]) driven by one [`Optimizer`] that owns the
+//! learning rate (constant or scheduled), gradient clipping, the iteration count and the
+//! per-variable slot state.
+
+pub mod rules;
+mod schedules;
+
+pub use rules::{AdaMod, Adadelta, Adagrad, Adam, Adamax, Nadam, RmsProp, Sgd, UpdateRule};
+pub use schedules::LearningRate;
+
+use serde_json::{json, Value};
+use sinew_nn::Param;
+use sinew_tensor::{Gradients, TensorId};
+use std::collections::HashMap;
+
+/// An optimizer: an update rule plus learning rate, clipping and state.
+pub struct Optimizer {
+    rule: Box<dyn UpdateRule>,
+    lr: LearningRate,
+    clipnorm: Option<f32>,
+    clipvalue: Option<f32>,
+    global_clipnorm: Option<f32>,
+    backstitch: Option<f64>,
+    iterations: u64,
+    state: HashMap<TensorId, Vec<Vec<f32>>>,
+}
+
+impl Optimizer {
+    pub fn new(rule: impl UpdateRule + 'static, learning_rate: impl Into<LearningRate>) -> Self {
+        Optimizer {
+            rule: Box::new(rule),
+            lr: learning_rate.into(),
+            clipnorm: None,
+            clipvalue: None,
+            global_clipnorm: None,
+            backstitch: None,
+            iterations: 0,
+            state: HashMap::new(),
+        }
+    }
+    /// Keras `SGD(learning_rate=0.01)`.
+    pub fn sgd(learning_rate: impl Into<LearningRate>) -> Self {
+        Self::new(Sgd { momentum: 0.0, nesterov: false }, learning_rate)
+    }
+    /// Keras `SGD` with momentum (and optionally Nesterov).
+    pub fn sgd_momentum(learning_rate: impl Into<LearningRate>, momentum: f32, nesterov: bool) -> Self {
+        Self::new(Sgd { momentum, nesterov }, learning_rate)
+    }
+    /// Keras `RMSprop(learning_rate=0.001, rho=0.9, epsilon=1e-7)`.
+    pub fn rmsprop(learning_rate: impl Into<LearningRate>) -> Self {
+        Self::new(RmsProp { rho: 0.9, momentum: 0.0, epsilon: 1e-7, centered: false }, learning_rate)
+    }
+    /// Keras `Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7)`.
+    pub fn adam(learning_rate: impl Into<LearningRate>) -> Self {
+        Self::new(Adam { beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7, amsgrad: false, weight_decay: 0.0 }, learning_rate)
+    }
+    /// Keras `AdamW(learning_rate=0.001, weight_decay=0.004)`.
+    pub fn adamw(learning_rate: impl Into<LearningRate>, weight_decay: f32) -> Self {
+        Self::new(Adam { beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7, amsgrad: false, weight_decay }, learning_rate)
+    }
+    /// Keras `Adagrad(learning_rate=0.001, initial_accumulator_value=0.1)`.
+    pub fn adagrad(learning_rate: impl Into<LearningRate>) -> Self {
+        Self::new(Adagrad { initial_accumulator_value: 0.1, epsilon: 1e-7 }, learning_rate)
+    }
+    /// Keras `Adadelta(learning_rate=0.001, rho=0.95)`.
+    pub fn adadelta(learning_rate: impl Into<LearningRate>) -> Self {
+        Self::new(Adadelta { rho: 0.95, epsilon: 1e-7 }, learning_rate)
+    }
+    /// Keras `Adamax(learning_rate=0.001)`.
+    pub fn adamax(learning_rate: impl Into<LearningRate>) -> Self {
+        Self::new(Adamax { beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7 }, learning_rate)
+    }
+    /// Keras `Nadam(learning_rate=0.001)`.
+    pub fn nadam(learning_rate: impl Into<LearningRate>) -> Self {
+        Self::new(Nadam { beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7 }, learning_rate)
+    }
+    /// AdaMod with the paper's defaults (beta_3 = 0.999).
+    pub fn adamod(learning_rate: impl Into<LearningRate>) -> Self {
+        Self::new(AdaMod { beta_1: 0.9, beta_2: 0.999, beta_3: 0.999, epsilon: 1e-8 }, learning_rate)
+    }
+
+    /// Clips each gradient to this L2 norm (Keras `clipnorm`).
+    pub fn clipnorm(mut self, v: f32) -> Self {
+        self.clipnorm = Some(v);
+        self
+    }
+    /// Clips each gradient element to `[-v, v]` (Keras `clipvalue`).
+    pub fn clipvalue(mut self, v: f32) -> Self {
+        self.clipvalue = Some(v);
+        self
+    }
+    /// Scales all gradients together so their joint L2 norm is at most `v`.
+    pub fn global_clipnorm(mut self, v: f32) -> Self {
+        self.global_clipnorm = Some(v);
+        self
+    }
+    /// Backstitch (Wang et al. 2017): each minibatch takes a step of `-alpha * lr`, then a step of
+    /// `(1 + alpha) * lr` with the gradient recomputed. The training loop performs the two
+    /// passes; see [`Optimizer::backstitch_alpha`]. Default alpha in the paper: 0.3.
+    pub fn backstitch(mut self, alpha: f64) -> Self {
+        self.backstitch = Some(alpha);
+        self
+    }
+    pub fn backstitch_alpha(&self) -> Option<f64> {
+        self.backstitch
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.rule.name()
+    }
+    /// Updates applied so far (Keras `optimizer.iterations`).
+    pub fn iterations(&self) -> u64 {
+        self.iterations
+    }
+    /// The learning rate the next step will use.
+    pub fn learning_rate(&self) -> f64 {
+        self.lr.at(self.iterations)
+    }
+    /// Replaces the learning rate with a constant (what ReduceLROnPlateau does).
+    pub fn set_learning_rate(&mut self, lr: f64) {
+        self.lr = LearningRate::Constant(lr);
+    }
+
+    /// One update of every trainable parameter from `grads`.
+    pub fn apply(&mut self, params: &mut [&mut Param], grads: &Gradients) {
+        self.apply_scaled(params, grads, 1.0, true);
+    }
+
+    /// An update with the learning rate scaled by `scale`; `count` decides whether it advances the
+    /// iteration counter (Backstitch's first, negative sub-step does not).
+    pub fn apply_scaled(&mut self, params: &mut [&mut Param], grads: &Gradients, scale: f64, count: bool) {
+        let step = self.iterations + 1;
+        let lr = (self.lr.at(self.iterations) * scale) as f32;
+        let global = self.global_clipnorm.map(|max| {
+            let sq: f64 = params
+                .iter()
+                .filter_map(|p| grads.get(&p.value))
+                .map(|g| g.as_slice_f32().iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>())
+                .sum();
+            let norm = sq.sqrt() as f32;
+            if norm > max {
+                max / norm
+            } else {
+                1.0
+            }
+        });
+        for p in params.iter_mut().filter(|p| p.trainable) {
+            let Some(g) = grads.get(&p.value) else { continue };
+            let mut owned;
+            let mut g: &[f32] = g.as_slice_f32();
+            if self.clipvalue.is_some() || self.clipnorm.is_some() || global.is_some_and(|s| s != 1.0) {
+                owned = g.to_vec();
+                if let Some(s) = global {
+                    owned.iter_mut().for_each(|v| *v *= s);
+                }
+                if let Some(c) = self.clipvalue {
+                    owned.iter_mut().for_each(|v| *v = v.clamp(-c, c));
+                }
+                if let Some(c) = self.clipnorm {
+                    let n = owned.iter().map(|v| v * v).sum::<f32>().sqrt();
+                    if n > c {
+                        owned.iter_mut().for_each(|v| *v *= c / n);
+                    }
+                }
+                g = &owned;
+            }
+            let n = p.value.numel();
+            let (slots, init) = (self.rule.slots(), self.rule.slot_init());
+            let state = self.state.entry(p.value.id()).or_insert_with(|| vec![vec![init; n]; slots]);
+            self.rule.update(step, lr, p.value.data_mut_f32(), g, state);
+        }
+        if count {
+            self.iterations += 1;
+        }
+    }
+
+    /// Keras-style config.
+    pub fn config(&self) -> Value {
+        let mut c = self.rule.config();
+        c["class_name"] = json!(self.rule.name());
+        c["learning_rate"] = self.lr.config();
+        c["clipnorm"] = json!(self.clipnorm);
+        c["clipvalue"] = json!(self.clipvalue);
+        c["global_clipnorm"] = json!(self.global_clipnorm);
+        c
+    }
+}
