@@ -9,6 +9,7 @@
 
 use sinew::datasets::load_digits;
 use sinew::prelude::*;
+use sinew::tensor::Activation;
 use std::time::Instant;
 
 const HIDDEN: usize = 64;

@@ -6,10 +6,19 @@
 
 pub mod datasets;
 
+pub use sinew_data as data;
+pub use sinew_nn as nn;
+pub use sinew_optim as optim;
 pub use sinew_tensor as tensor;
-pub use sinew_tensor::{no_grad, Activation, Conv2dOpts, DType, Gradients, Pool2dOpts, Rng, Shape, Tensor};
+pub use sinew_train as train;
 
-/// The names most programs need.
+/// The names most programs need, Keras-style.
 pub mod prelude {
-    pub use sinew_tensor::{no_grad, Activation, Conv2dOpts, DType, Gradients, Pool2dOpts, Rng, Shape, Tensor};
+    pub use sinew_nn::{
+        Activation, ActivationLayer, BinaryCrossentropy, CategoricalCrossentropy, Dense, Dropout, Flatten, Initializer,
+        Reshape, SparseCategoricalCrossentropy,
+    };
+    pub use sinew_optim::{LearningRate, Optimizer};
+    pub use sinew_tensor::{no_grad, DType, Rng, Shape, Tensor};
+    pub use sinew_train::{Callback, EarlyStopping, Fit, History, Logs, ReduceLrOnPlateau, Sequential};
 }

@@ -1,0 +1,316 @@
+//! Keras callbacks: a trait with the Keras hooks, a [`Control`] handle that lets a callback stop
+//! training, change the learning rate and read or write weights, and the built-in callbacks.
+
+use sinew_nn::Layer;
+use sinew_optim::Optimizer;
+use sinew_tensor::Tensor;
+
+/// Named values of one batch or epoch, in insertion order (`loss` first, as Keras prints them).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Logs(pub Vec<(String, f64)>);
+
+impl Logs {
+    pub fn get(&self, name: &str) -> Option<f64> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| *v)
+    }
+    pub fn set(&mut self, name: &str, v: f64) {
+        match self.0.iter_mut().find(|(k, _)| k == name) {
+            Some(e) => e.1 = v,
+            None => self.0.push((name.to_string(), v)),
+        }
+    }
+    pub fn iter(&self) -> impl Iterator<Item = (&str, f64)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), *v))
+    }
+}
+
+/// What a callback may touch during `fit`.
+pub struct Control<'a> {
+    /// Set to true to end training after the current epoch (Keras `model.stop_training`).
+    pub stop_training: bool,
+    pub(crate) optimizer: &'a mut Optimizer,
+    pub(crate) layers: &'a mut [Box<dyn Layer>],
+}
+
+impl Control<'_> {
+    pub fn learning_rate(&self) -> f64 {
+        self.optimizer.learning_rate()
+    }
+    pub fn set_learning_rate(&mut self, lr: f64) {
+        self.optimizer.set_learning_rate(lr);
+    }
+    /// Copies of every weight, in layer order (Keras `get_weights`).
+    pub fn get_weights(&self) -> Vec<Tensor> {
+        crate::weights::get_weights(self.layers)
+    }
+    /// Restores weights taken by [`Control::get_weights`].
+    pub fn set_weights(&mut self, w: &[Tensor]) {
+        crate::weights::set_weights(self.layers, w).expect("weights taken from the same model fit it");
+    }
+}
+
+/// Keras `Callback`. Every hook has an empty default.
+pub trait Callback {
+    fn on_train_begin(&mut self, _c: &mut Control) {}
+    fn on_train_end(&mut self, _logs: &Logs, _c: &mut Control) {}
+    fn on_epoch_begin(&mut self, _epoch: usize, _c: &mut Control) {}
+    fn on_epoch_end(&mut self, _epoch: usize, _logs: &Logs, _c: &mut Control) {}
+    fn on_train_batch_begin(&mut self, _batch: usize, _c: &mut Control) {}
+    fn on_train_batch_end(&mut self, _batch: usize, _logs: &Logs, _c: &mut Control) {}
+}
+
+/// Whether larger or smaller values of a monitored quantity are better.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Min,
+    Max,
+    /// `max` for names containing `acc` or `auc`, else `min` (Keras).
+    Auto,
+}
+
+fn resolve(mode: Mode, monitor: &str) -> Mode {
+    match mode {
+        Mode::Auto if monitor.contains("acc") || monitor.contains("auc") => Mode::Max,
+        Mode::Auto => Mode::Min,
+        m => m,
+    }
+}
+
+fn improves(mode: Mode, current: f64, reference: Option<f64>, min_delta: f64) -> bool {
+    match reference {
+        None => true,
+        Some(r) if mode == Mode::Max => current - min_delta > r,
+        Some(r) => current + min_delta < r,
+    }
+}
+
+/// Keras `EarlyStopping`: stops when `monitor` has not improved by `min_delta` for `patience`
+/// epochs; optionally restores the best weights at the end.
+#[derive(Clone, Debug)]
+pub struct EarlyStopping {
+    pub monitor: String,
+    pub min_delta: f64,
+    pub patience: usize,
+    pub mode: Mode,
+    pub baseline: Option<f64>,
+    pub restore_best_weights: bool,
+    pub start_from_epoch: usize,
+    wait: usize,
+    best: Option<f64>,
+    best_weights: Option<Vec<Tensor>>,
+    /// The epoch (0-based) at which training was stopped, if it was.
+    pub stopped_epoch: Option<usize>,
+    pub best_epoch: usize,
+}
+
+impl EarlyStopping {
+    /// Keras defaults: `min_delta` 0, `patience` 0, `mode` auto, no baseline, no restore.
+    pub fn new(monitor: &str) -> Self {
+        EarlyStopping {
+            monitor: monitor.to_string(),
+            min_delta: 0.0,
+            patience: 0,
+            mode: Mode::Auto,
+            baseline: None,
+            restore_best_weights: false,
+            start_from_epoch: 0,
+            wait: 0,
+            best: None,
+            best_weights: None,
+            stopped_epoch: None,
+            best_epoch: 0,
+        }
+    }
+    pub fn patience(mut self, p: usize) -> Self {
+        self.patience = p;
+        self
+    }
+    pub fn min_delta(mut self, d: f64) -> Self {
+        self.min_delta = d.abs();
+        self
+    }
+    pub fn mode(mut self, m: Mode) -> Self {
+        self.mode = m;
+        self
+    }
+    pub fn baseline(mut self, b: f64) -> Self {
+        self.baseline = Some(b);
+        self
+    }
+    pub fn restore_best_weights(mut self, r: bool) -> Self {
+        self.restore_best_weights = r;
+        self
+    }
+    pub fn start_from_epoch(mut self, e: usize) -> Self {
+        self.start_from_epoch = e;
+        self
+    }
+}
+
+impl Callback for EarlyStopping {
+    fn on_train_begin(&mut self, _c: &mut Control) {
+        self.wait = 0;
+        self.best = None;
+        self.best_weights = None;
+        self.stopped_epoch = None;
+        self.best_epoch = 0;
+    }
+    fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, c: &mut Control) {
+        let Some(current) = logs.get(&self.monitor) else {
+            eprintln!(
+                "EarlyStopping: monitor {:?} is not in the logs ({:?})",
+                self.monitor,
+                logs.iter().map(|(k, _)| k).collect::<Vec<_>>()
+            );
+            return;
+        };
+        if epoch < self.start_from_epoch {
+            return;
+        }
+        let mode = resolve(self.mode, &self.monitor);
+        if self.restore_best_weights && self.best_weights.is_none() {
+            self.best_weights = Some(c.get_weights());
+            self.best_epoch = epoch;
+        }
+        self.wait += 1;
+        if improves(mode, current, self.best, self.min_delta) {
+            self.best = Some(current);
+            self.best_epoch = epoch;
+            if self.restore_best_weights {
+                self.best_weights = Some(c.get_weights());
+            }
+            if self.baseline.is_none() || improves(mode, current, self.baseline, self.min_delta) {
+                self.wait = 0;
+            }
+            return;
+        }
+        if self.wait >= self.patience && epoch > 0 {
+            self.stopped_epoch = Some(epoch);
+            c.stop_training = true;
+        }
+    }
+    fn on_train_end(&mut self, _logs: &Logs, c: &mut Control) {
+        if self.restore_best_weights {
+            if let Some(w) = self.best_weights.take() {
+                c.set_weights(&w);
+            }
+        }
+    }
+}
+
+/// Keras `ReduceLROnPlateau`: multiplies the learning rate by `factor` after `patience` epochs
+/// without improvement, then waits `cooldown` epochs. Defaults: factor 0.1, patience 10,
+/// min_delta 1e-4, cooldown 0, min_lr 0.
+#[derive(Clone, Debug)]
+pub struct ReduceLrOnPlateau {
+    pub monitor: String,
+    pub factor: f64,
+    pub patience: usize,
+    pub min_delta: f64,
+    pub cooldown: usize,
+    pub min_lr: f64,
+    pub mode: Mode,
+    wait: usize,
+    cooldown_counter: usize,
+    best: Option<f64>,
+}
+
+impl ReduceLrOnPlateau {
+    pub fn new(monitor: &str) -> Self {
+        ReduceLrOnPlateau {
+            monitor: monitor.to_string(),
+            factor: 0.1,
+            patience: 10,
+            min_delta: 1e-4,
+            cooldown: 0,
+            min_lr: 0.0,
+            mode: Mode::Auto,
+            wait: 0,
+            cooldown_counter: 0,
+            best: None,
+        }
+    }
+    pub fn factor(mut self, f: f64) -> Self {
+        assert!(f < 1.0, "ReduceLROnPlateau: factor must be < 1.0, got {f}");
+        self.factor = f;
+        self
+    }
+    pub fn patience(mut self, p: usize) -> Self {
+        self.patience = p;
+        self
+    }
+    pub fn cooldown(mut self, c: usize) -> Self {
+        self.cooldown = c;
+        self
+    }
+    pub fn min_lr(mut self, m: f64) -> Self {
+        self.min_lr = m;
+        self
+    }
+    pub fn min_delta(mut self, d: f64) -> Self {
+        self.min_delta = d;
+        self
+    }
+}
+
+impl Callback for ReduceLrOnPlateau {
+    fn on_train_begin(&mut self, _c: &mut Control) {
+        self.wait = 0;
+        self.cooldown_counter = 0;
+        self.best = None;
+    }
+    fn on_epoch_end(&mut self, _epoch: usize, logs: &Logs, c: &mut Control) {
+        let Some(current) = logs.get(&self.monitor) else { return };
+        let mode = resolve(self.mode, &self.monitor);
+        if self.cooldown_counter > 0 {
+            self.cooldown_counter -= 1;
+            self.wait = 0;
+        }
+        if improves(mode, current, self.best, self.min_delta) {
+            self.best = Some(current);
+            self.wait = 0;
+        } else if self.cooldown_counter == 0 {
+            self.wait += 1;
+            if self.wait >= self.patience {
+                let old = c.learning_rate();
+                if old > self.min_lr {
+                    c.set_learning_rate((old * self.factor).max(self.min_lr));
+                    self.cooldown_counter = self.cooldown;
+                    self.wait = 0;
+                }
+            }
+        }
+    }
+}
+
+/// Keras `TerminateOnNaN`: stops as soon as a batch loss is NaN or infinite.
+#[derive(Clone, Debug, Default)]
+pub struct TerminateOnNaN;
+
+impl Callback for TerminateOnNaN {
+    fn on_train_batch_end(&mut self, batch: usize, logs: &Logs, c: &mut Control) {
+        if logs.get("loss").is_some_and(|l| !l.is_finite()) {
+            eprintln!("Batch {batch}: invalid loss, terminating training");
+            c.stop_training = true;
+        }
+    }
+}
+
+/// Keras `LearningRateScheduler`: sets the rate from `f(epoch, current_lr)` at each epoch start.
+pub struct LearningRateScheduler<F: FnMut(usize, f64) -> f64>(pub F);
+
+impl<F: FnMut(usize, f64) -> f64> Callback for LearningRateScheduler<F> {
+    fn on_epoch_begin(&mut self, epoch: usize, c: &mut Control) {
+        let lr = (self.0)(epoch, c.learning_rate());
+        c.set_learning_rate(lr);
+    }
+}
+
+/// Keras `LambdaCallback` for the most common hook: a closure run at every epoch end.
+pub struct OnEpochEnd<F: FnMut(usize, &Logs, &mut Control)>(pub F);
+
+impl<F: FnMut(usize, &Logs, &mut Control)> Callback for OnEpochEnd<F> {
+    fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, c: &mut Control) {
+        (self.0)(epoch, logs, c)
+    }
+}

@@ -1,0 +1,247 @@
+//! The training loop behind `Sequential::fit`, with Keras `fit` arguments and defaults.
+
+use crate::callbacks::{Callback, Logs};
+use crate::error::{Error, Result};
+use crate::history::History;
+use crate::metrics::update_all;
+use crate::progress::Progress;
+use crate::sequential::Sequential;
+use sinew_tensor::{no_grad, Tensor};
+use std::collections::HashMap;
+
+/// Arguments of `fit`, with Keras defaults (`batch_size` 32, `epochs` 1, `verbose` 1,
+/// `shuffle` true, no validation).
+pub struct Fit<'a> {
+    pub batch_size: usize,
+    pub epochs: usize,
+    /// 0 silent, 1 progress bar (one line per epoch when stderr is not a terminal), 2 one line per epoch.
+    pub verbose: u8,
+    /// Fraction of the samples, taken from the end before shuffling, held out for validation.
+    pub validation_split: f64,
+    pub validation_data: Option<(&'a Tensor, &'a Tensor)>,
+    pub shuffle: bool,
+    /// Loss weight per class id (sparse labels, or the argmax of one-hot labels).
+    pub class_weight: Option<HashMap<usize, f64>>,
+    /// Loss weight per training sample, `[n]`.
+    pub sample_weight: Option<&'a Tensor>,
+    pub initial_epoch: usize,
+    pub callbacks: Vec<&'a mut dyn Callback>,
+}
+
+impl Default for Fit<'_> {
+    fn default() -> Self {
+        Fit {
+            batch_size: 32,
+            epochs: 1,
+            verbose: 1,
+            validation_split: 0.0,
+            validation_data: None,
+            shuffle: true,
+            class_weight: None,
+            sample_weight: None,
+            initial_epoch: 0,
+            callbacks: vec![],
+        }
+    }
+}
+
+impl<'a> Fit<'a> {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn epochs(mut self, e: usize) -> Self {
+        self.epochs = e;
+        self
+    }
+    pub fn batch_size(mut self, b: usize) -> Self {
+        self.batch_size = b;
+        self
+    }
+    pub fn verbose(mut self, v: u8) -> Self {
+        self.verbose = v;
+        self
+    }
+    pub fn validation_split(mut self, s: f64) -> Self {
+        self.validation_split = s;
+        self
+    }
+    pub fn validation_data(mut self, x: &'a Tensor, y: &'a Tensor) -> Self {
+        self.validation_data = Some((x, y));
+        self
+    }
+    pub fn shuffle(mut self, s: bool) -> Self {
+        self.shuffle = s;
+        self
+    }
+    pub fn class_weight(mut self, w: HashMap<usize, f64>) -> Self {
+        self.class_weight = Some(w);
+        self
+    }
+    pub fn sample_weight(mut self, w: &'a Tensor) -> Self {
+        self.sample_weight = Some(w);
+        self
+    }
+    pub fn initial_epoch(mut self, e: usize) -> Self {
+        self.initial_epoch = e;
+        self
+    }
+    pub fn callback(mut self, c: &'a mut dyn Callback) -> Self {
+        self.callbacks.push(c);
+        self
+    }
+}
+
+/// Class id of every sample: the value itself for `[n]`/`[n, 1]` labels, else the row argmax.
+fn label_ids(y: &Tensor) -> Vec<usize> {
+    let n = y.dims()[0];
+    let c = y.numel() / n.max(1);
+    let v = y.to_vec_f32();
+    if c == 1 {
+        return v.iter().map(|&l| l.max(0.0) as usize).collect();
+    }
+    v.chunks(c)
+        .map(|r| r.iter().enumerate().fold((0, f32::MIN), |b, (i, &x)| if x > b.1 { (i, x) } else { b }).0)
+        .collect()
+}
+
+pub(crate) fn fit(model: &mut Sequential, x: &Tensor, y: &Tensor, mut o: Fit<'_>) -> Result<History> {
+    model.compiled("fit")?;
+    model.check_data("fit", x, Some(y))?;
+    if o.batch_size == 0 {
+        return Err(Error::new("fit: batch_size must be a positive integer, got 0"));
+    }
+    if !(0.0..1.0).contains(&o.validation_split) {
+        return Err(Error::new(format!("fit: validation_split must be in [0, 1), got {}", o.validation_split)));
+    }
+    let n = x.dims()[0];
+    // Keras: the validation samples are the last ones, taken before shuffling.
+    let split_at = ((n as f64) * (1.0 - o.validation_split)).ceil() as usize;
+    let held_out = (o.validation_split > 0.0 && o.validation_data.is_none())
+        .then(|| (x.narrow(0, split_at, n - split_at), y.narrow(0, split_at, n - split_at)));
+    let (xt, yt) =
+        if held_out.is_some() { (x.narrow(0, 0, split_at), y.narrow(0, 0, split_at)) } else { (x.clone(), y.clone()) };
+    let val = match (&o.validation_data, &held_out) {
+        (Some((vx, vy)), _) => {
+            model.check_data("fit (validation_data)", vx, Some(vy))?;
+            Some(((*vx).clone(), (*vy).clone()))
+        }
+        (None, Some(h)) => Some(h.clone()),
+        _ => None,
+    };
+    let nt = xt.dims()[0];
+    if nt == 0 {
+        return Err(Error::data("fit: no training samples left after the validation split"));
+    }
+    let weights = sample_weights(&o, &yt, nt)?;
+
+    let mut history = History::default();
+    let mut progress = Progress::new(o.verbose);
+    let steps = nt.div_ceil(o.batch_size);
+    {
+        let mut c = model.control();
+        o.callbacks.iter_mut().for_each(|cb| cb.on_train_begin(&mut c));
+    }
+    let mut order: Vec<usize> = (0..nt).collect();
+    let mut last_logs = Logs::default();
+    for epoch in o.initial_epoch..o.epochs {
+        {
+            let mut c = model.control();
+            o.callbacks.iter_mut().for_each(|cb| cb.on_epoch_begin(epoch, &mut c));
+        }
+        if o.shuffle {
+            model.rng.shuffle(&mut order);
+        }
+        progress.epoch_begin(epoch, o.epochs, steps);
+        model.compiled.as_mut().expect("compiled").metrics.iter_mut().for_each(|m| m.reset());
+        let (mut loss_sum, mut seen) = (0.0, 0usize);
+        let mut stop = false;
+        for (b, idx) in order.chunks(o.batch_size).enumerate() {
+            let xb = xt.index_select(0, idx);
+            let yb = yt.index_select(0, idx);
+            let wb = weights.as_ref().map(|w| Tensor::from_vec(idx.iter().map(|&i| w[i]).collect(), [idx.len()]));
+            let (loss, pred) = model.step(&xb, &yb, wb.as_ref());
+            loss_sum += loss * idx.len() as f64;
+            seen += idx.len();
+            let c = model.compiled.as_mut().expect("compiled");
+            update_all(&mut c.metrics, &yb, &pred);
+            let mut logs = Logs::default();
+            logs.set("loss", loss_sum / seen as f64);
+            for m in &c.metrics {
+                logs.set(m.name(), m.result());
+            }
+            progress.batch_end(b + 1, &logs);
+            let mut ctl = model.control();
+            for cb in o.callbacks.iter_mut() {
+                cb.on_train_batch_end(b, &logs, &mut ctl);
+            }
+            if ctl.stop_training {
+                stop = true;
+                break;
+            }
+            last_logs = logs;
+        }
+        if let Some((vx, vy)) = &val {
+            for (k, v) in evaluate_batches(model, vx, vy, o.batch_size, true).0 {
+                last_logs.set(&k, v);
+            }
+        }
+        progress.epoch_end(&last_logs);
+        history.push(epoch, &last_logs);
+        let mut ctl = model.control();
+        for cb in o.callbacks.iter_mut() {
+            cb.on_epoch_end(epoch, &last_logs, &mut ctl);
+        }
+        if stop || ctl.stop_training {
+            break;
+        }
+    }
+    let mut c = model.control();
+    o.callbacks.iter_mut().for_each(|cb| cb.on_train_end(&last_logs, &mut c));
+    Ok(history)
+}
+
+/// Per-sample loss weights from `class_weight` and `sample_weight`, multiplied, or `None`.
+fn sample_weights(o: &Fit<'_>, y: &Tensor, n: usize) -> Result<Option<Vec<f32>>> {
+    if o.class_weight.is_none() && o.sample_weight.is_none() {
+        return Ok(None);
+    }
+    let mut w = vec![1f32; n];
+    if let Some(sw) = o.sample_weight {
+        if sw.numel() < n {
+            return Err(Error::data(format!("fit: sample_weight has {} values for {n} training samples", sw.numel())));
+        }
+        w.iter_mut().zip(sw.to_vec_f32()).for_each(|(w, s)| *w *= s);
+    }
+    if let Some(cw) = &o.class_weight {
+        for (w, id) in w.iter_mut().zip(label_ids(y)) {
+            *w *= *cw.get(&id).unwrap_or(&1.0) as f32;
+        }
+    }
+    Ok(Some(w))
+}
+
+/// Loss and metrics over `x` in inference mode, batch by batch; `val` prefixes names with `val_`.
+pub(crate) fn evaluate_batches(model: &mut Sequential, x: &Tensor, y: &Tensor, batch_size: usize, val: bool) -> Logs {
+    no_grad(|| {
+        let n = x.dims()[0];
+        let c = model.compiled.as_mut().expect("compiled");
+        let metrics = if val { &mut c.val_metrics } else { &mut c.metrics };
+        metrics.iter_mut().for_each(|m| m.reset());
+        let mut sum = 0.0;
+        for s in (0..n).step_by(batch_size) {
+            let len = batch_size.min(n - s);
+            let (xb, yb) = (x.narrow(0, s, len), y.narrow(0, s, len));
+            let (loss, pred) = model.loss_and_pred(&xb, &yb, None, false);
+            sum += loss.item() * len as f64;
+            let c = model.compiled.as_mut().expect("compiled");
+            update_all(if val { &mut c.val_metrics } else { &mut c.metrics }, &yb, &pred);
+        }
+        let mut logs = Logs::default();
+        logs.set(if val { "val_loss" } else { "loss" }, sum / n.max(1) as f64);
+        let c = model.compiled.as_mut().expect("compiled");
+        for m in if val { &c.val_metrics } else { &c.metrics } {
+            logs.set(m.name(), m.result());
+        }
+        logs
+    })
+}

@@ -1,0 +1,20 @@
+//! sinew's models and training: `Sequential` with Keras `compile`/`fit`/`evaluate`/`predict`,
+//! callbacks, metrics and History.
+
+mod callbacks;
+mod error;
+mod fit;
+mod history;
+mod metrics;
+mod progress;
+mod sequential;
+mod weights;
+
+pub use callbacks::{
+    Callback, Control, EarlyStopping, LearningRateScheduler, Logs, Mode, OnEpochEnd, ReduceLrOnPlateau, TerminateOnNaN,
+};
+pub use error::{Error, ErrorKind, Result};
+pub use fit::Fit;
+pub use history::History;
+pub use metrics::{metric_from_name, Accuracy, AccuracyKind, Metric};
+pub use sequential::{LossSpec, Sequential};
