@@ -1,10 +1,11 @@
 //! 2-D convolution over NHWC input with HWIO kernels, by im2col + GEMM, and its two gradients.
 //!
 //! The im2col matrix has one row per output pixel `(b, oy, ox)` and columns `(i, j, ci)` (kernel
-//! row, kernel column, input channel of the group), which is exactly the row order of the HWIO
-//! kernel seen as a `[K, f]` matrix. So `y[M, f] = cols[M, K] · W[K, f]` lands directly in NHWC.
-//! The batch is processed in chunks so the im2col buffer stays near 4 MB, and that buffer is a
-//! per-thread scratch reused across calls.
+//! row, kernel column, input channel of the group): exactly the row order of the HWIO kernel seen
+//! as a `[K, f]` matrix, so `y[M, f] = cols[M, K] · W[K, f]` lands directly in NHWC.
+//!
+//! Work proceeds in chunks of whole output lines `(b, oy)` so the im2col matrix stays under
+//! [`CHUNK_ELEMS`] (a 1-line minimum), held in a per-thread scratch buffer reused across calls.
 
 use super::gemm::{gemm, MatRef};
 use super::Conv2dGeom;
@@ -13,26 +14,46 @@ use rayon::prelude::*;
 use std::any::Any;
 use std::cell::RefCell;
 
-/// im2col elements per chunk (4 MB of f32): big enough for large GEMMs, small enough for cache.
+/// im2col elements per chunk (4 MiB of f32): large GEMMs, bounded memory.
 const CHUNK_ELEMS: usize = 1 << 20;
-/// Below this many elements, copying loops run on one thread.
+/// Below this many elements a copy/scatter loop stays on one thread (fork/join costs more).
 const PAR_WORK: usize = 1 << 15;
 
-fn check(g: &Conv2dGeom, x: usize, w: usize, y: usize, op: &str) {
+/// Derived sizes of a geometry.
+#[derive(Clone, Copy)]
+struct Dims {
+    oh: usize,
+    ow: usize,
+    cg: usize,
+    fg: usize,
+    /// im2col columns: `kh * kw * cg`.
+    k: usize,
+}
+
+fn dims(g: &Conv2dGeom, x: usize, w: usize, y: usize, op: &str) -> Dims {
+    assert!(
+        g.kh > 0 && g.kw > 0 && g.stride_h > 0 && g.stride_w > 0 && g.dil_h > 0 && g.dil_w > 0,
+        "{op}: kernel size, stride and dilation must be positive, got {g:?}"
+    );
     assert!(
         g.groups > 0 && g.c % g.groups == 0 && g.f % g.groups == 0,
-        "{op}: channels {} / filters {} not divisible by groups {}",
+        "{op}: channels {} and filters {} must be divisible by groups {}",
         g.c,
         g.f,
         g.groups
     );
-    assert!(x == g.n * g.h * g.w * g.c, "{op}: input of {x} values does not match {g:?}");
-    assert!(w == g.kh * g.kw * (g.c / g.groups) * g.f, "{op}: kernel of {w} values does not match {g:?}");
-    assert!(y == g.n * g.out_h() * g.out_w() * g.f, "{op}: output of {y} values does not match {g:?}");
+    let (oh, ow, cg) = (g.out_h(), g.out_w(), g.c / g.groups);
+    let d = Dims { oh, ow, cg, fg: g.f / g.groups, k: g.kh * g.kw * cg };
+    let (xs, ws, ys) = (g.n * g.h * g.w * g.c, g.kh * g.kw * cg * g.f, g.n * oh * ow * g.f);
+    assert!(x == xs, "{op}: input has {x} values, expected [{}, {}, {}, {}] = {xs}", g.n, g.h, g.w, g.c);
+    assert!(w == ws, "{op}: kernel has {w} values, expected [{}, {}, {cg}, {}] = {ws}", g.kh, g.kw, g.f);
+    assert!(y == ys, "{op}: output has {y} values, expected [{}, {oh}, {ow}, {}] = {ys}", g.n, g.f);
+    d
 }
 
 /// Runs `f` on a per-thread scratch buffer of `len` elements (contents unspecified), reused
-/// across calls. Falls back to a fresh buffer if the scratch is already borrowed (re-entrancy).
+/// across calls so a warm caller never allocates. Falls back to a fresh buffer when the scratch
+/// is already borrowed, which happens if rayon runs another conv on this thread while it waits.
 fn with_scratch<T: Float, R>(len: usize, f: impl FnOnce(&mut [T]) -> R) -> R {
     thread_local! {
         static BUFS: RefCell<(Vec<f32>, Vec<f64>)> = const { RefCell::new((Vec::new(), Vec::new())) };
@@ -53,10 +74,18 @@ fn with_scratch<T: Float, R>(len: usize, f: impl FnOnce(&mut [T]) -> R) -> R {
     })
 }
 
-/// Images per chunk so that a chunk's im2col matrix has at most `max_elems` elements.
-fn chunk_images(g: &Conv2dGeom, max_elems: usize) -> usize {
-    let per_image = g.out_h() * g.out_w() * g.kh * g.kw * (g.c / g.groups);
-    (max_elems / per_image.max(1)).clamp(1, g.n.max(1))
+/// Calls `f(l0, l1, cols)` for chunks of output lines `(b, oy)` in `l0..l1`, sized so that
+/// `cols` (`[(l1 - l0) * ow, K]`, scratch with unspecified contents) has at most `max` elements,
+/// or one line.
+fn for_chunks<T: Float>(g: &Conv2dGeom, d: Dims, max: usize, mut f: impl FnMut(usize, usize, &mut [T])) {
+    let lines = g.n * d.oh;
+    let per = (max / (d.ow * d.k).max(1)).clamp(1, lines.max(1));
+    with_scratch::<T, _>(per * d.ow * d.k, |buf| {
+        for l0 in (0..lines).step_by(per) {
+            let l1 = (l0 + per).min(lines);
+            f(l0, l1, &mut buf[..(l1 - l0) * d.ow * d.k]);
+        }
+    });
 }
 
 /// 1x1, stride 1, no padding, one group: the input already is the im2col matrix.
@@ -69,86 +98,244 @@ fn is_pointwise(g: &Conv2dGeom) -> bool {
         && g.groups == 1
 }
 
-/// Fills `cols` (`[nb * oh * ow, K]`) with the patches of images `b0..b0+nb`, group `gi`.
-fn im2col<T: Float>(g: &Conv2dGeom, x: &[T], b0: usize, gi: usize, cols: &mut [T]) {
-    let (oh, ow, cg) = (g.out_h(), g.out_w(), g.c / g.groups);
-    let k = g.kh * g.kw * cg;
-    // With one group and no dilation along w, a kernel row is one contiguous run of kw*c inputs.
-    let row_runs = g.groups == 1 && g.dil_w == 1;
-    let row = |r: usize, dst: &mut [T]| {
-        let b = b0 + r / (oh * ow);
-        let (oy, ox) = ((r % (oh * ow)) / ow, r % ow);
-        let xb = &x[b * g.h * g.w * g.c..][..g.h * g.w * g.c];
-        let ix0 = (ox * g.stride_w) as isize - g.pad_left as isize;
-        for i in 0..g.kh {
-            let iy = (oy * g.stride_h + i * g.dil_h) as isize - g.pad_top as isize;
-            let drow = &mut dst[i * g.kw * cg..(i + 1) * g.kw * cg];
-            if iy < 0 || iy >= g.h as isize {
-                drow.fill(T::ZERO);
-                continue;
-            }
-            let src_row = &xb[iy as usize * g.w * g.c..][..g.w * g.c];
-            if row_runs && ix0 >= 0 && ix0 as usize + g.kw <= g.w {
-                drow.copy_from_slice(&src_row[ix0 as usize * g.c..][..g.kw * g.c]);
-                continue;
-            }
-            for j in 0..g.kw {
-                let ix = ix0 + (j * g.dil_w) as isize;
-                let d = &mut drow[j * cg..(j + 1) * cg];
-                if ix < 0 || ix >= g.w as isize {
-                    d.fill(T::ZERO);
-                } else {
-                    d.copy_from_slice(&src_row[ix as usize * g.c + gi * cg..][..cg]);
-                }
-            }
-        }
-    };
-    if cols.len() >= PAR_WORK {
-        cols.par_chunks_mut(k).enumerate().for_each(|(r, d)| row(r, d));
+/// Kernel taps `j` whose input column `ix0 + j * dil` lies in `0..len`, as a range `j0..j1`.
+#[inline]
+fn tap_range(ix0: isize, dil: usize, k: usize, len: usize) -> (usize, usize) {
+    // Called per output pixel: keep integer division off the common undilated path.
+    let (lo, hi) = (-ix0, len as isize - ix0);
+    let (j0, j1) = if dil == 1 {
+        (lo.max(0), hi.max(0))
     } else {
-        cols.chunks_mut(k).enumerate().for_each(|(r, d)| row(r, d));
+        let dil = dil as isize;
+        ((lo.max(0) + dil - 1) / dil, (hi.max(0) + dil - 1) / dil)
+    };
+    let j1 = (j1 as usize).min(k);
+    ((j0 as usize).min(j1), j1)
+}
+
+/// Calls `f(i, iy)` for kernel rows `i` of output row `oy` that fall inside the image.
+#[inline]
+fn rows_in(g: &Conv2dGeom, oy: usize, mut f: impl FnMut(usize, usize)) {
+    let iy0 = (oy * g.stride_h) as isize - g.pad_top as isize;
+    let (i0, i1) = tap_range(iy0, g.dil_h, g.kh, g.h);
+    for i in i0..i1 {
+        f(i, (iy0 + (i * g.dil_h) as isize) as usize);
     }
 }
 
-/// Adds the patches in `cols` back into images `b0..b0+nb` of `dx` (group `gi`). Parallel over
-/// images, whose regions of `dx` are disjoint.
-fn col2im_add<T: Float>(g: &Conv2dGeom, cols: &[T], b0: usize, nb: usize, gi: usize, dx: &mut [T]) {
-    let (oh, ow, cg) = (g.out_h(), g.out_w(), g.c / g.groups);
-    let k = g.kh * g.kw * cg;
+/// With one group and no column dilation, the in-bounds taps of a kernel row are one contiguous
+/// run of input, so copies and adds go a whole run at a time.
+fn runs_contiguous(g: &Conv2dGeom) -> bool {
+    g.groups == 1 && g.dil_w == 1
+}
+
+/// Output columns `ox` whose whole kernel row lies inside the image, as a range `lo..hi`
+/// (possibly empty). These take the strided fast path in im2col and col2im.
+fn interior_cols(g: &Conv2dGeom, ow: usize) -> (usize, usize) {
+    let span = g.dil_w * (g.kw - 1) + 1;
+    let lo = g.pad_left.div_ceil(g.stride_w).min(ow);
+    let hi = if g.w + g.pad_left >= span { ((g.w + g.pad_left - span) / g.stride_w + 1).min(ow) } else { 0 };
+    (lo, hi.max(lo))
+}
+
+/// For a border pixel `ox` (some taps in padding) and kernel row `i`: calls `run(col_off,
+/// x_off, len)` for each run of in-bounds taps, `col_off` within the pixel's im2col row and
+/// `x_off` within the input row.
+#[inline(always)]
+fn border_runs(g: &Conv2dGeom, cg: usize, gi: usize, ox: usize, i: usize, mut run: impl FnMut(usize, usize, usize)) {
+    let krow = g.kw * cg;
+    let ix0 = (ox * g.stride_w) as isize - g.pad_left as isize;
+    let (j0, j1) = tap_range(ix0, g.dil_w, g.kw, g.w);
+    if runs_contiguous(g) {
+        if j1 > j0 {
+            run(i * krow + j0 * cg, (ix0 + j0 as isize) as usize * g.c, (j1 - j0) * cg);
+        }
+    } else {
+        for j in j0..j1 {
+            run(i * krow + j * cg, (ix0 + (j * g.dil_w) as isize) as usize * g.c + gi * cg, cg);
+        }
+    }
+}
+
+/// Fills `cols` (`[(l1 - l0) * ow, K]`) with the patches of output lines `l0..l1` for group `gi`.
+fn im2col<T: Float>(g: &Conv2dGeom, d: Dims, x: &[T], l0: usize, gi: usize, cols: &mut [T]) {
     let img = g.h * g.w * g.c;
-    let image = |bl: usize, dxb: &mut [T]| {
-        for p in 0..oh * ow {
-            let (oy, ox) = (p / ow, p % ow);
-            let src = &cols[(bl * oh * ow + p) * k..][..k];
-            for i in 0..g.kh {
-                let iy = (oy * g.stride_h + i * g.dil_h) as isize - g.pad_top as isize;
-                if iy < 0 || iy >= g.h as isize {
-                    continue;
-                }
-                for j in 0..g.kw {
-                    let ix = (ox * g.stride_w + j * g.dil_w) as isize - g.pad_left as isize;
-                    if ix < 0 || ix >= g.w as isize {
-                        continue;
+    let (krow, row_len) = (g.kw * d.cg, g.w * g.c);
+    let (a, b) = interior_cols(g, d.ow);
+    let line = |l: usize, dst: &mut [T]| {
+        let (n, oy) = (l / d.oh, l % d.oh);
+        let xb = &x[n * img..(n + 1) * img];
+        // Kernel rows i0..i1 fall inside the image; the rest are zero for the whole line.
+        let iy0 = (oy * g.stride_h) as isize - g.pad_top as isize;
+        let (i0, i1) = tap_range(iy0, g.dil_h, g.kh, g.h);
+        let iy = |i: usize| (iy0 + (i * g.dil_h) as isize) as usize;
+        if i0 > 0 || i1 < g.kh {
+            for drow in dst.chunks_exact_mut(d.k) {
+                zero(&mut drow[..i0 * krow]);
+                zero(&mut drow[i1 * krow..]);
+            }
+        }
+        for ox in (0..a).chain(b..d.ow) {
+            let drow = &mut dst[ox * d.k..(ox + 1) * d.k];
+            zero(&mut drow[i0 * krow..i1 * krow]);
+            for i in i0..i1 {
+                let src = &xb[iy(i) * row_len..(iy(i) + 1) * row_len];
+                border_runs(g, d.cg, gi, ox, i, |o, s, len| copy_run(&mut drow[o..o + len], &src[s..s + len]));
+            }
+        }
+        if a < b {
+            let (count, sx) = (b - a, (a * g.stride_w - g.pad_left) * g.c);
+            for i in i0..i1 {
+                let src = &xb[iy(i) * row_len..(iy(i) + 1) * row_len];
+                let dst = &mut dst[a * d.k + i * krow..];
+                if runs_contiguous(g) {
+                    strided::<T, false>(dst, d.k, &src[sx..], g.stride_w * g.c, count, krow);
+                } else {
+                    for j in 0..g.kw {
+                        let s0 = sx + j * g.dil_w * g.c + gi * d.cg;
+                        strided::<T, false>(&mut dst[j * d.cg..], d.k, &src[s0..], g.stride_w * g.c, count, d.cg);
                     }
-                    let d = &mut dxb[(iy as usize * g.w + ix as usize) * g.c + gi * cg..][..cg];
-                    d.iter_mut().zip(&src[(i * g.kw + j) * cg..][..cg]).for_each(|(d, &s)| *d += s);
                 }
             }
         }
     };
-    let region = &mut dx[b0 * img..(b0 + nb) * img];
-    if cols.len() >= PAR_WORK && nb > 1 {
-        region.par_chunks_mut(img).enumerate().for_each(|(bl, d)| image(bl, d));
+    let per_line = d.ow * d.k;
+    if per_line == 0 {
+        return;
+    }
+    if cols.len() >= PAR_WORK && cols.len() > per_line {
+        cols.par_chunks_mut(per_line).enumerate().for_each(|(r, c)| line(l0 + r, c));
     } else {
-        region.chunks_mut(img).enumerate().for_each(|(bl, d)| image(bl, d));
+        cols.chunks_mut(per_line).enumerate().for_each(|(r, c)| line(l0 + r, c));
     }
 }
 
-/// The `[K, fg]` block of the kernel for group `gi`, as a strided view of the `[K, f]` matrix.
-fn w_block<'a, T>(g: &Conv2dGeom, w: &'a [T], gi: usize) -> MatRef<'a, T> {
-    let fg = g.f / g.groups;
-    let k = g.kh * g.kw * (g.c / g.groups);
-    MatRef { data: &w[gi * fg..], rows: k, cols: fg, rs: g.f, cs: 1 }
+/// Adds the patches in `cols` (output lines `l0..l1`, group `gi`) back into `dx`. Parallel over
+/// images, whose regions of `dx` are disjoint.
+fn col2im_add<T: Float>(g: &Conv2dGeom, d: Dims, cols: &[T], l0: usize, l1: usize, gi: usize, dx: &mut [T]) {
+    let img = g.h * g.w * g.c;
+    let (krow, row_len) = (g.kw * d.cg, g.w * g.c);
+    let (a, b) = interior_cols(g, d.ow);
+    let image = |n: usize, dxb: &mut [T]| {
+        for l in l0.max(n * d.oh)..l1.min((n + 1) * d.oh) {
+            let line = &cols[(l - l0) * d.ow * d.k..(l - l0 + 1) * d.ow * d.k];
+            rows_in(g, l % d.oh, |i, iy| {
+                let drow = &mut dxb[iy * row_len..(iy + 1) * row_len];
+                for ox in (0..a).chain(b..d.ow) {
+                    let src = &line[ox * d.k..(ox + 1) * d.k];
+                    border_runs(g, d.cg, gi, ox, i, |o, s, len| add_run(&mut drow[s..s + len], &src[o..o + len]));
+                }
+                if a < b {
+                    let (count, sx) = (b - a, (a * g.stride_w - g.pad_left) * g.c);
+                    let src = &line[a * d.k + i * krow..];
+                    if runs_contiguous(g) {
+                        strided::<T, true>(&mut drow[sx..], g.stride_w * g.c, src, d.k, count, krow);
+                    } else {
+                        for j in 0..g.kw {
+                            let s0 = sx + j * g.dil_w * g.c + gi * d.cg;
+                            strided::<T, true>(&mut drow[s0..], g.stride_w * g.c, &src[j * d.cg..], d.k, count, d.cg);
+                        }
+                    }
+                }
+            });
+        }
+    };
+    let (n0, n1) = (l0 / d.oh, l1.div_ceil(d.oh));
+    let region = &mut dx[n0 * img..n1 * img];
+    if cols.len() >= PAR_WORK && n1 - n0 > 1 {
+        region.par_chunks_mut(img).enumerate().for_each(|(i, r)| image(n0 + i, r));
+    } else {
+        region.chunks_mut(img).enumerate().for_each(|(i, r)| image(n0 + i, r));
+    }
+}
+
+/// Runs of 1 to 16 elements (a kernel row of a 1- or 3-channel input) are the common case, and a
+/// `memcpy` call or a generic loop per run costs more than the move itself; so short lengths get
+/// code specialised to a constant `$n` (a few vector moves), long ones the `_` arm.
+macro_rules! by_len {
+    ($len:expr, $n:ident => $short:expr, _ => $long:expr) => {
+        by_len!(@arms $len, $n, $short, $long; 1 2 3 4 5 6 8 9 12 15 16)
+    };
+    (@arms $len:expr, $n:ident, $short:expr, $long:expr; $($k:literal)*) => {
+        match $len {
+            0 => {}
+            $($k => {
+                const $n: usize = $k;
+                $short
+            })*
+            _ => $long,
+        }
+    };
+}
+
+/// `count` runs of `len`: `dst[t*ds..][..len]` gets (or, with `ADD`, accumulates)
+/// `src[t*ss..][..len]`.
+#[inline(always)]
+fn strided<T: Float, const ADD: bool>(dst: &mut [T], ds: usize, src: &[T], ss: usize, count: usize, len: usize) {
+    by_len!(len, N => strided_n::<T, N, ADD>(dst, ds, src, ss, count), _ => {
+        for t in 0..count {
+            let (d, s) = (&mut dst[t * ds..t * ds + len], &src[t * ss..t * ss + len]);
+            if ADD { add_slices(d, s) } else { d.copy_from_slice(s) }
+        }
+    })
+}
+
+#[inline(always)]
+fn strided_n<T: Float, const N: usize, const ADD: bool>(dst: &mut [T], ds: usize, src: &[T], ss: usize, count: usize) {
+    if ds >= N && ss >= N {
+        // Chunk iterators instead of `t * ds` indexing leave one cheap length check per run.
+        for (d, s) in dst.chunks_mut(ds).zip(src.chunks(ss)).take(count) {
+            run_n::<T, N, ADD>(d, s);
+        }
+    } else {
+        // Overlapping runs (a stride below the run length).
+        for t in 0..count {
+            run_n::<T, N, ADD>(&mut dst[t * ds..t * ds + N], &src[t * ss..t * ss + N]);
+        }
+    }
+}
+
+#[inline(always)]
+fn run_n<T: Float, const N: usize, const ADD: bool>(d: &mut [T], s: &[T]) {
+    let d: &mut [T; N] = (&mut d[..N]).try_into().unwrap();
+    let s: &[T; N] = s[..N].try_into().unwrap();
+    if ADD {
+        for e in 0..N {
+            d[e] += s[e];
+        }
+    } else {
+        *d = *s;
+    }
+}
+
+#[inline(always)]
+fn copy_run<T: Float>(dst: &mut [T], src: &[T]) {
+    by_len!(dst.len(), N => run_n::<T, N, false>(dst, src), _ => dst.copy_from_slice(src))
+}
+
+#[inline(always)]
+fn add_run<T: Float>(dst: &mut [T], src: &[T]) {
+    by_len!(dst.len(), N => run_n::<T, N, true>(dst, src), _ => add_slices(dst, src))
+}
+
+#[inline(always)]
+fn zero<T: Float>(dst: &mut [T]) {
+    by_len!(dst.len(), N => *<&mut [T; N]>::try_from(dst).unwrap() = [T::ZERO; N], _ => dst.fill(T::ZERO))
+}
+
+#[inline(always)]
+fn add_slices<T: Float>(dst: &mut [T], src: &[T]) {
+    dst.iter_mut().zip(src).for_each(|(d, &s)| *d += s);
+}
+
+/// The `[K, fg]` block of the kernel for group `gi`: columns `gi*fg..` of the `[K, f]` matrix.
+fn w_block<'a, T>(g: &Conv2dGeom, d: Dims, w: &'a [T], gi: usize) -> MatRef<'a, T> {
+    MatRef { data: &w[gi * d.fg..], rows: d.k, cols: d.fg, rs: g.f, cs: 1 }
+}
+
+/// The `[rows, fg]` block of `dy` for output lines from `l0` and group `gi`.
+fn dy_block<'a, T>(g: &Conv2dGeom, d: Dims, dy: &'a [T], l0: usize, rows: usize, gi: usize) -> MatRef<'a, T> {
+    MatRef { data: &dy[l0 * d.ow * g.f + gi * d.fg..], rows, cols: d.fg, rs: g.f, cs: 1 }
 }
 
 /// `y = conv2d(x, w)`: `x` `[n, h, w, c]`, `w` `[kh, kw, c/groups, f]`, `y` `[n, oh, ow, f]`.
@@ -156,24 +343,19 @@ pub fn conv2d_forward<T: Float>(g: &Conv2dGeom, x: &[T], w: &[T], y: &mut [T]) {
     conv2d_forward_chunked(g, x, w, y, CHUNK_ELEMS)
 }
 
-pub(crate) fn conv2d_forward_chunked<T: Float>(g: &Conv2dGeom, x: &[T], w: &[T], y: &mut [T], max_elems: usize) {
-    check(g, x.len(), w.len(), y.len(), "conv2d");
-    let (m_img, fg, k) = (g.out_h() * g.out_w(), g.f / g.groups, g.kh * g.kw * (g.c / g.groups));
+/// [`conv2d_forward`] with the im2col chunk bound as a parameter, so tests can force many chunks.
+pub(crate) fn conv2d_forward_chunked<T: Float>(g: &Conv2dGeom, x: &[T], w: &[T], y: &mut [T], max: usize) {
+    let d = dims(g, x.len(), w.len(), y.len(), "conv2d_forward");
     if is_pointwise(g) {
-        gemm(y, g.f, MatRef::row_major(x, g.n * g.h * g.w, g.c), w_block(g, w, 0), false);
+        gemm(y, g.f, MatRef::row_major(x, g.n * g.h * g.w, g.c), w_block(g, d, w, 0), false);
         return;
     }
-    let per = chunk_images(g, max_elems);
-    with_scratch::<T, _>(per * m_img * k, |buf| {
-        for b0 in (0..g.n).step_by(per) {
-            let nb = per.min(g.n - b0);
-            let rows = nb * m_img;
-            let cols = &mut buf[..rows * k];
-            for gi in 0..g.groups {
-                im2col(g, x, b0, gi, cols);
-                let dst = &mut y[b0 * m_img * g.f + gi * fg..];
-                gemm(dst, g.f, MatRef::row_major(cols, rows, k), w_block(g, w, gi), false);
-            }
+    for_chunks(g, d, max, |l0, l1, cols| {
+        let rows = (l1 - l0) * d.ow;
+        for gi in 0..g.groups {
+            im2col(g, d, x, l0, gi, cols);
+            let dst = &mut y[l0 * d.ow * g.f + gi * d.fg..];
+            gemm(dst, g.f, MatRef::row_major(cols, rows, d.k), w_block(g, d, w, gi), false);
         }
     });
 }
@@ -183,31 +365,18 @@ pub fn conv2d_backward_input<T: Float>(g: &Conv2dGeom, dy: &[T], w: &[T], dx: &m
     conv2d_backward_input_chunked(g, dy, w, dx, CHUNK_ELEMS)
 }
 
-pub(crate) fn conv2d_backward_input_chunked<T: Float>(
-    g: &Conv2dGeom,
-    dy: &[T],
-    w: &[T],
-    dx: &mut [T],
-    max_elems: usize,
-) {
-    check(g, dx.len(), w.len(), dy.len(), "conv2d_backward_input");
-    let (m_img, fg, k) = (g.out_h() * g.out_w(), g.f / g.groups, g.kh * g.kw * (g.c / g.groups));
+pub(crate) fn conv2d_backward_input_chunked<T: Float>(g: &Conv2dGeom, dy: &[T], w: &[T], dx: &mut [T], max: usize) {
+    let d = dims(g, dx.len(), w.len(), dy.len(), "conv2d_backward_input");
     if is_pointwise(g) {
-        gemm(dx, g.c, MatRef::row_major(dy, g.n * m_img, g.f), w_block(g, w, 0).t(), false);
+        gemm(dx, g.c, MatRef::row_major(dy, g.n * d.oh * d.ow, g.f), w_block(g, d, w, 0).t(), false);
         return;
     }
     dx.fill(T::ZERO);
-    let per = chunk_images(g, max_elems);
-    with_scratch::<T, _>(per * m_img * k, |buf| {
-        for b0 in (0..g.n).step_by(per) {
-            let nb = per.min(g.n - b0);
-            let rows = nb * m_img;
-            let cols = &mut buf[..rows * k];
-            for gi in 0..g.groups {
-                let dy_block = MatRef { data: &dy[b0 * m_img * g.f + gi * fg..], rows, cols: fg, rs: g.f, cs: 1 };
-                gemm(cols, k, dy_block, w_block(g, w, gi).t(), false);
-                col2im_add(g, cols, b0, nb, gi, dx);
-            }
+    for_chunks(g, d, max, |l0, l1, cols| {
+        for gi in 0..g.groups {
+            let dy_g = dy_block(g, d, dy, l0, (l1 - l0) * d.ow, gi);
+            gemm(cols, d.k, dy_g, w_block(g, d, w, gi).t(), false);
+            col2im_add(g, d, cols, l0, l1, gi, dx);
         }
     });
 }
@@ -217,40 +386,30 @@ pub fn conv2d_backward_weight<T: Float>(g: &Conv2dGeom, x: &[T], dy: &[T], dw: &
     conv2d_backward_weight_chunked(g, x, dy, dw, CHUNK_ELEMS)
 }
 
-pub(crate) fn conv2d_backward_weight_chunked<T: Float>(
-    g: &Conv2dGeom,
-    x: &[T],
-    dy: &[T],
-    dw: &mut [T],
-    max_elems: usize,
-) {
-    check(g, x.len(), dw.len(), dy.len(), "conv2d_backward_weight");
-    let (m_img, fg, k) = (g.out_h() * g.out_w(), g.f / g.groups, g.kh * g.kw * (g.c / g.groups));
+pub(crate) fn conv2d_backward_weight_chunked<T: Float>(g: &Conv2dGeom, x: &[T], dy: &[T], dw: &mut [T], max: usize) {
+    let d = dims(g, x.len(), dw.len(), dy.len(), "conv2d_backward_weight");
+    let lines = g.n * d.oh;
     if is_pointwise(g) {
-        gemm(dw, g.f, MatRef::row_major(x, g.n * m_img, g.c).t(), MatRef::row_major(dy, g.n * m_img, g.f), false);
+        let m = lines * d.ow;
+        gemm(dw, g.f, MatRef::row_major(x, m, g.c).t(), MatRef::row_major(dy, m, g.f), false);
         return;
     }
-    if g.n == 0 {
+    if lines * d.ow == 0 {
         dw.fill(T::ZERO);
         return;
     }
-    let per = chunk_images(g, max_elems);
-    with_scratch::<T, _>(per * m_img * k, |buf| {
-        for (ci, b0) in (0..g.n).step_by(per).enumerate() {
-            let nb = per.min(g.n - b0);
-            let rows = nb * m_img;
-            let cols = &mut buf[..rows * k];
-            for gi in 0..g.groups {
-                im2col(g, x, b0, gi, cols);
-                let dy_block = MatRef { data: &dy[b0 * m_img * g.f + gi * fg..], rows, cols: fg, rs: g.f, cs: 1 };
-                gemm(&mut dw[gi * fg..], g.f, MatRef::row_major(cols, rows, k).t(), dy_block, ci > 0);
-            }
+    for_chunks(g, d, max, |l0, l1, cols| {
+        let rows = (l1 - l0) * d.ow;
+        for gi in 0..g.groups {
+            im2col(g, d, x, l0, gi, cols);
+            let a = MatRef::row_major(&*cols, rows, d.k).t();
+            // Chunks after the first accumulate into dw.
+            gemm(&mut dw[gi * d.fg..], g.f, a, dy_block(g, d, dy, l0, rows, gi), l0 > 0);
         }
     });
 }
 
-/// Visits every (output pixel, kernel tap, in-channel, filter) of the convolution with the input
-/// and kernel offsets, for the references below.
+/// Visits every (input, kernel, output) offset triple that the convolution multiplies together.
 fn naive_taps(g: &Conv2dGeom, mut f: impl FnMut(usize, usize, usize)) {
     let (oh, ow, cg, fg) = (g.out_h(), g.out_w(), g.c / g.groups, g.f / g.groups);
     for b in 0..g.n {
@@ -281,6 +440,7 @@ fn naive_taps(g: &Conv2dGeom, mut f: impl FnMut(usize, usize, usize)) {
 
 /// Reference convolution straight from the definition, accumulating in f64.
 pub fn conv2d_forward_naive<T: Float>(g: &Conv2dGeom, x: &[T], w: &[T], y: &mut [T]) {
+    dims(g, x.len(), w.len(), y.len(), "conv2d_forward_naive");
     let mut acc = vec![0f64; y.len()];
     naive_taps(g, |xo, wo, yo| acc[yo] += x[xo].to_f64() * w[wo].to_f64());
     y.iter_mut().zip(acc).for_each(|(y, a)| *y = T::from_f64(a));
@@ -288,6 +448,7 @@ pub fn conv2d_forward_naive<T: Float>(g: &Conv2dGeom, x: &[T], w: &[T], y: &mut 
 
 /// Reference input gradient.
 pub fn conv2d_backward_input_naive<T: Float>(g: &Conv2dGeom, dy: &[T], w: &[T], dx: &mut [T]) {
+    dims(g, dx.len(), w.len(), dy.len(), "conv2d_backward_input_naive");
     let mut acc = vec![0f64; dx.len()];
     naive_taps(g, |xo, wo, yo| acc[xo] += dy[yo].to_f64() * w[wo].to_f64());
     dx.iter_mut().zip(acc).for_each(|(d, a)| *d = T::from_f64(a));
@@ -295,6 +456,7 @@ pub fn conv2d_backward_input_naive<T: Float>(g: &Conv2dGeom, dy: &[T], w: &[T], 
 
 /// Reference weight gradient.
 pub fn conv2d_backward_weight_naive<T: Float>(g: &Conv2dGeom, x: &[T], dy: &[T], dw: &mut [T]) {
+    dims(g, x.len(), dw.len(), dy.len(), "conv2d_backward_weight_naive");
     let mut acc = vec![0f64; dw.len()];
     naive_taps(g, |xo, wo, yo| acc[wo] += x[xo].to_f64() * dy[yo].to_f64());
     dw.iter_mut().zip(acc).for_each(|(d, a)| *d = T::from_f64(a));
@@ -309,133 +471,183 @@ mod tests {
         (*s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn geom(
-        n: usize,
-        h: usize,
-        w: usize,
-        c: usize,
-        f: usize,
-        k: (usize, usize),
-        s: (usize, usize),
-        p: [usize; 4],
-        d: (usize, usize),
-        groups: usize,
-    ) -> Conv2dGeom {
-        Conv2dGeom {
-            n,
-            h,
-            w,
-            c,
-            f,
-            kh: k.0,
-            kw: k.1,
-            stride_h: s.0,
-            stride_w: s.1,
-            pad_top: p[0],
-            pad_bottom: p[1],
-            pad_left: p[2],
-            pad_right: p[3],
-            dil_h: d.0,
-            dil_w: d.1,
-            groups,
-        }
+    fn pick(s: &mut u64, lo: usize, hi: usize) -> usize {
+        lo + ((lcg(s) + 0.5) * (hi - lo + 1) as f64) as usize % (hi - lo + 1)
     }
 
+    #[rustfmt::skip]
+    fn geom(n: usize, (h, w, c, f): (usize, usize, usize, usize), (kh, kw): (usize, usize),
+            (stride_h, stride_w): (usize, usize), [pad_top, pad_bottom, pad_left, pad_right]: [usize; 4],
+            (dil_h, dil_w): (usize, usize), groups: usize) -> Conv2dGeom {
+        Conv2dGeom { n, h, w, c, f, kh, kw, stride_h, stride_w, pad_top, pad_bottom, pad_left, pad_right, dil_h, dil_w,
+                     groups }
+    }
+
+    /// Hand-picked corner cases followed by random geometries whose output is not empty.
     fn geoms() -> Vec<Conv2dGeom> {
-        vec![
-            geom(2, 7, 5, 3, 4, (3, 3), (1, 1), [0; 4], (1, 1), 1),
-            geom(1, 8, 8, 1, 2, (4, 4), (2, 2), [1, 2, 1, 2], (1, 1), 1),
-            geom(3, 9, 6, 4, 6, (3, 2), (2, 3), [1, 0, 2, 1], (2, 1), 2),
-            geom(2, 6, 7, 4, 4, (2, 2), (1, 1), [1, 1, 1, 1], (3, 3), 4),
-            geom(2, 5, 5, 3, 5, (1, 1), (1, 1), [0; 4], (1, 1), 1),
-            geom(1, 5, 6, 2, 3, (1, 1), (2, 2), [1, 0, 0, 1], (1, 1), 1),
-            geom(2, 4, 4, 3, 1, (4, 4), (1, 1), [0; 4], (1, 1), 1),
-            geom(4, 11, 10, 2, 3, (3, 3), (1, 2), [1, 1, 0, 2], (1, 2), 1),
-        ]
+        let mut v = vec![
+            geom(2, (7, 5, 3, 4), (3, 3), (1, 1), [0; 4], (1, 1), 1),
+            geom(1, (8, 8, 1, 2), (4, 4), (2, 2), [1, 2, 1, 2], (1, 1), 1),
+            geom(3, (9, 6, 4, 6), (3, 2), (2, 3), [1, 0, 2, 1], (2, 1), 2),
+            geom(2, (6, 7, 4, 4), (2, 2), (1, 1), [1, 1, 1, 1], (3, 3), 4),
+            geom(2, (5, 5, 3, 5), (1, 1), (1, 1), [0; 4], (1, 1), 1), // pointwise fast path
+            geom(1, (5, 6, 2, 3), (1, 1), (2, 2), [1, 0, 0, 1], (1, 1), 1),
+            geom(2, (4, 4, 3, 1), (4, 4), (1, 1), [0; 4], (1, 1), 1),
+            geom(3, (7, 7, 4, 8), (4, 4), (2, 2), [1, 1, 1, 1], (1, 1), 1), // conv-transpose shape
+            geom(1, (3, 3, 2, 2), (5, 5), (1, 1), [2, 2, 2, 2], (1, 1), 1), // kernel wider than image
+            geom(2, (5, 7, 6, 6), (3, 3), (3, 1), [2, 0, 0, 2], (1, 2), 2),
+        ];
+        let mut s = 12345;
+        while v.len() < 120 {
+            let groups = [1, 1, 2, 4][pick(&mut s, 0, 3)];
+            let g = geom(
+                pick(&mut s, 1, 3),
+                (pick(&mut s, 1, 9), pick(&mut s, 1, 9), groups * pick(&mut s, 1, 3), groups * pick(&mut s, 1, 3)),
+                (pick(&mut s, 1, 4), pick(&mut s, 1, 4)),
+                (pick(&mut s, 1, 3), pick(&mut s, 1, 3)),
+                [pick(&mut s, 0, 2), pick(&mut s, 0, 2), pick(&mut s, 0, 2), pick(&mut s, 0, 2)],
+                (pick(&mut s, 1, 3), pick(&mut s, 1, 3)),
+                groups,
+            );
+            if g.out_h() > 0 && g.out_w() > 0 {
+                v.push(g);
+            }
+        }
+        v
     }
 
-    fn rand(n: usize, s: &mut u64) -> Vec<f64> {
-        (0..n).map(|_| lcg(s)).collect()
+    fn rand<T: Float>(n: usize, s: &mut u64) -> Vec<T> {
+        (0..n).map(|_| T::from_f64(lcg(s))).collect()
     }
 
     fn close<T: Float>(a: &[T], b: &[T], tol: f64, what: &str) {
+        assert_eq!(a.len(), b.len(), "{what}");
         for (i, (x, y)) in a.iter().zip(b).enumerate() {
             let (x, y) = (x.to_f64(), y.to_f64());
             assert!((x - y).abs() <= tol * (1.0 + y.abs()), "{what}[{i}]: {x} vs {y}");
         }
     }
 
-    fn run<T: Float>(tol: f64, max_elems: usize) {
+    /// Fast kernels against the references; outputs start as NaN to prove they are overwritten.
+    fn check_against_naive<T: Float>(g: &Conv2dGeom, max: usize, tol: f64, s: &mut u64) {
+        let x = rand::<T>(g.n * g.h * g.w * g.c, s);
+        let w = rand::<T>(g.kh * g.kw * (g.c / g.groups) * g.f, s);
+        let ny = g.n * g.out_h() * g.out_w() * g.f;
+        let dy = rand::<T>(ny, s);
+        let nan = T::from_f64(f64::NAN);
+        let (mut y, mut yr) = (vec![nan; ny], vec![nan; ny]);
+        conv2d_forward_chunked(g, &x, &w, &mut y, max);
+        conv2d_forward_naive(g, &x, &w, &mut yr);
+        close(&y, &yr, tol, &format!("forward {g:?}"));
+        let (mut dx, mut dxr) = (vec![nan; x.len()], vec![nan; x.len()]);
+        conv2d_backward_input_chunked(g, &dy, &w, &mut dx, max);
+        conv2d_backward_input_naive(g, &dy, &w, &mut dxr);
+        close(&dx, &dxr, tol, &format!("backward_input {g:?}"));
+        let (mut dw, mut dwr) = (vec![nan; w.len()], vec![nan; w.len()]);
+        conv2d_backward_weight_chunked(g, &x, &dy, &mut dw, max);
+        conv2d_backward_weight_naive(g, &x, &dy, &mut dwr);
+        close(&dw, &dwr, tol, &format!("backward_weight {g:?}"));
+    }
+
+    #[test]
+    fn conv_fast_matches_naive_f32_and_f64() {
         let mut s = 17;
         for g in geoms() {
-            let cast = |v: Vec<f64>| v.into_iter().map(T::from_f64).collect::<Vec<T>>();
-            let x = cast(rand(g.n * g.h * g.w * g.c, &mut s));
-            let w = cast(rand(g.kh * g.kw * (g.c / g.groups) * g.f, &mut s));
-            let ny = g.n * g.out_h() * g.out_w() * g.f;
-            let dy = cast(rand(ny, &mut s));
-            let (mut y, mut yr) = (vec![T::ZERO; ny], vec![T::ZERO; ny]);
-            conv2d_forward_chunked(&g, &x, &w, &mut y, max_elems);
-            conv2d_forward_naive(&g, &x, &w, &mut yr);
-            close(&y, &yr, tol, &format!("forward {g:?}"));
-            let (mut dx, mut dxr) = (vec![T::ONE; x.len()], vec![T::ZERO; x.len()]);
-            conv2d_backward_input_chunked(&g, &dy, &w, &mut dx, max_elems);
-            conv2d_backward_input_naive(&g, &dy, &w, &mut dxr);
-            close(&dx, &dxr, tol, &format!("backward_input {g:?}"));
-            let (mut dw, mut dwr) = (vec![T::ONE; w.len()], vec![T::ZERO; w.len()]);
-            conv2d_backward_weight_chunked(&g, &x, &dy, &mut dw, max_elems);
-            conv2d_backward_weight_naive(&g, &x, &dy, &mut dwr);
-            close(&dw, &dwr, tol, &format!("backward_weight {g:?}"));
+            check_against_naive::<f64>(&g, CHUNK_ELEMS, 1e-10, &mut s);
+            check_against_naive::<f32>(&g, CHUNK_ELEMS, 1e-4, &mut s);
         }
     }
 
     #[test]
-    fn conv_fast_matches_naive_f64() {
-        run::<f64>(1e-10, CHUNK_ELEMS);
-    }
-
-    #[test]
-    fn conv_fast_matches_naive_f32() {
-        run::<f32>(1e-4, CHUNK_ELEMS);
-    }
-
-    #[test]
     fn conv_chunked_batches_match_naive() {
-        // A tiny chunk limit forces one image per chunk, exercising accumulation across chunks.
-        run::<f64>(1e-10, 1);
+        // One line per chunk, chunks that split images mid-way, and one image per chunk: exercises
+        // accumulation of dw across chunks and col2im of partial images.
+        let mut s = 19;
+        for g in geoms().into_iter().take(40) {
+            let per_image = g.out_h() * g.out_w() * g.kh * g.kw * (g.c / g.groups);
+            for max in [1, 2 * per_image / 3 + 1, per_image] {
+                check_against_naive::<f64>(&g, max, 1e-10, &mut s);
+            }
+        }
     }
 
     #[test]
     fn conv_gradients_are_adjoints() {
         // <conv(x), dy> == <x, backward_input(dy)> == <w, backward_weight(x, dy)>
         let mut s = 3;
+        let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(p, q)| p * q).sum::<f64>();
         for g in geoms() {
-            let x = rand(g.n * g.h * g.w * g.c, &mut s);
-            let w = rand(g.kh * g.kw * (g.c / g.groups) * g.f, &mut s);
+            let x = rand::<f64>(g.n * g.h * g.w * g.c, &mut s);
+            let w = rand::<f64>(g.kh * g.kw * (g.c / g.groups) * g.f, &mut s);
             let ny = g.n * g.out_h() * g.out_w() * g.f;
-            let dy = rand(ny, &mut s);
+            let dy = rand::<f64>(ny, &mut s);
             let (mut y, mut dx, mut dw) = (vec![0.0; ny], vec![0.0; x.len()], vec![0.0; w.len()]);
             conv2d_forward(&g, &x, &w, &mut y);
             conv2d_backward_input(&g, &dy, &w, &mut dx);
             conv2d_backward_weight(&g, &x, &dy, &mut dw);
-            let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(p, q)| p * q).sum::<f64>();
             let l = dot(&y, &dy);
-            assert!((l - dot(&x, &dx)).abs() < 1e-9 * (1.0 + l.abs()), "{g:?}");
-            assert!((l - dot(&w, &dw)).abs() < 1e-9 * (1.0 + l.abs()), "{g:?}");
+            assert!((l - dot(&x, &dx)).abs() < 1e-10 * (1.0 + l.abs()), "input adjoint {g:?}");
+            assert!((l - dot(&w, &dw)).abs() < 1e-10 * (1.0 + l.abs()), "weight adjoint {g:?}");
         }
     }
 
     #[test]
-    fn conv_large_batch_takes_parallel_paths() {
-        // The benchmark shape: 32 MNIST images, 32 filters 4x4.
-        let g = geom(32, 28, 28, 1, 32, (4, 4), (1, 1), [0; 4], (1, 1), 1);
+    fn conv_benchmark_shapes_take_parallel_paths() {
+        // MNIST 4x4 conv (parallel im2col and col2im), the conv-transpose geometry, and a batch of
+        // 3x3 convs big enough to need several im2col chunks.
         let mut s = 9;
-        let x: Vec<f32> = rand(g.n * 28 * 28, &mut s).into_iter().map(|v| v as f32).collect();
-        let w: Vec<f32> = rand(16 * 32, &mut s).into_iter().map(|v| v as f32).collect();
-        let ny = g.n * 25 * 25 * 32;
-        let (mut y, mut yr) = (vec![0f32; ny], vec![0f32; ny]);
-        conv2d_forward(&g, &x, &w, &mut y);
-        conv2d_forward_naive(&g, &x, &w, &mut yr);
-        close(&y, &yr, 1e-4, "forward");
+        for g in [
+            geom(32, (28, 28, 1, 32), (4, 4), (1, 1), [0; 4], (1, 1), 1),
+            geom(8, (14, 14, 32, 64), (4, 4), (2, 2), [1; 4], (1, 1), 1),
+            geom(6, (26, 26, 32, 8), (3, 3), (1, 1), [1, 1, 1, 1], (1, 1), 1),
+        ] {
+            check_against_naive::<f32>(&g, CHUNK_ELEMS, 1e-4, &mut s);
+        }
+    }
+
+    #[test]
+    fn conv_zero_sized_output_is_handled() {
+        // Kernel taller and/or wider than the input: no output, zero gradients.
+        for (h, w) in [(2, 2), (5, 2), (2, 5)] {
+            let g = geom(2, (h, w, 1, 3), (3, 3), (1, 1), [0; 4], (1, 1), 1);
+            assert_eq!(g.out_h() * g.out_w(), 0);
+            let (x, wt) = (vec![1f32; 2 * h * w], vec![1f32; 27]);
+            let (mut dx, mut dw) = (vec![5f32; x.len()], vec![5f32; 27]);
+            conv2d_forward(&g, &x, &wt, &mut []);
+            conv2d_backward_input(&g, &[], &wt, &mut dx);
+            conv2d_backward_weight(&g, &x, &[], &mut dw);
+            assert!(dx.iter().chain(&dw).all(|&v| v == 0.0));
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "conv2d_forward: kernel has 8 values")]
+    fn conv_rejects_mismatched_kernel() {
+        let g = geom(1, (4, 4, 1, 1), (3, 3), (1, 1), [0; 4], (1, 1), 1);
+        conv2d_forward(&g, &[0f32; 16], &[0f32; 8], &mut [0f32; 4]);
+    }
+
+    /// `cargo test --release --lib conv_timing -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn conv_timing() {
+        let g = geom(32, (28, 28, 1, 32), (4, 4), (1, 1), [0; 4], (1, 1), 1);
+        let mut s = 1;
+        let (x, w) = (rand::<f32>(32 * 28 * 28, &mut s), rand::<f32>(16 * 32, &mut s));
+        let dy = rand::<f32>(32 * 25 * 25 * 32, &mut s);
+        let (mut y, mut dx, mut dw) = (vec![0f32; dy.len()], vec![0f32; x.len()], vec![0f32; w.len()]);
+        let mut times = vec![];
+        for _ in 0..50 {
+            let t = std::time::Instant::now();
+            conv2d_forward(&g, &x, &w, &mut y);
+            conv2d_backward_input(&g, &dy, &w, &mut dx);
+            conv2d_backward_weight(&g, &x, &dy, &mut dw);
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        times.sort_by(|a, b| a.total_cmp(b));
+        println!(
+            "conv2d fwd+bwd_input+bwd_weight 32x28x28x1 k4x4x1x32: median {:.3} ms, min {:.3} ms",
+            times[25], times[0]
+        );
     }
 }

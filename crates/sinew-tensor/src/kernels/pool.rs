@@ -1,204 +1,284 @@
-//! Max and average pooling over NHWC, any window, stride and padding. Channels are the innermost
-//! loop, so every window tap is a contiguous, vectorisable run of `c` values.
+//! Max and average pooling over NHWC, any window, stride and padding (padding never wins a max).
+//! Channels are the innermost loop, so every window tap is a contiguous, vectorisable run of `c`
+//! values. Forward passes split the output lines `(b, oy)` across threads; backward passes split
+//! images, whose gradient regions are disjoint, so overlapping windows accumulate without races.
 
 use super::Pool2dGeom;
 use crate::dtype::Float;
 use rayon::prelude::*;
 
+/// Below this many elements a loop stays on one thread (fork/join costs more).
 const PAR_WORK: usize = 1 << 15;
 
-fn check(g: &Pool2dGeom, x: usize, y: usize, op: &str) {
+/// `argmax` of an output whose window lies entirely in padding: its gradient goes nowhere.
+const NO_INPUT: u32 = u32::MAX;
+
+fn check(g: &Pool2dGeom, x: usize, y: usize, op: &str) -> (usize, usize) {
+    assert!(
+        g.kh > 0 && g.kw > 0 && g.stride_h > 0 && g.stride_w > 0,
+        "{op}: window and stride must be positive, got {g:?}"
+    );
     let (oh, ow) = (g.out_h(), g.out_w());
-    assert!(x == g.n * g.h * g.w * g.c, "{op}: input of {x} values does not match {g:?}");
-    assert!(y == g.n * oh * ow * g.c, "{op}: output of {y} values does not match {g:?} ({oh}x{ow} out)");
+    let (xs, ys) = (g.n * g.h * g.w * g.c, g.n * oh * ow * g.c);
+    assert!(x == xs, "{op}: input has {x} values, expected [{}, {}, {}, {}] = {xs}", g.n, g.h, g.w, g.c);
+    assert!(y == ys, "{op}: output has {y} values, expected [{}, {oh}, {ow}, {}] = {ys}", g.n, g.c);
+    (oh, ow)
 }
 
-/// In-bounds input range of output index `o` along one axis: `(start, end)` in input coordinates.
+/// In-bounds input range `start..end` of output `o` along one axis (empty if all padding).
 #[inline]
-fn window(o: usize, stride: usize, pad: usize, pad_hi: usize, k: usize, len: usize) -> (usize, usize, usize) {
+fn window(o: usize, stride: usize, pad: usize, k: usize, len: usize) -> (usize, usize) {
     let lo = (o * stride) as isize - pad as isize;
-    let start = lo.max(0) as usize;
-    let end = ((lo + k as isize).min(len as isize)).max(0) as usize;
-    // Also the number of taps that fall on padding or beyond (for count_include_pad).
-    let clipped_hi = (lo + k as isize).min((len + pad_hi) as isize);
-    let with_pad = (clipped_hi - lo) as usize;
-    (start, end.max(start), with_pad)
+    let end = (lo + k as isize).clamp(0, len as isize) as usize;
+    (lo.clamp(0, len as isize) as usize, end)
 }
 
-/// Max pooling. `argmax[i]` is the index of output `i`'s maximum within its image
-/// (`(h * w + x) * c + ch`). The first maximum in row-major window order wins ties; NaN wins.
+/// The divisor of an average: in-bounds taps (Keras/TF `same`), or the whole window (PyTorch's
+/// default `count_include_pad=True`; in floor mode a window never reaches past the padding).
+#[inline]
+fn avg_scale<T: Float>(g: &Pool2dGeom, (h0, h1): (usize, usize), (w0, w1): (usize, usize), cip: bool) -> T {
+    let count = if cip { g.kh * g.kw } else { (h1 - h0) * (w1 - w0) };
+    T::ONE / T::from_f64(count.max(1) as f64)
+}
+
+/// Runs `f(line, chunk)` over `data` cut into lines of `len`, in parallel when `data` is large.
+fn for_lines<T: Send>(data: &mut [T], len: usize, f: impl Fn(usize, &mut [T]) + Sync) {
+    if len == 0 {
+        return;
+    }
+    if data.len() >= PAR_WORK && data.len() > len {
+        data.par_chunks_mut(len).enumerate().for_each(|(i, d)| f(i, d));
+    } else {
+        data.chunks_mut(len).enumerate().for_each(|(i, d)| f(i, d));
+    }
+}
+
+/// Max pooling. `argmax[i]` is the offset of output `i`'s maximum within its image's
+/// `h * w * c` block (`(iy * w + ix) * c + ch`). Ties go to the first tap in row-major window
+/// order (PyTorch); a NaN anywhere in the window makes the output NaN (the first NaN's index).
 pub fn max_pool2d_forward<T: Float>(g: &Pool2dGeom, x: &[T], y: &mut [T], argmax: &mut [u32]) {
-    check(g, x.len(), y.len(), "max_pool2d");
-    assert!(argmax.len() == y.len(), "max_pool2d: argmax has {} slots for {} outputs", argmax.len(), y.len());
-    let (oh, ow, c) = (g.out_h(), g.out_w(), g.c);
-    let img = g.h * g.w * c;
-    let row = |r: usize, yr: &mut [T], ar: &mut [u32]| {
-        let (b, oy) = (r / oh, r % oh);
+    let (oh, ow) = check(g, x.len(), y.len(), "max_pool2d_forward");
+    assert!(argmax.len() == y.len(), "max_pool2d_forward: argmax has {} slots for {} outputs", argmax.len(), y.len());
+    let (c, img) = (g.c, g.h * g.w * g.c);
+    assert!(img < NO_INPUT as usize, "max_pool2d_forward: image of {img} values overflows u32 argmax");
+    let line = |l: usize, yl: &mut [T], al: &mut [u32]| {
+        let (b, oy) = (l / oh, l % oh);
         let xb = &x[b * img..(b + 1) * img];
-        let (h0, h1, _) = window(oy, g.stride_h, g.pad_top, g.pad_bottom, g.kh, g.h);
+        let (h0, h1) = window(oy, g.stride_h, g.pad_top, g.kh, g.h);
         for ox in 0..ow {
-            let (w0, w1, _) = window(ox, g.stride_w, g.pad_left, g.pad_right, g.kw, g.w);
-            let yo = &mut yr[ox * c..(ox + 1) * c];
-            let ao = &mut ar[ox * c..(ox + 1) * c];
-            yo.fill(T::NEG_INFINITY);
-            let mut first = true;
-            for ih in h0..h1 {
-                for iw in w0..w1 {
-                    let base = (ih * g.w + iw) * c;
-                    let xs = &xb[base..base + c];
-                    for ch in 0..c {
-                        let v = xs[ch];
-                        // Strictly greater keeps the first maximum; a NaN always takes over and, once
-                        // taken, sticks (nothing compares greater than NaN).
-                        if first || v > yo[ch] || (v.is_nan() && !yo[ch].is_nan()) {
-                            yo[ch] = v;
-                            ao[ch] = (base + ch) as u32;
-                        }
-                    }
-                    first = false;
-                }
+            let (w0, w1) = window(ox, g.stride_w, g.pad_left, g.kw, g.w);
+            let (yo, ao) = (&mut yl[ox * c..(ox + 1) * c], &mut al[ox * c..(ox + 1) * c]);
+            if h0 == h1 || w0 == w1 {
+                yo.fill(T::NEG_INFINITY);
+                ao.fill(NO_INPUT);
+                continue;
+            }
+            let taps = (h0..h1).flat_map(|ih| (w0..w1).map(move |iw| (ih * g.w + iw) * c));
+            // Channels in register blocks of 8, then one at a time.
+            let mut c0 = 0;
+            while c0 + 8 <= c {
+                max_block::<T, 8>(xb, taps.clone(), c0, &mut yo[c0..c0 + 8], &mut ao[c0..c0 + 8]);
+                c0 += 8;
+            }
+            for ch in c0..c {
+                max_block::<T, 1>(xb, taps.clone(), ch, &mut yo[ch..ch + 1], &mut ao[ch..ch + 1]);
             }
         }
     };
-    let rows = g.n * oh;
-    if y.len() >= PAR_WORK {
-        y.par_chunks_mut(ow * c)
-            .zip(argmax.par_chunks_mut(ow * c))
-            .enumerate()
-            .for_each(|(r, (yr, ar))| row(r, yr, ar));
+    // Output lines zipped with their argmax lines (`for_lines` takes one slice).
+    let len = ow * c;
+    if len == 0 {
+        return;
+    }
+    if y.len() >= PAR_WORK && y.len() > len {
+        y.par_chunks_mut(len).zip(argmax.par_chunks_mut(len)).enumerate().for_each(|(l, (yl, al))| line(l, yl, al));
     } else {
-        for (r, (yr, ar)) in y.chunks_mut(ow * c).zip(argmax.chunks_mut(ow * c)).enumerate().take(rows) {
-            row(r, yr, ar);
-        }
+        y.chunks_mut(len).zip(argmax.chunks_mut(len)).enumerate().for_each(|(l, (yl, al))| line(l, yl, al));
     }
 }
 
-/// Routes each output gradient to its recorded maximum. Overlapping windows accumulate.
+/// The maximum and its offset over window `taps` (tap offsets in the image, at least one) for
+/// channels `c0..c0 + B`. The running maximum lives in locals and is stored once, so the
+/// compare-and-select compiles to vector blends rather than conditional stores.
+#[inline(always)]
+#[allow(clippy::neg_cmp_op_on_partial_ord)] // `!(v <= m)` is deliberately true for a NaN `v`.
+fn max_block<T: Float, const B: usize>(
+    xb: &[T],
+    mut taps: impl Iterator<Item = usize>,
+    c0: usize,
+    y: &mut [T],
+    arg: &mut [u32],
+) {
+    let first = taps.next().expect("window has a tap") + c0;
+    let mut best: [T; B] = xb[first..first + B].try_into().unwrap();
+    let mut idx = [first as u32; B];
+    for base in taps {
+        let v: &[T; B] = xb[base + c0..base + c0 + B].try_into().unwrap();
+        for e in 0..B {
+            // Strictly greater keeps the first maximum; a NaN takes over a number and then
+            // sticks, since nothing replaces a NaN.
+            let take = !(v[e] <= best[e]) & !best[e].is_nan();
+            best[e] = if take { v[e] } else { best[e] };
+            idx[e] = if take { (base + c0) as u32 } else { idx[e] };
+        }
+    }
+    y.copy_from_slice(&best);
+    for (e, (a, i)) in arg.iter_mut().zip(idx).enumerate() {
+        *a = i + e as u32;
+    }
+}
+
+/// Routes each output gradient to its recorded maximum (overwrites `dx`); overlapping windows
+/// accumulate.
 pub fn max_pool2d_backward<T: Float>(g: &Pool2dGeom, dy: &[T], argmax: &[u32], dx: &mut [T]) {
-    check(g, dx.len(), dy.len(), "max_pool2d_backward");
-    let img = g.h * g.w * g.c;
-    let per_out = g.out_h() * g.out_w() * g.c;
-    let body = |b: usize, dxb: &mut [T]| {
+    let (oh, ow) = check(g, dx.len(), dy.len(), "max_pool2d_backward");
+    assert!(
+        argmax.len() == dy.len(),
+        "max_pool2d_backward: argmax has {} slots for {} gradients",
+        argmax.len(),
+        dy.len()
+    );
+    let per_out = oh * ow * g.c;
+    for_lines(dx, g.h * g.w * g.c, |b, dxb| {
         dxb.fill(T::ZERO);
-        for (gv, &a) in dy[b * per_out..(b + 1) * per_out].iter().zip(&argmax[b * per_out..(b + 1) * per_out]) {
-            dxb[a as usize] += *gv;
+        let range = b * per_out..(b + 1) * per_out;
+        for (&gv, &a) in dy[range.clone()].iter().zip(&argmax[range]) {
+            if a != NO_INPUT {
+                dxb[a as usize] += gv;
+            }
         }
-    };
-    if dx.len() >= PAR_WORK {
-        dx.par_chunks_mut(img).enumerate().for_each(|(b, d)| body(b, d));
-    } else {
-        dx.chunks_mut(img).enumerate().for_each(|(b, d)| body(b, d));
-    }
+    });
 }
 
-/// Average pooling. `count_include_pad = false` divides by the taps inside the input (Keras/TF
-/// `same`); `true` divides by the window clipped to the padded extent (PyTorch's default).
+/// Average pooling; `count_include_pad = false` divides by the in-bounds taps (Keras/TF),
+/// `true` by `kh * kw` (PyTorch's default).
 pub fn avg_pool2d_forward<T: Float>(g: &Pool2dGeom, x: &[T], y: &mut [T], count_include_pad: bool) {
-    check(g, x.len(), y.len(), "avg_pool2d");
-    let (oh, ow, c) = (g.out_h(), g.out_w(), g.c);
-    let img = g.h * g.w * c;
-    let row = |r: usize, yr: &mut [T]| {
-        let (b, oy) = (r / oh, r % oh);
+    let (oh, ow) = check(g, x.len(), y.len(), "avg_pool2d_forward");
+    let (c, img) = (g.c, g.h * g.w * g.c);
+    for_lines(y, ow * c, |l, yl| {
+        let (b, oy) = (l / oh, l % oh);
         let xb = &x[b * img..(b + 1) * img];
-        let (h0, h1, hp) = window(oy, g.stride_h, g.pad_top, g.pad_bottom, g.kh, g.h);
+        let hr = window(oy, g.stride_h, g.pad_top, g.kh, g.h);
         for ox in 0..ow {
-            let (w0, w1, wp) = window(ox, g.stride_w, g.pad_left, g.pad_right, g.kw, g.w);
-            let yo = &mut yr[ox * c..(ox + 1) * c];
+            let wr = window(ox, g.stride_w, g.pad_left, g.kw, g.w);
+            let yo = &mut yl[ox * c..(ox + 1) * c];
             yo.fill(T::ZERO);
-            for ih in h0..h1 {
-                for iw in w0..w1 {
-                    let base = (ih * g.w + iw) * c;
-                    yo.iter_mut().zip(&xb[base..base + c]).for_each(|(o, &v)| *o += v);
+            for ih in hr.0..hr.1 {
+                let row = &xb[(ih * g.w + wr.0) * c..(ih * g.w + wr.1) * c];
+                for tap in row.chunks_exact(c) {
+                    yo.iter_mut().zip(tap).for_each(|(o, &v)| *o += v);
                 }
             }
-            let count = if count_include_pad { hp * wp } else { (h1 - h0) * (w1 - w0) };
-            let inv = T::ONE / T::from_f64(count.max(1) as f64);
-            yo.iter_mut().for_each(|o| *o *= inv);
+            let s = avg_scale::<T>(g, hr, wr, count_include_pad);
+            yo.iter_mut().for_each(|o| *o *= s);
         }
-    };
-    if y.len() >= PAR_WORK {
-        y.par_chunks_mut(ow * c).enumerate().for_each(|(r, yr)| row(r, yr));
-    } else {
-        y.chunks_mut(ow * c).enumerate().for_each(|(r, yr)| row(r, yr));
-    }
+    });
 }
 
-/// Spreads each output gradient evenly over its window's taps.
+/// Spreads each output gradient evenly over its window's in-bounds taps (overwrites `dx`).
 pub fn avg_pool2d_backward<T: Float>(g: &Pool2dGeom, dy: &[T], dx: &mut [T], count_include_pad: bool) {
-    check(g, dx.len(), dy.len(), "avg_pool2d_backward");
-    let (oh, ow, c) = (g.out_h(), g.out_w(), g.c);
-    let img = g.h * g.w * c;
-    let body = |b: usize, dxb: &mut [T]| {
+    let (oh, ow) = check(g, dx.len(), dy.len(), "avg_pool2d_backward");
+    let c = g.c;
+    for_lines(dx, g.h * g.w * c, |b, dxb| {
         dxb.fill(T::ZERO);
         for oy in 0..oh {
-            let (h0, h1, hp) = window(oy, g.stride_h, g.pad_top, g.pad_bottom, g.kh, g.h);
+            let hr = window(oy, g.stride_h, g.pad_top, g.kh, g.h);
             for ox in 0..ow {
-                let (w0, w1, wp) = window(ox, g.stride_w, g.pad_left, g.pad_right, g.kw, g.w);
-                let count = if count_include_pad { hp * wp } else { (h1 - h0) * (w1 - w0) };
-                let inv = T::ONE / T::from_f64(count.max(1) as f64);
+                let wr = window(ox, g.stride_w, g.pad_left, g.kw, g.w);
+                let s = avg_scale::<T>(g, hr, wr, count_include_pad);
                 let go = &dy[((b * oh + oy) * ow + ox) * c..][..c];
-                for ih in h0..h1 {
-                    for iw in w0..w1 {
-                        let base = (ih * g.w + iw) * c;
-                        dxb[base..base + c].iter_mut().zip(go).for_each(|(d, &v)| *d += v * inv);
+                for ih in hr.0..hr.1 {
+                    let row = &mut dxb[(ih * g.w + wr.0) * c..(ih * g.w + wr.1) * c];
+                    for tap in row.chunks_exact_mut(c) {
+                        tap.iter_mut().zip(go).for_each(|(d, &v)| *d += v * s);
                     }
                 }
             }
         }
-    };
-    if dx.len() >= PAR_WORK {
-        dx.par_chunks_mut(img).enumerate().for_each(|(b, d)| body(b, d));
-    } else {
-        dx.chunks_mut(img).enumerate().for_each(|(b, d)| body(b, d));
-    }
-}
-
-/// Reference max pooling, straight from the definition.
-pub fn max_pool2d_forward_naive<T: Float>(g: &Pool2dGeom, x: &[T], y: &mut [T]) {
-    naive_pool(g, x, y, |vals, _| {
-        let mut best = vals[0];
-        for &v in &vals[1..] {
-            if v > best || (v.is_nan() && !best.is_nan()) {
-                best = v;
-            }
-        }
-        best
     });
 }
 
-/// Reference average pooling.
-pub fn avg_pool2d_forward_naive<T: Float>(g: &Pool2dGeom, x: &[T], y: &mut [T], count_include_pad: bool) {
-    naive_pool(g, x, y, |vals, padded_count| {
-        let s = vals.iter().fold(0.0, |a, v| a + v.to_f64());
-        T::from_f64(s / if count_include_pad { padded_count } else { vals.len() } as f64)
-    });
-}
-
-fn naive_pool<T: Float>(g: &Pool2dGeom, x: &[T], y: &mut [T], f: impl Fn(&[T], usize) -> T) {
+/// Calls `f(out_index, taps)` for every output with the flat input indices (whole tensor) of its
+/// in-bounds window taps in row-major order, and the output's image offset.
+fn naive_windows(g: &Pool2dGeom, mut f: impl FnMut(usize, &[usize], usize)) {
     let (oh, ow) = (g.out_h(), g.out_w());
+    let mut taps = vec![];
     for b in 0..g.n {
         for oy in 0..oh {
             for ox in 0..ow {
                 for ch in 0..g.c {
-                    let mut vals = vec![];
-                    let mut padded = 0;
+                    taps.clear();
                     for i in 0..g.kh {
                         for j in 0..g.kw {
                             let ih = (oy * g.stride_h + i) as isize - g.pad_top as isize;
                             let iw = (ox * g.stride_w + j) as isize - g.pad_left as isize;
-                            if ih < (g.h + g.pad_bottom) as isize && iw < (g.w + g.pad_right) as isize {
-                                padded += 1;
-                            }
                             if ih >= 0 && iw >= 0 && (ih as usize) < g.h && (iw as usize) < g.w {
-                                vals.push(x[((b * g.h + ih as usize) * g.w + iw as usize) * g.c + ch]);
+                                taps.push(((b * g.h + ih as usize) * g.w + iw as usize) * g.c + ch);
                             }
                         }
                     }
-                    y[((b * oh + oy) * ow + ox) * g.c + ch] = f(&vals, padded);
+                    f(((b * oh + oy) * ow + ox) * g.c + ch, &taps, b * g.h * g.w * g.c);
                 }
             }
         }
     }
+}
+
+/// The first maximum of `taps`, a NaN beating any number; `None` for an empty window.
+fn naive_argmax<T: Float>(x: &[T], taps: &[usize]) -> Option<usize> {
+    let mut best: Option<usize> = None;
+    for &t in taps {
+        best = match best {
+            Some(b) if !(x[t] > x[b] || (x[t].is_nan() && !x[b].is_nan())) => Some(b),
+            _ => Some(t),
+        };
+    }
+    best
+}
+
+/// Reference max pooling, straight from the definition.
+pub fn max_pool2d_forward_naive<T: Float>(g: &Pool2dGeom, x: &[T], y: &mut [T], argmax: &mut [u32]) {
+    check(g, x.len(), y.len(), "max_pool2d_forward_naive");
+    naive_windows(g, |o, taps, img| match naive_argmax(x, taps) {
+        Some(t) => (y[o], argmax[o]) = (x[t], (t - img) as u32),
+        None => (y[o], argmax[o]) = (T::NEG_INFINITY, NO_INPUT),
+    });
+}
+
+/// Reference max-pool gradient, recomputing each window's maximum from `x`.
+pub fn max_pool2d_backward_naive<T: Float>(g: &Pool2dGeom, x: &[T], dy: &[T], dx: &mut [T]) {
+    check(g, x.len(), dy.len(), "max_pool2d_backward_naive");
+    assert!(dx.len() == x.len(), "max_pool2d_backward_naive: dx has {} values, x {}", dx.len(), x.len());
+    let mut acc = vec![0f64; dx.len()];
+    naive_windows(g, |o, taps, _| {
+        if let Some(t) = naive_argmax(x, taps) {
+            acc[t] += dy[o].to_f64();
+        }
+    });
+    dx.iter_mut().zip(acc).for_each(|(d, a)| *d = T::from_f64(a));
+}
+
+/// Reference average pooling, accumulating in f64.
+pub fn avg_pool2d_forward_naive<T: Float>(g: &Pool2dGeom, x: &[T], y: &mut [T], count_include_pad: bool) {
+    check(g, x.len(), y.len(), "avg_pool2d_forward_naive");
+    naive_windows(g, |o, taps, _| {
+        let s: f64 = taps.iter().map(|&t| x[t].to_f64()).sum();
+        let count = if count_include_pad { g.kh * g.kw } else { taps.len() };
+        y[o] = T::from_f64(s / count.max(1) as f64);
+    });
+}
+
+/// Reference average-pool gradient.
+pub fn avg_pool2d_backward_naive<T: Float>(g: &Pool2dGeom, dy: &[T], dx: &mut [T], count_include_pad: bool) {
+    check(g, dx.len(), dy.len(), "avg_pool2d_backward_naive");
+    let mut acc = vec![0f64; dx.len()];
+    naive_windows(g, |o, taps, _| {
+        let count = if count_include_pad { g.kh * g.kw } else { taps.len() };
+        for &t in taps {
+            acc[t] += dy[o].to_f64() / count.max(1) as f64;
+        }
+    });
+    dx.iter_mut().zip(acc).for_each(|(d, a)| *d = T::from_f64(a));
 }
 
 #[cfg(test)]
@@ -210,82 +290,146 @@ mod tests {
         (*s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
     }
 
+    fn pick(s: &mut u64, lo: usize, hi: usize) -> usize {
+        lo + ((lcg(s) + 0.5) * (hi - lo + 1) as f64) as usize % (hi - lo + 1)
+    }
+
+    fn geom(
+        n: usize,
+        (h, w, c): (usize, usize, usize),
+        (kh, kw): (usize, usize),
+        s: (usize, usize),
+        p: [usize; 4],
+    ) -> Pool2dGeom {
+        let [pad_top, pad_bottom, pad_left, pad_right] = p;
+        Pool2dGeom { n, h, w, c, kh, kw, stride_h: s.0, stride_w: s.1, pad_top, pad_bottom, pad_left, pad_right }
+    }
+
+    /// Overlapping (k=3, s=2), k > s, k < s, padding, asymmetric windows, then random ones.
     fn geoms() -> Vec<Pool2dGeom> {
-        let mut v = vec![];
-        for &(h, w, k, s, p) in &[
-            (5, 5, 2, 2, 0),
-            (7, 7, 2, 2, 0),
-            (5, 5, 3, 2, 1),
-            (6, 5, 3, 1, 1),
-            (4, 7, 2, 3, 1),
-            (9, 8, 3, 3, 0),
-            (1, 1, 1, 1, 0),
-        ] {
-            for c in [1, 3] {
-                v.push(Pool2dGeom {
-                    n: 2,
-                    h,
-                    w,
-                    c,
-                    kh: k,
-                    kw: k,
-                    stride_h: s,
-                    stride_w: s,
-                    pad_top: p,
-                    pad_bottom: p,
-                    pad_left: p,
-                    pad_right: p,
-                });
+        let mut v = vec![
+            geom(2, (5, 5, 3), (2, 2), (2, 2), [0; 4]),
+            geom(2, (7, 7, 1), (2, 2), (2, 2), [0; 4]),
+            geom(2, (7, 5, 3), (3, 3), (2, 2), [1; 4]),
+            geom(1, (6, 5, 2), (3, 3), (1, 1), [1; 4]),
+            geom(3, (4, 7, 3), (2, 2), (3, 3), [1; 4]),
+            geom(1, (9, 8, 4), (3, 3), (3, 3), [0; 4]),
+            geom(1, (1, 1, 1), (1, 1), (1, 1), [0; 4]),
+            geom(1, (6, 7, 2), (2, 3), (1, 2), [0, 1, 1, 0]),
+            geom(2, (5, 6, 3), (4, 4), (1, 1), [1, 2, 2, 1]),
+        ];
+        let mut s = 99;
+        while v.len() < 80 {
+            let (kh, kw) = (pick(&mut s, 1, 4), pick(&mut s, 1, 4));
+            let g = geom(
+                pick(&mut s, 1, 3),
+                (pick(&mut s, 1, 9), pick(&mut s, 1, 9), [1, 2, 3, 8][pick(&mut s, 0, 3)]),
+                (kh, kw),
+                (pick(&mut s, 1, 3), pick(&mut s, 1, 3)),
+                [pick(&mut s, 0, kh - 1), pick(&mut s, 0, kh - 1), pick(&mut s, 0, kw - 1), pick(&mut s, 0, kw - 1)],
+            );
+            if g.out_h() > 0 && g.out_w() > 0 {
+                v.push(g);
             }
         }
-        v.push(Pool2dGeom {
-            n: 1,
-            h: 6,
-            w: 7,
-            c: 2,
-            kh: 2,
-            kw: 3,
-            stride_h: 1,
-            stride_w: 2,
-            pad_top: 0,
-            pad_bottom: 1,
-            pad_left: 1,
-            pad_right: 0,
-        });
         v
     }
 
-    #[test]
-    fn pool_fast_matches_naive_forward() {
-        let mut s = 11;
+    fn rand<T: Float>(n: usize, s: &mut u64) -> Vec<T> {
+        (0..n).map(|_| T::from_f64(lcg(s))).collect()
+    }
+
+    fn same<T: Float>(a: &[T], b: &[T], tol: f64, what: &str) {
+        assert_eq!(a.len(), b.len(), "{what}");
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            let (x, y) = (x.to_f64(), y.to_f64());
+            let ok = (x.is_nan() && y.is_nan()) || x == y || (x - y).abs() <= tol * (1.0 + y.abs());
+            assert!(ok, "{what}[{i}]: {x} vs {y}");
+        }
+    }
+
+    /// Fast against naive on every geometry; outputs start as garbage to prove they are overwritten.
+    fn check_all<T: Float>(tol: f64, nan_every: usize, seed: u64) {
+        let mut s = seed;
         for g in geoms() {
-            let x: Vec<f64> = (0..g.n * g.h * g.w * g.c).map(|_| lcg(&mut s)).collect();
+            let mut x = rand::<T>(g.n * g.h * g.w * g.c, &mut s);
+            if nan_every > 0 {
+                x.iter_mut().step_by(nan_every).for_each(|v| *v = T::from_f64(f64::NAN));
+            }
             let ny = g.n * g.out_h() * g.out_w() * g.c;
-            let (mut y, mut yr, mut am) = (vec![0.0; ny], vec![0.0; ny], vec![0u32; ny]);
+            let dy = rand::<T>(ny, &mut s);
+            let junk = T::from_f64(7.5);
+            let (mut y, mut yr, mut am, mut amr) = (vec![junk; ny], vec![junk; ny], vec![5u32; ny], vec![5u32; ny]);
             max_pool2d_forward(&g, &x, &mut y, &mut am);
-            max_pool2d_forward_naive(&g, &x, &mut yr);
-            assert_eq!(y, yr, "max {g:?}");
+            max_pool2d_forward_naive(&g, &x, &mut yr, &mut amr);
+            same(&y, &yr, 0.0, &format!("max {g:?}"));
+            assert_eq!(am, amr, "argmax {g:?}");
+            let (mut dx, mut dxr) = (vec![junk; x.len()], vec![junk; x.len()]);
+            max_pool2d_backward(&g, &dy, &am, &mut dx);
+            max_pool2d_backward_naive(&g, &x, &dy, &mut dxr);
+            same(&dx, &dxr, tol, &format!("max backward {g:?}"));
             for cip in [false, true] {
                 avg_pool2d_forward(&g, &x, &mut y, cip);
                 avg_pool2d_forward_naive(&g, &x, &mut yr, cip);
-                for (a, b) in y.iter().zip(&yr) {
-                    assert!((a - b).abs() < 1e-12, "avg {g:?} {cip}: {a} vs {b}");
-                }
+                same(&y, &yr, tol, &format!("avg {g:?} {cip}"));
+                avg_pool2d_backward(&g, &dy, &mut dx, cip);
+                avg_pool2d_backward_naive(&g, &dy, &mut dxr, cip);
+                same(&dx, &dxr, tol, &format!("avg backward {g:?} {cip}"));
             }
         }
+    }
+
+    #[test]
+    fn pool_fast_matches_naive_f64() {
+        check_all::<f64>(1e-12, 0, 11);
+    }
+
+    #[test]
+    fn pool_fast_matches_naive_f32() {
+        check_all::<f32>(1e-5, 0, 12);
+    }
+
+    #[test]
+    fn pool_nan_propagates_like_naive() {
+        // Every 7th input is NaN: the windows that hold one must give NaN (max and avg alike).
+        check_all::<f32>(1e-5, 7, 13);
+        let g = geom(1, (2, 2, 1), (2, 2), (2, 2), [0; 4]);
+        let (mut y, mut am) = ([0f32], [0u32]);
+        for x in [[f32::NAN, 1.0, 2.0, 3.0], [1.0, 2.0, f32::NAN, 0.0], [5.0, 4.0, 3.0, f32::NAN]] {
+            max_pool2d_forward(&g, &x, &mut y, &mut am);
+            assert!(y[0].is_nan() && x[am[0] as usize].is_nan(), "{x:?}");
+        }
+    }
+
+    #[test]
+    fn pool_max_ties_go_to_the_first_tap() {
+        let g = geom(1, (2, 2, 1), (2, 2), (2, 2), [0; 4]);
+        let (mut y, mut am) = ([0f32], [0u32]);
+        max_pool2d_forward(&g, &[1.0, 3.0, 3.0, 0.0], &mut y, &mut am);
+        assert_eq!((y[0], am[0]), (3.0, 1));
+        // Constant input with overlapping padded windows and 2 channels: always the first
+        // in-bounds tap of each window, and the gradient lands there.
+        let g = geom(1, (4, 4, 2), (3, 3), (2, 2), [1; 4]);
+        let ny = g.out_h() * g.out_w() * 2;
+        let (mut y, mut am) = (vec![0f64; ny], vec![0u32; ny]);
+        max_pool2d_forward(&g, &[2.0; 32], &mut y, &mut am);
+        assert_eq!(am, vec![0, 1, 2, 3, 8, 9, 10, 11]);
+        let mut dx = vec![0f64; 32];
+        max_pool2d_backward(&g, &vec![1.0; ny], &am, &mut dx);
+        assert_eq!(dx.iter().sum::<f64>(), ny as f64);
     }
 
     #[test]
     fn pool_backward_is_the_adjoint_of_forward() {
-        // <pool(x), dy> == <x, pool_backward(dy)> for the linear avg pool, and for max pool with
-        // the argmax held fixed.
+        // <pool(x), dy> == <x, pool_backward(dy)> for avg pooling, and for max pooling with the
+        // argmax held fixed.
         let mut s = 5;
+        let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(p, q)| p * q).sum::<f64>();
         for g in geoms() {
-            let x: Vec<f64> = (0..g.n * g.h * g.w * g.c).map(|_| lcg(&mut s)).collect();
+            let x = rand::<f64>(g.n * g.h * g.w * g.c, &mut s);
             let ny = g.n * g.out_h() * g.out_w() * g.c;
-            let dy: Vec<f64> = (0..ny).map(|_| lcg(&mut s)).collect();
+            let dy = rand::<f64>(ny, &mut s);
             let (mut y, mut am, mut dx) = (vec![0.0; ny], vec![0u32; ny], vec![0.0; x.len()]);
-            let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(p, q)| p * q).sum::<f64>();
             max_pool2d_forward(&g, &x, &mut y, &mut am);
             max_pool2d_backward(&g, &dy, &am, &mut dx);
             assert!((dot(&y, &dy) - dot(&x, &dx)).abs() < 1e-10, "max {g:?}");
@@ -298,50 +442,56 @@ mod tests {
     }
 
     #[test]
-    fn pool_max_ties_pick_the_first_and_nan_propagates() {
-        let g = Pool2dGeom {
-            n: 1,
-            h: 2,
-            w: 2,
-            c: 1,
-            kh: 2,
-            kw: 2,
-            stride_h: 2,
-            stride_w: 2,
-            pad_top: 0,
-            pad_bottom: 0,
-            pad_left: 0,
-            pad_right: 0,
-        };
-        let (mut y, mut am) = (vec![0f32; 1], vec![0u32; 1]);
-        max_pool2d_forward(&g, &[1.0, 3.0, 3.0, 0.0], &mut y, &mut am);
-        assert_eq!((y[0], am[0]), (3.0, 1));
-        max_pool2d_forward(&g, &[1.0, f32::NAN, 3.0, 0.0], &mut y, &mut am);
-        assert!(y[0].is_nan());
+    fn pool_count_include_pad_divisors() {
+        // 2x2 ones, 2x2 window, stride 1, padding 1 all round: the corner window holds one tap.
+        let g = geom(1, (2, 2, 1), (2, 2), (1, 1), [1; 4]);
+        let mut y = vec![0f32; 9];
+        avg_pool2d_forward(&g, &[1.0; 4], &mut y, false);
+        assert!(y.iter().all(|&v| v == 1.0), "{y:?}");
+        avg_pool2d_forward(&g, &[1.0; 4], &mut y, true);
+        assert_eq!(y, vec![0.25, 0.5, 0.25, 0.5, 1.0, 0.5, 0.25, 0.5, 0.25]);
     }
 
     #[test]
-    fn pool_large_inputs_take_the_parallel_path() {
-        let g = Pool2dGeom {
-            n: 8,
-            h: 28,
-            w: 28,
-            c: 32,
-            kh: 2,
-            kw: 2,
-            stride_h: 2,
-            stride_w: 2,
-            pad_top: 0,
-            pad_bottom: 0,
-            pad_left: 0,
-            pad_right: 0,
-        };
+    fn pool_window_entirely_in_padding_routes_nowhere() {
+        let g = geom(1, (1, 3, 1), (1, 2), (1, 2), [0, 0, 2, 0]);
+        let (mut y, mut am) = (vec![0f32; 2], vec![0u32; 2]);
+        max_pool2d_forward(&g, &[1.0, 2.0, 3.0], &mut y, &mut am);
+        assert_eq!((y[0], am[0]), (f32::NEG_INFINITY, NO_INPUT));
+        assert_eq!((y[1], am[1]), (2.0, 1));
+        let mut dx = vec![9f32; 3];
+        max_pool2d_backward(&g, &[1.0, 1.0], &am, &mut dx);
+        assert_eq!(dx, vec![0.0, 1.0, 0.0]);
+    }
+
+    #[test]
+    fn pool_large_inputs_take_the_parallel_paths() {
         let mut s = 3;
-        let x: Vec<f32> = (0..g.n * g.h * g.w * g.c).map(|_| lcg(&mut s) as f32).collect();
-        let ny = g.n * 14 * 14 * 32;
-        let (mut y, mut yr, mut am) = (vec![0f32; ny], vec![0f32; ny], vec![0u32; ny]);
-        max_pool2d_forward(&g, &x, &mut y, &mut am);
-        max_pool2d_forward_naive(&g, &x, &mut yr);
-        assert_eq!(y, yr);
+        for g in [geom(8, (28, 28, 32), (2, 2), (2, 2), [0; 4]), geom(4, (27, 26, 16), (3, 3), (2, 2), [1; 4])] {
+            let x = rand::<f32>(g.n * g.h * g.w * g.c, &mut s);
+            let ny = g.n * g.out_h() * g.out_w() * g.c;
+            let dy = rand::<f32>(ny, &mut s);
+            let (mut y, mut yr, mut am, mut amr) = (vec![0f32; ny], vec![0f32; ny], vec![0u32; ny], vec![0u32; ny]);
+            max_pool2d_forward(&g, &x, &mut y, &mut am);
+            max_pool2d_forward_naive(&g, &x, &mut yr, &mut amr);
+            assert!(y == yr && am == amr);
+            let (mut dx, mut dxr) = (vec![0f32; x.len()], vec![0f32; x.len()]);
+            max_pool2d_backward(&g, &dy, &am, &mut dx);
+            max_pool2d_backward_naive(&g, &x, &dy, &mut dxr);
+            same(&dx, &dxr, 1e-5, "max backward");
+            avg_pool2d_forward(&g, &x, &mut y, false);
+            avg_pool2d_forward_naive(&g, &x, &mut yr, false);
+            same(&y, &yr, 1e-5, "avg");
+            avg_pool2d_backward(&g, &dy, &mut dx, true);
+            avg_pool2d_backward_naive(&g, &dy, &mut dxr, true);
+            same(&dx, &dxr, 1e-5, "avg backward");
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "max_pool2d_forward: output has 3 values")]
+    fn pool_rejects_mismatched_output() {
+        let g = geom(1, (4, 4, 1), (2, 2), (2, 2), [0; 4]);
+        max_pool2d_forward(&g, &[0f32; 16], &mut [0f32; 3], &mut [0u32; 3]);
     }
 }
