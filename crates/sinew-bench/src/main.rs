@@ -2,10 +2,11 @@
 //! the same `name` values and fields as the peer scripts in `../shared/bench/peers`, so the two
 //! outputs compare line by line.
 //!
-//! Usage: `sinew-bench engine [--json]`
+//! Usage: `sinew-bench engine|train [WORKLOAD...] [--json]`
 
 mod engine;
 mod timing;
+mod train;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -13,6 +14,7 @@ fn main() {
     let what: Vec<&str> = args.iter().filter(|a| !a.starts_with("--")).map(|s| s.as_str()).collect();
     match what.as_slice() {
         ["engine"] => engine::run(json),
+        ["train", only @ ..] => train::run(json, only),
         _ => {
             eprintln!(
                 "usage: sinew-bench engine [--json]\n  engine   GEMM, autograd overhead and conv micro-benchmarks"

@@ -79,8 +79,8 @@ pub struct BinaryCrossentropy {
 
 impl BinaryCrossentropy {
     fn logits_loss(&self, y: &Tensor, x: &Tensor) -> Tensor {
-        // max(x, 0) - x*y + log(1 + exp(-|x|)): stable for any x.
-        mean_per_sample(&x.relu().sub(&x.mul(y)).add(&x.abs().neg().softplus()))
+        // One fused, stable pass: max(x, 0) - x*y + log(1 + exp(-|x|)).
+        mean_per_sample(&x.sigmoid_cross_entropy(y))
     }
     fn smooth(&self, y: &Tensor) -> Tensor {
         if self.label_smoothing > 0.0 {

@@ -54,7 +54,8 @@ op_registry! {
     IndexSelect => "index_select", Gather => "gather", ScatterAdd => "scatter_add",
     // softmax family and fused losses
     Softmax => "softmax", LogSoftmax => "log_softmax", SoftmaxCrossEntropy => "softmax_cross_entropy",
-    SparseSoftmaxCrossEntropy => "sparse_softmax_cross_entropy", BiasAct => "bias_act",
+    SparseSoftmaxCrossEntropy => "sparse_softmax_cross_entropy", SigmoidCrossEntropy => "sigmoid_cross_entropy",
+    BiasAct => "bias_act",
     // images
     Conv2d => "conv2d", ConvTranspose2d => "conv_transpose2d", MaxPool2d => "max_pool2d",
     AvgPool2d => "avg_pool2d", UpsampleNearest2d => "upsample_nearest2d",

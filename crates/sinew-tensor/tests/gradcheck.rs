@@ -152,6 +152,9 @@ fn cases() -> Vec<Case> {
         case("sparse_softmax_cross_entropy", vec![rn(&[4, 5], 1)], |x| {
             x[0].sparse_softmax_cross_entropy(&[0, 4, 2, 2])
         }),
+        case("sigmoid_cross_entropy", vec![rn(&[3, 4], 1).mul_scalar(3.0), un(&[3, 4], 0.0, 1.0, 2)], |x| {
+            x[0].sigmoid_cross_entropy(&x[1])
+        }),
         case("bias_act_tanh", vec![rn(&[2, 3, 4], 1), rn(&[4], 2)], |x| x[0].bias_act(&x[1], Activation::Tanh)),
         case("bias_act_linear", vec![rn(&[5, 4], 1), rn(&[4], 2)], |x| x[0].bias_act(&x[1], Activation::Linear)),
         case("dropout", vec![rn(&[4, 16], 1)], |x| x[0].dropout(0.3, &mut Rng::seed(5))),

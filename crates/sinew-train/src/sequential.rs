@@ -220,7 +220,11 @@ impl Sequential {
                 )));
             }
         }
-        if x.to_vec_f32().iter().any(|v| !v.is_finite()) {
+        let finite = match x.dtype() {
+            sinew_tensor::DType::F32 => x.as_slice_f32().iter().all(|v| v.is_finite()),
+            sinew_tensor::DType::F64 => x.as_slice_f64().iter().all(|v| v.is_finite()),
+        };
+        if !finite {
             return Err(Error::data(format!("{what}: x contains NaN or infinite values")));
         }
         Ok(())

@@ -67,7 +67,7 @@ pub(crate) fn broadcast_zip<T: Element>(
     f: impl Fn(T, T) -> T + Sync,
 ) -> Vec<T> {
     let n = out.numel();
-    let mut o = vec![T::ZERO; n];
+    let mut o = crate::storage::zeroed::<T>(n);
     if ash == bsh {
         let body = |o: &mut [T], a: &[T], b: &[T]| {
             for i in 0..o.len() {
@@ -263,7 +263,7 @@ impl Tensor {
         });
         record(Op::MaskedSelect, st, Shape::new(&[n]), &[self], move |gy, _, xs| {
             let st = with_dtype!(gy.dtype(), T => {
-                let mut g = vec![T::ZERO; xs[0].numel()];
+                let mut g = crate::storage::zeroed::<T>(xs[0].numel());
                 for (k, &i) in idx.iter().enumerate() {
                     g[i] = gy.data::<T>()[k];
                 }

@@ -68,7 +68,7 @@ fn check_opts(op: &str, stride: [usize; 2], dilation: [usize; 2], groups: usize)
 macro_rules! kernel_out {
     ($dtype:expr, $n:expr, |$out:ident, $T:ident| $body:expr) => {
         with_dtype!($dtype, $T => {
-            let mut $out = vec![<$T as crate::dtype::Float>::ZERO; $n];
+            let mut $out = crate::storage::zeroed::<$T>($n);
             $body;
             $T::wrap($out)
         })

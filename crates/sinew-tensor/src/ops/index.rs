@@ -2,7 +2,6 @@
 //! holding integral values (the engine has float dtypes only).
 
 use crate::autograd::{grads, record, Op};
-use crate::dtype::Float;
 use crate::shape::Shape;
 use crate::storage::{with_dtype, Element};
 use crate::tensor::Tensor;
@@ -46,7 +45,7 @@ impl Tensor {
         dims[a] = indices.len();
         let st = with_dtype!(self.dtype(), T => {
             let x = self.data::<T>();
-            let mut out = Vec::with_capacity(outer * indices.len() * inner);
+            let mut out = crate::storage::take::<T>(outer * indices.len() * inner);
             for o in 0..outer {
                 for &k in indices {
                     out.extend_from_slice(&x[(o * len + k) * inner..][..inner]);
@@ -57,7 +56,7 @@ impl Tensor {
         let idx = indices.to_vec();
         record(Op::IndexSelect, st, Shape::from(dims), &[self], move |gy, _, xs| {
             let st = with_dtype!(gy.dtype(), T => {
-                let mut g = vec![T::ZERO; xs[0].numel()];
+                let mut g = crate::storage::zeroed::<T>(xs[0].numel());
                 index_add(&mut g, len, gy.data::<T>(), &idx, inner);
                 T::wrap(g)
             });
@@ -93,7 +92,7 @@ impl Tensor {
         });
         record(Op::Gather, st, index.shape().clone(), &[self], move |gy, _, xs| {
             let st = with_dtype!(gy.dtype(), T => {
-                let mut g = vec![T::ZERO; xs[0].numel()];
+                let mut g = crate::storage::zeroed::<T>(xs[0].numel());
                 for (&o, &v) in offs.iter().zip(gy.data::<T>()) {
                     g[o] += v;
                 }

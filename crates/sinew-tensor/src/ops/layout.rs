@@ -9,7 +9,7 @@ use crate::tensor::Tensor;
 /// Copies the strided view (`dims`, `strides`, `offset`) of `src` into a new row-major buffer.
 pub(crate) fn strided_copy<T: Element>(src: &[T], dims: &[usize], strides: &[usize], offset: usize) -> Vec<T> {
     let n: usize = dims.iter().product();
-    let mut out = Vec::with_capacity(n);
+    let mut out = crate::storage::take::<T>(n);
     if n == 0 {
         return out;
     }
@@ -275,7 +275,7 @@ impl Tensor {
         let ost = out_shape.strides();
         let sizes: Vec<usize> = ts.iter().map(|t| t.dims()[a]).collect();
         let st = with_dtype!(ts[0].dtype(), T => {
-            let mut out = vec![T::ZERO; out_shape.numel()];
+            let mut out = crate::storage::zeroed::<T>(out_shape.numel());
             let mut start = 0;
             for t in ts {
                 scatter_into(&mut out, t.data::<T>(), t.dims(), &ost, start * ost[a]);

@@ -2,7 +2,6 @@
 //! Transposes in the backward pass are strides, never copies.
 
 use crate::autograd::{grads, record, Op};
-use crate::dtype::Float;
 use crate::kernels::gemm::{gemm, MatRef};
 use crate::shape::Shape;
 use crate::storage::{with_dtype, Element};
@@ -28,7 +27,7 @@ pub(crate) fn bmm_raw(a: &Tensor, ta: bool, b: &Tensor, tb: bool) -> Tensor {
     let out_shape = Shape::from(out_dims);
     let st = with_dtype!(a.dtype(), T => {
         let (ad, bd) = (a.data::<T>(), b.data::<T>());
-        let mut out = vec![T::ZERO; out_shape.numel()];
+        let mut out = crate::storage::zeroed::<T>(out_shape.numel());
         let amat = |off: usize, rows: usize| {
             let r = MatRef::row_major(&ad[off..off + rows * ak], rows, ak);
             if ta { r.t() } else { r }

@@ -71,7 +71,7 @@ fn pool_geom(x: &Tensor, o: &Pool2dOpts, op: &str) -> Pool2dGeom {
 macro_rules! fill {
     ($dtype:expr, $n:expr, |$out:ident, $T:ident| $body:expr) => {
         with_dtype!($dtype, $T => {
-            let mut $out = vec![<$T as Float>::ZERO; $n];
+            let mut $out = crate::storage::zeroed::<$T>($n);
             $body;
             $T::wrap($out)
         })
@@ -224,11 +224,17 @@ impl Tensor {
         }
         let n = self.numel();
         let mut bits = vec![0u64; n.div_ceil(64)];
+        // Keep when a 32-bit uniform is at or above rate * 2^32: two decisions per drawn u64.
+        let thr = (rate * 4_294_967_296.0) as u64;
         for (i, b) in bits.iter_mut().enumerate() {
-            // 64 keep-decisions per word; a 53-bit uniform per element keeps the rate exact.
-            for j in 0..64.min(n - i * 64) {
-                if rng.next_f64() >= rate {
+            let m = 64.min(n - i * 64);
+            for j in (0..m).step_by(2) {
+                let r = rng.next_u64();
+                if r & 0xffff_ffff >= thr {
                     *b |= 1 << j;
+                }
+                if j + 1 < m && r >> 32 >= thr {
+                    *b |= 1 << (j + 1);
                 }
             }
         }
@@ -236,7 +242,15 @@ impl Tensor {
         let apply = move |x: &Tensor, bits: &[u64]| {
             let st = with_dtype!(x.dtype(), T => {
                 let s = T::from_f64(scale);
-                T::wrap(x.data::<T>().iter().enumerate().map(|(i, &v)| if bits[i >> 6] >> (i & 63) & 1 == 1 { v * s } else { T::ZERO }).collect())
+                let xv = x.data::<T>();
+                let mut out = crate::storage::zeroed::<T>(xv.len());
+                // One mask word per 64 elements; the per-lane shift and select vectorise.
+                for ((o, xs), &m) in out.chunks_mut(64).zip(xv.chunks(64)).zip(bits) {
+                    for (j, (o, &v)) in o.iter_mut().zip(xs).enumerate() {
+                        *o = if (m >> j) & 1 == 1 { v * s } else { T::ZERO };
+                    }
+                }
+                T::wrap(out)
             });
             Tensor::from_storage(st, x.shape().clone())
         };

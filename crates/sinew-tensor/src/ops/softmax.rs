@@ -2,16 +2,16 @@
 
 use crate::autograd::{grads, record, Op};
 use crate::dtype::Float;
-use crate::ops::unary::{zip3, Unary};
+use crate::ops::unary::{dispatch_unary, Unary};
 use crate::shape::Shape;
-use crate::storage::{with_dtype, Element, PAR_THRESHOLD};
+use crate::storage::{with_dtype, Element, PAR_CHUNK, PAR_THRESHOLD};
 use crate::tensor::Tensor;
 use rayon::prelude::*;
 
 /// Applies `f(row_in, row_out)` to each `[len]` lane of `[outer, len, inner]` data, gathering a
 /// strided lane into a contiguous buffer when `inner > 1`.
 fn per_lane<T: Element>(x: &[T], outer: usize, len: usize, inner: usize, f: impl Fn(&[T], &mut [T]) + Sync) -> Vec<T> {
-    let mut out = vec![T::ZERO; x.len()];
+    let mut out = crate::storage::zeroed::<T>(x.len());
     if inner == 1 {
         if x.len() >= PAR_THRESHOLD {
             out.par_chunks_mut(len).zip(x.par_chunks(len)).for_each(|(o, r)| f(r, o));
@@ -20,8 +20,8 @@ fn per_lane<T: Element>(x: &[T], outer: usize, len: usize, inner: usize, f: impl
         }
         return out;
     }
-    let mut lane = vec![T::ZERO; len];
-    let mut res = vec![T::ZERO; len];
+    let mut lane = crate::storage::zeroed::<T>(len);
+    let mut res = crate::storage::zeroed::<T>(len);
     for o in 0..outer {
         for i in 0..inner {
             for l in 0..len {
@@ -59,6 +59,28 @@ fn softmax_row<T: Float>(r: &[T], o: &mut [T]) {
     }
     let inv = T::ONE / s;
     o.iter_mut().for_each(|o| *o *= inv);
+}
+
+/// Row-wise map over `[rows, c]` data: `out_row = f(row index, out_row)` for each row, in
+/// parallel blocks of rows when large. `f` writes the whole output row.
+fn rows_out<T: Element>(n: usize, c: usize, f: impl Fn(usize, &mut [T]) + Sync) -> Vec<T> {
+    let mut out = crate::storage::zeroed::<T>(n);
+    if c == 0 || n == 0 {
+        return out;
+    }
+    if n >= PAR_THRESHOLD {
+        let rows_per = (PAR_CHUNK / c).max(1);
+        out.par_chunks_mut(rows_per * c).enumerate().for_each(|(blk, o)| {
+            for (r, orow) in o.chunks_mut(c).enumerate() {
+                f(blk * rows_per + r, orow);
+            }
+        });
+    } else {
+        for (r, orow) in out.chunks_mut(c).enumerate() {
+            f(r, orow);
+        }
+    }
+    out
 }
 
 /// Keras activation functions, for the fused [`Tensor::bias_act`] and [`Tensor::activation`].
@@ -199,6 +221,43 @@ impl Tensor {
         })
     }
 
+    /// Elementwise binary cross-entropy of `targets` under `sigmoid(self)`, from the logits in one
+    /// stable pass: `max(x, 0) - x * t + log(1 + exp(-|x|))`. Same shape as the inputs.
+    pub fn sigmoid_cross_entropy(&self, targets: &Tensor) -> Tensor {
+        assert!(
+            self.shape() == targets.shape(),
+            "sigmoid_cross_entropy: logits {:?} and targets {:?} differ",
+            self.shape(),
+            targets.shape()
+        );
+        assert!(
+            self.dtype() == targets.dtype(),
+            "sigmoid_cross_entropy: dtypes differ: {:?} vs {:?}",
+            self.dtype(),
+            targets.dtype()
+        );
+        let st = with_dtype!(self.dtype(), T => {
+            let (x, t) = (self.data::<T>(), targets.data::<T>());
+            T::wrap(x.iter().zip(t).map(|(&x, &t)| x.max(T::ZERO) - x * t + (-x.abs()).exp().ln_1p()).collect())
+        });
+        record(Op::SigmoidCrossEntropy, st, self.shape().clone(), &[self, targets], |gy, _, xs| {
+            let (x, t) = (&xs[0], &xs[1]);
+            // d/dx = sigmoid(x) - t; d/dt = -x
+            let gx = x.requires_grad().then(|| {
+                let st = with_dtype!(gy.dtype(), T => {
+                    let (xv, tv, g) = (x.data::<T>(), t.data::<T>(), gy.data::<T>());
+                    T::wrap(xv.iter().zip(tv).zip(g).map(|((&x, &t), &g)| {
+                        let s = if x >= T::ZERO { T::ONE / (T::ONE + (-x).exp()) } else { let e = x.exp(); e / (T::ONE + e) };
+                        g * (s - t)
+                    }).collect())
+                });
+                Tensor::from_storage(st, x.shape().clone())
+            });
+            let gt = t.requires_grad().then(|| gy.mul(x).neg());
+            grads![gx, gt]
+        })
+    }
+
     /// Applies a Keras activation elementwise.
     pub fn activation(&self, act: Activation) -> Tensor {
         match act.unary() {
@@ -218,36 +277,32 @@ impl Tensor {
             self.shape()
         );
         assert!(bias.dtype() == self.dtype(), "bias_act: dtypes differ: {:?} vs {:?}", self.dtype(), bias.dtype());
-        let u = act.unary();
-        let st = with_dtype!(self.dtype(), T => {
-            let (x, b) = (self.data::<T>(), bias.data::<T>());
-            let mut out = vec![T::ZERO; x.len()];
-            let body = |o: &mut [T], x: &[T]| {
-                for ((o, &x), &b) in o.iter_mut().zip(x).zip(b) {
-                    let z = x + b;
-                    *o = match u { Some(u) => u.f(z), None => z };
+        // Linear is the identity affine map, so every activation takes the same fused path.
+        let linear = act.unary().is_none();
+        let u = act.unary().unwrap_or(Unary::Affine(1.0, 0.0));
+        let st = with_dtype!(self.dtype(), T => dispatch_unary!(u, |k| {
+            let (b, x) = (bias.data::<T>(), self.data::<T>());
+            T::wrap(rows_out(x.len(), c, |r, o: &mut [T]| {
+                for ((o, &x), &b) in o.iter_mut().zip(&x[r * c..(r + 1) * c]).zip(b) {
+                    *o = k.f(x + b);
                 }
-            };
-            if x.len() >= PAR_THRESHOLD && c > 0 {
-                out.par_chunks_mut(c).zip(x.par_chunks(c)).for_each(|(o, x)| body(o, x));
-            } else if c > 0 {
-                out.chunks_mut(c).zip(x.chunks(c)).for_each(|(o, x)| body(o, x));
-            }
-            T::wrap(out)
-        });
+            }))
+        }));
         record(Op::BiasAct, st, self.shape().clone(), &[self, bias], move |gy, y, xs| {
-            let gz = match u {
-                None => gy.clone(),
-                Some(u) => {
-                    let st = with_dtype!(gy.dtype(), T => {
-                        let b = xs[1].data::<T>();
-                        let x = xs[0].data::<T>();
-                        // z = x + b is recomputed rather than saved: one add is cheaper than a buffer.
-                        let z: Vec<T> = x.iter().enumerate().map(|(i, &v)| v + b[i % c]).collect();
-                        T::wrap(zip3(gy.data::<T>(), &z, y.data::<T>(), |g, z, y| g * u.df(z, y)))
-                    });
-                    Tensor::from_storage(st, gy.shape().clone())
-                }
+            let gz = if linear {
+                gy.clone()
+            } else {
+                // z = x + b is recomputed rather than saved: one add is cheaper than a buffer.
+                let st = with_dtype!(gy.dtype(), T => dispatch_unary!(u, |k| {
+                    let (b, x, g, yv) = (xs[1].data::<T>(), xs[0].data::<T>(), gy.data::<T>(), y.data::<T>());
+                    T::wrap(rows_out(x.len(), c, |r, o: &mut [T]| {
+                        let s = r * c..(r + 1) * c;
+                        for ((((o, &x), &g), &y), &b) in o.iter_mut().zip(&x[s.clone()]).zip(&g[s.clone()]).zip(&yv[s]).zip(b) {
+                            *o = g * k.df(x + b, y);
+                        }
+                    }))
+                }));
+                Tensor::from_storage(st, gy.shape().clone())
             };
             let gb = xs[1].requires_grad().then(|| gz.reshape([gz.numel() / c.max(1), c]).sum(&[0], false));
             grads![Some(gz), gb]

@@ -229,47 +229,149 @@ impl Unary {
     }
 }
 
-/// `out[i] = f(a[i])`, in parallel chunks when large.
+/// Runs `$body` with `$k` bound to a copy of `$u` whose variant is a compile-time constant in
+/// each arm, so `$k.f(x)` and `$k.df(x, y)` inline to one branch-free expression per variant and
+/// the surrounding loop vectorises (a `match` inside the loop would not).
+macro_rules! dispatch_unary {
+    ($u:expr, |$k:ident| $body:expr) => {
+        match $u {
+            Unary::Neg => {
+                let $k = Unary::Neg;
+                $body
+            }
+            Unary::Exp => {
+                let $k = Unary::Exp;
+                $body
+            }
+            Unary::Log => {
+                let $k = Unary::Log;
+                $body
+            }
+            Unary::Sqrt => {
+                let $k = Unary::Sqrt;
+                $body
+            }
+            Unary::Abs => {
+                let $k = Unary::Abs;
+                $body
+            }
+            Unary::Square => {
+                let $k = Unary::Square;
+                $body
+            }
+            Unary::Powf(e) => {
+                let $k = Unary::Powf(e);
+                $body
+            }
+            Unary::Clamp(lo, hi) => {
+                let $k = Unary::Clamp(lo, hi);
+                $body
+            }
+            Unary::Affine(a, b) => {
+                let $k = Unary::Affine(a, b);
+                $body
+            }
+            Unary::Relu => {
+                let $k = Unary::Relu;
+                $body
+            }
+            Unary::LeakyRelu(a) => {
+                let $k = Unary::LeakyRelu(a);
+                $body
+            }
+            Unary::Elu(a) => {
+                let $k = Unary::Elu(a);
+                $body
+            }
+            Unary::Selu => {
+                let $k = Unary::Selu;
+                $body
+            }
+            Unary::Gelu => {
+                let $k = Unary::Gelu;
+                $body
+            }
+            Unary::GeluTanh => {
+                let $k = Unary::GeluTanh;
+                $body
+            }
+            Unary::Sigmoid => {
+                let $k = Unary::Sigmoid;
+                $body
+            }
+            Unary::HardSigmoid => {
+                let $k = Unary::HardSigmoid;
+                $body
+            }
+            Unary::Tanh => {
+                let $k = Unary::Tanh;
+                $body
+            }
+            Unary::Softplus => {
+                let $k = Unary::Softplus;
+                $body
+            }
+            Unary::Softsign => {
+                let $k = Unary::Softsign;
+                $body
+            }
+            Unary::Silu => {
+                let $k = Unary::Silu;
+                $body
+            }
+            Unary::Mish => {
+                let $k = Unary::Mish;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use dispatch_unary;
+
+/// `out[i] = f(a[i])`, in parallel chunks when large. Collects instead of zero-filling first.
 pub(crate) fn map<T: Element>(a: &[T], f: impl Fn(T) -> T + Sync) -> Vec<T> {
-    let mut out = vec![T::ZERO; a.len()];
     if a.len() >= PAR_THRESHOLD {
+        let mut out = crate::storage::zeroed::<T>(a.len());
         out.par_chunks_mut(PAR_CHUNK).zip(a.par_chunks(PAR_CHUNK)).for_each(|(o, a)| {
             for (o, &a) in o.iter_mut().zip(a) {
                 *o = f(a);
             }
         });
+        out
     } else {
-        for (o, &a) in out.iter_mut().zip(a) {
-            *o = f(a);
-        }
+        let mut out = crate::storage::take::<T>(a.len());
+        out.extend(a.iter().map(|&x| f(x)));
+        out
     }
-    out
 }
 
 /// `out[i] = f(a[i], b[i], c[i])` over equal-length slices, in parallel chunks when large.
 pub(crate) fn zip3<T: Element>(a: &[T], b: &[T], c: &[T], f: impl Fn(T, T, T) -> T + Sync) -> Vec<T> {
-    let mut out = vec![T::ZERO; a.len()];
-    let body = |o: &mut [T], a: &[T], b: &[T], c: &[T]| {
-        for i in 0..o.len() {
-            o[i] = f(a[i], b[i], c[i]);
-        }
-    };
     if a.len() >= PAR_THRESHOLD {
+        let mut out = crate::storage::zeroed::<T>(a.len());
         out.par_chunks_mut(PAR_CHUNK)
             .zip(a.par_chunks(PAR_CHUNK))
             .zip(b.par_chunks(PAR_CHUNK).zip(c.par_chunks(PAR_CHUNK)))
-            .for_each(|((o, a), (b, c))| body(o, a, b, c));
+            .for_each(|((o, a), (b, c))| {
+                for i in 0..o.len() {
+                    o[i] = f(a[i], b[i], c[i]);
+                }
+            });
+        out
     } else {
-        body(&mut out, a, b, c);
+        let mut out = crate::storage::take::<T>(a.len());
+        out.extend(a.iter().zip(b).zip(c).map(|((&a, &b), &c)| f(a, b, c)));
+        out
     }
-    out
 }
 
 impl Tensor {
     pub(crate) fn unary(&self, u: Unary) -> Tensor {
-        let st = with_dtype!(self.dtype(), T => T::wrap(map(self.data::<T>(), |x| u.f(x))));
+        let st = with_dtype!(self.dtype(), T => dispatch_unary!(u, |k| T::wrap(map(self.data::<T>(), |x| k.f(x)))));
         record(u.op(), st, self.shape().clone(), &[self], move |gy, y, xs| {
-            let st = with_dtype!(gy.dtype(), T => T::wrap(zip3(gy.data::<T>(), xs[0].data::<T>(), y.data::<T>(), |g, x, y| g * u.df(x, y))));
+            let st = with_dtype!(gy.dtype(), T => dispatch_unary!(u, |k| {
+                T::wrap(zip3(gy.data::<T>(), xs[0].data::<T>(), y.data::<T>(), |g, x, y| g * k.df(x, y)))
+            }));
             grads![Some(Tensor::from_storage(st, gy.shape().clone()))]
         })
     }
