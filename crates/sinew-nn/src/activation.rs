@@ -95,6 +95,33 @@ impl Activation {
         }
     }
 
+    /// Keras-style config: the name, with the argument for the parametrised ones.
+    pub fn config(&self) -> serde_json::Value {
+        use serde_json::json;
+        match *self {
+            Activation::LeakyRelu(a) => json!({"class_name": "leaky_relu", "negative_slope": a}),
+            Activation::Elu(a) => json!({"class_name": "elu", "alpha": a}),
+            _ => json!(self.name()),
+        }
+    }
+
+    /// Parses [`Activation::config`] output (or a bare Keras name).
+    pub fn from_config(v: &serde_json::Value) -> Result<Self> {
+        if let Some(name) = v.as_str() {
+            return Self::from_name(name);
+        }
+        let arg = |k: &str| {
+            v[k].as_f64()
+                .ok_or_else(|| Error::new(ErrorKind::Mismatch, format!("activation config: {k} missing in {v}")))
+        };
+        match v["class_name"].as_str() {
+            Some("leaky_relu") => Ok(Activation::LeakyRelu(arg("negative_slope")?)),
+            Some("elu") => Ok(Activation::Elu(arg("alpha")?)),
+            Some(n) => Self::from_name(n),
+            None => Err(Error::new(ErrorKind::Mismatch, format!("activation config without class_name: {v}"))),
+        }
+    }
+
     /// The engine's elementwise form, or `None` for softmax.
     pub fn elementwise(&self) -> Option<Elementwise> {
         Some(match *self {

@@ -106,6 +106,51 @@ impl Initializer {
         }
     }
 
+    /// Keras-style config: the name, plus the arguments when they are not the defaults.
+    pub fn config(&self) -> serde_json::Value {
+        use serde_json::json;
+        match *self {
+            Initializer::Constant(v) => json!({"class_name": "constant", "value": v}),
+            Initializer::RandomNormal { mean, stddev } => {
+                json!({"class_name": "random_normal", "mean": mean, "stddev": stddev})
+            }
+            Initializer::RandomUniform { minval, maxval } => {
+                json!({"class_name": "random_uniform", "minval": minval, "maxval": maxval})
+            }
+            Initializer::TruncatedNormal { mean, stddev } => {
+                json!({"class_name": "truncated_normal", "mean": mean, "stddev": stddev})
+            }
+            Initializer::Orthogonal { gain } => json!({"class_name": "orthogonal", "gain": gain}),
+            _ => json!(self.name()),
+        }
+    }
+
+    /// Parses [`Initializer::config`] output (or a bare Keras name).
+    pub fn from_config(v: &serde_json::Value) -> Result<Self> {
+        if let Some(name) = v.as_str() {
+            return Self::from_name(name);
+        }
+        let name = v["class_name"]
+            .as_str()
+            .ok_or_else(|| Error::new(ErrorKind::Mismatch, format!("initializer config without class_name: {v}")))?;
+        let num = |k: &str| {
+            v[k].as_f64().ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Mismatch,
+                    format!("initializer {name}: argument {k} missing or not a number in {v}"),
+                )
+            })
+        };
+        Ok(match name {
+            "constant" => Initializer::Constant(num("value")?),
+            "random_normal" => Initializer::RandomNormal { mean: num("mean")?, stddev: num("stddev")? },
+            "random_uniform" => Initializer::RandomUniform { minval: num("minval")?, maxval: num("maxval")? },
+            "truncated_normal" => Initializer::TruncatedNormal { mean: num("mean")?, stddev: num("stddev")? },
+            "orthogonal" => Initializer::Orthogonal { gain: num("gain")? },
+            other => Self::from_name(other)?,
+        })
+    }
+
     /// A new `f32` tensor of `shape`.
     pub fn init(&self, shape: &[usize], rng: &mut Rng) -> Tensor {
         let (fan_in, fan_out) = fans(shape);

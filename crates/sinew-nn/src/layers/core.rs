@@ -136,17 +136,27 @@ impl Layer for DenseLayer {
         self.params.iter_mut().collect()
     }
     fn config(&self) -> Value {
-        json!({"class_name": "Dense", "name": self.name, "units": self.cfg.units, "activation": self.cfg.activation.name(),
-               "use_bias": self.cfg.use_bias, "kernel_initializer": self.cfg.kernel_initializer.name(),
-               "bias_initializer": self.cfg.bias_initializer.name()})
+        json!({"class_name": "Dense", "name": self.name, "units": self.cfg.units, "activation": self.cfg.activation.config(),
+               "use_bias": self.cfg.use_bias, "kernel_initializer": self.cfg.kernel_initializer.config(),
+               "bias_initializer": self.cfg.bias_initializer.config()})
     }
 }
 
 /// Layers without weights whose behaviour is a function of the input: one config type and one
 /// built type each would be pure boilerplate, so they share this shape.
 macro_rules! stateless_layer {
-    ($(#[$doc:meta])* $cfg:ident, $built:ident, $class:literal) => {
-        $(#[$doc])*
+    ($cfg:ident, $built:ident, $class:literal) => {
+        impl $cfg {
+            /// Sets the layer name (`None` lets the model pick `class_name`, `class_name_1`, ...).
+            pub fn with_name(mut self, name: Option<String>) -> Self {
+                self.name = name;
+                self
+            }
+            /// Sets the layer name.
+            pub fn name(self, name: impl Into<String>) -> Self {
+                self.with_name(Some(name.into()))
+            }
+        }
         impl LayerConfig for $cfg {
             fn class_name(&self) -> &'static str {
                 $class
@@ -206,7 +216,7 @@ impl ActivationLayer {
         self.activation.apply(x)
     }
     fn args(&self) -> Value {
-        json!({"activation": self.activation.name()})
+        json!({"activation": self.activation.config()})
     }
 }
 stateless_layer!(ActivationLayer, BuiltActivation, "Activation");
