@@ -17,7 +17,7 @@ pub use layer::{snake_case, Ctx, Layer, LayerConfig, Param};
 pub use layers::core::{ActivationLayer, Dense, DenseLayer, Dropout, Flatten, Reshape};
 pub use layers::layer_from_config;
 pub use losses::{
-    class_ids, loss_from_name, reduce, BinaryCrossentropy, CategoricalCrossentropy, CategoricalHinge,
+    class_ids, loss_from_config, loss_from_name, reduce, BinaryCrossentropy, CategoricalCrossentropy, CategoricalHinge,
     Elementwise as ElementwiseLoss, KlDivergence, Loss, Reduction, SparseCategoricalCrossentropy, EPSILON,
 };
 

@@ -28,6 +28,10 @@ pub trait Loss: Send + Sync {
     fn per_sample_from_logits(&self, _y_true: &Tensor, _logits: &Tensor, _act: Activation) -> Option<Tensor> {
         None
     }
+    /// Keras-style config, enough for [`loss_from_config`] to rebuild the loss.
+    fn config(&self) -> serde_json::Value {
+        serde_json::json!(self.name())
+    }
 }
 
 /// Applies optional per-sample weights `[batch]` and the reduction, giving a scalar.
@@ -95,6 +99,9 @@ impl Loss for BinaryCrossentropy {
     fn name(&self) -> &'static str {
         "binary_crossentropy"
     }
+    fn config(&self) -> serde_json::Value {
+        serde_json::json!({"class_name": self.name(), "from_logits": self.from_logits, "label_smoothing": self.label_smoothing})
+    }
     fn per_sample(&self, y_true: &Tensor, y_pred: &Tensor) -> Tensor {
         check_same("binary_crossentropy", y_true, y_pred);
         let y = self.smooth(y_true);
@@ -133,6 +140,9 @@ impl Loss for CategoricalCrossentropy {
     fn name(&self) -> &'static str {
         "categorical_crossentropy"
     }
+    fn config(&self) -> serde_json::Value {
+        serde_json::json!({"class_name": self.name(), "from_logits": self.from_logits, "label_smoothing": self.label_smoothing})
+    }
     fn per_sample(&self, y_true: &Tensor, y_pred: &Tensor) -> Tensor {
         check_same("categorical_crossentropy", y_true, y_pred);
         let y = self.smooth(y_true);
@@ -159,6 +169,9 @@ pub struct SparseCategoricalCrossentropy {
 impl Loss for SparseCategoricalCrossentropy {
     fn name(&self) -> &'static str {
         "sparse_categorical_crossentropy"
+    }
+    fn config(&self) -> serde_json::Value {
+        serde_json::json!({"class_name": self.name(), "from_logits": self.from_logits})
     }
     fn per_sample(&self, y_true: &Tensor, y_pred: &Tensor) -> Tensor {
         assert!(
@@ -208,6 +221,12 @@ impl Loss for Elementwise {
             Elementwise::Poisson => "poisson",
             Elementwise::Hinge => "hinge",
             Elementwise::SquaredHinge => "squared_hinge",
+        }
+    }
+    fn config(&self) -> serde_json::Value {
+        match *self {
+            Elementwise::Huber(delta) => serde_json::json!({"class_name": "huber", "delta": delta}),
+            _ => serde_json::json!(self.name()),
         }
     }
     fn per_sample(&self, t: &Tensor, p: &Tensor) -> Tensor {
@@ -325,5 +344,31 @@ pub fn loss_from_name(name: &str) -> Result<Box<dyn Loss>> {
                 format!("unknown loss {name:?}{}", crate::suggest(name, NAMES)),
             ))
         }
+    })
+}
+
+/// Rebuilds a loss from [`Loss::config`] output (or a bare Keras name).
+pub fn loss_from_config(v: &serde_json::Value) -> Result<Box<dyn Loss>> {
+    if let Some(name) = v.as_str() {
+        return loss_from_name(name);
+    }
+    let name = v["class_name"]
+        .as_str()
+        .ok_or_else(|| Error::new(ErrorKind::Mismatch, format!("loss config without class_name: {v}")))?;
+    let flag = |k: &str| v[k].as_bool().unwrap_or(false);
+    let num = |k: &str| v[k].as_f64().unwrap_or(0.0);
+    Ok(match name {
+        "binary_crossentropy" => {
+            Box::new(BinaryCrossentropy { from_logits: flag("from_logits"), label_smoothing: num("label_smoothing") })
+        }
+        "categorical_crossentropy" => Box::new(CategoricalCrossentropy {
+            from_logits: flag("from_logits"),
+            label_smoothing: num("label_smoothing"),
+        }),
+        "sparse_categorical_crossentropy" => {
+            Box::new(SparseCategoricalCrossentropy { from_logits: flag("from_logits") })
+        }
+        "huber" => Box::new(Elementwise::Huber(v["delta"].as_f64().unwrap_or(1.0))),
+        other => loss_from_name(other)?,
     })
 }

@@ -174,6 +174,68 @@ impl Optimizer {
         }
     }
 
+    /// The slot buffers of the variable `id`, if it has been updated (for saving).
+    pub fn slots(&self, id: TensorId) -> Option<&[Vec<f32>]> {
+        self.state.get(&id).map(|v| v.as_slice())
+    }
+    /// Restores slot buffers for variable `id` (when loading a saved model).
+    pub fn set_slots(&mut self, id: TensorId, slots: Vec<Vec<f32>>) {
+        self.state.insert(id, slots);
+    }
+    /// Number of slot buffers this optimizer keeps per variable.
+    pub fn slot_count(&self) -> usize {
+        self.rule.slots()
+    }
+    /// Restores the iteration count (when loading a saved model).
+    pub fn set_iterations(&mut self, n: u64) {
+        self.iterations = n;
+    }
+
+    /// Rebuilds an optimizer from [`Optimizer::config`] output.
+    pub fn from_config(v: &Value) -> Result<Self, String> {
+        let class = v["class_name"].as_str().ok_or_else(|| format!("optimizer config without class_name: {v}"))?;
+        let f = |k: &str| -> Result<f32, String> {
+            v[k].as_f64().map(|x| x as f32).ok_or_else(|| format!("optimizer {class}: {k} missing in config"))
+        };
+        let b = |k: &str| v[k].as_bool().unwrap_or(false);
+        let lr = LearningRate::from_config(&v["learning_rate"])
+            .ok_or_else(|| format!("optimizer {class}: bad learning_rate {}", v["learning_rate"]))?;
+        let mut o = match class {
+            "SGD" => Self::new(Sgd { momentum: f("momentum")?, nesterov: b("nesterov") }, lr),
+            "RMSprop" => Self::new(
+                RmsProp { rho: f("rho")?, momentum: f("momentum")?, epsilon: f("epsilon")?, centered: b("centered") },
+                lr,
+            ),
+            "Adam" | "AdamW" => Self::new(
+                Adam {
+                    beta_1: f("beta_1")?,
+                    beta_2: f("beta_2")?,
+                    epsilon: f("epsilon")?,
+                    amsgrad: b("amsgrad"),
+                    weight_decay: f("weight_decay")?,
+                },
+                lr,
+            ),
+            "Adagrad" => Self::new(
+                Adagrad { initial_accumulator_value: f("initial_accumulator_value")?, epsilon: f("epsilon")? },
+                lr,
+            ),
+            "Adadelta" => Self::new(Adadelta { rho: f("rho")?, epsilon: f("epsilon")? }, lr),
+            "Adamax" => Self::new(Adamax { beta_1: f("beta_1")?, beta_2: f("beta_2")?, epsilon: f("epsilon")? }, lr),
+            "Nadam" => Self::new(Nadam { beta_1: f("beta_1")?, beta_2: f("beta_2")?, epsilon: f("epsilon")? }, lr),
+            "AdaMod" => Self::new(
+                AdaMod { beta_1: f("beta_1")?, beta_2: f("beta_2")?, beta_3: f("beta_3")?, epsilon: f("epsilon")? },
+                lr,
+            ),
+            other => return Err(format!("unknown optimizer {other:?}")),
+        };
+        o.clipnorm = v["clipnorm"].as_f64().map(|x| x as f32);
+        o.clipvalue = v["clipvalue"].as_f64().map(|x| x as f32);
+        o.global_clipnorm = v["global_clipnorm"].as_f64().map(|x| x as f32);
+        o.backstitch = v["backstitch"].as_f64();
+        Ok(o)
+    }
+
     /// Keras-style config.
     pub fn config(&self) -> Value {
         let mut c = self.rule.config();
@@ -182,6 +244,7 @@ impl Optimizer {
         c["clipnorm"] = json!(self.clipnorm);
         c["clipvalue"] = json!(self.clipvalue);
         c["global_clipnorm"] = json!(self.global_clipnorm);
+        c["backstitch"] = json!(self.backstitch);
         c
     }
 }

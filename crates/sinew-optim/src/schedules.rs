@@ -57,6 +57,33 @@ impl LearningRate {
             }
         }
     }
+    /// Parses [`LearningRate::config`] output.
+    pub fn from_config(v: &Value) -> Option<Self> {
+        if let Some(x) = v.as_f64() {
+            return Some(LearningRate::Constant(x));
+        }
+        let f = |k: &str| v[k].as_f64();
+        let u = |k: &str| v[k].as_u64();
+        Some(match v["class_name"].as_str()? {
+            "ExponentialDecay" => LearningRate::ExponentialDecay {
+                initial: f("initial_learning_rate")?,
+                decay_steps: u("decay_steps")?,
+                decay_rate: f("decay_rate")?,
+                staircase: v["staircase"].as_bool()?,
+            },
+            "PiecewiseConstantDecay" => LearningRate::PiecewiseConstant {
+                boundaries: v["boundaries"].as_array()?.iter().map(|b| b.as_u64()).collect::<Option<_>>()?,
+                values: v["values"].as_array()?.iter().map(|b| b.as_f64()).collect::<Option<_>>()?,
+            },
+            "CosineDecay" => LearningRate::CosineDecay {
+                initial: f("initial_learning_rate")?,
+                decay_steps: u("decay_steps")?,
+                alpha: f("alpha")?,
+            },
+            _ => return None,
+        })
+    }
+
     pub fn config(&self) -> Value {
         match self {
             LearningRate::Constant(v) => json!(v),

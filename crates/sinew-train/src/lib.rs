@@ -7,6 +7,7 @@ mod fit;
 mod history;
 mod metrics;
 mod progress;
+mod saving;
 mod sequential;
 mod weights;
 

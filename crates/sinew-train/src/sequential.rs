@@ -47,6 +47,7 @@ loss_spec_from!(
 );
 
 pub(crate) struct Compiled {
+    pub(crate) metric_names: Vec<String>,
     pub(crate) optimizer: Optimizer,
     pub(crate) loss: Box<dyn Loss>,
     pub(crate) metrics: Vec<Box<dyn Metric>>,
@@ -96,6 +97,13 @@ impl Sequential {
     pub fn add(&mut self, layer: impl LayerConfig + 'static) -> &mut Self {
         self.pending.push(Box::new(layer));
         self
+    }
+    /// The per-sample input shape, if set.
+    pub fn input_shape(&self) -> Option<&[usize]> {
+        self.input_shape.as_deref()
+    }
+    pub(crate) fn pending_push(&mut self, cfg: Box<dyn LayerConfig>) {
+        self.pending.push(cfg);
     }
     /// Removes the last layer (Keras `model.pop`).
     pub fn pop(&mut self) -> Result<()> {
@@ -180,6 +188,7 @@ impl Sequential {
     /// Keras `compile`: optimizer, loss (a name or a loss object) and metric names.
     pub fn compile(&mut self, optimizer: Optimizer, loss: impl Into<LossSpec>, metrics: &[&str]) -> Result<()> {
         self.build()?;
+        let metric_names: Vec<String> = metrics.iter().map(|m| m.to_string()).collect();
         let loss = match loss.into() {
             LossSpec::Name(n) => loss_from_name(&n).map_err(|e| Error::new(format!("compile: {e}")))?,
             LossSpec::Custom(l) => l,
@@ -188,7 +197,7 @@ impl Sequential {
             metrics.iter().map(|m| metric_from_name(m, loss.name(), prefix)).collect()
         };
         let (metrics, val_metrics) = (make("")?, make("val_")?);
-        self.compiled = Some(Compiled { optimizer, loss, metrics, val_metrics });
+        self.compiled = Some(Compiled { metric_names, optimizer, loss, metrics, val_metrics });
         Ok(())
     }
 

@@ -1,0 +1,231 @@
+//! Saving and loading models. One self-describing safetensors file holds the weights
+//! (`layers/<layer>/<weight>`), the optimizer slots (`optimizer/<layer>/<weight>/<slot>`) and, in
+//! the header metadata, the architecture and compile config as JSON, so `Sequential::load`
+//! rebuilds a model with no source code (the Keras `.keras` idea in one file). Writes go to a
+//! temporary file in the same folder that is renamed over the target, so a crash never leaves a
+//! half-written model.
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::sequential::Sequential;
+use safetensors::tensor::{Dtype, TensorView};
+use safetensors::SafeTensors;
+use serde_json::{json, Value};
+use sinew_nn::{layer_from_config, loss_from_config};
+use sinew_optim::Optimizer;
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+
+const FORMAT: &str = "sinew-model";
+const VERSION: &str = "1";
+
+fn io(path: &Path, what: &str, e: impl std::fmt::Display) -> Error {
+    Error::with_kind(ErrorKind::Io, format!("{}: {what}: {e}", path.display()))
+}
+
+fn bytes_of(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// Writes `bytes` to `path` atomically: a sibling temporary file, fsync, then rename.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().ok_or_else(|| io(path, "not a file path", "no file name"))?;
+    let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+    let result = (|| -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io(path, "cannot write", e));
+    }
+    Ok(())
+}
+
+/// Reads and parses a safetensors file, with the file named in every error.
+fn read(path: &Path) -> Result<(Vec<u8>, HashMap<String, String>)> {
+    let bytes = std::fs::read(path).map_err(|e| io(path, "cannot read", e))?;
+    let (_, meta) = SafeTensors::read_metadata(&bytes)
+        .map_err(|e| io(path, "not a valid model file (corrupt or truncated safetensors)", format!("{e:?}")))?;
+    SafeTensors::deserialize(&bytes)
+        .map_err(|e| io(path, "not a valid model file (corrupt or truncated safetensors)", format!("{e:?}")))?;
+    let meta = meta.metadata().clone().unwrap_or_default();
+    Ok((bytes, meta))
+}
+
+/// The f32 values of tensor `key` if its shape is `dims`.
+fn tensor_f32(st: &SafeTensors, path: &Path, key: &str, dims: &[usize]) -> Result<Vec<f32>> {
+    let t = st
+        .tensor(key)
+        .map_err(|_| Error::with_kind(ErrorKind::Io, format!("{}: weight {key} is missing", path.display())))?;
+    if t.dtype() != Dtype::F32 || t.shape() != dims {
+        return Err(Error::with_kind(
+            ErrorKind::Io,
+            format!(
+                "{}: weight {key} is {:?} {:?}, the model expects F32 {dims:?}",
+                path.display(),
+                t.dtype(),
+                t.shape()
+            ),
+        ));
+    }
+    Ok(t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+}
+
+impl Sequential {
+    /// Named weight buffers (`layers/<layer>/<weight>`) and their shapes.
+    fn named_weights(&self) -> Vec<(String, Vec<usize>, Vec<f32>)> {
+        self.layers
+            .iter()
+            .flat_map(|l| {
+                l.params().into_iter().map(move |p| {
+                    (format!("layers/{}/{}", l.name(), p.name), p.value.dims().to_vec(), p.value.to_vec_f32())
+                })
+            })
+            .collect()
+    }
+
+    fn write_file(&self, path: &Path, meta: HashMap<String, String>, with_optimizer: bool) -> Result<()> {
+        let mut owned: Vec<(String, Vec<usize>, Vec<u8>)> =
+            self.named_weights().into_iter().map(|(k, d, v)| (k, d, bytes_of(&v))).collect();
+        if with_optimizer {
+            if let Some(c) = &self.compiled {
+                for l in &self.layers {
+                    for p in l.params() {
+                        for (i, slot) in c.optimizer.slots(p.value.id()).unwrap_or(&[]).iter().enumerate() {
+                            owned.push((
+                                format!("optimizer/{}/{}/{i}", l.name(), p.name),
+                                p.value.dims().to_vec(),
+                                bytes_of(slot),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        let views: Vec<(String, TensorView)> = owned
+            .iter()
+            .map(|(k, d, b)| {
+                (k.clone(), TensorView::new(Dtype::F32, d.clone(), b).expect("buffer length matches shape"))
+            })
+            .collect();
+        let bytes =
+            safetensors::serialize(views, &Some(meta)).map_err(|e| io(path, "cannot encode", format!("{e:?}")))?;
+        write_atomic(path, &bytes)
+    }
+
+    /// Saves the whole model (Keras `model.save`): architecture, compile config, weights and
+    /// optimizer state, in one file written atomically.
+    pub fn save(&mut self, path: impl AsRef<Path>) -> Result<()> {
+        self.build()?;
+        let path = path.as_ref();
+        let layers: Vec<Value> = self.layers.iter().map(|l| l.config()).collect();
+        let compile = self.compiled.as_ref().map(|c| {
+            json!({"optimizer": c.optimizer.config(), "optimizer_iterations": c.optimizer.iterations(),
+                   "loss": c.loss.config(), "metrics": c.metric_names})
+        });
+        let model = json!({"class_name": "Sequential", "input_shape": self.input_shape(), "layers": layers, "compile": compile});
+        let meta = HashMap::from([
+            ("format".to_string(), FORMAT.to_string()),
+            ("version".into(), VERSION.into()),
+            ("model".into(), model.to_string()),
+        ]);
+        self.write_file(path, meta, true)
+    }
+
+    /// Loads a model written by [`Sequential::save`] (Keras `load_model`): predictions are
+    /// identical, and a compiled model resumes training with its optimizer state.
+    pub fn load(path: impl AsRef<Path>) -> Result<Sequential> {
+        let path = path.as_ref();
+        let (bytes, meta) = read(path)?;
+        if meta.get("format").map(String::as_str) != Some(FORMAT) {
+            return Err(io(
+                path,
+                "not a sinew model file",
+                format!("header format is {:?}, expected {FORMAT:?}", meta.get("format")),
+            ));
+        }
+        let model: Value = serde_json::from_str(
+            meta.get("model").ok_or_else(|| io(path, "model file without architecture", "no `model` metadata"))?,
+        )
+        .map_err(|e| io(path, "architecture JSON is corrupt", e))?;
+        let input: Vec<usize> = model["input_shape"]
+            .as_array()
+            .and_then(|a| a.iter().map(|d| d.as_u64().map(|d| d as usize)).collect())
+            .ok_or_else(|| io(path, "architecture has no valid input_shape", &model["input_shape"]))?;
+        let mut m = Sequential::new();
+        m.input(&input);
+        for l in model["layers"].as_array().ok_or_else(|| io(path, "architecture has no layer list", ""))? {
+            let cfg = layer_from_config(l).map_err(|e| io(path, "bad layer config", e))?;
+            m.pending_push(cfg);
+        }
+        m.build()?;
+        let c = &model["compile"];
+        if !c.is_null() {
+            let opt = Optimizer::from_config(&c["optimizer"]).map_err(|e| io(path, "bad optimizer config", e))?;
+            let loss = loss_from_config(&c["loss"]).map_err(|e| io(path, "bad loss config", e))?;
+            let metrics: Vec<String> = c["metrics"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
+                .unwrap_or_default();
+            let refs: Vec<&str> = metrics.iter().map(String::as_str).collect();
+            m.compile(opt, loss, &refs)?;
+        }
+        let st = SafeTensors::deserialize(&bytes).map_err(|e| io(path, "corrupt tensors", format!("{e:?}")))?;
+        m.fill_weights(&st, path)?;
+        if let Some(comp) = m.compiled.as_mut() {
+            comp.optimizer.set_iterations(c["optimizer_iterations"].as_u64().unwrap_or(0));
+            let slots = comp.optimizer.slot_count();
+            for l in &m.layers {
+                for p in l.params() {
+                    let keys: Vec<String> =
+                        (0..slots).map(|i| format!("optimizer/{}/{}/{i}", l.name(), p.name)).collect();
+                    if keys.iter().all(|k| st.tensor(k).is_ok()) {
+                        let bufs = keys
+                            .iter()
+                            .map(|k| tensor_f32(&st, path, k, p.value.dims()))
+                            .collect::<Result<Vec<_>>>()?;
+                        comp.optimizer.set_slots(p.value.id(), bufs);
+                    }
+                }
+            }
+        }
+        Ok(m)
+    }
+
+    /// Saves only the weights (Keras `save_weights`), atomically.
+    pub fn save_weights(&mut self, path: impl AsRef<Path>) -> Result<()> {
+        self.build()?;
+        let meta =
+            HashMap::from([("format".to_string(), "sinew-weights".to_string()), ("version".into(), VERSION.into())]);
+        self.write_file(path.as_ref(), meta, false)
+    }
+
+    /// Loads weights saved by `save_weights` or `save` into this (built) model. Every weight is
+    /// checked before any is written, so a mismatched file leaves the model unchanged.
+    pub fn load_weights(&mut self, path: impl AsRef<Path>) -> Result<()> {
+        self.build()?;
+        let path = path.as_ref();
+        let (bytes, _) = read(path)?;
+        let st = SafeTensors::deserialize(&bytes).map_err(|e| io(path, "corrupt tensors", format!("{e:?}")))?;
+        self.fill_weights(&st, path)
+    }
+
+    fn fill_weights(&mut self, st: &SafeTensors, path: &Path) -> Result<()> {
+        let wanted: Vec<(String, Vec<usize>)> = self.named_weights().into_iter().map(|(k, d, _)| (k, d)).collect();
+        let values = wanted.iter().map(|(k, d)| tensor_f32(st, path, k, d)).collect::<Result<Vec<_>>>()?;
+        if let Some(bad) = values.iter().flatten().find(|v| !v.is_finite()) {
+            return Err(io(path, "weights contain non-finite values", bad));
+        }
+        let mut it = values.into_iter();
+        for l in self.layers.iter_mut() {
+            for p in l.params_mut() {
+                p.value.data_mut_f32().copy_from_slice(&it.next().expect("one value per weight"));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,197 @@
+//! Keras semantics of Sequential: fit/evaluate/predict, callbacks, History, saving, and clear
+//! errors (never panics) on bad input and bad files.
+
+use sinew_nn::{Activation, Dense, Dropout};
+use sinew_optim::Optimizer;
+use sinew_tensor::{Rng, Tensor};
+use sinew_train::*;
+
+/// Two Gaussian blobs in 4-d, labels 0/1 as `[n, 1]`.
+fn blobs(n: usize, seed: u64) -> (Tensor, Tensor) {
+    let mut rng = Rng::seed(seed);
+    let y = Tensor::bernoulli([n, 1], 0.5, &mut rng);
+    let x = Tensor::rand_normal([n, 4], 0.0, 1.0, &mut rng).add(&y.affine(3.0, -1.5));
+    (x, y)
+}
+
+fn model(seed: u64) -> Sequential {
+    let mut m = Sequential::new();
+    m.seed(seed).input(&[4]);
+    m.add(Dense::new(8).activation(Activation::Relu));
+    m.add(Dropout::new(0.1));
+    m.add(Dense::new(1).activation(Activation::Sigmoid));
+    m.compile(Optimizer::adam(0.01), "binary_crossentropy", &["accuracy"]).unwrap();
+    m
+}
+
+fn tmp(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("sinew-train-tests-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d.join(name)
+}
+
+#[test]
+fn fit_learns_and_history_records_every_epoch() {
+    let (x, y) = blobs(400, 1);
+    let mut m = model(1);
+    let h = m.fit(&x, &y, Fit::new().epochs(8).verbose(0).validation_split(0.25)).unwrap();
+    assert_eq!(h.epoch, (0..8).collect::<Vec<_>>());
+    assert_eq!(h.keys().collect::<Vec<_>>(), vec!["loss", "accuracy", "val_loss", "val_accuracy"]);
+    assert!(h["loss"][7] < h["loss"][0], "loss did not fall: {:?}", &h["loss"]);
+    assert!(h["val_accuracy"][7] > 0.9, "{:?}", &h["val_accuracy"]);
+    // evaluate on the held-out quarter (the last 100 samples) reproduces val_loss.
+    let logs = m.evaluate(&x.narrow(0, 300, 100), &y.narrow(0, 300, 100), 32).unwrap();
+    assert!((logs.get("loss").unwrap() - h["val_loss"][7]).abs() < 1e-5);
+    let p = m.predict(&x, 64).unwrap();
+    assert_eq!(p.dims(), &[400, 1]);
+    assert!(p.to_vec_f32().iter().all(|v| (0.0..=1.0).contains(v)));
+}
+
+#[test]
+fn fit_is_reproducible_from_a_seed() {
+    let (x, y) = blobs(200, 2);
+    let run = || model(7).fit(&x, &y, Fit::new().epochs(3).verbose(0)).unwrap()["loss"].to_vec();
+    assert_eq!(run(), run());
+}
+
+#[test]
+fn early_stopping_stops_and_restores_best_weights() {
+    let (x, y) = blobs(200, 3);
+    let mut m = model(3);
+    // A learning rate of 0 never improves the loss: patience 1 stops after epoch index 1.
+    m.compile(Optimizer::sgd(0.0), "binary_crossentropy", &[]).unwrap();
+    let mut es = EarlyStopping::new("loss").patience(1).restore_best_weights(true);
+    let h = m.fit(&x, &y, Fit::new().epochs(10).verbose(0).shuffle(false).callback(&mut es)).unwrap();
+    assert!(h.epoch.len() < 10, "ran {} epochs", h.epoch.len());
+    assert_eq!(es.stopped_epoch, Some(h.epoch.len() - 1));
+}
+
+#[test]
+fn reduce_lr_on_plateau_lowers_the_rate() {
+    let (x, y) = blobs(100, 4);
+    let mut m = model(4);
+    // A tiny rate never improves the loss by min_delta, so every epoch past patience halves it.
+    m.compile(Optimizer::sgd(1e-12), "binary_crossentropy", &[]).unwrap();
+    let mut r = ReduceLrOnPlateau::new("loss").patience(1).factor(0.5).min_delta(1.0);
+    let mut seen = vec![];
+    let mut rec = OnEpochEnd(|_, _, c: &mut Control| seen.push(c.learning_rate()));
+    m.fit(&x, &y, Fit::new().epochs(4).verbose(0).callback(&mut r).callback(&mut rec)).unwrap();
+    assert_eq!(seen, vec![1e-12, 5e-13, 2.5e-13, 1.25e-13]);
+}
+
+#[test]
+fn save_and_load_round_trip_predictions_and_optimizer_state() {
+    let (x, y) = blobs(128, 5);
+    let mut m = model(5);
+    m.fit(&x, &y, Fit::new().epochs(2).verbose(0)).unwrap();
+    let path = tmp("model.safetensors");
+    m.save(&path).unwrap();
+    let mut loaded = Sequential::load(&path).unwrap();
+    let (a, b) = (m.predict(&x, 32).unwrap(), loaded.predict(&x, 32).unwrap());
+    assert_eq!(a.to_vec_f32(), b.to_vec_f32(), "predictions differ after load");
+    assert_eq!(loaded.optimizer().unwrap().iterations(), m.optimizer().unwrap().iterations());
+    // Same next step from the restored Adam state (dropout off via a fresh seed-independent batch).
+    let xb = x.narrow(0, 0, 32);
+    let yb = y.narrow(0, 0, 32);
+    m.seed(9);
+    loaded.seed(9);
+    m.train_on_batch(&xb, &yb).unwrap();
+    loaded.train_on_batch(&xb, &yb).unwrap();
+    assert_eq!(
+        m.get_weights().iter().map(|t| t.to_vec_f32()).collect::<Vec<_>>(),
+        loaded.get_weights().iter().map(|t| t.to_vec_f32()).collect::<Vec<_>>()
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "atomic write left a temporary file");
+}
+
+#[test]
+fn load_rejects_corrupt_truncated_and_mismatched_files() {
+    let (x, y) = blobs(64, 6);
+    let mut m = model(6);
+    m.fit(&x, &y, Fit::new().epochs(1).verbose(0)).unwrap();
+    let path = tmp("good.safetensors");
+    m.save(&path).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+
+    let truncated = tmp("truncated.safetensors");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    let e = Sequential::load(&truncated).err().unwrap();
+    assert!(e.message.contains("truncated.safetensors") && e.message.contains("corrupt or truncated"), "{}", e.message);
+
+    let garbage = tmp("garbage.safetensors");
+    std::fs::write(&garbage, b"\xff\xff\xff\xff\xff\xff\xff\x7fnot a model").unwrap();
+    assert!(Sequential::load(&garbage).is_err());
+    assert!(Sequential::load(tmp("missing.safetensors")).err().unwrap().message.contains("cannot read"));
+
+    // Weights of another architecture: an error, and the target model is left as it was.
+    let mut other = Sequential::new();
+    other.input(&[4]);
+    other.add(Dense::new(3));
+    other.build().unwrap();
+    let before = other.get_weights().iter().map(|t| t.to_vec_f32()).collect::<Vec<_>>();
+    let e = other.load_weights(&path).err().unwrap();
+    assert!(
+        e.message.contains("weight layers/dense/kernel is F32 [4, 8], the model expects F32 [4, 3]"),
+        "{}",
+        e.message
+    );
+    assert_eq!(before, other.get_weights().iter().map(|t| t.to_vec_f32()).collect::<Vec<_>>());
+}
+
+#[test]
+fn bad_input_gives_clear_errors() {
+    let mut m = model(7);
+    let e = m.fit(&Tensor::zeros([10, 5]), &Tensor::zeros([10, 1]), Fit::new().verbose(0)).err().unwrap();
+    assert!(e.message.contains("expected per-sample shape [4], got [5]"), "{}", e.message);
+    let e = m.fit(&Tensor::zeros([10, 4]), &Tensor::zeros([9, 1]), Fit::new().verbose(0)).err().unwrap();
+    assert_eq!(e.message, "fit: x has 10 samples but y has shape [9, 1]");
+    let nan = Tensor::from_vec(vec![f32::NAN; 8], [2, 4]);
+    assert!(m.predict(&nan, 2).err().unwrap().message.contains("NaN"));
+    let e = m.fit(&Tensor::zeros([10, 4]), &Tensor::zeros([10, 1]), Fit::new().verbose(0).batch_size(0)).err().unwrap();
+    assert_eq!(e.message, "fit: batch_size must be a positive integer, got 0");
+    let mut fresh = Sequential::new();
+    fresh.input(&[4]);
+    fresh.add(Dense::new(1));
+    assert_eq!(fresh.evaluate(&Tensor::zeros([1, 4]), &Tensor::zeros([1, 1]), 1).err().unwrap().kind, ErrorKind::State);
+    let e = fresh.compile(Optimizer::sgd(0.1), "mean_sqared_error", &[]).err().unwrap();
+    assert!(e.message.contains("did you mean \"mean_squared_error\"?"), "{}", e.message);
+}
+
+#[test]
+fn summary_prints_the_keras_table() {
+    let mut m = model(8);
+    let s = m.summary().unwrap();
+    assert!(s.contains("dense (Dense)") && s.contains("(None, 8)") && s.contains("dropout (Dropout)"), "{s}");
+    assert!(s.contains("Total params: 49"), "{s}");
+    assert!(s.contains("Non-trainable params: 0"), "{s}");
+}
+
+#[test]
+fn class_weight_zero_removes_a_class_from_the_loss() {
+    let (x, y) = blobs(200, 9);
+    let mut m = model(9);
+    let w = std::collections::HashMap::from([(1usize, 0.0)]);
+    m.fit(&x, &y, Fit::new().epochs(20).verbose(0).class_weight(w)).unwrap();
+    // With class 1 weightless, the model learns to predict class 0 everywhere.
+    let p = m.predict(&x, 200).unwrap().to_vec_f32();
+    assert!(
+        p.iter().filter(|&&v| v < 0.5).count() > 180,
+        "predicted {} of 200 as class 0",
+        p.iter().filter(|&&v| v < 0.5).count()
+    );
+}
+
+#[test]
+fn terminate_on_nan_stops_training() {
+    let (x, y) = blobs(64, 10);
+    let mut m = model(10);
+    m.compile(Optimizer::sgd(1e30), "mse", &[]).unwrap();
+    let mut t = TerminateOnNaN;
+    let h = m.fit(&x, &y.affine(1e20, 0.0), Fit::new().epochs(50).verbose(0).callback(&mut t)).unwrap();
+    assert!(h.epoch.len() < 50);
+}
