@@ -45,6 +45,7 @@ pub trait Float:
     const INFINITY: Self;
     const DTYPE: DType;
     fn from_f64(v: f64) -> Self;
+    fn from_u32(v: u32) -> Self;
     fn to_f64(self) -> f64;
     fn exp(self) -> Self;
     fn ln(self) -> Self;
@@ -69,6 +70,10 @@ macro_rules! impl_float {
             const DTYPE: DType = $d;
             #[inline(always)]
             fn from_f64(v: f64) -> Self {
+                v as $t
+            }
+            #[inline(always)]
+            fn from_u32(v: u32) -> Self {
                 v as $t
             }
             #[inline(always)]

@@ -28,6 +28,11 @@ impl Rng {
     pub fn next_u64(&mut self) -> u64 {
         self.0.random::<u64>()
     }
+    /// Fills `dst` with uniform 32-bit words (block-wise from the generator, much faster than one
+    /// call per value).
+    pub fn fill_u32(&mut self, dst: &mut [u32]) {
+        self.0.fill(dst);
+    }
     /// A standard normal sample.
     pub fn normal(&mut self) -> f64 {
         StandardNormal.sample(&mut self.0)

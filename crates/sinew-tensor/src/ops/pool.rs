@@ -224,19 +224,13 @@ impl Tensor {
         }
         let n = self.numel();
         let mut bits = vec![0u64; n.div_ceil(64)];
-        // Keep when a 32-bit uniform is at or above rate * 2^32: two decisions per drawn u64.
+        // Keep when a 32-bit uniform is at or above rate * 2^32; words are drawn 64 at a time.
         let thr = (rate * 4_294_967_296.0) as u64;
+        let mut words = [0u32; 64];
         for (i, b) in bits.iter_mut().enumerate() {
             let m = 64.min(n - i * 64);
-            for j in (0..m).step_by(2) {
-                let r = rng.next_u64();
-                if r & 0xffff_ffff >= thr {
-                    *b |= 1 << j;
-                }
-                if j + 1 < m && r >> 32 >= thr {
-                    *b |= 1 << (j + 1);
-                }
-            }
+            rng.fill_u32(&mut words[..m]);
+            *b = words[..m].iter().enumerate().fold(0u64, |acc, (j, &r)| acc | (u64::from(r as u64 >= thr) << j));
         }
         let scale = 1.0 / (1.0 - rate);
         let apply = move |x: &Tensor, bits: &[u64]| {
@@ -244,10 +238,14 @@ impl Tensor {
                 let s = T::from_f64(scale);
                 let xv = x.data::<T>();
                 let mut out = crate::storage::zeroed::<T>(xv.len());
-                // One mask word per 64 elements; the per-lane shift and select vectorise.
+                // One mask word per 64 elements, split into 32-bit halves so the per-lane shift is a
+                // 32-bit vector shift; multiplying by the bit (not selecting) lets the loop vectorise.
                 for ((o, xs), &m) in out.chunks_mut(64).zip(xv.chunks(64)).zip(bits) {
-                    for (j, (o, &v)) in o.iter_mut().zip(xs).enumerate() {
-                        *o = if (m >> j) & 1 == 1 { v * s } else { T::ZERO };
+                    for (half, (o, xs)) in o.chunks_mut(32).zip(xs.chunks(32)).enumerate() {
+                        let w = (m >> (32 * half)) as u32;
+                        for (j, (o, &v)) in o.iter_mut().zip(xs).enumerate() {
+                            *o = v * s * T::from_u32((w >> j) & 1);
+                        }
                     }
                 }
                 T::wrap(out)

@@ -1,0 +1,71 @@
+"""Runs sinew-bench and the peer scripts of ../shared/bench/peers alternately, ROUNDS times each,
+in one session, and prints a Markdown table of per-benchmark medians (the machine is shared and
+noisy, so alternating rounds keep drift from favouring either side).
+
+Usage, from the repository root, after `cargo build --release -p sinew-bench`
+(the peers need $HOME/.peers, see ../shared/bench/peers/README.md):
+  python3 scripts/compare_peers.py engine [ROUNDS]   # sinew-bench engine vs bench_torch_engine.py
+  python3 scripts/compare_peers.py train [ROUNDS]    # sinew-bench train vs bench_torch.py and bench_keras.py (train_on_batch)
+"""
+import json, os, statistics, subprocess, sys
+
+MODE = sys.argv[1] if len(sys.argv) > 1 else "engine"
+ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+PEERS = os.path.join("..", "shared", "bench", "peers")
+PY = os.path.expanduser("~/.peers/bin/python")
+TRAIN = {"b1_tabular_mlp": "b1", "b5_dense_autoencoder": "b5"}
+
+
+def lines(cmd, cwd=None):
+    out = subprocess.run(cmd, cwd=cwd, check=True, capture_output=True, text=True).stdout
+    return [json.loads(l) for l in out.splitlines() if l.strip().startswith("{")]
+
+
+runs = {}
+for _ in range(ROUNDS):
+    for r in lines(["./target/release/sinew-bench", MODE, "--json"]):
+        runs.setdefault(("sinew", r["name"]), []).append(r)
+    if MODE == "engine":
+        for r in lines([PY, "bench_torch_engine.py"], PEERS):
+            runs.setdefault(("torch", r["name"]), []).append(r)
+    else:
+        for name, wl in TRAIN.items():
+            for r in lines([PY, "bench_torch.py", wl], PEERS):
+                runs.setdefault(("torch", name), []).append(r)
+            for r in lines([PY, "bench_keras.py", wl, "tob"], PEERS):
+                runs.setdefault(("keras", name), []).append(r)
+
+
+def key_of(r):
+    for k in ("gflops", "ns_per_op", "ms", "ms_per_step", "ms_step_median"):
+        if k in r:
+            return k
+
+
+def med(fw, name):
+    rs = runs.get((fw, name), [])
+    if not rs:
+        return None
+    k = key_of(rs[0])
+    vals = [r[k] for r in rs]
+    return statistics.median(vals), min(vals), max(vals), k
+
+
+names = sorted({n for (_, n) in runs})
+fws = ["sinew", "torch"] + (["keras"] if MODE == "train" else [])
+print("| benchmark | " + " | ".join(f"{fw} (median of {ROUNDS}; range)" for fw in fws) + " | sinew / fastest peer |")
+print("|---|" + "---|" * (len(fws) + 1))
+for n in names:
+    cells, vals = [], {}
+    for fw in fws:
+        m = med(fw, n)
+        if m:
+            vals[fw] = m
+            cells.append(f"{m[0]:.3f} {m[3]} ({m[1]:.3f}–{m[2]:.3f})")
+        else:
+            cells.append("–")
+    peers = [vals[f][0] for f in fws[1:] if f in vals]
+    higher_better = vals["sinew"][3] == "gflops"
+    best = (max if higher_better else min)(peers) if peers else None
+    ratio = f"{vals['sinew'][0] / best:.2f}" if best else "–"
+    print(f"| {n} | " + " | ".join(cells) + f" | {ratio} |")
