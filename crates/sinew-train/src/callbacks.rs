@@ -43,6 +43,10 @@ impl Control<'_> {
     pub fn get_weights(&self) -> Vec<Tensor> {
         crate::weights::get_weights(self.layers)
     }
+    /// Writes every weight to `path` (a weights-only model file, written atomically).
+    pub fn save_weights(&self, path: &std::path::Path) -> crate::Result<()> {
+        crate::saving::save_layer_weights(self.layers, path)
+    }
     /// Restores weights taken by [`Control::get_weights`].
     pub fn set_weights(&mut self, w: &[Tensor]) {
         crate::weights::set_weights(self.layers, w).expect("weights taken from the same model fit it");
@@ -312,5 +316,127 @@ pub struct OnEpochEnd<F: FnMut(usize, &Logs, &mut Control)>(pub F);
 impl<F: FnMut(usize, &Logs, &mut Control)> Callback for OnEpochEnd<F> {
     fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, c: &mut Control) {
         (self.0)(epoch, logs, c)
+    }
+}
+
+/// Keras `ModelCheckpoint` (weights only): after each epoch, writes the weights to `filepath`,
+/// where `{epoch}` is replaced by the 1-based epoch number. With `save_best_only`, only when
+/// `monitor` improves. Writes are atomic. A failed write is reported on stderr and stops training,
+/// so a run never continues believing it has a checkpoint it does not.
+#[derive(Clone, Debug)]
+pub struct ModelCheckpoint {
+    pub filepath: String,
+    pub monitor: String,
+    pub save_best_only: bool,
+    pub mode: Mode,
+    best: Option<f64>,
+    /// Paths written so far, in order.
+    pub saved: Vec<std::path::PathBuf>,
+}
+
+impl ModelCheckpoint {
+    pub fn new(filepath: impl Into<String>) -> Self {
+        ModelCheckpoint {
+            filepath: filepath.into(),
+            monitor: "val_loss".into(),
+            save_best_only: false,
+            mode: Mode::Auto,
+            best: None,
+            saved: vec![],
+        }
+    }
+    pub fn monitor(mut self, m: &str) -> Self {
+        self.monitor = m.to_string();
+        self
+    }
+    pub fn save_best_only(mut self, b: bool) -> Self {
+        self.save_best_only = b;
+        self
+    }
+    pub fn mode(mut self, m: Mode) -> Self {
+        self.mode = m;
+        self
+    }
+}
+
+impl Callback for ModelCheckpoint {
+    fn on_train_begin(&mut self, _c: &mut Control) {
+        self.best = None;
+    }
+    fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, c: &mut Control) {
+        if self.save_best_only {
+            let Some(current) = logs.get(&self.monitor) else {
+                eprintln!("ModelCheckpoint: monitor {:?} is not in the logs; nothing saved", self.monitor);
+                return;
+            };
+            if !improves(resolve(self.mode, &self.monitor), current, self.best, 0.0) {
+                return;
+            }
+            self.best = Some(current);
+        }
+        let path = std::path::PathBuf::from(self.filepath.replace("{epoch}", &(epoch + 1).to_string()));
+        match c.save_weights(&path) {
+            Ok(()) => self.saved.push(path),
+            Err(e) => {
+                eprintln!("ModelCheckpoint: {e}; stopping training");
+                c.stop_training = true;
+            }
+        }
+    }
+}
+
+/// Keras `CSVLogger`: one row per epoch (`epoch` then every logged value) in a CSV file, flushed
+/// after each row. The header is written at the first epoch; `append` keeps an existing file.
+pub struct CsvLogger {
+    path: std::path::PathBuf,
+    append: bool,
+    file: Option<std::io::BufWriter<std::fs::File>>,
+    keys: Vec<String>,
+}
+
+impl CsvLogger {
+    pub fn new(path: impl Into<std::path::PathBuf>) -> Self {
+        CsvLogger { path: path.into(), append: false, file: None, keys: vec![] }
+    }
+    pub fn append(mut self, a: bool) -> Self {
+        self.append = a;
+        self
+    }
+}
+
+impl Callback for CsvLogger {
+    fn on_train_begin(&mut self, _c: &mut Control) {
+        self.keys.clear();
+        let existed = self.path.exists();
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .append(self.append)
+            .truncate(!self.append)
+            .open(&self.path);
+        match f {
+            Ok(f) => {
+                self.file = Some(std::io::BufWriter::new(f));
+                if self.append && existed {
+                    self.keys = vec!["(existing)".into()];
+                }
+            }
+            Err(e) => eprintln!("CSVLogger: cannot open {}: {e}", self.path.display()),
+        }
+    }
+    fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, _c: &mut Control) {
+        use std::io::Write;
+        let Some(f) = self.file.as_mut() else { return };
+        if self.keys.is_empty() {
+            self.keys = logs.iter().map(|(k, _)| k.to_string()).collect();
+            let _ = writeln!(f, "epoch,{}", self.keys.join(","));
+        }
+        let row: Vec<String> = logs.iter().map(|(_, v)| v.to_string()).collect();
+        if writeln!(f, "{epoch},{}", row.join(",")).and_then(|_| f.flush()).is_err() {
+            eprintln!("CSVLogger: cannot write to {}", self.path.display());
+        }
+    }
+    fn on_train_end(&mut self, _logs: &Logs, _c: &mut Control) {
+        self.file = None;
     }
 }

@@ -12,7 +12,8 @@ mod sequential;
 mod weights;
 
 pub use callbacks::{
-    Callback, Control, EarlyStopping, LearningRateScheduler, Logs, Mode, OnEpochEnd, ReduceLrOnPlateau, TerminateOnNaN,
+    Callback, Control, CsvLogger, EarlyStopping, LearningRateScheduler, Logs, Mode, ModelCheckpoint, OnEpochEnd,
+    ReduceLrOnPlateau, TerminateOnNaN,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use fit::Fit;

@@ -10,7 +10,7 @@ use crate::sequential::Sequential;
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
 use serde_json::{json, Value};
-use sinew_nn::{layer_from_config, loss_from_config};
+use sinew_nn::{layer_from_config, loss_from_config, Layer};
 use sinew_optim::Optimizer;
 use std::collections::HashMap;
 use std::io::Write;
@@ -75,46 +75,57 @@ fn tensor_f32(st: &SafeTensors, path: &Path, key: &str, dims: &[usize]) -> Resul
     Ok(t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
 }
 
-impl Sequential {
-    /// Named weight buffers (`layers/<layer>/<weight>`) and their shapes.
-    fn named_weights(&self) -> Vec<(String, Vec<usize>, Vec<f32>)> {
-        self.layers
-            .iter()
-            .flat_map(|l| {
-                l.params().into_iter().map(move |p| {
-                    (format!("layers/{}/{}", l.name(), p.name), p.value.dims().to_vec(), p.value.to_vec_f32())
-                })
+/// Named weight buffers (`layers/<layer>/<weight>`), their shapes and values.
+fn layer_weights(layers: &[Box<dyn Layer>]) -> Vec<(String, Vec<usize>, Vec<f32>)> {
+    layers
+        .iter()
+        .flat_map(|l| {
+            l.params().into_iter().map(move |p| {
+                (format!("layers/{}/{}", l.name(), p.name), p.value.dims().to_vec(), p.value.to_vec_f32())
             })
-            .collect()
+        })
+        .collect()
+}
+
+fn encode(path: &Path, owned: &[(String, Vec<usize>, Vec<u8>)], meta: HashMap<String, String>) -> Result<Vec<u8>> {
+    let views: Vec<(String, TensorView)> = owned
+        .iter()
+        .map(|(k, d, b)| (k.clone(), TensorView::new(Dtype::F32, d.clone(), b).expect("buffer length matches shape")))
+        .collect();
+    safetensors::serialize(views, &Some(meta)).map_err(|e| io(path, "cannot encode", format!("{e:?}")))
+}
+
+/// Writes a weights-only file for `layers` (what `save_weights` and ModelCheckpoint write).
+pub(crate) fn save_layer_weights(layers: &[Box<dyn Layer>], path: &Path) -> Result<()> {
+    let owned: Vec<(String, Vec<usize>, Vec<u8>)> =
+        layer_weights(layers).into_iter().map(|(k, d, v)| (k, d, bytes_of(&v))).collect();
+    let meta = HashMap::from([("format".to_string(), "sinew-weights".to_string()), ("version".into(), VERSION.into())]);
+    write_atomic(path, &encode(path, &owned, meta)?)
+}
+
+impl Sequential {
+    fn named_weights(&self) -> Vec<(String, Vec<usize>, Vec<f32>)> {
+        layer_weights(&self.layers)
     }
 
-    fn write_file(&self, path: &Path, meta: HashMap<String, String>, with_optimizer: bool) -> Result<()> {
+    /// Writes weights and optimizer slots, with `meta` as the header metadata.
+    fn write_file(&self, path: &Path, meta: HashMap<String, String>) -> Result<()> {
         let mut owned: Vec<(String, Vec<usize>, Vec<u8>)> =
             self.named_weights().into_iter().map(|(k, d, v)| (k, d, bytes_of(&v))).collect();
-        if with_optimizer {
-            if let Some(c) = &self.compiled {
-                for l in &self.layers {
-                    for p in l.params() {
-                        for (i, slot) in c.optimizer.slots(p.value.id()).unwrap_or(&[]).iter().enumerate() {
-                            owned.push((
-                                format!("optimizer/{}/{}/{i}", l.name(), p.name),
-                                p.value.dims().to_vec(),
-                                bytes_of(slot),
-                            ));
-                        }
+        if let Some(c) = &self.compiled {
+            for l in &self.layers {
+                for p in l.params() {
+                    for (i, slot) in c.optimizer.slots(p.value.id()).unwrap_or(&[]).iter().enumerate() {
+                        owned.push((
+                            format!("optimizer/{}/{}/{i}", l.name(), p.name),
+                            p.value.dims().to_vec(),
+                            bytes_of(slot),
+                        ));
                     }
                 }
             }
         }
-        let views: Vec<(String, TensorView)> = owned
-            .iter()
-            .map(|(k, d, b)| {
-                (k.clone(), TensorView::new(Dtype::F32, d.clone(), b).expect("buffer length matches shape"))
-            })
-            .collect();
-        let bytes =
-            safetensors::serialize(views, &Some(meta)).map_err(|e| io(path, "cannot encode", format!("{e:?}")))?;
-        write_atomic(path, &bytes)
+        write_atomic(path, &encode(path, &owned, meta)?)
     }
 
     /// Saves the whole model (Keras `model.save`): architecture, compile config, weights and
@@ -133,7 +144,7 @@ impl Sequential {
             ("version".into(), VERSION.into()),
             ("model".into(), model.to_string()),
         ]);
-        self.write_file(path, meta, true)
+        self.write_file(path, meta)
     }
 
     /// Loads a model written by [`Sequential::save`] (Keras `load_model`): predictions are
@@ -199,9 +210,7 @@ impl Sequential {
     /// Saves only the weights (Keras `save_weights`), atomically.
     pub fn save_weights(&mut self, path: impl AsRef<Path>) -> Result<()> {
         self.build()?;
-        let meta =
-            HashMap::from([("format".to_string(), "sinew-weights".to_string()), ("version".into(), VERSION.into())]);
-        self.write_file(path.as_ref(), meta, false)
+        save_layer_weights(&self.layers, path.as_ref())
     }
 
     /// Loads weights saved by `save_weights` or `save` into this (built) model. Every weight is

@@ -195,3 +195,33 @@ fn terminate_on_nan_stops_training() {
     let h = m.fit(&x, &y.affine(1e20, 0.0), Fit::new().epochs(50).verbose(0).callback(&mut t)).unwrap();
     assert!(h.epoch.len() < 50);
 }
+
+#[test]
+fn model_checkpoint_saves_best_weights_atomically_and_csv_logger_writes_rows() {
+    let (x, y) = blobs(128, 11);
+    let mut m = model(11);
+    let pattern = tmp("ckpt-{epoch}.safetensors").to_string_lossy().into_owned();
+    let mut ck = ModelCheckpoint::new(pattern).monitor("loss").save_best_only(true);
+    let csv = tmp("log.csv");
+    let mut log = CsvLogger::new(&csv);
+    m.fit(&x, &y, Fit::new().epochs(4).verbose(0).callback(&mut ck).callback(&mut log)).unwrap();
+    assert!(!ck.saved.is_empty() && ck.saved.len() <= 4);
+    // The last checkpoint holds the weights of the best epoch; it loads into a same-shaped model.
+    let mut fresh = model(12);
+    fresh.load_weights(ck.saved.last().unwrap()).unwrap();
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let rows: Vec<&str> = text.lines().collect();
+    assert_eq!(rows[0], "epoch,loss,accuracy");
+    assert_eq!(rows.len(), 5, "{text}");
+    assert!(rows[4].starts_with("3,"));
+}
+
+#[test]
+fn model_checkpoint_write_failure_stops_training_instead_of_panicking() {
+    let (x, y) = blobs(64, 12);
+    let mut m = model(12);
+    let mut ck = ModelCheckpoint::new("/nonexistent-dir/sub/ckpt.safetensors");
+    let h = m.fit(&x, &y, Fit::new().epochs(5).verbose(0).callback(&mut ck)).unwrap();
+    assert_eq!(h.epoch.len(), 1, "training continued without its checkpoint");
+    assert!(ck.saved.is_empty());
+}
