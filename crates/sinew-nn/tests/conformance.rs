@@ -7,7 +7,8 @@
 //! - an f64 central-difference gradient check with respect to the input and every parameter;
 //! - one SGD step on a toy loss lowers it (layers with trainable weights);
 //! - train and inference modes differ exactly when the layer says they should.
-//! A test at the end fails if a layer class known to `layer_from_config` has no case here.
+//! A test at the end fails if a class in `LAYER_CLASSES` (what `layer_from_config` rebuilds) has
+//! no case here.
 
 use serde_json::Value;
 use sinew_nn::*;
@@ -42,6 +43,11 @@ fn cases() -> Vec<Case> {
         case(Dropout::new(0.4), &[6], 0, true),
         case(Flatten::new(), &[2, 3, 2], 0, false),
         case(Reshape::new(&[-1, 2]), &[3, 4], 0, false),
+        case(Permute::new(&[2, 1]), &[3, 4], 0, false),
+        case(RepeatVector::new(3), &[4], 0, false),
+        case(GaussianNoise::new(0.3), &[5], 0, true),
+        case(GaussianDropout::new(0.3), &[5], 0, true),
+        case(AlphaDropout::new(0.3), &[5], 0, true),
     ]
 }
 
@@ -198,7 +204,7 @@ fn conformance_every_layer() {
 #[test]
 fn conformance_covers_every_registered_layer() {
     let covered: Vec<&str> = cases().iter().map(|c| c.cfg.class_name()).collect();
-    for class in ["Dense", "Activation", "Dropout", "Flatten", "Reshape"] {
+    for &class in LAYER_CLASSES {
         assert!(covered.contains(&class), "layer {class} has no conformance case");
         // The registry knows it too (a config with only the class name fails on a field, not the class).
         let err = layer_from_config(&serde_json::json!({"class_name": class})).err();

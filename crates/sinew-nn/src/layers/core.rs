@@ -142,62 +142,6 @@ impl Layer for DenseLayer {
     }
 }
 
-/// Layers without weights whose behaviour is a function of the input: one config type and one
-/// built type each would be pure boilerplate, so they share this shape.
-macro_rules! stateless_layer {
-    ($cfg:ident, $built:ident, $class:literal) => {
-        impl $cfg {
-            /// Sets the layer name (`None` lets the model pick `class_name`, `class_name_1`, ...).
-            pub fn with_name(mut self, name: Option<String>) -> Self {
-                self.name = name;
-                self
-            }
-            /// Sets the layer name.
-            pub fn name(self, name: impl Into<String>) -> Self {
-                self.with_name(Some(name.into()))
-            }
-        }
-        impl LayerConfig for $cfg {
-            fn class_name(&self) -> &'static str {
-                $class
-            }
-            fn name(&self) -> Option<&str> {
-                self.name.as_deref()
-            }
-            fn build(&self, name: String, input: &[usize], _rng: &mut Rng) -> Result<Box<dyn Layer>> {
-                let out = self.out_shape(&name, input)?;
-                Ok(Box::new($built { cfg: self.clone(), name, out }))
-            }
-        }
-        /// The built form of the layer of the same name.
-        pub struct $built {
-            cfg: $cfg,
-            name: String,
-            out: Vec<usize>,
-        }
-        impl Layer for $built {
-            fn name(&self) -> &str {
-                &self.name
-            }
-            fn class_name(&self) -> &'static str {
-                $class
-            }
-            fn output_shape(&self) -> &[usize] {
-                &self.out
-            }
-            fn forward(&mut self, x: &Tensor, ctx: &mut Ctx) -> Tensor {
-                self.cfg.apply(x, &self.out, ctx)
-            }
-            fn config(&self) -> Value {
-                let mut v = self.cfg.args();
-                v["class_name"] = json!($class);
-                v["name"] = json!(self.name);
-                v
-            }
-        }
-    };
-}
-
 /// Keras `Activation`: applies an activation function.
 #[derive(Clone, Debug)]
 pub struct ActivationLayer {
@@ -311,3 +255,66 @@ impl Reshape {
     }
 }
 stateless_layer!(Reshape, BuiltReshape, "Reshape");
+
+/// Keras `Permute`: reorders the per-sample axes; `dims` are 1-based as in Keras (`(2, 1)` swaps
+/// the two axes of a `[batch, a, b]` input).
+#[derive(Clone, Debug)]
+pub struct Permute {
+    dims: Vec<usize>,
+    name: Option<String>,
+}
+
+impl Permute {
+    pub fn new(dims: &[usize]) -> Self {
+        Permute { dims: dims.to_vec(), name: None }
+    }
+    fn out_shape(&self, name: &str, input: &[usize]) -> Result<Vec<usize>> {
+        let mut sorted = self.dims.clone();
+        sorted.sort_unstable();
+        if sorted != (1..=input.len()).collect::<Vec<_>>() {
+            return Err(Error::shape(format!(
+                "Permute {name}: dims {:?} must be a permutation of 1..={} for input shape {input:?}",
+                self.dims,
+                input.len()
+            )));
+        }
+        Ok(self.dims.iter().map(|&d| input[d - 1]).collect())
+    }
+    fn apply(&self, x: &Tensor, _out: &[usize], _ctx: &mut Ctx) -> Tensor {
+        let perm: Vec<usize> = std::iter::once(0).chain(self.dims.iter().copied()).collect();
+        x.permute(&perm)
+    }
+    fn args(&self) -> Value {
+        json!({"dims": self.dims})
+    }
+}
+stateless_layer!(Permute, BuiltPermute, "Permute");
+
+/// Keras `RepeatVector`: `[batch, features] -> [batch, n, features]`.
+#[derive(Clone, Debug)]
+pub struct RepeatVector {
+    n: usize,
+    name: Option<String>,
+}
+
+impl RepeatVector {
+    pub fn new(n: usize) -> Self {
+        RepeatVector { n, name: None }
+    }
+    fn out_shape(&self, name: &str, input: &[usize]) -> Result<Vec<usize>> {
+        if input.len() != 1 {
+            return Err(Error::shape(format!("Input 0 of layer {name} is incompatible: RepeatVector expects [batch, features], got per-sample shape {input:?}")));
+        }
+        if self.n == 0 {
+            return Err(Error::invalid(format!("RepeatVector: n must be a positive integer, got {}", self.n)));
+        }
+        Ok(vec![self.n, input[0]])
+    }
+    fn apply(&self, x: &Tensor, out: &[usize], _ctx: &mut Ctx) -> Tensor {
+        x.unsqueeze(1).broadcast_to([x.dims()[0], out[0], out[1]])
+    }
+    fn args(&self) -> Value {
+        json!({"n": self.n})
+    }
+}
+stateless_layer!(RepeatVector, BuiltRepeatVector, "RepeatVector");

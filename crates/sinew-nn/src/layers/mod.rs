@@ -1,6 +1,63 @@
 //! Layer families, one file each, and the registry that rebuilds a layer from its config.
 
+/// Layers without weights whose behaviour is a function of the input: one config type and one
+/// built type each would be pure boilerplate, so they share this shape.
+macro_rules! stateless_layer {
+    ($cfg:ident, $built:ident, $class:literal) => {
+        impl $cfg {
+            /// Sets the layer name (`None` lets the model pick `class_name`, `class_name_1`, ...).
+            pub fn with_name(mut self, name: Option<String>) -> Self {
+                self.name = name;
+                self
+            }
+            /// Sets the layer name.
+            pub fn name(self, name: impl Into<String>) -> Self {
+                self.with_name(Some(name.into()))
+            }
+        }
+        impl LayerConfig for $cfg {
+            fn class_name(&self) -> &'static str {
+                $class
+            }
+            fn name(&self) -> Option<&str> {
+                self.name.as_deref()
+            }
+            fn build(&self, name: String, input: &[usize], _rng: &mut Rng) -> Result<Box<dyn Layer>> {
+                let out = self.out_shape(&name, input)?;
+                Ok(Box::new($built { cfg: self.clone(), name, out }))
+            }
+        }
+        /// The built form of the layer of the same name.
+        pub struct $built {
+            cfg: $cfg,
+            name: String,
+            out: Vec<usize>,
+        }
+        impl Layer for $built {
+            fn name(&self) -> &str {
+                &self.name
+            }
+            fn class_name(&self) -> &'static str {
+                $class
+            }
+            fn output_shape(&self) -> &[usize] {
+                &self.out
+            }
+            fn forward(&mut self, x: &Tensor, ctx: &mut Ctx) -> Tensor {
+                self.cfg.apply(x, &self.out, ctx)
+            }
+            fn config(&self) -> Value {
+                let mut v = self.cfg.args();
+                v["class_name"] = json!($class);
+                v["name"] = json!(self.name);
+                v
+            }
+        }
+    };
+}
+
 pub mod core;
+pub mod noise;
 
 use crate::activation::Activation;
 use crate::error::{Error, ErrorKind, Result};
@@ -23,6 +80,20 @@ fn f64_field(v: &Value, class: &str, key: &str) -> Result<f64> {
         Error::new(ErrorKind::Mismatch, format!("{class} config: {key} must be a number, got {}", v[key]))
     })
 }
+
+/// Every layer class `layer_from_config` can rebuild (the conformance suite checks each has a case).
+pub const LAYER_CLASSES: &[&str] = &[
+    "Dense",
+    "Activation",
+    "Dropout",
+    "Flatten",
+    "Reshape",
+    "Permute",
+    "RepeatVector",
+    "GaussianNoise",
+    "GaussianDropout",
+    "AlphaDropout",
+];
 
 /// Rebuilds a configured layer from the JSON its built form's `config()` wrote, so a saved model
 /// loads without its source code. The `name` is kept.
@@ -61,11 +132,26 @@ pub fn layer_from_config(v: &Value) -> Result<Box<dyn LayerConfig>> {
             })?;
             Box::new(core::Reshape::new(&t).with_name(name))
         }
+        "Permute" => {
+            let d: Option<Vec<usize>> = field(v, class, "dims")?
+                .as_array()
+                .and_then(|a| a.iter().map(|d| d.as_u64().map(|d| d as usize)).collect());
+            let d = d.ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Mismatch,
+                    format!("Permute config: dims must be a list of integers, got {}", v["dims"]),
+                )
+            })?;
+            Box::new(core::Permute::new(&d).with_name(name))
+        }
+        "RepeatVector" => Box::new(core::RepeatVector::new(usize_field(v, class, "n")?).with_name(name)),
+        "GaussianNoise" => Box::new(noise::GaussianNoise::new(f64_field(v, class, "stddev")?).with_name(name)),
+        "GaussianDropout" => Box::new(noise::GaussianDropout::new(f64_field(v, class, "rate")?).with_name(name)),
+        "AlphaDropout" => Box::new(noise::AlphaDropout::new(f64_field(v, class, "rate")?).with_name(name)),
         other => {
-            const KNOWN: &[&str] = &["Dense", "Activation", "Dropout", "Flatten", "Reshape"];
             return Err(Error::new(
                 ErrorKind::UnknownName,
-                format!("unknown layer class {other:?}{}", crate::suggest(other, KNOWN)),
+                format!("unknown layer class {other:?}{}", crate::suggest(other, LAYER_CLASSES)),
             ));
         }
     };

@@ -1,0 +1,116 @@
+//! Regularisation layers that inject noise in training and are the identity in inference:
+//! GaussianNoise, GaussianDropout, AlphaDropout.
+
+use crate::error::{Error, Result};
+use crate::layer::{Ctx, Layer, LayerConfig};
+use serde_json::{json, Value};
+use sinew_tensor::{Rng, Tensor};
+
+fn check_rate(class: &str, rate: f64) -> Result<()> {
+    if !(0.0..1.0).contains(&rate) {
+        return Err(Error::invalid(format!("{class}: rate must be a float in the range [0, 1), got {rate}")));
+    }
+    Ok(())
+}
+
+/// Same-shape standard-normal noise, as a constant (no gradient flows into it).
+fn normal_like(x: &Tensor, mean: f64, std: f64, rng: &mut Rng) -> Tensor {
+    Tensor::rand_normal(x.dims(), mean, std, rng).to_dtype(x.dtype())
+}
+
+/// Keras `GaussianNoise`: adds `N(0, stddev)` noise in training.
+#[derive(Clone, Debug)]
+pub struct GaussianNoise {
+    stddev: f64,
+    name: Option<String>,
+}
+
+impl GaussianNoise {
+    pub fn new(stddev: f64) -> Self {
+        GaussianNoise { stddev, name: None }
+    }
+    fn out_shape(&self, _name: &str, input: &[usize]) -> Result<Vec<usize>> {
+        if !(self.stddev >= 0.0) {
+            return Err(Error::invalid(format!(
+                "GaussianNoise: stddev must be a non-negative float, got {}",
+                self.stddev
+            )));
+        }
+        Ok(input.to_vec())
+    }
+    fn apply(&self, x: &Tensor, _out: &[usize], ctx: &mut Ctx) -> Tensor {
+        if ctx.training && self.stddev > 0.0 {
+            x.add(&normal_like(x, 0.0, self.stddev, ctx.rng))
+        } else {
+            x.clone()
+        }
+    }
+    fn args(&self) -> Value {
+        json!({"stddev": self.stddev})
+    }
+}
+stateless_layer!(GaussianNoise, BuiltGaussianNoise, "GaussianNoise");
+
+/// Keras `GaussianDropout`: multiplies by `N(1, sqrt(rate / (1 - rate)))` noise in training.
+#[derive(Clone, Debug)]
+pub struct GaussianDropout {
+    rate: f64,
+    name: Option<String>,
+}
+
+impl GaussianDropout {
+    pub fn new(rate: f64) -> Self {
+        GaussianDropout { rate, name: None }
+    }
+    fn out_shape(&self, _name: &str, input: &[usize]) -> Result<Vec<usize>> {
+        check_rate("GaussianDropout", self.rate)?;
+        Ok(input.to_vec())
+    }
+    fn apply(&self, x: &Tensor, _out: &[usize], ctx: &mut Ctx) -> Tensor {
+        if ctx.training && self.rate > 0.0 {
+            x.mul(&normal_like(x, 1.0, (self.rate / (1.0 - self.rate)).sqrt(), ctx.rng))
+        } else {
+            x.clone()
+        }
+    }
+    fn args(&self) -> Value {
+        json!({"rate": self.rate})
+    }
+}
+stateless_layer!(GaussianDropout, BuiltGaussianDropout, "GaussianDropout");
+
+/// Keras `AlphaDropout` (Klambauer et al. 2017): drops to SELU's negative saturation value and
+/// applies the affine correction that keeps a SELU network's mean and variance.
+#[derive(Clone, Debug)]
+pub struct AlphaDropout {
+    rate: f64,
+    name: Option<String>,
+}
+
+impl AlphaDropout {
+    pub fn new(rate: f64) -> Self {
+        AlphaDropout { rate, name: None }
+    }
+    fn out_shape(&self, _name: &str, input: &[usize]) -> Result<Vec<usize>> {
+        check_rate("AlphaDropout", self.rate)?;
+        Ok(input.to_vec())
+    }
+    fn apply(&self, x: &Tensor, _out: &[usize], ctx: &mut Ctx) -> Tensor {
+        if !ctx.training || self.rate == 0.0 {
+            return x.clone();
+        }
+        const ALPHA: f64 = 1.673_263_242_354_377_3;
+        const SCALE: f64 = 1.050_700_987_355_480_5;
+        let alpha_p = -ALPHA * SCALE;
+        let r = self.rate;
+        let a = ((1.0 - r) * (1.0 + r * alpha_p * alpha_p)).powf(-0.5);
+        let b = -a * alpha_p * r;
+        let keep = Tensor::bernoulli(x.dims(), 1.0 - r, ctx.rng).to_dtype(x.dtype());
+        // x * keep + alpha_p * (1 - keep), then a * (.) + b
+        x.mul(&keep).add(&keep.affine(-alpha_p, alpha_p)).affine(a, b)
+    }
+    fn args(&self) -> Value {
+        json!({"rate": self.rate})
+    }
+}
+stateless_layer!(AlphaDropout, BuiltAlphaDropout, "AlphaDropout");
