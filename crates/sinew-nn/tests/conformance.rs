@@ -48,6 +48,9 @@ fn cases() -> Vec<Case> {
         case(GaussianNoise::new(0.3), &[5], 0, true),
         case(GaussianDropout::new(0.3), &[5], 0, true),
         case(AlphaDropout::new(0.3), &[5], 0, true),
+        case(BatchNormalization::new(), &[4], 16, true),
+        case(BatchNormalization::new().momentum(0.9).center(false), &[2, 3, 3], 9, true),
+        case(LayerNormalization::new(), &[2, 5], 10, false),
     ]
 }
 

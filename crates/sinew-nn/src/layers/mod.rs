@@ -58,6 +58,7 @@ macro_rules! stateless_layer {
 
 pub mod core;
 pub mod noise;
+pub mod normalization;
 
 use crate::activation::Activation;
 use crate::error::{Error, ErrorKind, Result};
@@ -148,6 +149,8 @@ pub fn layer_from_config(v: &Value) -> Result<Box<dyn LayerConfig>> {
         "GaussianNoise" => Box::new(noise::GaussianNoise::new(f64_field(v, class, "stddev")?).with_name(name)),
         "GaussianDropout" => Box::new(noise::GaussianDropout::new(f64_field(v, class, "rate")?).with_name(name)),
         "AlphaDropout" => Box::new(noise::AlphaDropout::new(f64_field(v, class, "rate")?).with_name(name)),
+        "BatchNormalization" => Box::new(normalization::BatchNormalization::from_args(v, name)),
+        "LayerNormalization" => Box::new(normalization::LayerNormalization::from_args(v, name)),
         other => {
             return Err(Error::new(
                 ErrorKind::UnknownName,

@@ -1,0 +1,293 @@
+//! Normalization layers over the last (channel) axis: BatchNormalization and LayerNormalization.
+//! Both are compositions of engine ops, so their gradients come from the ops' checked rules.
+
+use crate::error::{Error, Result};
+use crate::initializers::Initializer;
+use crate::layer::{Ctx, Layer, LayerConfig, Param};
+use serde_json::{json, Value};
+use sinew_tensor::{no_grad, Rng, Tensor};
+
+fn channels(class: &str, name: &str, input: &[usize]) -> Result<usize> {
+    match input.last() {
+        Some(&c) if c > 0 => Ok(c),
+        _ => Err(Error::shape(format!(
+            "Input 0 of layer {name} is incompatible: {class} needs a non-empty channel axis, got shape {input:?}"
+        ))),
+    }
+}
+
+fn check_eps(class: &str, eps: f64) -> Result<()> {
+    if !(eps > 0.0) {
+        return Err(Error::invalid(format!("{class}: epsilon must be a positive float, got {eps}")));
+    }
+    Ok(())
+}
+
+/// `(x - mean) / sqrt(var + eps) * gamma + beta`, broadcasting the `[c]` statistics and weights.
+fn normalize(
+    x: &Tensor,
+    mean: &Tensor,
+    var: &Tensor,
+    eps: f64,
+    gamma: Option<&Tensor>,
+    beta: Option<&Tensor>,
+) -> Tensor {
+    let mut y = x.sub(mean).div(&var.add_scalar(eps).sqrt());
+    if let Some(g) = gamma {
+        y = y.mul(g);
+    }
+    if let Some(b) = beta {
+        y = y.add(b);
+    }
+    y
+}
+
+/// Keras `BatchNormalization` on the last axis. Training normalises with the batch statistics
+/// (over every axis but the last) and updates `moving_mean`/`moving_variance` with `momentum`;
+/// inference uses the moving statistics.
+///
+/// Args: `momentum` 0.99, `epsilon` 1e-3, `center` (beta) and `scale` (gamma) true.
+/// Weights: `gamma`, `beta` (trainable), `moving_mean`, `moving_variance` (non-trainable).
+#[derive(Clone, Debug)]
+pub struct BatchNormalization {
+    momentum: f64,
+    epsilon: f64,
+    center: bool,
+    scale: bool,
+    name: Option<String>,
+}
+
+impl Default for BatchNormalization {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl BatchNormalization {
+    pub fn new() -> Self {
+        BatchNormalization { momentum: 0.99, epsilon: 1e-3, center: true, scale: true, name: None }
+    }
+    pub fn momentum(mut self, m: f64) -> Self {
+        self.momentum = m;
+        self
+    }
+    pub fn epsilon(mut self, e: f64) -> Self {
+        self.epsilon = e;
+        self
+    }
+    pub fn center(mut self, c: bool) -> Self {
+        self.center = c;
+        self
+    }
+    pub fn scale(mut self, s: bool) -> Self {
+        self.scale = s;
+        self
+    }
+    pub fn name(mut self, n: impl Into<String>) -> Self {
+        self.name = Some(n.into());
+        self
+    }
+    pub(crate) fn from_args(v: &Value, name: Option<String>) -> Self {
+        BatchNormalization {
+            momentum: v["momentum"].as_f64().unwrap_or(0.99),
+            epsilon: v["epsilon"].as_f64().unwrap_or(1e-3),
+            center: v["center"].as_bool().unwrap_or(true),
+            scale: v["scale"].as_bool().unwrap_or(true),
+            name,
+        }
+    }
+}
+
+impl LayerConfig for BatchNormalization {
+    fn class_name(&self) -> &'static str {
+        "BatchNormalization"
+    }
+    fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+    fn build(&self, name: String, input: &[usize], rng: &mut Rng) -> Result<Box<dyn Layer>> {
+        let c = channels("BatchNormalization", &name, input)?;
+        check_eps("BatchNormalization", self.epsilon)?;
+        if !(0.0..=1.0).contains(&self.momentum) {
+            return Err(Error::invalid(format!(
+                "BatchNormalization: momentum must be in [0, 1], got {}",
+                self.momentum
+            )));
+        }
+        let mut params = vec![];
+        if self.scale {
+            params.push(Param::trainable("gamma", Initializer::Ones.init(&[c], rng)));
+        }
+        if self.center {
+            params.push(Param::trainable("beta", Initializer::Zeros.init(&[c], rng)));
+        }
+        params.push(Param::state("moving_mean", Tensor::zeros([c])));
+        params.push(Param::state("moving_variance", Tensor::ones([c])));
+        Ok(Box::new(BatchNormLayer { cfg: self.clone(), name, params, out: input.to_vec() }))
+    }
+}
+
+/// A built [`BatchNormalization`].
+pub struct BatchNormLayer {
+    cfg: BatchNormalization,
+    name: String,
+    params: Vec<Param>,
+    out: Vec<usize>,
+}
+
+impl BatchNormLayer {
+    fn get(&self, n: &str) -> Option<&Tensor> {
+        self.params.iter().find(|p| p.name == n).map(|p| &p.value)
+    }
+    fn set_state(&mut self, n: &str, v: Tensor) {
+        let p = self.params.iter_mut().find(|p| p.name == n).expect("moving statistics exist");
+        p.value = if p.value.requires_grad() { v.with_grad() } else { v };
+    }
+}
+
+impl Layer for BatchNormLayer {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn class_name(&self) -> &'static str {
+        "BatchNormalization"
+    }
+    fn output_shape(&self) -> &[usize] {
+        &self.out
+    }
+    fn forward(&mut self, x: &Tensor, ctx: &mut Ctx) -> Tensor {
+        let (gamma, beta) = (self.get("gamma").cloned(), self.get("beta").cloned());
+        if !ctx.training {
+            let (m, v) = (self.get("moving_mean").unwrap().clone(), self.get("moving_variance").unwrap().clone());
+            return normalize(x, &m, &v, self.cfg.epsilon, gamma.as_ref(), beta.as_ref());
+        }
+        let axes: Vec<isize> = (0..x.rank() as isize - 1).collect();
+        let mean = x.mean(&axes, false);
+        let var = x.sub(&mean).square().mean(&axes, false);
+        let y = normalize(x, &mean, &var, self.cfg.epsilon, gamma.as_ref(), beta.as_ref());
+        // Keras: moving = moving * momentum + batch * (1 - momentum), with the biased variance.
+        let mo = self.cfg.momentum;
+        let (new_m, new_v) = no_grad(|| {
+            let m = self.get("moving_mean").unwrap().detach().mul_scalar(mo).add(&mean.detach().mul_scalar(1.0 - mo));
+            let v =
+                self.get("moving_variance").unwrap().detach().mul_scalar(mo).add(&var.detach().mul_scalar(1.0 - mo));
+            (m, v)
+        });
+        self.set_state("moving_mean", new_m);
+        self.set_state("moving_variance", new_v);
+        y
+    }
+    fn params(&self) -> Vec<&Param> {
+        self.params.iter().collect()
+    }
+    fn params_mut(&mut self) -> Vec<&mut Param> {
+        self.params.iter_mut().collect()
+    }
+    fn config(&self) -> Value {
+        json!({"class_name": "BatchNormalization", "name": self.name, "momentum": self.cfg.momentum, "epsilon": self.cfg.epsilon,
+               "center": self.cfg.center, "scale": self.cfg.scale})
+    }
+}
+
+/// Keras `LayerNormalization` on the last axis: each sample normalised by its own mean and
+/// variance over the channels, then scaled by `gamma` and shifted by `beta`.
+/// Args: `epsilon` 1e-3, `center`, `scale` true.
+#[derive(Clone, Debug)]
+pub struct LayerNormalization {
+    epsilon: f64,
+    center: bool,
+    scale: bool,
+    name: Option<String>,
+}
+
+impl Default for LayerNormalization {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LayerNormalization {
+    pub fn new() -> Self {
+        LayerNormalization { epsilon: 1e-3, center: true, scale: true, name: None }
+    }
+    pub fn epsilon(mut self, e: f64) -> Self {
+        self.epsilon = e;
+        self
+    }
+    pub fn center(mut self, c: bool) -> Self {
+        self.center = c;
+        self
+    }
+    pub fn scale(mut self, s: bool) -> Self {
+        self.scale = s;
+        self
+    }
+    pub fn name(mut self, n: impl Into<String>) -> Self {
+        self.name = Some(n.into());
+        self
+    }
+    pub(crate) fn from_args(v: &Value, name: Option<String>) -> Self {
+        LayerNormalization {
+            epsilon: v["epsilon"].as_f64().unwrap_or(1e-3),
+            center: v["center"].as_bool().unwrap_or(true),
+            scale: v["scale"].as_bool().unwrap_or(true),
+            name,
+        }
+    }
+}
+
+impl LayerConfig for LayerNormalization {
+    fn class_name(&self) -> &'static str {
+        "LayerNormalization"
+    }
+    fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+    fn build(&self, name: String, input: &[usize], rng: &mut Rng) -> Result<Box<dyn Layer>> {
+        let c = channels("LayerNormalization", &name, input)?;
+        check_eps("LayerNormalization", self.epsilon)?;
+        let mut params = vec![];
+        if self.scale {
+            params.push(Param::trainable("gamma", Initializer::Ones.init(&[c], rng)));
+        }
+        if self.center {
+            params.push(Param::trainable("beta", Initializer::Zeros.init(&[c], rng)));
+        }
+        Ok(Box::new(LayerNormLayer { cfg: self.clone(), name, params, out: input.to_vec() }))
+    }
+}
+
+/// A built [`LayerNormalization`].
+pub struct LayerNormLayer {
+    cfg: LayerNormalization,
+    name: String,
+    params: Vec<Param>,
+    out: Vec<usize>,
+}
+
+impl Layer for LayerNormLayer {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn class_name(&self) -> &'static str {
+        "LayerNormalization"
+    }
+    fn output_shape(&self) -> &[usize] {
+        &self.out
+    }
+    fn forward(&mut self, x: &Tensor, _ctx: &mut Ctx) -> Tensor {
+        let mean = x.mean(&[-1], true);
+        let var = x.sub(&mean).square().mean(&[-1], true);
+        let find = |n: &str| self.params.iter().find(|p| p.name == n).map(|p| p.value.clone());
+        normalize(x, &mean, &var, self.cfg.epsilon, find("gamma").as_ref(), find("beta").as_ref())
+    }
+    fn params(&self) -> Vec<&Param> {
+        self.params.iter().collect()
+    }
+    fn params_mut(&mut self) -> Vec<&mut Param> {
+        self.params.iter_mut().collect()
+    }
+    fn config(&self) -> Value {
+        json!({"class_name": "LayerNormalization", "name": self.name, "epsilon": self.cfg.epsilon, "center": self.cfg.center, "scale": self.cfg.scale})
+    }
+}
