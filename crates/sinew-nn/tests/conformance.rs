@@ -207,6 +207,9 @@ fn conformance_every_layer() {
 #[test]
 fn conformance_covers_every_registered_layer() {
     let covered: Vec<&str> = cases().iter().map(|c| c.cfg.class_name()).collect();
+    for class in &covered {
+        assert!(LAYER_CLASSES.contains(class), "{class} has a conformance case but is missing from LAYER_CLASSES / layer_from_config");
+    }
     for &class in LAYER_CLASSES {
         assert!(covered.contains(&class), "layer {class} has no conformance case");
         // The registry knows it too (a config with only the class name fails on a field, not the class).

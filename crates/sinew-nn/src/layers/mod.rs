@@ -94,6 +94,8 @@ pub const LAYER_CLASSES: &[&str] = &[
     "GaussianNoise",
     "GaussianDropout",
     "AlphaDropout",
+    "BatchNormalization",
+    "LayerNormalization",
 ];
 
 /// Rebuilds a configured layer from the JSON its built form's `config()` wrote, so a saved model
