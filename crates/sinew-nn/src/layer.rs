@@ -3,6 +3,7 @@
 
 use crate::activation::Activation;
 use crate::error::Result;
+use crate::regularizers::{Constraint, Regularizer};
 use serde_json::Value;
 use sinew_tensor::{Rng, Tensor};
 
@@ -13,16 +14,27 @@ pub struct Param {
     pub name: &'static str,
     pub value: Tensor,
     pub trainable: bool,
+    /// A penalty on this weight added to the training loss (Keras `kernel_regularizer`, ...).
+    pub regularizer: Option<Regularizer>,
+    /// A projection applied after every optimizer step (Keras `kernel_constraint`, ...).
+    pub constraint: Option<Constraint>,
 }
 
 impl Param {
     /// A trainable weight: its tensor requires grad.
     pub fn trainable(name: &'static str, value: Tensor) -> Self {
-        Param { name, value: value.with_grad(), trainable: true }
+        Param { name, value: value.with_grad(), trainable: true, regularizer: None, constraint: None }
     }
     /// Non-trainable state.
     pub fn state(name: &'static str, value: Tensor) -> Self {
-        Param { name, value, trainable: false }
+        Param { name, value, trainable: false, regularizer: None, constraint: None }
+    }
+    /// Applies the constraint, if any, in place.
+    pub fn apply_constraint(&mut self) {
+        if let Some(c) = self.constraint {
+            let projected = c.apply(&self.value).to_vec_f32();
+            self.value.data_mut_f32().copy_from_slice(&projected);
+        }
     }
     /// Freezes or unfreezes the weight (Keras `layer.trainable`).
     pub fn set_trainable(&mut self, trainable: bool) {
@@ -62,6 +74,10 @@ pub trait Layer: Send {
     }
     /// The Keras-style config (class name, name and arguments), enough to rebuild the layer.
     fn config(&self) -> Value;
+    /// The sum of the weight regularizers' penalties, if any weight has one (added to the loss).
+    fn regularization_loss(&self) -> Option<Tensor> {
+        self.params().iter().filter_map(|p| p.regularizer.map(|r| r.penalty(&p.value))).reduce(|a, b| a.add(&b))
+    }
     /// Freezes or unfreezes every weight.
     fn set_trainable(&mut self, trainable: bool) {
         for p in self.params_mut() {

@@ -9,6 +9,7 @@ mod initializers;
 mod layer;
 mod layers;
 mod losses;
+mod regularizers;
 
 pub use activation::Activation;
 pub use error::{Error, ErrorKind, Result};
@@ -22,6 +23,7 @@ pub use losses::{
     class_ids, loss_from_config, loss_from_name, reduce, BinaryCrossentropy, CategoricalCrossentropy, CategoricalHinge,
     Elementwise as ElementwiseLoss, KlDivergence, Loss, Reduction, SparseCategoricalCrossentropy, EPSILON,
 };
+pub use regularizers::{Constraint, Regularizer};
 
 /// `"; did you mean \"x\"?"` for the valid name closest to `name` (edit distance <= 3), else "".
 pub fn suggest(name: &str, valid: &[&str]) -> String {

@@ -38,6 +38,15 @@ fn cases() -> Vec<Case> {
             false,
         ),
         case(Dense::new(3).activation(Activation::Gelu).bias_initializer(Initializer::Constant(0.3)), &[4], 15, false),
+        case(
+            Dense::new(3)
+                .kernel_regularizer(Regularizer::l1_l2(0.01, 0.02))
+                .bias_constraint(Constraint::NonNeg)
+                .kernel_constraint(Constraint::MaxNorm { max_value: 2.0, axis: 0 }),
+            &[4],
+            15,
+            false,
+        ),
         case(ActivationLayer::new(Activation::Swish), &[3, 4], 0, false),
         case(ActivationLayer::new(Activation::Softmax), &[5], 0, false),
         case(Dropout::new(0.4), &[6], 0, true),
@@ -208,7 +217,10 @@ fn conformance_every_layer() {
 fn conformance_covers_every_registered_layer() {
     let covered: Vec<&str> = cases().iter().map(|c| c.cfg.class_name()).collect();
     for class in &covered {
-        assert!(LAYER_CLASSES.contains(class), "{class} has a conformance case but is missing from LAYER_CLASSES / layer_from_config");
+        assert!(
+            LAYER_CLASSES.contains(class),
+            "{class} has a conformance case but is missing from LAYER_CLASSES / layer_from_config"
+        );
     }
     for &class in LAYER_CLASSES {
         assert!(covered.contains(&class), "layer {class} has no conformance case");

@@ -265,18 +265,24 @@ impl Sequential {
         for l in self.layers[..n - 1].iter_mut() {
             h = l.forward(&h, &mut ctx);
         }
+        // Weight penalties (Keras `model.losses`) join the loss in training and evaluation alike.
+        let reg = self.layers.iter().filter_map(|l| l.regularization_loss()).reduce(|a, b| a.add(&b));
+        let add_reg = |l: Tensor| match &reg {
+            Some(r) => l.add(r),
+            None => l,
+        };
         let loss = &self.compiled.as_ref().expect("compiled").loss;
         let last = &mut self.layers[n - 1];
         if let Some((z, act)) = last.forward_logits(&h, &mut ctx) {
             if let Some(ps) = loss.per_sample_from_logits(y, &z, act) {
                 let pred = no_grad(|| act.apply(&z.detach()));
-                return (reduce(&ps, sw, Reduction::SumOverBatchSize), pred);
+                return (add_reg(reduce(&ps, sw, Reduction::SumOverBatchSize)), pred);
             }
             let p = act.apply(&z);
-            return (reduce(&loss.per_sample(y, &p), sw, Reduction::SumOverBatchSize), p.detach());
+            return (add_reg(reduce(&loss.per_sample(y, &p), sw, Reduction::SumOverBatchSize)), p.detach());
         }
         let p = last.forward(&h, &mut ctx);
-        (reduce(&loss.per_sample(y, &p), sw, Reduction::SumOverBatchSize), p.detach())
+        (add_reg(reduce(&loss.per_sample(y, &p), sw, Reduction::SumOverBatchSize)), p.detach())
     }
 
     /// One optimisation step on a batch; returns the loss and the predictions (detached).
@@ -301,6 +307,9 @@ impl Sequential {
         let c = self.compiled.as_mut().expect("compiled");
         let mut params: Vec<&mut Param> = self.layers.iter_mut().flat_map(|l| l.params_mut()).collect();
         c.optimizer.apply_scaled(&mut params, grads, scale, count);
+        for p in params.iter_mut() {
+            p.apply_constraint();
+        }
     }
 
     /// Keras `fit`. Returns the History of per-epoch logs.

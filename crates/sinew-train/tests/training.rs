@@ -225,3 +225,46 @@ fn model_checkpoint_write_failure_stops_training_instead_of_panicking() {
     assert_eq!(h.epoch.len(), 1, "training continued without its checkpoint");
     assert!(ck.saved.is_empty());
 }
+
+#[test]
+fn regularizers_join_the_loss_and_constraints_hold_after_each_step() {
+    use sinew_nn::{Constraint, Regularizer};
+    let (x, y) = blobs(64, 13);
+    let build = |reg: bool| {
+        let mut m = Sequential::new();
+        m.seed(13).input(&[4]);
+        let mut d = Dense::new(3)
+            .activation(Activation::Relu)
+            .kernel_constraint(Constraint::MaxNorm { max_value: 0.5, axis: 0 });
+        if reg {
+            d = d.kernel_regularizer(Regularizer::l2(0.1));
+        }
+        m.add(d);
+        m.add(Dense::new(1).activation(Activation::Sigmoid));
+        m.compile(Optimizer::sgd(0.5), "binary_crossentropy", &[]).unwrap();
+        m
+    };
+    let (mut plain, mut reg) = (build(false), build(true));
+    let w = plain.get_weights()[0].to_vec_f32();
+    let penalty: f32 = 0.1 * w.iter().map(|v| v * v).sum::<f32>();
+    let (l0, l1) = (
+        plain.evaluate(&x, &y, 64).unwrap().get("loss").unwrap(),
+        reg.evaluate(&x, &y, 64).unwrap().get("loss").unwrap(),
+    );
+    assert!((l1 - l0 - penalty as f64).abs() < 1e-5, "penalty {penalty} vs loss difference {}", l1 - l0);
+    reg.fit(&x, &y, Fit::new().epochs(3).verbose(0)).unwrap();
+    let k = reg.get_weights()[0].to_vec_f32(); // [4, 3], one norm per column
+    for c in 0..3 {
+        let n: f32 = (0..4).map(|r| k[r * 3 + c] * k[r * 3 + c]).sum::<f32>().sqrt();
+        assert!(n <= 0.5 + 1e-5, "column {c} norm {n} exceeds the MaxNorm bound");
+    }
+    // Both survive a save/load round trip in the architecture.
+    let path = tmp("reg.safetensors");
+    reg.save(&path).unwrap();
+    let mut loaded = Sequential::load(&path).unwrap();
+    let (a, b) = (
+        reg.evaluate(&x, &y, 64).unwrap().get("loss").unwrap(),
+        loaded.evaluate(&x, &y, 64).unwrap().get("loss").unwrap(),
+    );
+    assert_eq!(a, b);
+}

@@ -4,6 +4,7 @@ use crate::activation::Activation;
 use crate::error::{Error, Result};
 use crate::initializers::Initializer;
 use crate::layer::{Ctx, Layer, LayerConfig, Param};
+use crate::regularizers::{Constraint, Regularizer};
 use serde_json::{json, Value};
 use sinew_tensor::{Activation as Elementwise, Rng, Tensor};
 
@@ -19,6 +20,10 @@ pub struct Dense {
     use_bias: bool,
     kernel_initializer: Initializer,
     bias_initializer: Initializer,
+    kernel_regularizer: Option<Regularizer>,
+    bias_regularizer: Option<Regularizer>,
+    kernel_constraint: Option<Constraint>,
+    bias_constraint: Option<Constraint>,
     name: Option<String>,
 }
 
@@ -30,8 +35,28 @@ impl Dense {
             use_bias: true,
             kernel_initializer: Initializer::GlorotUniform,
             bias_initializer: Initializer::Zeros,
+            kernel_regularizer: None,
+            bias_regularizer: None,
+            kernel_constraint: None,
+            bias_constraint: None,
             name: None,
         }
+    }
+    pub fn kernel_regularizer(mut self, r: Regularizer) -> Self {
+        self.kernel_regularizer = Some(r);
+        self
+    }
+    pub fn bias_regularizer(mut self, r: Regularizer) -> Self {
+        self.bias_regularizer = Some(r);
+        self
+    }
+    pub fn kernel_constraint(mut self, c: Constraint) -> Self {
+        self.kernel_constraint = Some(c);
+        self
+    }
+    pub fn bias_constraint(mut self, c: Constraint) -> Self {
+        self.bias_constraint = Some(c);
+        self
     }
     pub fn activation(mut self, a: Activation) -> Self {
         self.activation = a;
@@ -76,9 +101,13 @@ impl LayerConfig for Dense {
                 "Input 0 of layer {name} is incompatible: last axis is 0 in shape {input:?}"
             )));
         }
-        let mut params = vec![Param::trainable("kernel", self.kernel_initializer.init(&[fan_in, self.units], rng))];
+        let mut kernel = Param::trainable("kernel", self.kernel_initializer.init(&[fan_in, self.units], rng));
+        (kernel.regularizer, kernel.constraint) = (self.kernel_regularizer, self.kernel_constraint);
+        let mut params = vec![kernel];
         if self.use_bias {
-            params.push(Param::trainable("bias", self.bias_initializer.init(&[self.units], rng)));
+            let mut bias = Param::trainable("bias", self.bias_initializer.init(&[self.units], rng));
+            (bias.regularizer, bias.constraint) = (self.bias_regularizer, self.bias_constraint);
+            params.push(bias);
         }
         let mut out = input.to_vec();
         *out.last_mut().unwrap() = self.units;
@@ -138,7 +167,9 @@ impl Layer for DenseLayer {
     fn config(&self) -> Value {
         json!({"class_name": "Dense", "name": self.name, "units": self.cfg.units, "activation": self.cfg.activation.config(),
                "use_bias": self.cfg.use_bias, "kernel_initializer": self.cfg.kernel_initializer.config(),
-               "bias_initializer": self.cfg.bias_initializer.config()})
+               "bias_initializer": self.cfg.bias_initializer.config(),
+               "kernel_regularizer": self.cfg.kernel_regularizer.map(|r| r.config()), "bias_regularizer": self.cfg.bias_regularizer.map(|r| r.config()),
+               "kernel_constraint": self.cfg.kernel_constraint.map(|c| c.config()), "bias_constraint": self.cfg.bias_constraint.map(|c| c.config())})
     }
 }
 

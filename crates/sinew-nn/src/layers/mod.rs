@@ -64,6 +64,7 @@ use crate::activation::Activation;
 use crate::error::{Error, ErrorKind, Result};
 use crate::initializers::Initializer;
 use crate::layer::LayerConfig;
+use crate::regularizers::{Constraint, Regularizer};
 use serde_json::Value;
 
 fn field<'a>(v: &'a Value, class: &str, key: &str) -> Result<&'a Value> {
@@ -115,6 +116,19 @@ pub fn layer_from_config(v: &Value) -> Result<Box<dyn LayerConfig>> {
                 .bias_initializer(Initializer::from_config(field(v, class, "bias_initializer")?)?);
             if let Some(n) = named(&name) {
                 d = d.name(n);
+            }
+            let opt = |k: &str| v.get(k).filter(|x| !x.is_null());
+            if let Some(r) = opt("kernel_regularizer") {
+                d = d.kernel_regularizer(Regularizer::from_config(r)?);
+            }
+            if let Some(r) = opt("bias_regularizer") {
+                d = d.bias_regularizer(Regularizer::from_config(r)?);
+            }
+            if let Some(c) = opt("kernel_constraint") {
+                d = d.kernel_constraint(Constraint::from_config(c)?);
+            }
+            if let Some(c) = opt("bias_constraint") {
+                d = d.bias_constraint(Constraint::from_config(c)?);
             }
             Box::new(d)
         }
