@@ -20,5 +20,7 @@ pub mod prelude {
     };
     pub use sinew_optim::{LearningRate, Optimizer};
     pub use sinew_tensor::{no_grad, DType, Rng, Shape, Tensor};
-    pub use sinew_train::{Callback, EarlyStopping, Fit, History, Logs, ReduceLrOnPlateau, Sequential};
+    pub use sinew_train::{
+        Callback, CsvLogger, EarlyStopping, Fit, History, Logs, ModelCheckpoint, ReduceLrOnPlateau, Sequential,
+    };
 }
