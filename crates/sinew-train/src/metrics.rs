@@ -1,6 +1,7 @@
 //! Stateful metrics with Keras semantics: `update` per batch, `result` for the epoch, `reset`.
 
 use crate::error::{Error, Result};
+use crate::metrics_more::{Auc, Confusion, ConfusionKind, TopK, R2};
 use sinew_tensor::{no_grad, Tensor};
 
 /// A Keras metric.
@@ -148,6 +149,14 @@ pub fn metric_from_name(name: &str, loss_name: &str, prefix: &str) -> Result<Box
         "mae" | "mean_absolute_error" => reg("mae"),
         "mape" | "mean_absolute_percentage_error" => reg("mape"),
         "rmse" | "root_mean_squared_error" => reg("rmse"),
+        "precision" => Box::new(Confusion::new(shown.clone(), ConfusionKind::Precision)),
+        "recall" => Box::new(Confusion::new(shown.clone(), ConfusionKind::Recall)),
+        "f1_score" | "f1" => Box::new(Confusion::new(shown.clone(), ConfusionKind::FBeta(1.0))),
+        "auc" => Box::new(Auc::new(shown.clone(), false)),
+        "auc_pr" | "pr_auc" => Box::new(Auc::new(shown.clone(), true)),
+        "top_k_categorical_accuracy" => Box::new(TopK::new(shown.clone(), 5, false)),
+        "sparse_top_k_categorical_accuracy" => Box::new(TopK::new(shown.clone(), 5, true)),
+        "r2_score" | "r2" => Box::new(R2::new(shown.clone())),
         _ => {
             const NAMES: &[&str] = &[
                 "accuracy",
@@ -158,6 +167,14 @@ pub fn metric_from_name(name: &str, loss_name: &str, prefix: &str) -> Result<Box
                 "mae",
                 "mape",
                 "rmse",
+                "precision",
+                "recall",
+                "f1_score",
+                "auc",
+                "auc_pr",
+                "top_k_categorical_accuracy",
+                "sparse_top_k_categorical_accuracy",
+                "r2_score",
             ];
             return Err(Error::new(format!("compile: unknown metric {name:?}{}", sinew_nn::suggest(name, NAMES))));
         }

@@ -26,7 +26,9 @@ fn model(seed: u64) -> Sequential {
 
 /// A path in a folder of its own (tests run in parallel; the atomic-write check lists its folder).
 fn tmp(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("sinew-train-tests-{}", std::process::id())).join(name.replace(['{', '}'], "_"));
+    let d = std::env::temp_dir()
+        .join(format!("sinew-train-tests-{}", std::process::id()))
+        .join(name.replace(['{', '}'], "_"));
     std::fs::create_dir_all(&d).unwrap();
     d.join(name)
 }
