@@ -97,6 +97,8 @@ pub const LAYER_CLASSES: &[&str] = &[
     "AlphaDropout",
     "BatchNormalization",
     "LayerNormalization",
+    "GroupNormalization",
+    "UnitNormalization",
 ];
 
 /// Rebuilds a configured layer from the JSON its built form's `config()` wrote, so a saved model
@@ -167,6 +169,8 @@ pub fn layer_from_config(v: &Value) -> Result<Box<dyn LayerConfig>> {
         "AlphaDropout" => Box::new(noise::AlphaDropout::new(f64_field(v, class, "rate")?).with_name(name)),
         "BatchNormalization" => Box::new(normalization::BatchNormalization::from_args(v, name)),
         "LayerNormalization" => Box::new(normalization::LayerNormalization::from_args(v, name)),
+        "GroupNormalization" => Box::new(normalization::GroupNormalization::from_args(v, name)),
+        "UnitNormalization" => Box::new(normalization::UnitNormalization::new().with_name(name)),
         other => {
             return Err(Error::new(
                 ErrorKind::UnknownName,

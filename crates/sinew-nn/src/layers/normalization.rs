@@ -291,3 +291,146 @@ impl Layer for LayerNormLayer {
         json!({"class_name": "LayerNormalization", "name": self.name, "epsilon": self.cfg.epsilon, "center": self.cfg.center, "scale": self.cfg.scale})
     }
 }
+
+/// Keras `GroupNormalization` on the last axis: channels split into `groups`, each sample
+/// normalised per group over its spatial positions and the group's channels. `groups = -1` gives
+/// one channel per group (instance normalization). Args: `groups` 32, `epsilon` 1e-3, `center`,
+/// `scale` true.
+#[derive(Clone, Debug)]
+pub struct GroupNormalization {
+    groups: isize,
+    epsilon: f64,
+    center: bool,
+    scale: bool,
+    name: Option<String>,
+}
+
+impl Default for GroupNormalization {
+    fn default() -> Self {
+        Self::new(32)
+    }
+}
+
+impl GroupNormalization {
+    pub fn new(groups: isize) -> Self {
+        GroupNormalization { groups, epsilon: 1e-3, center: true, scale: true, name: None }
+    }
+    pub fn epsilon(mut self, e: f64) -> Self {
+        self.epsilon = e;
+        self
+    }
+    pub fn name(mut self, n: impl Into<String>) -> Self {
+        self.name = Some(n.into());
+        self
+    }
+    pub(crate) fn from_args(v: &Value, name: Option<String>) -> Self {
+        GroupNormalization {
+            groups: v["groups"].as_i64().unwrap_or(32) as isize,
+            epsilon: v["epsilon"].as_f64().unwrap_or(1e-3),
+            center: v["center"].as_bool().unwrap_or(true),
+            scale: v["scale"].as_bool().unwrap_or(true),
+            name,
+        }
+    }
+}
+
+impl LayerConfig for GroupNormalization {
+    fn class_name(&self) -> &'static str {
+        "GroupNormalization"
+    }
+    fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+    fn build(&self, name: String, input: &[usize], rng: &mut Rng) -> Result<Box<dyn Layer>> {
+        let c = channels("GroupNormalization", &name, input)?;
+        check_eps("GroupNormalization", self.epsilon)?;
+        let g = if self.groups == -1 { c } else { self.groups.max(0) as usize };
+        if g == 0 || c % g != 0 {
+            return Err(Error::invalid(format!(
+                "GroupNormalization: groups must divide the {c} channels (or be -1), got {}",
+                self.groups
+            )));
+        }
+        let mut params = vec![];
+        if self.scale {
+            params.push(Param::trainable("gamma", Initializer::Ones.init(&[c], rng)));
+        }
+        if self.center {
+            params.push(Param::trainable("beta", Initializer::Zeros.init(&[c], rng)));
+        }
+        Ok(Box::new(GroupNormLayer { cfg: self.clone(), groups: g, name, params, out: input.to_vec() }))
+    }
+}
+
+/// A built [`GroupNormalization`].
+pub struct GroupNormLayer {
+    cfg: GroupNormalization,
+    groups: usize,
+    name: String,
+    params: Vec<Param>,
+    out: Vec<usize>,
+}
+
+impl Layer for GroupNormLayer {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn class_name(&self) -> &'static str {
+        "GroupNormalization"
+    }
+    fn output_shape(&self) -> &[usize] {
+        &self.out
+    }
+    fn forward(&mut self, x: &Tensor, _ctx: &mut Ctx) -> Tensor {
+        // [batch, ..., c] -> [batch, positions, groups, c / groups]; statistics over axes 1 and 3.
+        let (n, c) = (x.dims()[0], *x.dims().last().unwrap());
+        let positions = x.numel() / (n * c).max(1);
+        let g = self.groups;
+        let xg = x.reshape([n, positions, g, c / g]);
+        let mean = xg.mean(&[1, 3], true);
+        let var = xg.sub(&mean).square().mean(&[1, 3], true);
+        let y = xg.sub(&mean).div(&var.add_scalar(self.cfg.epsilon).sqrt()).reshape(x.shape().clone());
+        let find = |name: &str| self.params.iter().find(|p| p.name == name).map(|p| p.value.clone());
+        let y = match find("gamma") {
+            Some(gm) => y.mul(&gm),
+            None => y,
+        };
+        match find("beta") {
+            Some(b) => y.add(&b),
+            None => y,
+        }
+    }
+    fn params(&self) -> Vec<&Param> {
+        self.params.iter().collect()
+    }
+    fn params_mut(&mut self) -> Vec<&mut Param> {
+        self.params.iter_mut().collect()
+    }
+    fn config(&self) -> Value {
+        json!({"class_name": "GroupNormalization", "name": self.name, "groups": self.cfg.groups, "epsilon": self.cfg.epsilon,
+               "center": self.cfg.center, "scale": self.cfg.scale})
+    }
+}
+
+/// Keras `UnitNormalization` (cosine normalization): each sample scaled to unit L2 norm along the
+/// last axis, `x / max(||x||, 1e-6)`.
+#[derive(Clone, Debug, Default)]
+pub struct UnitNormalization {
+    name: Option<String>,
+}
+
+impl UnitNormalization {
+    pub fn new() -> Self {
+        UnitNormalization { name: None }
+    }
+    fn out_shape(&self, _name: &str, input: &[usize]) -> Result<Vec<usize>> {
+        Ok(input.to_vec())
+    }
+    fn apply(&self, x: &Tensor, _out: &[usize], _ctx: &mut Ctx) -> Tensor {
+        x.div(&x.square().sum(&[-1], true).clamp(1e-12, f64::MAX).sqrt())
+    }
+    fn args(&self) -> Value {
+        json!({})
+    }
+}
+stateless_layer!(UnitNormalization, BuiltUnitNormalization, "UnitNormalization");
