@@ -74,8 +74,9 @@ pub trait Layer: Send {
     }
     /// The Keras-style config (class name, name and arguments), enough to rebuild the layer.
     fn config(&self) -> Value;
-    /// The sum of the weight regularizers' penalties, if any weight has one (added to the loss).
-    fn regularization_loss(&self) -> Option<Tensor> {
+    /// The penalties to add to the loss: weight regularizers, plus any activity penalty of the last
+    /// forward pass (taken, so it counts once). `None` when there are none.
+    fn regularization_loss(&mut self) -> Option<Tensor> {
         self.params().iter().filter_map(|p| p.regularizer.map(|r| r.penalty(&p.value))).reduce(|a, b| a.add(&b))
     }
     /// Freezes or unfreezes every weight.

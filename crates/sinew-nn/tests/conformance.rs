@@ -251,3 +251,17 @@ fn conformance_build_errors_name_the_layer_and_value() {
     let e = layer_from_config(&serde_json::json!({"class_name": "Dens"})).err().unwrap();
     assert_eq!(e.message, "unknown layer class \"Dens\"; did you mean \"Dense\"?");
 }
+
+#[test]
+fn dense_activity_regularizer_penalises_the_output_once_per_forward() {
+    let cfg = Dense::new(3).activation(Activation::Relu).activity_regularizer(Regularizer::l1(0.01));
+    let mut layer = cfg.build("dense".into(), &[4], &mut Rng::seed(1)).unwrap();
+    let x = batch(&[4], 5, 2);
+    let y = forward(layer.as_mut(), &x, true, 0);
+    let want = 0.01 * y.abs().sum_all().item() / 5.0;
+    let got = layer.regularization_loss().expect("a penalty after forward").item();
+    assert!((got - want).abs() < 1e-7, "{got} vs {want}");
+    assert!(layer.regularization_loss().is_none(), "the activity penalty is taken once");
+    let rebuilt = layer_from_config(&layer.config()).unwrap().build("dense".into(), &[4], &mut Rng::seed(1)).unwrap();
+    assert_eq!(rebuilt.config(), layer.config());
+}

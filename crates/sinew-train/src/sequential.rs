@@ -265,24 +265,29 @@ impl Sequential {
         for l in self.layers[..n - 1].iter_mut() {
             h = l.forward(&h, &mut ctx);
         }
-        // Weight penalties (Keras `model.losses`) join the loss in training and evaluation alike.
-        let reg = self.layers.iter().filter_map(|l| l.regularization_loss()).reduce(|a, b| a.add(&b));
-        let add_reg = |l: Tensor| match &reg {
-            Some(r) => l.add(r),
-            None => l,
-        };
-        let loss = &self.compiled.as_ref().expect("compiled").loss;
+        let loss_fn = &self.compiled.as_ref().expect("compiled").loss;
         let last = &mut self.layers[n - 1];
-        if let Some((z, act)) = last.forward_logits(&h, &mut ctx) {
-            if let Some(ps) = loss.per_sample_from_logits(y, &z, act) {
-                let pred = no_grad(|| act.apply(&z.detach()));
-                return (add_reg(reduce(&ps, sw, Reduction::SumOverBatchSize)), pred);
+        let (per_sample, pred) = match last.forward_logits(&h, &mut ctx) {
+            Some((z, act)) => match loss_fn.per_sample_from_logits(y, &z, act) {
+                Some(ps) => (ps, no_grad(|| act.apply(&z.detach()))),
+                None => {
+                    let p = act.apply(&z);
+                    (loss_fn.per_sample(y, &p), p.detach())
+                }
+            },
+            None => {
+                let p = last.forward(&h, &mut ctx);
+                (loss_fn.per_sample(y, &p), p.detach())
             }
-            let p = act.apply(&z);
-            return (add_reg(reduce(&loss.per_sample(y, &p), sw, Reduction::SumOverBatchSize)), p.detach());
-        }
-        let p = last.forward(&h, &mut ctx);
-        (add_reg(reduce(&loss.per_sample(y, &p), sw, Reduction::SumOverBatchSize)), p.detach())
+        };
+        let loss = reduce(&per_sample, sw, Reduction::SumOverBatchSize);
+        // Weight and activity penalties (Keras `model.losses`) join the loss in training and
+        // evaluation alike; they are read after the forward pass that produced the activities.
+        let loss = match self.layers.iter_mut().filter_map(|l| l.regularization_loss()).reduce(|a, b| a.add(&b)) {
+            Some(r) => loss.add(&r),
+            None => loss,
+        };
+        (loss, pred)
     }
 
     /// One optimisation step on a batch; returns the loss and the predictions (detached).

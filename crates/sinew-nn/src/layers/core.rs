@@ -24,6 +24,7 @@ pub struct Dense {
     bias_regularizer: Option<Regularizer>,
     kernel_constraint: Option<Constraint>,
     bias_constraint: Option<Constraint>,
+    activity_regularizer: Option<Regularizer>,
     name: Option<String>,
 }
 
@@ -39,6 +40,7 @@ impl Dense {
             bias_regularizer: None,
             kernel_constraint: None,
             bias_constraint: None,
+            activity_regularizer: None,
             name: None,
         }
     }
@@ -48,6 +50,11 @@ impl Dense {
     }
     pub fn bias_regularizer(mut self, r: Regularizer) -> Self {
         self.bias_regularizer = Some(r);
+        self
+    }
+    /// A penalty on the layer's output, divided by the batch size (Keras `activity_regularizer`).
+    pub fn activity_regularizer(mut self, r: Regularizer) -> Self {
+        self.activity_regularizer = Some(r);
         self
     }
     pub fn kernel_constraint(mut self, c: Constraint) -> Self {
@@ -111,7 +118,7 @@ impl LayerConfig for Dense {
         }
         let mut out = input.to_vec();
         *out.last_mut().unwrap() = self.units;
-        Ok(Box::new(DenseLayer { cfg: self.clone(), name, params, out }))
+        Ok(Box::new(DenseLayer { cfg: self.clone(), name, params, out, activity: None }))
     }
 }
 
@@ -121,6 +128,8 @@ pub struct DenseLayer {
     name: String,
     params: Vec<Param>,
     out: Vec<usize>,
+    /// The activity penalty of the last forward pass, taken by `regularization_loss`.
+    activity: Option<Tensor>,
 }
 
 impl DenseLayer {
@@ -145,18 +154,28 @@ impl Layer for DenseLayer {
     }
     fn forward(&mut self, x: &Tensor, _ctx: &mut Ctx) -> Tensor {
         let z = x.matmul(&self.params[0].value);
-        match (self.params.get(1), self.cfg.activation.elementwise()) {
+        let y = match (self.params.get(1), self.cfg.activation.elementwise()) {
             // Bias and an elementwise activation in one fused pass.
             (Some(b), Some(act)) => z.bias_act(&b.value, act),
             (Some(b), None) => z.bias_act(&b.value, Elementwise::Linear).softmax(-1),
             (None, _) => self.cfg.activation.apply(&z),
-        }
+        };
+        self.activity =
+            self.cfg.activity_regularizer.map(|r| r.penalty(&y).mul_scalar(1.0 / x.dims()[0].max(1) as f64));
+        y
     }
     fn forward_logits(&mut self, x: &Tensor, _ctx: &mut Ctx) -> Option<(Tensor, Activation)> {
         match self.cfg.activation {
-            Activation::Softmax | Activation::Sigmoid => Some((self.pre_activation(x), self.cfg.activation)),
+            // With an activity regularizer the penalty needs the activated output: take the plain path.
+            Activation::Softmax | Activation::Sigmoid if self.cfg.activity_regularizer.is_none() => {
+                Some((self.pre_activation(x), self.cfg.activation))
+            }
             _ => None,
         }
+    }
+    fn regularization_loss(&mut self) -> Option<Tensor> {
+        let weights = self.params.iter().filter_map(|p| p.regularizer.map(|r| r.penalty(&p.value)));
+        weights.chain(self.activity.take()).reduce(|a, b| a.add(&b))
     }
     fn params(&self) -> Vec<&Param> {
         self.params.iter().collect()
@@ -169,7 +188,8 @@ impl Layer for DenseLayer {
                "use_bias": self.cfg.use_bias, "kernel_initializer": self.cfg.kernel_initializer.config(),
                "bias_initializer": self.cfg.bias_initializer.config(),
                "kernel_regularizer": self.cfg.kernel_regularizer.map(|r| r.config()), "bias_regularizer": self.cfg.bias_regularizer.map(|r| r.config()),
-               "kernel_constraint": self.cfg.kernel_constraint.map(|c| c.config()), "bias_constraint": self.cfg.bias_constraint.map(|c| c.config())})
+               "kernel_constraint": self.cfg.kernel_constraint.map(|c| c.config()), "bias_constraint": self.cfg.bias_constraint.map(|c| c.config()),
+               "activity_regularizer": self.cfg.activity_regularizer.map(|r| r.config())})
     }
 }
 

@@ -126,6 +126,9 @@ pub fn layer_from_config(v: &Value) -> Result<Box<dyn LayerConfig>> {
             if let Some(r) = opt("bias_regularizer") {
                 d = d.bias_regularizer(Regularizer::from_config(r)?);
             }
+            if let Some(r) = opt("activity_regularizer") {
+                d = d.activity_regularizer(Regularizer::from_config(r)?);
+            }
             if let Some(c) = opt("kernel_constraint") {
                 d = d.kernel_constraint(Constraint::from_config(c)?);
             }
