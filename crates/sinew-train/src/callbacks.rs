@@ -28,6 +28,8 @@ impl Logs {
 pub struct Control<'a> {
     /// Set to true to end training after the current epoch (Keras `model.stop_training`).
     pub stop_training: bool,
+    /// Set in `on_train_begin` to resume at this epoch (what BackupAndRestore does).
+    pub resume_epoch: Option<usize>,
     pub(crate) optimizer: &'a mut Optimizer,
     pub(crate) layers: &'a mut [Box<dyn Layer>],
 }
@@ -438,5 +440,83 @@ impl Callback for CsvLogger {
     }
     fn on_train_end(&mut self, _logs: &Logs, _c: &mut Control) {
         self.file = None;
+    }
+}
+
+/// Keras `BackupAndRestore`: after every epoch, backs up the weights, the optimizer state and the
+/// epoch number to `backup_dir` (atomically); at the start of `fit`, restores them if a backup
+/// exists and resumes at the next epoch, so a killed fit continues where it stopped. The backup
+/// is deleted when a fit finishes normally (`delete_checkpoint`, Keras' default).
+#[derive(Clone, Debug)]
+pub struct BackupAndRestore {
+    pub backup_dir: std::path::PathBuf,
+    pub delete_checkpoint: bool,
+    /// The epoch a restore resumed at, if one happened in the last fit.
+    pub resumed_at: Option<usize>,
+}
+
+impl BackupAndRestore {
+    pub fn new(backup_dir: impl Into<std::path::PathBuf>) -> Self {
+        BackupAndRestore { backup_dir: backup_dir.into(), delete_checkpoint: true, resumed_at: None }
+    }
+    pub fn delete_checkpoint(mut self, d: bool) -> Self {
+        self.delete_checkpoint = d;
+        self
+    }
+    fn file(&self) -> std::path::PathBuf {
+        self.backup_dir.join("backup.safetensors")
+    }
+    fn restore(&mut self, c: &mut Control) -> crate::Result<Option<usize>> {
+        let path = self.file();
+        if !path.exists() {
+            return Ok(None);
+        }
+        let (bytes, meta) = crate::saving::read_state_file(&path)?;
+        let st = safetensors::SafeTensors::deserialize(&bytes)
+            .map_err(|e| crate::Error::with_kind(crate::ErrorKind::Io, format!("{}: {e:?}", path.display())))?;
+        let epoch: usize = meta.get("epoch").and_then(|e| e.parse().ok()).ok_or_else(|| {
+            crate::Error::with_kind(crate::ErrorKind::Io, format!("{}: backup without an epoch", path.display()))
+        })?;
+        let iterations: u64 = meta.get("optimizer_iterations").and_then(|e| e.parse().ok()).unwrap_or(0);
+        crate::saving::restore_state(c.layers, Some(&mut *c.optimizer), &st, &path)?;
+        c.optimizer.set_iterations(iterations);
+        Ok(Some(epoch + 1))
+    }
+}
+
+impl Callback for BackupAndRestore {
+    fn on_train_begin(&mut self, c: &mut Control) {
+        self.resumed_at = None;
+        match self.restore(c) {
+            Ok(Some(e)) => {
+                self.resumed_at = Some(e);
+                c.resume_epoch = Some(e);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                eprintln!("BackupAndRestore: cannot restore ({e}); stopping rather than overwriting the backup");
+                c.stop_training = true;
+            }
+        }
+    }
+    fn on_epoch_end(&mut self, epoch: usize, _logs: &Logs, c: &mut Control) {
+        let meta = std::collections::HashMap::from([
+            ("format".to_string(), "sinew-backup".to_string()),
+            ("epoch".to_string(), epoch.to_string()),
+            ("optimizer_iterations".to_string(), c.optimizer.iterations().to_string()),
+        ]);
+        let result = std::fs::create_dir_all(&self.backup_dir)
+            .map_err(|e| crate::Error::with_kind(crate::ErrorKind::Io, format!("{}: {e}", self.backup_dir.display())))
+            .and_then(|_| crate::saving::write_state(c.layers, Some(&*c.optimizer), meta, &self.file()));
+        if let Err(e) = result {
+            eprintln!("BackupAndRestore: {e}; stopping training");
+            c.stop_training = true;
+        }
+    }
+    fn on_train_end(&mut self, _logs: &Logs, _c: &mut Control) {
+        // Reached only when fit returns normally; a killed run never gets here, so its backup stays.
+        if self.delete_checkpoint {
+            let _ = std::fs::remove_file(self.file());
+        }
     }
 }

@@ -137,13 +137,20 @@ pub(crate) fn fit(model: &mut Sequential, x: &Tensor, y: &Tensor, mut o: Fit<'_>
     let mut history = History::default();
     let mut progress = Progress::new(o.verbose);
     let steps = nt.div_ceil(o.batch_size);
+    let mut start = o.initial_epoch;
     {
         let mut c = model.control();
         o.callbacks.iter_mut().for_each(|cb| cb.on_train_begin(&mut c));
+        if let Some(e) = c.resume_epoch {
+            start = start.max(e);
+        }
+        if c.stop_training {
+            return Err(Error::state("fit: a callback stopped training before it began"));
+        }
     }
     let mut order: Vec<usize> = (0..nt).collect();
     let mut last_logs = Logs::default();
-    for epoch in o.initial_epoch..o.epochs {
+    for epoch in start..o.epochs {
         {
             let mut c = model.control();
             o.callbacks.iter_mut().for_each(|cb| cb.on_epoch_begin(epoch, &mut c));

@@ -13,8 +13,8 @@ mod sequential;
 mod weights;
 
 pub use callbacks::{
-    Callback, Control, CsvLogger, EarlyStopping, LearningRateScheduler, Logs, Mode, ModelCheckpoint, OnEpochEnd,
-    ReduceLrOnPlateau, TerminateOnNaN,
+    BackupAndRestore, Callback, Control, CsvLogger, EarlyStopping, LearningRateScheduler, Logs, Mode, ModelCheckpoint,
+    OnEpochEnd, ReduceLrOnPlateau, TerminateOnNaN,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use fit::Fit;

@@ -95,39 +95,79 @@ fn encode(path: &Path, owned: &[(String, Vec<usize>, Vec<u8>)], meta: HashMap<St
     safetensors::serialize(views, &Some(meta)).map_err(|e| io(path, "cannot encode", format!("{e:?}")))
 }
 
-/// Writes a weights-only file for `layers` (what `save_weights` and ModelCheckpoint write).
-pub(crate) fn save_layer_weights(layers: &[Box<dyn Layer>], path: &Path) -> Result<()> {
-    let owned: Vec<(String, Vec<usize>, Vec<u8>)> =
+/// Writes the weights of `layers` and, when given, the optimizer's slot buffers
+/// (`optimizer/<layer>/<weight>/<slot>`), with `meta` as the header metadata, atomically.
+pub(crate) fn write_state(
+    layers: &[Box<dyn Layer>],
+    opt: Option<&Optimizer>,
+    meta: HashMap<String, String>,
+    path: &Path,
+) -> Result<()> {
+    let mut owned: Vec<(String, Vec<usize>, Vec<u8>)> =
         layer_weights(layers).into_iter().map(|(k, d, v)| (k, d, bytes_of(&v))).collect();
-    let meta = HashMap::from([("format".to_string(), "sinew-weights".to_string()), ("version".into(), VERSION.into())]);
-    write_atomic(path, &encode(path, &owned, meta)?)
-}
-
-impl Sequential {
-    fn named_weights(&self) -> Vec<(String, Vec<usize>, Vec<f32>)> {
-        layer_weights(&self.layers)
-    }
-
-    /// Writes weights and optimizer slots, with `meta` as the header metadata.
-    fn write_file(&self, path: &Path, meta: HashMap<String, String>) -> Result<()> {
-        let mut owned: Vec<(String, Vec<usize>, Vec<u8>)> =
-            self.named_weights().into_iter().map(|(k, d, v)| (k, d, bytes_of(&v))).collect();
-        if let Some(c) = &self.compiled {
-            for l in &self.layers {
-                for p in l.params() {
-                    for (i, slot) in c.optimizer.slots(p.value.id()).unwrap_or(&[]).iter().enumerate() {
-                        owned.push((
-                            format!("optimizer/{}/{}/{i}", l.name(), p.name),
-                            p.value.dims().to_vec(),
-                            bytes_of(slot),
-                        ));
-                    }
+    if let Some(o) = opt {
+        for l in layers {
+            for p in l.params() {
+                for (i, slot) in o.slots(p.value.id()).unwrap_or(&[]).iter().enumerate() {
+                    owned.push((
+                        format!("optimizer/{}/{}/{i}", l.name(), p.name),
+                        p.value.dims().to_vec(),
+                        bytes_of(slot),
+                    ));
                 }
             }
         }
-        write_atomic(path, &encode(path, &owned, meta)?)
     }
+    write_atomic(path, &encode(path, &owned, meta)?)
+}
 
+/// Writes a weights-only file for `layers` (what `save_weights` and ModelCheckpoint write).
+pub(crate) fn save_layer_weights(layers: &[Box<dyn Layer>], path: &Path) -> Result<()> {
+    let meta = HashMap::from([("format".to_string(), "sinew-weights".to_string()), ("version".into(), VERSION.into())]);
+    write_state(layers, None, meta, path)
+}
+
+/// Reads a file written by [`write_state`]: its bytes and header metadata, validated.
+pub(crate) fn read_state_file(path: &Path) -> Result<(Vec<u8>, HashMap<String, String>)> {
+    read(path)
+}
+
+/// Restores the weights of `layers` from `st` (every weight checked before any is written) and,
+/// when given, the optimizer's slot buffers that the file holds.
+pub(crate) fn restore_state(
+    layers: &mut [Box<dyn Layer>],
+    opt: Option<&mut Optimizer>,
+    st: &SafeTensors,
+    path: &Path,
+) -> Result<()> {
+    let wanted: Vec<(String, Vec<usize>)> = layer_weights(layers).into_iter().map(|(k, d, _)| (k, d)).collect();
+    let values = wanted.iter().map(|(k, d)| tensor_f32(st, path, k, d)).collect::<Result<Vec<_>>>()?;
+    if let Some(bad) = values.iter().flatten().find(|v| !v.is_finite()) {
+        return Err(io(path, "weights contain non-finite values", bad));
+    }
+    let mut it = values.into_iter();
+    for l in layers.iter_mut() {
+        for p in l.params_mut() {
+            p.value.data_mut_f32().copy_from_slice(&it.next().expect("one value per weight"));
+        }
+    }
+    if let Some(o) = opt {
+        let slots = o.slot_count();
+        for l in layers.iter() {
+            for p in l.params() {
+                let keys: Vec<String> = (0..slots).map(|i| format!("optimizer/{}/{}/{i}", l.name(), p.name)).collect();
+                if slots > 0 && keys.iter().all(|k| st.tensor(k).is_ok()) {
+                    let bufs =
+                        keys.iter().map(|k| tensor_f32(st, path, k, p.value.dims())).collect::<Result<Vec<_>>>()?;
+                    o.set_slots(p.value.id(), bufs);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Sequential {
     /// Saves the whole model (Keras `model.save`): architecture, compile config, weights and
     /// optimizer state, in one file written atomically.
     pub fn save(&mut self, path: impl AsRef<Path>) -> Result<()> {
@@ -144,7 +184,7 @@ impl Sequential {
             ("version".into(), VERSION.into()),
             ("model".into(), model.to_string()),
         ]);
-        self.write_file(path, meta)
+        write_state(&self.layers, self.compiled.as_ref().map(|c| &c.optimizer), meta, path)
     }
 
     /// Loads a model written by [`Sequential::save`] (Keras `load_model`): predictions are
@@ -186,23 +226,11 @@ impl Sequential {
             m.compile(opt, loss, &refs)?;
         }
         let st = SafeTensors::deserialize(&bytes).map_err(|e| io(path, "corrupt tensors", format!("{e:?}")))?;
-        m.fill_weights(&st, path)?;
+        let iterations = c["optimizer_iterations"].as_u64().unwrap_or(0);
+        let opt = m.compiled.as_mut().map(|comp| &mut comp.optimizer);
+        restore_state(&mut m.layers, opt, &st, path)?;
         if let Some(comp) = m.compiled.as_mut() {
-            comp.optimizer.set_iterations(c["optimizer_iterations"].as_u64().unwrap_or(0));
-            let slots = comp.optimizer.slot_count();
-            for l in &m.layers {
-                for p in l.params() {
-                    let keys: Vec<String> =
-                        (0..slots).map(|i| format!("optimizer/{}/{}/{i}", l.name(), p.name)).collect();
-                    if keys.iter().all(|k| st.tensor(k).is_ok()) {
-                        let bufs = keys
-                            .iter()
-                            .map(|k| tensor_f32(&st, path, k, p.value.dims()))
-                            .collect::<Result<Vec<_>>>()?;
-                        comp.optimizer.set_slots(p.value.id(), bufs);
-                    }
-                }
-            }
+            comp.optimizer.set_iterations(iterations);
         }
         Ok(m)
     }
@@ -220,21 +248,6 @@ impl Sequential {
         let path = path.as_ref();
         let (bytes, _) = read(path)?;
         let st = SafeTensors::deserialize(&bytes).map_err(|e| io(path, "corrupt tensors", format!("{e:?}")))?;
-        self.fill_weights(&st, path)
-    }
-
-    fn fill_weights(&mut self, st: &SafeTensors, path: &Path) -> Result<()> {
-        let wanted: Vec<(String, Vec<usize>)> = self.named_weights().into_iter().map(|(k, d, _)| (k, d)).collect();
-        let values = wanted.iter().map(|(k, d)| tensor_f32(st, path, k, d)).collect::<Result<Vec<_>>>()?;
-        if let Some(bad) = values.iter().flatten().find(|v| !v.is_finite()) {
-            return Err(io(path, "weights contain non-finite values", bad));
-        }
-        let mut it = values.into_iter();
-        for l in self.layers.iter_mut() {
-            for p in l.params_mut() {
-                p.value.data_mut_f32().copy_from_slice(&it.next().expect("one value per weight"));
-            }
-        }
-        Ok(())
+        restore_state(&mut self.layers, None, &st, path)
     }
 }

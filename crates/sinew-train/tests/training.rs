@@ -271,3 +271,42 @@ fn regularizers_join_the_loss_and_constraints_hold_after_each_step() {
     );
     assert_eq!(a, b);
 }
+
+/// Records the weights at the start of each epoch.
+struct WeightsAtEpochBegin(Vec<(usize, Vec<Vec<f32>>)>);
+
+impl Callback for WeightsAtEpochBegin {
+    fn on_epoch_begin(&mut self, epoch: usize, c: &mut Control) {
+        self.0.push((epoch, c.get_weights().iter().map(|t| t.to_vec_f32()).collect()));
+    }
+}
+
+#[test]
+fn backup_and_restore_resumes_a_killed_fit_where_it_stopped() {
+    let (x, y) = blobs(96, 14);
+    let dir = tmp("backup").parent().unwrap().join("backup-dir");
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut m = model(14);
+    let mut backup = BackupAndRestore::new(&dir);
+    let mut kill = OnEpochEnd(|e, _, _: &mut Control| {
+        if e == 1 {
+            panic!("simulated kill after epoch 2");
+        }
+    });
+    let killed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        m.fit(&x, &y, Fit::new().epochs(5).verbose(0).callback(&mut backup).callback(&mut kill))
+    }));
+    assert!(killed.is_err());
+    assert!(dir.join("backup.safetensors").exists(), "the backup of epoch 2 survives the kill");
+    let at_kill: Vec<Vec<f32>> = m.get_weights().iter().map(|t| t.to_vec_f32()).collect();
+
+    let mut fresh = model(99);
+    let mut backup = BackupAndRestore::new(&dir);
+    let mut seen = WeightsAtEpochBegin(vec![]);
+    let h = fresh.fit(&x, &y, Fit::new().epochs(5).verbose(0).callback(&mut backup).callback(&mut seen)).unwrap();
+    assert_eq!(backup.resumed_at, Some(2));
+    assert_eq!(h.epoch, vec![2, 3, 4]);
+    assert_eq!(seen.0[0].0, 2);
+    assert_eq!(seen.0[0].1, at_kill, "training resumed from the weights saved at the kill");
+    assert!(!dir.join("backup.safetensors").exists(), "a finished fit deletes its backup");
+}
