@@ -26,7 +26,13 @@ pub struct Fit<'a> {
     pub sample_weight: Option<&'a Tensor>,
     pub initial_epoch: usize,
     pub callbacks: Vec<&'a mut dyn Callback>,
+    /// A custom training step (Keras: overriding `train_step`): given the model and a batch, it
+    /// updates the model and returns the batch loss. Metrics are not updated for custom steps.
+    pub train_step: Option<TrainStep<'a>>,
 }
+
+/// A custom training step: `(model, x_batch, y_batch) -> batch loss`.
+pub type TrainStep<'a> = Box<dyn FnMut(&mut Sequential, &Tensor, &Tensor) -> Result<f64> + 'a>;
 
 impl Default for Fit<'_> {
     fn default() -> Self {
@@ -41,6 +47,7 @@ impl Default for Fit<'_> {
             sample_weight: None,
             initial_epoch: 0,
             callbacks: vec![],
+            train_step: None,
         }
     }
 }
@@ -83,6 +90,11 @@ impl<'a> Fit<'a> {
     }
     pub fn initial_epoch(mut self, e: usize) -> Self {
         self.initial_epoch = e;
+        self
+    }
+    /// Replaces the built-in step with `f` (GANs, VAEs, anything with its own loss).
+    pub fn train_step(mut self, f: impl FnMut(&mut Sequential, &Tensor, &Tensor) -> Result<f64> + 'a) -> Self {
+        self.train_step = Some(Box::new(f));
         self
     }
     pub fn callback(mut self, c: &'a mut dyn Callback) -> Self {
@@ -166,11 +178,17 @@ pub(crate) fn fit(model: &mut Sequential, x: &Tensor, y: &Tensor, mut o: Fit<'_>
             let xb = xt.index_select(0, idx);
             let yb = yt.index_select(0, idx);
             let wb = weights.as_ref().map(|w| Tensor::from_vec(idx.iter().map(|&i| w[i]).collect(), [idx.len()]));
-            let (loss, pred) = model.step(&xb, &yb, wb.as_ref());
+            let loss = match o.train_step.as_mut() {
+                Some(step) => step(model, &xb, &yb)?,
+                None => {
+                    let (loss, pred) = model.step(&xb, &yb, wb.as_ref());
+                    update_all(&mut model.compiled.as_mut().expect("compiled").metrics, &yb, &pred);
+                    loss
+                }
+            };
             loss_sum += loss * idx.len() as f64;
             seen += idx.len();
             let c = model.compiled.as_mut().expect("compiled");
-            update_all(&mut c.metrics, &yb, &pred);
             let mut logs = Logs::default();
             logs.set("loss", loss_sum / seen as f64);
             for m in &c.metrics {

@@ -17,7 +17,7 @@ pub use callbacks::{
     OnEpochEnd, ReduceLrOnPlateau, TerminateOnNaN,
 };
 pub use error::{Error, ErrorKind, Result};
-pub use fit::Fit;
+pub use fit::{Fit, TrainStep};
 pub use history::History;
 pub use metrics::{metric_from_name, Accuracy, AccuracyKind, Metric};
 pub use metrics_more::{Auc, Confusion, ConfusionKind, TopK, R2};

@@ -317,6 +317,30 @@ impl Sequential {
         }
     }
 
+    /// Keras `model(x, training=...)`: the forward pass, recorded for autograd, so custom training
+    /// steps (GANs, VAEs) can build their own losses.
+    pub fn call(&mut self, x: &Tensor, training: bool) -> Result<Tensor> {
+        self.build()?;
+        self.check_data("call", x, None)?;
+        Ok(self.forward(x, training))
+    }
+
+    /// Keras `optimizer.apply_gradients(zip(grads, model.trainable_weights))`: one optimizer step
+    /// on this model's trainable weights from `grads` (weights absent from `grads` are left
+    /// alone), then the weight constraints. Needs `compile` for the optimizer.
+    pub fn apply_gradients(&mut self, grads: &sinew_tensor::Gradients) -> Result<()> {
+        self.compiled("apply_gradients")?;
+        self.apply(grads, 1.0, true);
+        Ok(())
+    }
+
+    /// The compiled loss applied to targets and predictions, reduced to a scalar (Keras
+    /// `compute_loss`), for custom training steps.
+    pub fn compute_loss(&mut self, y: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
+        let c = self.compiled("compute_loss")?;
+        Ok(reduce(&c.loss.per_sample(y, y_pred), None, Reduction::SumOverBatchSize))
+    }
+
     /// Keras `fit`. Returns the History of per-epoch logs.
     pub fn fit(&mut self, x: &Tensor, y: &Tensor, opts: Fit<'_>) -> Result<History> {
         crate::fit::fit(self, x, y, opts)
