@@ -102,7 +102,7 @@ pub trait LayerConfig: Send {
 /// Keras-style default layer name: `Dense` -> `dense`, `MaxPooling2D` -> `max_pooling2d`.
 pub fn snake_case(class: &str) -> String {
     let mut out = String::new();
-    for (i, ch) in class.chars().enumerate() {
+    for (i, ch) in class.char_indices() {
         if ch.is_ascii_uppercase() {
             if i > 0 && !class[..i].ends_with(|c: char| c.is_ascii_digit() || c.is_ascii_uppercase()) {
                 out.push('_');
@@ -122,5 +122,7 @@ mod tests {
         assert_eq!(super::snake_case("Dense"), "dense");
         assert_eq!(super::snake_case("MaxPooling2D"), "max_pooling2d");
         assert_eq!(super::snake_case("BatchNormalization"), "batch_normalization");
+        // Custom layer names may be non-ASCII: slicing must use byte offsets (found by clippy).
+        assert_eq!(super::snake_case("ÜberDense"), "Über_dense");
     }
 }
