@@ -184,7 +184,9 @@ impl Loss for SparseCategoricalCrossentropy {
             return y_pred.sparse_softmax_cross_entropy(&ids);
         }
         let idx = Tensor::from_vec(ids.iter().map(|&i| i as f32).collect(), [ids.len(), 1]);
-        y_pred.clamp(EPSILON, 1.0 - EPSILON).gather(1, &idx).log().neg().reshape([ids.len()])
+        // Keras renormalises the probabilities first, as for the dense cross-entropy.
+        let p = y_pred.div(&y_pred.sum(&[-1], true)).clamp(EPSILON, 1.0 - EPSILON);
+        p.gather(1, &idx).log().neg().reshape([ids.len()])
     }
     fn per_sample_from_logits(&self, y_true: &Tensor, logits: &Tensor, act: Activation) -> Option<Tensor> {
         (!self.from_logits && act == Activation::Softmax && logits.rank() == 2)
