@@ -18,6 +18,7 @@ pub use layer::{snake_case, Ctx, Layer, LayerConfig, Param};
 pub use layers::core::{ActivationLayer, Dense, DenseLayer, Dropout, Flatten, Permute, RepeatVector, Reshape};
 pub use layers::noise::{AlphaDropout, GaussianDropout, GaussianNoise};
 pub use layers::normalization::{BatchNormalization, GroupNormalization, LayerNormalization, UnitNormalization};
+pub use layers::wrappers::WeightNormalization;
 pub use layers::{layer_from_config, LAYER_CLASSES};
 pub use losses::{
     class_ids, loss_from_config, loss_from_name, reduce, BinaryCrossentropy, CategoricalCrossentropy, CategoricalHinge,

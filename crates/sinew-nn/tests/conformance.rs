@@ -63,6 +63,13 @@ fn cases() -> Vec<Case> {
         case(GroupNormalization::new(2), &[3, 3, 4], 8, false),
         case(GroupNormalization::new(-1), &[5, 3], 6, false),
         case(UnitNormalization::new(), &[2, 4], 0, false),
+        case(WeightNormalization::new(Dense::new(3).activation(Activation::Tanh)), &[4], 4 * 3 + 3 + 3, false),
+        case(
+            WeightNormalization::new(Dense::new(2).activation(Activation::Sigmoid).use_bias(false)),
+            &[5],
+            5 * 2 + 2,
+            false,
+        ),
     ]
 }
 
@@ -264,4 +271,19 @@ fn dense_activity_regularizer_penalises_the_output_once_per_forward() {
     assert!(layer.regularization_loss().is_none(), "the activity penalty is taken once");
     let rebuilt = layer_from_config(&layer.config()).unwrap().build("dense".into(), &[4], &mut Rng::seed(1)).unwrap();
     assert_eq!(rebuilt.config(), layer.config());
+}
+
+#[test]
+fn weight_normalization_starts_as_the_plain_dense_layer() {
+    let dense = Dense::new(3).activation(Activation::Relu);
+    let mut plain = dense.clone().build("d".into(), &[4], &mut Rng::seed(5)).unwrap();
+    let mut wn = WeightNormalization::new(dense).build("wn".into(), &[4], &mut Rng::seed(5)).unwrap();
+    let x = batch(&[4], 6, 1);
+    assert_close(
+        &forward(wn.as_mut(), &x, false, 0),
+        &forward(plain.as_mut(), &x, false, 0),
+        1e-6,
+        "weight-normalised output at build",
+    );
+    assert_eq!(wn.params().iter().map(|p| p.name).collect::<Vec<_>>(), vec!["kernel", "g", "bias"]);
 }

@@ -95,30 +95,7 @@ impl LayerConfig for Dense {
         self.name.as_deref()
     }
     fn build(&self, name: String, input: &[usize], rng: &mut Rng) -> Result<Box<dyn Layer>> {
-        if self.units == 0 {
-            return Err(Error::invalid(format!("Dense: units must be a positive integer, got {}", self.units)));
-        }
-        let Some(&fan_in) = input.last() else {
-            return Err(Error::shape(format!(
-                "Input 0 of layer {name} is incompatible: Dense needs at least 1 axis, got shape {input:?}"
-            )));
-        };
-        if fan_in == 0 {
-            return Err(Error::shape(format!(
-                "Input 0 of layer {name} is incompatible: last axis is 0 in shape {input:?}"
-            )));
-        }
-        let mut kernel = Param::trainable("kernel", self.kernel_initializer.init(&[fan_in, self.units], rng));
-        (kernel.regularizer, kernel.constraint) = (self.kernel_regularizer, self.kernel_constraint);
-        let mut params = vec![kernel];
-        if self.use_bias {
-            let mut bias = Param::trainable("bias", self.bias_initializer.init(&[self.units], rng));
-            (bias.regularizer, bias.constraint) = (self.bias_regularizer, self.bias_constraint);
-            params.push(bias);
-        }
-        let mut out = input.to_vec();
-        *out.last_mut().unwrap() = self.units;
-        Ok(Box::new(DenseLayer { cfg: self.clone(), name, params, out, activity: None }))
+        Ok(Box::new(DenseLayer::build_concrete(self, name, input, rng)?))
     }
 }
 
@@ -132,16 +109,6 @@ pub struct DenseLayer {
     activity: Option<Tensor>,
 }
 
-impl DenseLayer {
-    fn pre_activation(&self, x: &Tensor) -> Tensor {
-        let z = x.matmul(&self.params[0].value);
-        match self.params.get(1) {
-            Some(b) => z.bias_act(&b.value, Elementwise::Linear),
-            None => z,
-        }
-    }
-}
-
 impl Layer for DenseLayer {
     fn name(&self) -> &str {
         &self.name
@@ -153,25 +120,12 @@ impl Layer for DenseLayer {
         &self.out
     }
     fn forward(&mut self, x: &Tensor, _ctx: &mut Ctx) -> Tensor {
-        let z = x.matmul(&self.params[0].value);
-        let y = match (self.params.get(1), self.cfg.activation.elementwise()) {
-            // Bias and an elementwise activation in one fused pass.
-            (Some(b), Some(act)) => z.bias_act(&b.value, act),
-            (Some(b), None) => z.bias_act(&b.value, Elementwise::Linear).softmax(-1),
-            (None, _) => self.cfg.activation.apply(&z),
-        };
-        self.activity =
-            self.cfg.activity_regularizer.map(|r| r.penalty(&y).mul_scalar(1.0 / x.dims()[0].max(1) as f64));
-        y
+        let kernel = self.params[0].value.clone();
+        self.forward_with_kernel(x, &kernel)
     }
     fn forward_logits(&mut self, x: &Tensor, _ctx: &mut Ctx) -> Option<(Tensor, Activation)> {
-        match self.cfg.activation {
-            // With an activity regularizer the penalty needs the activated output: take the plain path.
-            Activation::Softmax | Activation::Sigmoid if self.cfg.activity_regularizer.is_none() => {
-                Some((self.pre_activation(x), self.cfg.activation))
-            }
-            _ => None,
-        }
+        let kernel = self.params[0].value.clone();
+        self.logits_with_kernel(x, &kernel)
     }
     fn regularization_loss(&mut self) -> Option<Tensor> {
         let weights = self.params.iter().filter_map(|p| p.regularizer.map(|r| r.penalty(&p.value)));
@@ -184,6 +138,76 @@ impl Layer for DenseLayer {
         self.params.iter_mut().collect()
     }
     fn config(&self) -> Value {
+        self.config_json()
+    }
+}
+
+impl DenseLayer {
+    /// Builds a Dense layer as its concrete type (wrappers need its methods).
+    pub(crate) fn build_concrete(cfg: &Dense, name: String, input: &[usize], rng: &mut Rng) -> Result<DenseLayer> {
+        if cfg.units == 0 {
+            return Err(Error::invalid(format!("Dense: units must be a positive integer, got {}", cfg.units)));
+        }
+        let Some(&fan_in) = input.last() else {
+            return Err(Error::shape(format!(
+                "Input 0 of layer {name} is incompatible: Dense needs at least 1 axis, got shape {input:?}"
+            )));
+        };
+        if fan_in == 0 {
+            return Err(Error::shape(format!(
+                "Input 0 of layer {name} is incompatible: last axis is 0 in shape {input:?}"
+            )));
+        }
+        let mut kernel = Param::trainable("kernel", cfg.kernel_initializer.init(&[fan_in, cfg.units], rng));
+        (kernel.regularizer, kernel.constraint) = (cfg.kernel_regularizer, cfg.kernel_constraint);
+        let mut params = vec![kernel];
+        if cfg.use_bias {
+            let mut bias = Param::trainable("bias", cfg.bias_initializer.init(&[cfg.units], rng));
+            (bias.regularizer, bias.constraint) = (cfg.bias_regularizer, cfg.bias_constraint);
+            params.push(bias);
+        }
+        let mut out = input.to_vec();
+        *out.last_mut().unwrap() = cfg.units;
+        Ok(DenseLayer { cfg: cfg.clone(), name, params, out, activity: None })
+    }
+    /// The forward pass with `kernel` in place of the stored one (weight-normalised wrappers pass a
+    /// kernel computed from their own parameters).
+    pub(crate) fn forward_with_kernel(&mut self, x: &Tensor, kernel: &Tensor) -> Tensor {
+        let z = x.matmul(kernel);
+        let y = match (self.params.get(1), self.cfg.activation.elementwise()) {
+            // Bias and an elementwise activation in one fused pass.
+            (Some(b), Some(act)) => z.bias_act(&b.value, act),
+            (Some(b), None) => z.bias_act(&b.value, Elementwise::Linear).softmax(-1),
+            (None, _) => self.cfg.activation.apply(&z),
+        };
+        self.activity =
+            self.cfg.activity_regularizer.map(|r| r.penalty(&y).mul_scalar(1.0 / x.dims()[0].max(1) as f64));
+        y
+    }
+    pub(crate) fn logits_with_kernel(&mut self, x: &Tensor, kernel: &Tensor) -> Option<(Tensor, Activation)> {
+        match self.cfg.activation {
+            // With an activity regularizer the penalty needs the activated output: take the plain path.
+            Activation::Softmax | Activation::Sigmoid if self.cfg.activity_regularizer.is_none() => {
+                let z = x.matmul(kernel);
+                let z = match self.params.get(1) {
+                    Some(b) => z.bias_act(&b.value, Elementwise::Linear),
+                    None => z,
+                };
+                Some((z, self.cfg.activation))
+            }
+            _ => None,
+        }
+    }
+    pub(crate) fn bias(&self) -> Option<&Param> {
+        self.params.get(1)
+    }
+    pub(crate) fn kernel(&self) -> &Param {
+        &self.params[0]
+    }
+    pub(crate) fn units(&self) -> usize {
+        self.cfg.units
+    }
+    fn config_json(&self) -> Value {
         json!({"class_name": "Dense", "name": self.name, "units": self.cfg.units, "activation": self.cfg.activation.config(),
                "use_bias": self.cfg.use_bias, "kernel_initializer": self.cfg.kernel_initializer.config(),
                "bias_initializer": self.cfg.bias_initializer.config(),

@@ -59,6 +59,7 @@ macro_rules! stateless_layer {
 pub mod core;
 pub mod noise;
 pub mod normalization;
+pub mod wrappers;
 
 use crate::activation::Activation;
 use crate::error::{Error, ErrorKind, Result};
@@ -99,7 +100,39 @@ pub const LAYER_CLASSES: &[&str] = &[
     "LayerNormalization",
     "GroupNormalization",
     "UnitNormalization",
+    "WeightNormalization",
 ];
+
+/// A `Dense` config from its JSON (also the inner layer of `WeightNormalization`).
+fn dense_from_config(v: &Value) -> Result<core::Dense> {
+    let class = "Dense";
+    let name = v["name"].as_str().map(str::to_string);
+    let mut d = core::Dense::new(usize_field(v, class, "units")?)
+        .activation(Activation::from_config(field(v, class, "activation")?)?)
+        .use_bias(field(v, class, "use_bias")?.as_bool().unwrap_or(true))
+        .kernel_initializer(Initializer::from_config(field(v, class, "kernel_initializer")?)?)
+        .bias_initializer(Initializer::from_config(field(v, class, "bias_initializer")?)?);
+    if let Some(n) = name {
+        d = d.name(n);
+    }
+    let opt = |k: &str| v.get(k).filter(|x| !x.is_null());
+    if let Some(r) = opt("kernel_regularizer") {
+        d = d.kernel_regularizer(Regularizer::from_config(r)?);
+    }
+    if let Some(r) = opt("bias_regularizer") {
+        d = d.bias_regularizer(Regularizer::from_config(r)?);
+    }
+    if let Some(r) = opt("activity_regularizer") {
+        d = d.activity_regularizer(Regularizer::from_config(r)?);
+    }
+    if let Some(c) = opt("kernel_constraint") {
+        d = d.kernel_constraint(Constraint::from_config(c)?);
+    }
+    if let Some(c) = opt("bias_constraint") {
+        d = d.bias_constraint(Constraint::from_config(c)?);
+    }
+    Ok(d)
+}
 
 /// Rebuilds a configured layer from the JSON its built form's `config()` wrote, so a saved model
 /// loads without its source code. The `name` is kept.
@@ -108,34 +141,11 @@ pub fn layer_from_config(v: &Value) -> Result<Box<dyn LayerConfig>> {
         .as_str()
         .ok_or_else(|| Error::new(ErrorKind::Mismatch, format!("layer config without class_name: {v}")))?;
     let name = v["name"].as_str().map(str::to_string);
-    let named = |n: &Option<String>| n.clone();
     let cfg: Box<dyn LayerConfig> = match class {
-        "Dense" => {
-            let mut d = core::Dense::new(usize_field(v, class, "units")?)
-                .activation(Activation::from_config(field(v, class, "activation")?)?)
-                .use_bias(field(v, class, "use_bias")?.as_bool().unwrap_or(true))
-                .kernel_initializer(Initializer::from_config(field(v, class, "kernel_initializer")?)?)
-                .bias_initializer(Initializer::from_config(field(v, class, "bias_initializer")?)?);
-            if let Some(n) = named(&name) {
-                d = d.name(n);
-            }
-            let opt = |k: &str| v.get(k).filter(|x| !x.is_null());
-            if let Some(r) = opt("kernel_regularizer") {
-                d = d.kernel_regularizer(Regularizer::from_config(r)?);
-            }
-            if let Some(r) = opt("bias_regularizer") {
-                d = d.bias_regularizer(Regularizer::from_config(r)?);
-            }
-            if let Some(r) = opt("activity_regularizer") {
-                d = d.activity_regularizer(Regularizer::from_config(r)?);
-            }
-            if let Some(c) = opt("kernel_constraint") {
-                d = d.kernel_constraint(Constraint::from_config(c)?);
-            }
-            if let Some(c) = opt("bias_constraint") {
-                d = d.bias_constraint(Constraint::from_config(c)?);
-            }
-            Box::new(d)
+        "Dense" => Box::new(dense_from_config(v)?),
+        "WeightNormalization" => {
+            let inner = dense_from_config(field(v, class, "layer")?)?;
+            Box::new(wrappers::WeightNormalization::new(inner).with_name(name))
         }
         "Activation" => Box::new(
             core::ActivationLayer::new(Activation::from_config(field(v, class, "activation")?)?).with_name(name),
