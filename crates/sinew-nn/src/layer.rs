@@ -60,6 +60,12 @@ pub trait Layer: Send {
     fn output_shape(&self) -> &[usize];
     /// The forward pass on a batch.
     fn forward(&mut self, x: &Tensor, ctx: &mut Ctx) -> Tensor;
+    /// The forward pass of a layer called on several tensors (merge layers). The default passes a
+    /// single input to [`Layer::forward`]; layers that take more override it.
+    fn forward_many(&mut self, xs: &[Tensor], ctx: &mut Ctx) -> Tensor {
+        assert_eq!(xs.len(), 1, "{} ({}): expects 1 input, got {}", self.name(), self.class_name(), xs.len());
+        self.forward(&xs[0], ctx)
+    }
     /// When the layer ends in softmax or sigmoid, its output before that activation and the
     /// activation, so a cross-entropy loss can work on logits (stable and fused). `None` otherwise.
     fn forward_logits(&mut self, _x: &Tensor, _ctx: &mut Ctx) -> Option<(Tensor, Activation)> {
@@ -97,6 +103,18 @@ pub trait LayerConfig: Send {
     fn name(&self) -> Option<&str>;
     /// Builds the layer for per-sample `input_shape` (no batch axis).
     fn build(&self, name: String, input_shape: &[usize], rng: &mut Rng) -> Result<Box<dyn Layer>>;
+    /// Builds the layer for the shapes of all its inputs (the functional API). The default takes
+    /// exactly one input; merge layers override it.
+    fn build_many(&self, name: String, input_shapes: &[Vec<usize>], rng: &mut Rng) -> Result<Box<dyn Layer>> {
+        match input_shapes {
+            [one] => self.build(name, one, rng),
+            _ => Err(crate::Error::shape(format!(
+                "{name} ({}): expects 1 input, got {}",
+                self.class_name(),
+                input_shapes.len()
+            ))),
+        }
+    }
 }
 
 /// Keras-style default layer name: `Dense` -> `dense`, `MaxPooling2D` -> `max_pooling2d`.

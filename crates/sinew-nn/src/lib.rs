@@ -16,6 +16,9 @@ pub use error::{Error, ErrorKind, Result};
 pub use initializers::{fans, Initializer};
 pub use layer::{snake_case, Ctx, Layer, LayerConfig, Param};
 pub use layers::core::{ActivationLayer, Dense, DenseLayer, Dropout, Flatten, Permute, RepeatVector, Reshape};
+pub use layers::merge::{
+    Add, Average, Concatenate, Maximum, Merge, MergeKind, MergeLayer, Minimum, Multiply, Subtract,
+};
 pub use layers::noise::{AlphaDropout, GaussianDropout, GaussianNoise};
 pub use layers::normalization::{BatchNormalization, GroupNormalization, LayerNormalization, UnitNormalization};
 pub use layers::wrappers::WeightNormalization;

@@ -16,13 +16,19 @@ use sinew_tensor::{no_grad, DType, Rng, Tensor};
 
 struct Case {
     cfg: Box<dyn LayerConfig>,
-    input: Vec<usize>,
+    /// The per-sample shape of each input (one for most layers, several for merge layers).
+    inputs: Vec<Vec<usize>>,
     params: usize,
     train_differs: bool,
 }
 
 fn case(cfg: impl LayerConfig + 'static, input: &[usize], params: usize, train_differs: bool) -> Case {
-    Case { cfg: Box::new(cfg), input: input.to_vec(), params, train_differs }
+    Case { cfg: Box::new(cfg), inputs: vec![input.to_vec()], params, train_differs }
+}
+
+/// A case for a layer called on several inputs.
+fn case_many(cfg: impl LayerConfig + 'static, inputs: &[&[usize]]) -> Case {
+    Case { cfg: Box::new(cfg), inputs: inputs.iter().map(|s| s.to_vec()).collect(), params: 0, train_differs: false }
 }
 
 fn cases() -> Vec<Case> {
@@ -70,6 +76,15 @@ fn cases() -> Vec<Case> {
             5 * 2 + 2,
             false,
         ),
+        case_many(Add::new(), &[&[3, 4], &[3, 4], &[3, 4]]),
+        case_many(Add::new(), &[&[3, 4], &[1, 4]]),
+        case_many(Subtract::new(), &[&[5], &[5]]),
+        case_many(Multiply::new(), &[&[2, 3], &[2, 3]]),
+        case_many(Average::new(), &[&[4], &[4], &[4]]),
+        case_many(Maximum::new(), &[&[6], &[6]]),
+        case_many(Minimum::new(), &[&[2, 2], &[2, 2]]),
+        case_many(Concatenate::new(), &[&[2, 3], &[2, 1], &[2, 2]]),
+        case_many(Concatenate::new().axis(1), &[&[2, 3], &[4, 3]]),
     ]
 }
 
@@ -79,9 +94,13 @@ fn batch(input: &[usize], n: usize, seed: u64) -> Tensor {
     Tensor::rand_normal(dims, 0.0, 1.0, &mut Rng::seed(seed))
 }
 
-fn forward(layer: &mut dyn Layer, x: &Tensor, training: bool, seed: u64) -> Tensor {
+fn forward(layer: &mut dyn Layer, xs: &[Tensor], training: bool, seed: u64) -> Tensor {
     let mut rng = Rng::seed(seed);
-    layer.forward(x, &mut Ctx { training, rng: &mut rng })
+    layer.forward_many(xs, &mut Ctx { training, rng: &mut rng })
+}
+
+fn batches(inputs: &[Vec<usize>], n: usize, seed: u64) -> Vec<Tensor> {
+    inputs.iter().enumerate().map(|(i, s)| batch(s, n, seed + 100 * i as u64)).collect()
 }
 
 fn assert_close(a: &Tensor, b: &Tensor, tol: f64, what: &str) {
@@ -92,35 +111,40 @@ fn assert_close(a: &Tensor, b: &Tensor, tol: f64, what: &str) {
 }
 
 /// Sum of `f(x) * r` for a fixed random `r`, the scalar the gradient check differentiates.
-fn probe(layer: &mut dyn Layer, x: &Tensor, r: &Tensor, training: bool) -> Tensor {
-    forward(layer, x, training, 7).mul(r).sum_all()
+fn probe(layer: &mut dyn Layer, xs: &[Tensor], r: &Tensor, training: bool) -> Tensor {
+    forward(layer, xs, training, 7).mul(r).sum_all()
 }
 
-fn gradcheck(layer: &mut dyn Layer, x: &Tensor, training: bool, name: &str) {
+fn gradcheck(layer: &mut dyn Layer, xs: &[Tensor], training: bool, name: &str) {
     for p in layer.params_mut() {
         p.value = p.value.to_dtype(DType::F64).detach().with_grad();
     }
-    let x = x.to_dtype(DType::F64).with_grad();
-    let out_dims = no_grad(|| forward(layer, &x, training, 7)).dims().to_vec();
+    let xs: Vec<Tensor> = xs.iter().map(|x| x.to_dtype(DType::F64).with_grad()).collect();
+    let out_dims = no_grad(|| forward(layer, &xs, training, 7)).dims().to_vec();
     let r = Tensor::rand_normal(out_dims, 0.0, 1.0, &mut Rng::seed(11)).to_dtype(DType::F64);
-    let grads = probe(layer, &x, &r, training).backward();
+    let grads = probe(layer, &xs, &r, training).backward();
     let eps = 1e-6;
-    // Input gradient.
-    let gx = grads.get(&x).map(|g| g.to_vec_f64()).unwrap_or_else(|| vec![0.0; x.numel()]);
-    let base = x.to_vec_f64();
-    for j in 0..base.len() {
-        let mut eval = |d: f64| {
-            let mut v = base.clone();
-            v[j] += d;
-            no_grad(|| probe(layer, &Tensor::from_vec_f64(v, x.shape().clone()), &r, training).item())
-        };
-        let num = (eval(eps) - eval(-eps)) / (2.0 * eps);
-        assert!(
-            (gx[j] - num).abs() <= 1e-6 * (1.0 + num.abs()),
-            "{name}: d/dx[{j}] analytic {} vs numeric {num}",
-            gx[j]
-        );
+    // Gradient wrt each input.
+    for (k, x) in xs.iter().enumerate() {
+        let gx = grads.get(x).map(|g| g.to_vec_f64()).unwrap_or_else(|| vec![0.0; x.numel()]);
+        let base = x.to_vec_f64();
+        for j in 0..base.len() {
+            let mut eval = |d: f64| {
+                let mut v = base.clone();
+                v[j] += d;
+                let mut moved: Vec<Tensor> = xs.iter().map(Tensor::detach).collect();
+                moved[k] = Tensor::from_vec_f64(v, x.shape().clone());
+                no_grad(|| probe(layer, &moved, &r, training).item())
+            };
+            let num = (eval(eps) - eval(-eps)) / (2.0 * eps);
+            assert!(
+                (gx[j] - num).abs() <= 1e-6 * (1.0 + num.abs()),
+                "{name}: d/dx{k}[{j}] analytic {} vs numeric {num}",
+                gx[j]
+            );
+        }
     }
+    let x: Vec<Tensor> = xs.iter().map(Tensor::detach).collect();
     // Parameter gradients.
     let n_params = layer.params().len();
     for pi in 0..n_params {
@@ -134,7 +158,7 @@ fn gradcheck(layer: &mut dyn Layer, x: &Tensor, training: bool, name: &str) {
                 let mut v = pv.clone();
                 v[j] += d;
                 layer.params_mut()[pi].value = Tensor::from_vec_f64(v, shape.clone()).with_grad();
-                let out = no_grad(|| probe(layer, &x.detach(), &r, training).item());
+                let out = no_grad(|| probe(layer, &x, &r, training).item());
                 layer.params_mut()[pi].value = Tensor::from_vec_f64(pv.clone(), shape.clone()).with_grad();
                 out
             };
@@ -152,10 +176,10 @@ fn check_layer(c: &Case) {
     let class = c.cfg.class_name();
     let mut layer = c
         .cfg
-        .build("probe".into(), &c.input, &mut Rng::seed(1))
+        .build_many("probe".into(), &c.inputs, &mut Rng::seed(1))
         .unwrap_or_else(|e| panic!("{class}: build failed: {e}"));
     let name = format!("{class} {:?}", layer.config());
-    let x = batch(&c.input, 3, 2);
+    let x = batches(&c.inputs, 3, 2);
 
     // Declared output shape equals the produced one.
     let y = forward(layer.as_mut(), &x, false, 5);
@@ -167,7 +191,7 @@ fn check_layer(c: &Case) {
     // Config round-trip, then weight round-trip.
     let cfg: Value = layer.config();
     let rebuilt_cfg = layer_from_config(&cfg).unwrap_or_else(|e| panic!("{name}: from_config failed: {e}"));
-    let mut rebuilt = rebuilt_cfg.build("probe".into(), &c.input, &mut Rng::seed(99)).unwrap();
+    let mut rebuilt = rebuilt_cfg.build_many("probe".into(), &c.inputs, &mut Rng::seed(99)).unwrap();
     assert_eq!(rebuilt.config(), cfg, "{name}: config round-trip");
     for (dst, src) in rebuilt.params_mut().into_iter().zip(layer.params()) {
         dst.value.data_mut_f32().copy_from_slice(src.value.as_slice_f32());
@@ -255,6 +279,17 @@ fn conformance_build_errors_name_the_layer_and_value() {
         "{}",
         e.message
     );
+    let e = Add::new().build_many("add".into(), &[vec![3], vec![4]], &mut Rng::seed(0)).err().unwrap();
+    assert_eq!(e.message, "add (Add): inputs have incompatible shapes (None, 3) and (None, 4)");
+    let e = Subtract::new().build_many("s".into(), &vec![vec![3]; 3], &mut Rng::seed(0)).err().unwrap();
+    assert_eq!(e.message, "s (Subtract): needs exactly 2 inputs, got 3 (call it on a list of tensors)");
+    let e = Concatenate::new().build_many("c".into(), &[vec![2, 3], vec![3, 3]], &mut Rng::seed(0)).err().unwrap();
+    assert_eq!(
+        e.message,
+        "c (Concatenate): inputs must match except on axis -1, got shapes (None, 2, 3) and (None, 3, 3)"
+    );
+    let e = Dense::new(2).build_many("d".into(), &[vec![3], vec![3]], &mut Rng::seed(0)).err().unwrap();
+    assert_eq!(e.message, "d (Dense): expects 1 input, got 2");
     let e = layer_from_config(&serde_json::json!({"class_name": "Dens"})).err().unwrap();
     assert_eq!(e.message, "unknown layer class \"Dens\"; did you mean \"Dense\"?");
 }
@@ -263,7 +298,7 @@ fn conformance_build_errors_name_the_layer_and_value() {
 fn dense_activity_regularizer_penalises_the_output_once_per_forward() {
     let cfg = Dense::new(3).activation(Activation::Relu).activity_regularizer(Regularizer::l1(0.01));
     let mut layer = cfg.build("dense".into(), &[4], &mut Rng::seed(1)).unwrap();
-    let x = batch(&[4], 5, 2);
+    let x = batches(&[vec![4]], 5, 2);
     let y = forward(layer.as_mut(), &x, true, 0);
     let want = 0.01 * y.abs().sum_all().item() / 5.0;
     let got = layer.regularization_loss().expect("a penalty after forward").item();
@@ -278,7 +313,7 @@ fn weight_normalization_starts_as_the_plain_dense_layer() {
     let dense = Dense::new(3).activation(Activation::Relu);
     let mut plain = dense.clone().build("d".into(), &[4], &mut Rng::seed(5)).unwrap();
     let mut wn = WeightNormalization::new(dense).build("wn".into(), &[4], &mut Rng::seed(5)).unwrap();
-    let x = batch(&[4], 6, 1);
+    let x = batches(&[vec![4]], 6, 1);
     assert_close(
         &forward(wn.as_mut(), &x, false, 0),
         &forward(plain.as_mut(), &x, false, 0),

@@ -57,6 +57,7 @@ macro_rules! stateless_layer {
 }
 
 pub mod core;
+pub mod merge;
 pub mod noise;
 pub mod normalization;
 pub mod wrappers;
@@ -101,6 +102,13 @@ pub const LAYER_CLASSES: &[&str] = &[
     "GroupNormalization",
     "UnitNormalization",
     "WeightNormalization",
+    "Add",
+    "Subtract",
+    "Multiply",
+    "Average",
+    "Maximum",
+    "Minimum",
+    "Concatenate",
 ];
 
 /// A `Dense` config from its JSON (also the inner layer of `WeightNormalization`).
@@ -184,6 +192,13 @@ pub fn layer_from_config(v: &Value) -> Result<Box<dyn LayerConfig>> {
         "LayerNormalization" => Box::new(normalization::LayerNormalization::from_args(v, name)),
         "GroupNormalization" => Box::new(normalization::GroupNormalization::from_args(v, name)),
         "UnitNormalization" => Box::new(normalization::UnitNormalization::new().with_name(name)),
+        "Concatenate" => {
+            let axis = v.get("axis").and_then(Value::as_i64).unwrap_or(-1) as isize;
+            Box::new(merge::Merge::new(merge::MergeKind::Concatenate).axis(axis).with_name(name))
+        }
+        other if merge::MergeKind::from_class(other).is_some() => {
+            Box::new(merge::Merge::new(merge::MergeKind::from_class(other).expect("checked")).with_name(name))
+        }
         other => {
             return Err(Error::new(
                 ErrorKind::UnknownName,
