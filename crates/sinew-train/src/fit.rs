@@ -1,11 +1,12 @@
-//! The training loop behind `Sequential::fit`, with Keras `fit` arguments and defaults.
+//! The training loop behind `Model::fit`, with Keras `fit` arguments and defaults.
 
 use crate::callbacks::{Callback, Logs};
+use crate::data::Tensors;
 use crate::error::{Error, Result};
 use crate::history::History;
-use crate::metrics::update_all;
+use crate::metrics::update_outputs;
+use crate::model::{batch_logs, Model};
 use crate::progress::Progress;
-use crate::sequential::Sequential;
 use sinew_tensor::{no_grad, Tensor};
 use std::collections::HashMap;
 
@@ -18,9 +19,10 @@ pub struct Fit<'a> {
     pub verbose: u8,
     /// Fraction of the samples, taken from the end before shuffling, held out for validation.
     pub validation_split: f64,
-    pub validation_data: Option<(&'a Tensor, &'a Tensor)>,
+    pub validation_data: Option<(Tensors, Tensors)>,
     pub shuffle: bool,
-    /// Loss weight per class id (sparse labels, or the argmax of one-hot labels).
+    /// Loss weight per class id (sparse labels, or the argmax of one-hot labels) of the first
+    /// output.
     pub class_weight: Option<HashMap<usize, f64>>,
     /// Loss weight per training sample, `[n]`.
     pub sample_weight: Option<&'a Tensor>,
@@ -31,8 +33,9 @@ pub struct Fit<'a> {
     pub train_step: Option<TrainStep<'a>>,
 }
 
-/// A custom training step: `(model, x_batch, y_batch) -> batch loss`.
-pub type TrainStep<'a> = Box<dyn FnMut(&mut Sequential, &Tensor, &Tensor) -> Result<f64> + 'a>;
+/// A custom training step: `(model, x_batch, y_batch) -> batch loss`. It gets the first input
+/// and first target of the batch (custom steps are for one-input models: GANs, VAEs).
+pub type TrainStep<'a> = Box<dyn FnMut(&mut Model, &Tensor, &Tensor) -> Result<f64> + 'a>;
 
 impl Default for Fit<'_> {
     fn default() -> Self {
@@ -72,8 +75,8 @@ impl<'a> Fit<'a> {
         self.validation_split = s;
         self
     }
-    pub fn validation_data(mut self, x: &'a Tensor, y: &'a Tensor) -> Self {
-        self.validation_data = Some((x, y));
+    pub fn validation_data(mut self, x: impl Into<Tensors>, y: impl Into<Tensors>) -> Self {
+        self.validation_data = Some((x.into(), y.into()));
         self
     }
     pub fn shuffle(mut self, s: bool) -> Self {
@@ -93,7 +96,7 @@ impl<'a> Fit<'a> {
         self
     }
     /// Replaces the built-in step with `f` (GANs, VAEs, anything with its own loss).
-    pub fn train_step(mut self, f: impl FnMut(&mut Sequential, &Tensor, &Tensor) -> Result<f64> + 'a) -> Self {
+    pub fn train_step(mut self, f: impl FnMut(&mut Model, &Tensor, &Tensor) -> Result<f64> + 'a) -> Self {
         self.train_step = Some(Box::new(f));
         self
     }
@@ -116,7 +119,7 @@ fn label_ids(y: &Tensor) -> Vec<usize> {
         .collect()
 }
 
-pub(crate) fn fit(model: &mut Sequential, x: &Tensor, y: &Tensor, mut o: Fit<'_>) -> Result<History> {
+pub(crate) fn fit(model: &mut Model, x: &Tensors, y: &Tensors, mut o: Fit<'_>) -> Result<History> {
     model.compiled("fit")?;
     model.check_data("fit", x, Some(y))?;
     if o.batch_size == 0 {
@@ -125,26 +128,25 @@ pub(crate) fn fit(model: &mut Sequential, x: &Tensor, y: &Tensor, mut o: Fit<'_>
     if !(0.0..1.0).contains(&o.validation_split) {
         return Err(Error::new(format!("fit: validation_split must be in [0, 1), got {}", o.validation_split)));
     }
-    let n = x.dims()[0];
+    let n = x.samples();
     // Keras: the validation samples are the last ones, taken before shuffling.
     let split_at = ((n as f64) * (1.0 - o.validation_split)).ceil() as usize;
     let held_out = (o.validation_split > 0.0 && o.validation_data.is_none())
-        .then(|| (x.narrow(0, split_at, n - split_at), y.narrow(0, split_at, n - split_at)));
-    let (xt, yt) =
-        if held_out.is_some() { (x.narrow(0, 0, split_at), y.narrow(0, 0, split_at)) } else { (x.clone(), y.clone()) };
-    let val = match (&o.validation_data, &held_out) {
+        .then(|| (x.rows(split_at, n - split_at), y.rows(split_at, n - split_at)));
+    let (xt, yt) = if held_out.is_some() { (x.rows(0, split_at), y.rows(0, split_at)) } else { (x.clone(), y.clone()) };
+    let val = match (o.validation_data.take(), held_out) {
         (Some((vx, vy)), _) => {
-            model.check_data("fit (validation_data)", vx, Some(vy))?;
-            Some(((*vx).clone(), (*vy).clone()))
+            model.check_data("fit (validation_data)", &vx, Some(&vy))?;
+            Some((vx, vy))
         }
-        (None, Some(h)) => Some(h.clone()),
-        _ => None,
+        (None, h) => h,
     };
-    let nt = xt.dims()[0];
+    let nt = xt.samples();
     if nt == 0 {
         return Err(Error::data("fit: no training samples left after the validation split"));
     }
-    let weights = sample_weights(&o, &yt, nt)?;
+    let weights = sample_weights(&o, &yt.0[0], nt)?;
+    let names = model.output_names();
 
     let mut history = History::default();
     let mut progress = Progress::new(o.verbose);
@@ -171,29 +173,26 @@ pub(crate) fn fit(model: &mut Sequential, x: &Tensor, y: &Tensor, mut o: Fit<'_>
             model.rng.shuffle(&mut order);
         }
         progress.epoch_begin(epoch, o.epochs, steps);
-        model.compiled.as_mut().expect("compiled").metrics.iter_mut().for_each(|m| m.reset());
-        let (mut loss_sum, mut seen) = (0.0, 0usize);
+        model.compiled.as_mut().expect("compiled").metrics.iter_mut().flatten().for_each(|m| m.reset());
+        let (mut loss_sum, mut parts_sum, mut seen) = (0.0, vec![0.0; names.len()], 0usize);
         let mut stop = false;
         for (b, idx) in order.chunks(o.batch_size).enumerate() {
-            let xb = xt.index_select(0, idx);
-            let yb = yt.index_select(0, idx);
+            let (xb, yb) = (xt.select(idx), yt.select(idx));
             let wb = weights.as_ref().map(|w| Tensor::from_vec(idx.iter().map(|&i| w[i]).collect(), [idx.len()]));
-            let loss = match o.train_step.as_mut() {
-                Some(step) => step(model, &xb, &yb)?,
+            let (loss, parts) = match o.train_step.as_mut() {
+                Some(step) => (step(model, &xb.0[0], &yb.0[0])?, vec![]),
                 None => {
-                    let (loss, pred) = model.step(&xb, &yb, wb.as_ref());
-                    update_all(&mut model.compiled.as_mut().expect("compiled").metrics, &yb, &pred);
-                    loss
+                    let (loss, parts, pred) = model.step(&xb, &yb, wb.as_ref());
+                    update_outputs(&mut model.compiled.as_mut().expect("compiled").metrics, &yb, &pred);
+                    (loss, parts)
                 }
             };
             loss_sum += loss * idx.len() as f64;
+            parts_sum.iter_mut().zip(&parts).for_each(|(s, p)| *s += p * idx.len() as f64);
             seen += idx.len();
             let c = model.compiled.as_mut().expect("compiled");
-            let mut logs = Logs::default();
-            logs.set("loss", loss_sum / seen as f64);
-            for m in &c.metrics {
-                logs.set(m.name(), m.result());
-            }
+            let means: Vec<f64> = parts_sum.iter().map(|s| s / seen as f64).collect();
+            let logs = batch_logs(loss_sum / seen as f64, &means, &names, &c.metrics, "");
             progress.batch_end(b + 1, &logs);
             let mut ctl = model.control();
             for cb in o.callbacks.iter_mut() {
@@ -246,27 +245,27 @@ fn sample_weights(o: &Fit<'_>, y: &Tensor, n: usize) -> Result<Option<Vec<f32>>>
 }
 
 /// Loss and metrics over `x` in inference mode, batch by batch; `val` prefixes names with `val_`.
-pub(crate) fn evaluate_batches(model: &mut Sequential, x: &Tensor, y: &Tensor, batch_size: usize, val: bool) -> Logs {
+pub(crate) fn evaluate_batches(model: &mut Model, x: &Tensors, y: &Tensors, batch_size: usize, val: bool) -> Logs {
     no_grad(|| {
-        let n = x.dims()[0];
+        let n = x.samples();
+        let names = model.output_names();
         let c = model.compiled.as_mut().expect("compiled");
         let metrics = if val { &mut c.val_metrics } else { &mut c.metrics };
-        metrics.iter_mut().for_each(|m| m.reset());
-        let mut sum = 0.0;
+        metrics.iter_mut().flatten().for_each(|m| m.reset());
+        let (mut sum, mut parts_sum) = (0.0, vec![0.0; names.len()]);
         for s in (0..n).step_by(batch_size) {
             let len = batch_size.min(n - s);
-            let (xb, yb) = (x.narrow(0, s, len), y.narrow(0, s, len));
-            let (loss, pred) = model.loss_and_pred(&xb, &yb, None, false);
+            let (xb, yb) = (x.rows(s, len), y.rows(s, len));
+            let (loss, parts, pred) = model.loss_and_pred(&xb, &yb, None, false);
             sum += loss.item() * len as f64;
+            parts_sum.iter_mut().zip(&parts).for_each(|(s, p)| *s += p * len as f64);
             let c = model.compiled.as_mut().expect("compiled");
-            update_all(if val { &mut c.val_metrics } else { &mut c.metrics }, &yb, &pred);
+            update_outputs(if val { &mut c.val_metrics } else { &mut c.metrics }, &yb, &pred);
         }
-        let mut logs = Logs::default();
-        logs.set(if val { "val_loss" } else { "loss" }, sum / n.max(1) as f64);
+        let d = n.max(1) as f64;
+        let means: Vec<f64> = parts_sum.iter().map(|s| s / d).collect();
         let c = model.compiled.as_mut().expect("compiled");
-        for m in if val { &c.val_metrics } else { &c.metrics } {
-            logs.set(m.name(), m.result());
-        }
-        logs
+        let metrics = if val { &c.val_metrics } else { &c.metrics };
+        batch_logs(sum / d, &means, &names, metrics, if val { "val_" } else { "" })
     })
 }

@@ -1,24 +1,30 @@
-//! sinew's models and training: `Sequential` with Keras `compile`/`fit`/`evaluate`/`predict`,
+//! sinew's models and training: `Sequential` and functional models with Keras
+//! `compile`/`fit`/`evaluate`/`predict`,
 //! callbacks, metrics and History.
 
 mod callbacks;
+mod data;
 mod error;
 mod fit;
+mod functional;
 mod history;
 mod metrics;
 mod metrics_more;
+mod model;
 mod progress;
 mod saving;
-mod sequential;
+mod summary;
 mod weights;
 
 pub use callbacks::{
     BackupAndRestore, Callback, Control, CsvLogger, EarlyStopping, LearningRateScheduler, Logs, Mode, ModelCheckpoint,
     OnEpochEnd, ReduceLrOnPlateau, TerminateOnNaN,
 };
+pub use data::Tensors;
 pub use error::{Error, ErrorKind, Result};
 pub use fit::{Fit, TrainStep};
+pub use functional::{Functional, IntoLayerCall, IntoNodes, Node, SharedLayer};
 pub use history::History;
 pub use metrics::{metric_from_name, Accuracy, AccuracyKind, Metric};
 pub use metrics_more::{Auc, Confusion, ConfusionKind, TopK, R2};
-pub use sequential::{LossSpec, Sequential};
+pub use model::{LossSpec, Model, Sequential};

@@ -182,10 +182,13 @@ pub fn metric_from_name(name: &str, loss_name: &str, prefix: &str) -> Result<Box
 }
 
 /// Updates every metric on a batch, without recording gradients.
-pub(crate) fn update_all(metrics: &mut [Box<dyn Metric>], y_true: &Tensor, y_pred: &Tensor) {
+/// Updates each output's metrics with that output's targets and predictions.
+pub(crate) fn update_outputs(metrics: &mut [Vec<Box<dyn Metric>>], y_true: &crate::Tensors, y_pred: &[Tensor]) {
     no_grad(|| {
-        for m in metrics.iter_mut() {
-            m.update(y_true, y_pred);
+        for ((ms, t), p) in metrics.iter_mut().zip(&y_true.0).zip(y_pred) {
+            for m in ms.iter_mut() {
+                m.update(t, p);
+            }
         }
     });
 }

@@ -1,12 +1,14 @@
 //! Saving and loading models. One self-describing safetensors file holds the weights
 //! (`layers/<layer>/<weight>`), the optimizer slots (`optimizer/<layer>/<weight>/<slot>`) and, in
-//! the header metadata, the architecture and compile config as JSON, so `Sequential::load`
+//! the header metadata, the architecture and compile config as JSON, so `Model::load`
 //! rebuilds a model with no source code (the Keras `.keras` idea in one file). Writes go to a
 //! temporary file in the same folder that is renamed over the target, so a crash never leaves a
 //! half-written model.
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::sequential::Sequential;
+use crate::functional::{Functional, Node, SharedLayer};
+use crate::model::LossSpec;
+use crate::model::{Kind, Model};
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
 use serde_json::{json, Value};
@@ -167,18 +169,93 @@ pub(crate) fn restore_state(
     Ok(())
 }
 
-impl Sequential {
+fn shape_of(v: &Value) -> Option<Vec<usize>> {
+    v.as_array().and_then(|a| a.iter().map(|d| d.as_u64().map(|d| d as usize)).collect())
+}
+
+fn ids_of(v: &Value) -> Option<Vec<usize>> {
+    shape_of(v)
+}
+
+impl Model {
+    /// The architecture as JSON: layer configs and, for functional models, the wiring.
+    fn architecture(&self) -> Value {
+        let layers: Vec<Value> = self.layers.iter().map(|l| l.config()).collect();
+        match self.kind {
+            Kind::Sequential => {
+                json!({"class_name": "Sequential", "name": self.name, "input_shape": self.input_shape(), "layers": layers})
+            }
+            Kind::Functional => json!({
+                "class_name": "Functional",
+                "name": self.name,
+                "inputs": self.inputs.iter().map(|i| json!({"name": i.name, "shape": i.shape})).collect::<Vec<_>>(),
+                "layers": layers,
+                "calls": self.calls.iter().map(|c| json!({"layer": c.layer, "inputs": c.inputs})).collect::<Vec<_>>(),
+                "outputs": self.outputs,
+            }),
+        }
+    }
+
+    /// Rebuilds the (uncompiled) model an [`Model::architecture`] describes.
+    fn from_architecture(model: &Value, path: &Path) -> Result<Model> {
+        let configs = model["layers"].as_array().ok_or_else(|| io(path, "architecture has no layer list", ""))?;
+        let mut m = if model["class_name"] == "Functional" {
+            let mut g = Functional::new();
+            let inputs = model["inputs"].as_array().ok_or_else(|| io(path, "architecture has no input list", ""))?;
+            let mut ins = vec![];
+            for i in inputs {
+                let shape = shape_of(&i["shape"]).ok_or_else(|| io(path, "an input has no valid shape", i))?;
+                ins.push(g.named_input(i["name"].as_str().unwrap_or("input_layer"), &shape));
+            }
+            let shared: Vec<SharedLayer> = configs
+                .iter()
+                .map(|l| {
+                    layer_from_config(l).map(|cfg| g.shared_boxed(cfg)).map_err(|e| io(path, "bad layer config", e))
+                })
+                .collect::<Result<_>>()?;
+            let mut nodes: Vec<Node> = ins.clone();
+            for c in model["calls"].as_array().ok_or_else(|| io(path, "architecture has no call list", ""))? {
+                let layer = c["layer"].as_u64().map(|l| l as usize).filter(|&l| l < shared.len());
+                let inputs = ids_of(&c["inputs"]).filter(|ids| ids.iter().all(|&i| i < nodes.len()));
+                let (Some(layer), Some(inputs)) = (layer, inputs) else {
+                    return Err(io(path, "a layer call has a bad layer or input index", c));
+                };
+                let args: Vec<Node> = inputs.iter().map(|&i| nodes[i]).collect();
+                nodes.push(g.call(shared[layer], args)?);
+            }
+            let outs = ids_of(&model["outputs"])
+                .filter(|o| !o.is_empty() && o.iter().all(|&i| i < nodes.len()))
+                .ok_or_else(|| io(path, "architecture has no valid outputs", &model["outputs"]))?;
+            g.model(ins, outs.iter().map(|&i| nodes[i]).collect::<Vec<_>>())?
+        } else {
+            let input = shape_of(&model["input_shape"])
+                .ok_or_else(|| io(path, "architecture has no valid input_shape", &model["input_shape"]))?;
+            let mut m = Model::new();
+            m.input(&input);
+            for l in configs {
+                m.pending_push(layer_from_config(l).map_err(|e| io(path, "bad layer config", e))?);
+            }
+            m.build()?;
+            m
+        };
+        if let Some(n) = model["name"].as_str() {
+            m.set_name(n);
+        }
+        Ok(m)
+    }
+
     /// Saves the whole model (Keras `model.save`): architecture, compile config, weights and
     /// optimizer state, in one file written atomically.
     pub fn save(&mut self, path: impl AsRef<Path>) -> Result<()> {
         self.build()?;
         let path = path.as_ref();
-        let layers: Vec<Value> = self.layers.iter().map(|l| l.config()).collect();
-        let compile = self.compiled.as_ref().map(|c| {
-            json!({"optimizer": c.optimizer.config(), "optimizer_iterations": c.optimizer.iterations(),
-                   "loss": c.loss.config(), "metrics": c.metric_names})
-        });
-        let model = json!({"class_name": "Sequential", "input_shape": self.input_shape(), "layers": layers, "compile": compile});
+        let mut model = self.architecture();
+        model["compile"] = match self.compiled.as_ref() {
+            Some(c) => json!({"optimizer": c.optimizer.config(), "optimizer_iterations": c.optimizer.iterations(),
+                   "losses": c.losses.iter().map(|l| l.config()).collect::<Vec<_>>(),
+                   "loss_weights": c.loss_weights, "metrics": c.metric_names}),
+            None => Value::Null,
+        };
         let meta = HashMap::from([
             ("format".to_string(), FORMAT.to_string()),
             ("version".into(), VERSION.into()),
@@ -187,9 +264,9 @@ impl Sequential {
         write_state(&self.layers, self.compiled.as_ref().map(|c| &c.optimizer), meta, path)
     }
 
-    /// Loads a model written by [`Sequential::save`] (Keras `load_model`): predictions are
+    /// Loads a model written by [`Model::save`] (Keras `load_model`): predictions are
     /// identical, and a compiled model resumes training with its optimizer state.
-    pub fn load(path: impl AsRef<Path>) -> Result<Sequential> {
+    pub fn load(path: impl AsRef<Path>) -> Result<Model> {
         let path = path.as_ref();
         let (bytes, meta) = read(path)?;
         if meta.get("format").map(String::as_str) != Some(FORMAT) {
@@ -203,27 +280,25 @@ impl Sequential {
             meta.get("model").ok_or_else(|| io(path, "model file without architecture", "no `model` metadata"))?,
         )
         .map_err(|e| io(path, "architecture JSON is corrupt", e))?;
-        let input: Vec<usize> = model["input_shape"]
-            .as_array()
-            .and_then(|a| a.iter().map(|d| d.as_u64().map(|d| d as usize)).collect())
-            .ok_or_else(|| io(path, "architecture has no valid input_shape", &model["input_shape"]))?;
-        let mut m = Sequential::new();
-        m.input(&input);
-        for l in model["layers"].as_array().ok_or_else(|| io(path, "architecture has no layer list", ""))? {
-            let cfg = layer_from_config(l).map_err(|e| io(path, "bad layer config", e))?;
-            m.pending_push(cfg);
-        }
-        m.build()?;
+        let mut m = Model::from_architecture(&model, path)?;
         let c = &model["compile"];
         if !c.is_null() {
             let opt = Optimizer::from_config(&c["optimizer"]).map_err(|e| io(path, "bad optimizer config", e))?;
-            let loss = loss_from_config(&c["loss"]).map_err(|e| io(path, "bad loss config", e))?;
+            let losses = c["losses"].as_array().ok_or_else(|| io(path, "compile config has no loss list", c))?;
+            let losses = losses
+                .iter()
+                .map(|l| loss_from_config(l).map(LossSpec::Custom).map_err(|e| io(path, "bad loss config", e)))
+                .collect::<Result<Vec<_>>>()?;
             let metrics: Vec<String> = c["metrics"]
                 .as_array()
                 .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
                 .unwrap_or_default();
             let refs: Vec<&str> = metrics.iter().map(String::as_str).collect();
-            m.compile(opt, loss, &refs)?;
+            m.compile(opt, LossSpec::PerOutput(losses), &refs)?;
+            if let Some(w) = c["loss_weights"].as_array() {
+                let w: Vec<f64> = w.iter().filter_map(Value::as_f64).collect();
+                m.set_loss_weights(&w).map_err(|e| io(path, "bad loss_weights", e))?;
+            }
         }
         let st = SafeTensors::deserialize(&bytes).map_err(|e| io(path, "corrupt tensors", format!("{e:?}")))?;
         let iterations = c["optimizer_iterations"].as_u64().unwrap_or(0);

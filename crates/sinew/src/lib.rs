@@ -15,12 +15,14 @@ pub use sinew_train as train;
 /// The names most programs need, Keras-style.
 pub mod prelude {
     pub use sinew_nn::{
-        Activation, ActivationLayer, BinaryCrossentropy, CategoricalCrossentropy, Dense, Dropout, Flatten, Initializer,
-        Reshape, SparseCategoricalCrossentropy,
+        Activation, ActivationLayer, Add, Average, BatchNormalization, BinaryCrossentropy, CategoricalCrossentropy,
+        Concatenate, Dense, Dropout, Flatten, Initializer, LayerNormalization, Maximum, Minimum, Multiply, Reshape,
+        SparseCategoricalCrossentropy, Subtract,
     };
     pub use sinew_optim::{LearningRate, Optimizer};
     pub use sinew_tensor::{no_grad, DType, Rng, Shape, Tensor};
     pub use sinew_train::{
-        Callback, CsvLogger, EarlyStopping, Fit, History, Logs, ModelCheckpoint, ReduceLrOnPlateau, Sequential,
+        Callback, CsvLogger, EarlyStopping, Fit, Functional, History, Logs, Model, ModelCheckpoint, Node,
+        ReduceLrOnPlateau, Sequential, Tensors,
     };
 }

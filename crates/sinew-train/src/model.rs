@@ -1,0 +1,715 @@
+//! Keras `Model`: a graph of layer calls with `compile`, `fit`, `evaluate` and `predict`.
+//! `Sequential` is the same type built as a chain with `add`; [`crate::Functional`] builds any
+//! directed acyclic graph (several inputs and outputs, shared layers, skip connections).
+
+use crate::callbacks::{Control, Logs};
+use crate::data::Tensors;
+use crate::error::{Error, Result};
+use crate::fit::Fit;
+use crate::history::History;
+use crate::metrics::{metric_from_name, Metric};
+use sinew_nn::{loss_from_name, reduce, snake_case, Activation, Ctx, Layer, LayerConfig, Loss, Param, Reduction};
+use sinew_optim::Optimizer;
+use sinew_tensor::{no_grad, Rng, Tensor};
+use std::collections::HashMap;
+
+/// A Keras `Sequential` model: a [`Model`] built as a chain with `input` and `add`.
+pub type Sequential = Model;
+
+/// A loss given to `compile`: a Keras name, a loss object, or one per output.
+pub enum LossSpec {
+    Name(String),
+    Custom(Box<dyn Loss>),
+    /// One loss per model output, in output order.
+    PerOutput(Vec<LossSpec>),
+}
+
+impl From<&str> for LossSpec {
+    fn from(s: &str) -> Self {
+        LossSpec::Name(s.to_string())
+    }
+}
+
+impl From<Box<dyn Loss>> for LossSpec {
+    fn from(l: Box<dyn Loss>) -> Self {
+        LossSpec::Custom(l)
+    }
+}
+
+impl From<Vec<LossSpec>> for LossSpec {
+    fn from(v: Vec<LossSpec>) -> Self {
+        LossSpec::PerOutput(v)
+    }
+}
+
+impl<const N: usize> From<[&str; N]> for LossSpec {
+    fn from(v: [&str; N]) -> Self {
+        LossSpec::PerOutput(v.iter().map(|s| LossSpec::from(*s)).collect())
+    }
+}
+
+macro_rules! loss_spec_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for LossSpec {
+            fn from(l: $t) -> Self {
+                LossSpec::Custom(Box::new(l))
+            }
+        }
+    )*};
+}
+loss_spec_from!(
+    sinew_nn::BinaryCrossentropy,
+    sinew_nn::CategoricalCrossentropy,
+    sinew_nn::SparseCategoricalCrossentropy,
+    sinew_nn::ElementwiseLoss,
+    sinew_nn::KlDivergence,
+    sinew_nn::CategoricalHinge
+);
+
+impl LossSpec {
+    fn resolve(self) -> Result<Box<dyn Loss>> {
+        match self {
+            LossSpec::Name(n) => loss_from_name(&n).map_err(|e| Error::new(format!("compile: {e}"))),
+            LossSpec::Custom(l) => Ok(l),
+            LossSpec::PerOutput(_) => Err(Error::new("compile: a per-output loss list cannot be nested")),
+        }
+    }
+}
+
+pub(crate) struct Compiled {
+    pub(crate) metric_names: Vec<String>,
+    pub(crate) optimizer: Optimizer,
+    /// One loss per output.
+    pub(crate) losses: Vec<Box<dyn Loss>>,
+    pub(crate) loss_weights: Vec<f64>,
+    /// Per output, the metrics of training and of validation.
+    pub(crate) metrics: Vec<Vec<Box<dyn Metric>>>,
+    pub(crate) val_metrics: Vec<Vec<Box<dyn Metric>>>,
+}
+
+/// One layer call in the graph: which layer, reading which nodes. Nodes `0..inputs` are the model
+/// inputs; node `inputs + i` is the output of call `i`. Calls are in topological order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Call {
+    pub(crate) layer: usize,
+    pub(crate) inputs: Vec<usize>,
+}
+
+/// A model input: its name and per-sample shape.
+#[derive(Clone, Debug)]
+pub(crate) struct InputSpec {
+    pub(crate) name: String,
+    pub(crate) shape: Vec<usize>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Sequential,
+    Functional,
+}
+
+/// The result of a forward pass at one output: a value, or logits and the activation that
+/// would follow them (so a cross-entropy loss can use the logits).
+enum Out {
+    Value(Tensor),
+    Logits(Tensor, Activation),
+}
+
+/// A Keras model: layers, the graph of their calls, and the compiled training state.
+pub struct Model {
+    pub(crate) name: String,
+    pub(crate) kind: Kind,
+    pub(crate) inputs: Vec<InputSpec>,
+    pending: Vec<Box<dyn LayerConfig>>,
+    pub(crate) layers: Vec<Box<dyn Layer>>,
+    pub(crate) calls: Vec<Call>,
+    pub(crate) outputs: Vec<usize>,
+    pub(crate) compiled: Option<Compiled>,
+    pub(crate) rng: Rng,
+    counters: HashMap<String, usize>,
+}
+
+impl Default for Model {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Model {
+    /// An empty `Sequential` model (Keras `keras.Sequential()`).
+    pub fn new() -> Self {
+        Model {
+            name: "sequential".into(),
+            kind: Kind::Sequential,
+            inputs: vec![],
+            pending: vec![],
+            layers: vec![],
+            calls: vec![],
+            outputs: vec![],
+            compiled: None,
+            rng: Rng::seed(0),
+            counters: HashMap::new(),
+        }
+    }
+
+    /// A functional model from an already wired graph (what [`crate::Functional::model`] makes).
+    pub(crate) fn from_graph(
+        inputs: Vec<InputSpec>,
+        layers: Vec<Box<dyn Layer>>,
+        calls: Vec<Call>,
+        outputs: Vec<usize>,
+        rng: Rng,
+    ) -> Model {
+        Model {
+            name: "functional".into(),
+            kind: Kind::Functional,
+            inputs,
+            pending: vec![],
+            layers,
+            calls,
+            outputs,
+            compiled: None,
+            rng,
+            counters: HashMap::new(),
+        }
+    }
+
+    /// Seeds weight initialisation, dropout and shuffling (Keras `set_random_seed`).
+    pub fn seed(&mut self, seed: u64) -> &mut Self {
+        self.rng = Rng::seed(seed);
+        self
+    }
+    /// The model name shown by `summary` (`sequential` or `functional` by default).
+    pub fn set_name(&mut self, name: impl Into<String>) -> &mut Self {
+        self.name = name.into();
+        self
+    }
+    /// The per-sample input shape of a Sequential model (Keras `keras.Input(shape=...)` first).
+    pub fn input(&mut self, shape: &[usize]) -> &mut Self {
+        self.inputs = vec![InputSpec { name: "input_layer".into(), shape: shape.to_vec() }];
+        self
+    }
+    /// Appends a layer to a Sequential model (Keras `model.add`). Building happens at `build`,
+    /// `compile` or `summary`; on a functional model, `build` reports the misuse.
+    pub fn add(&mut self, layer: impl LayerConfig + 'static) -> &mut Self {
+        self.pending.push(Box::new(layer));
+        self
+    }
+    /// The per-sample shape of the first input, if set.
+    pub fn input_shape(&self) -> Option<&[usize]> {
+        self.inputs.first().map(|i| i.shape.as_slice())
+    }
+    /// The per-sample shape of every input.
+    pub fn input_shapes(&self) -> Vec<Vec<usize>> {
+        self.inputs.iter().map(|i| i.shape.clone()).collect()
+    }
+    pub(crate) fn pending_push(&mut self, cfg: Box<dyn LayerConfig>) {
+        self.pending.push(cfg);
+    }
+    /// Removes the last layer of a Sequential model (Keras `model.pop`).
+    pub fn pop(&mut self) -> Result<()> {
+        if self.kind == Kind::Functional {
+            return Err(Error::state("pop: only a Sequential model can pop layers"));
+        }
+        if self.pending.pop().is_some() {
+            return Ok(());
+        }
+        if self.layers.pop().is_none() {
+            return Err(Error::state("pop: the model has no layers"));
+        }
+        self.calls.pop();
+        self.outputs = if self.calls.is_empty() { vec![] } else { vec![self.inputs.len() + self.calls.len() - 1] };
+        Ok(())
+    }
+    /// Built layers, each once (a shared layer appears once however often it is called).
+    pub fn layers(&self) -> &[Box<dyn Layer>] {
+        &self.layers
+    }
+    pub fn layers_mut(&mut self) -> &mut [Box<dyn Layer>] {
+        &mut self.layers
+    }
+    /// The layer called `name` (Keras `get_layer`).
+    pub fn get_layer(&self, name: &str) -> Result<&dyn Layer> {
+        let names: Vec<&str> = self.layers.iter().map(|l| l.name()).collect();
+        self.layers
+            .iter()
+            .find(|l| l.name() == name)
+            .map(|l| l.as_ref())
+            .ok_or_else(|| Error::new(format!("get_layer: no layer named {name:?}{}", sinew_nn::suggest(name, &names))))
+    }
+    pub fn get_layer_mut(&mut self, name: &str) -> Result<&mut Box<dyn Layer>> {
+        let names: Vec<String> = self.layers.iter().map(|l| l.name().to_string()).collect();
+        self.layers
+            .iter_mut()
+            .find(|l| l.name() == name)
+            .ok_or_else(|| Error::new(format!("get_layer: no layer named {name:?}; the layers are {names:?}")))
+    }
+
+    /// The per-sample shape of node `n`.
+    pub(crate) fn node_shape(&self, n: usize) -> &[usize] {
+        match n.checked_sub(self.inputs.len()) {
+            None => &self.inputs[n].shape,
+            Some(c) => self.layers[self.calls[c].layer].output_shape(),
+        }
+    }
+
+    /// Builds the pending layers of a Sequential model against the input shape. Shape errors
+    /// name the layer and shapes.
+    pub fn build(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return if self.layers.is_empty() { Err(Error::state("build: the model has no layers")) } else { Ok(()) };
+        }
+        if self.kind == Kind::Functional {
+            return Err(Error::state("add: layers cannot be added to a functional model; call them with `Functional`"));
+        }
+        if self.inputs.is_empty() {
+            return Err(Error::state(
+                "build: the input shape is unknown; call `input(&[...])` before adding layers (Keras `keras.Input(shape=...)`)",
+            ));
+        }
+        for cfg in std::mem::take(&mut self.pending) {
+            let name = unique_name(&mut self.counters, cfg.as_ref());
+            if self.layers.iter().any(|l| l.name() == name) {
+                return Err(Error::new(format!("build: layer name {name:?} is used twice; names must be unique")));
+            }
+            let prev = self.inputs.len() + self.calls.len() - 1;
+            let shape = self.node_shape(prev).to_vec();
+            let layer = cfg.build(name, &shape, &mut self.rng)?;
+            self.calls.push(Call { layer: self.layers.len(), inputs: vec![prev] });
+            self.layers.push(layer);
+        }
+        self.outputs = vec![self.inputs.len() + self.calls.len() - 1];
+        Ok(())
+    }
+
+    /// Per-sample shape of the first output.
+    pub fn output_shape(&self) -> Option<&[usize]> {
+        self.outputs.first().map(|&o| self.node_shape(o))
+    }
+    /// Per-sample shape of every output.
+    pub fn output_shapes(&self) -> Vec<Vec<usize>> {
+        self.outputs.iter().map(|&o| self.node_shape(o).to_vec()).collect()
+    }
+    /// The name of each output: the name of the layer that produces it.
+    pub fn output_names(&self) -> Vec<String> {
+        self.outputs
+            .iter()
+            .map(|&o| match o.checked_sub(self.inputs.len()) {
+                None => self.inputs[o].name.clone(),
+                Some(c) => self.layers[self.calls[c].layer].name().to_string(),
+            })
+            .collect()
+    }
+
+    /// The Keras summary table: layer (type), output shape, params (and, for functional models,
+    /// what each call is connected to), then totals.
+    pub fn summary(&mut self) -> Result<String> {
+        self.build()?;
+        Ok(crate::summary::summary(self))
+    }
+
+    /// Keras `compile`: optimizer, loss (a name, a loss object, or one per output) and metric
+    /// names. With several outputs, one loss is used for all of them and every metric is tracked
+    /// per output (`<output>_<metric>`).
+    pub fn compile(&mut self, optimizer: Optimizer, loss: impl Into<LossSpec>, metrics: &[&str]) -> Result<()> {
+        self.build()?;
+        let n_out = self.outputs.len();
+        let losses: Vec<Box<dyn Loss>> = match loss.into() {
+            LossSpec::PerOutput(v) => {
+                if v.len() != n_out {
+                    return Err(Error::new(format!(
+                        "compile: got {} losses for a model with {n_out} outputs {:?}",
+                        v.len(),
+                        self.output_names()
+                    )));
+                }
+                v.into_iter().map(LossSpec::resolve).collect::<Result<_>>()?
+            }
+            one => {
+                let first = one.resolve()?;
+                let config = first.config();
+                let mut v = vec![first];
+                for _ in 1..n_out {
+                    v.push(sinew_nn::loss_from_config(&config)?);
+                }
+                v
+            }
+        };
+        let names = self.output_names();
+        let make = |val: bool| -> Result<Vec<Vec<Box<dyn Metric>>>> {
+            (0..n_out)
+                .map(|o| {
+                    let prefix = match (val, n_out) {
+                        (false, 1) => String::new(),
+                        (true, 1) => "val_".into(),
+                        (false, _) => format!("{}_", names[o]),
+                        (true, _) => format!("val_{}_", names[o]),
+                    };
+                    metrics.iter().map(|m| metric_from_name(m, losses[o].name(), &prefix)).collect()
+                })
+                .collect()
+        };
+        let (train_metrics, val_metrics) = (make(false)?, make(true)?);
+        self.compiled = Some(Compiled {
+            metric_names: metrics.iter().map(|m| m.to_string()).collect(),
+            optimizer,
+            losses,
+            loss_weights: vec![1.0; n_out],
+            metrics: train_metrics,
+            val_metrics,
+        });
+        Ok(())
+    }
+
+    /// Keras `compile(loss_weights=...)`: the weight of each output's loss in the total. Call
+    /// after `compile`.
+    pub fn set_loss_weights(&mut self, weights: &[f64]) -> Result<()> {
+        let n = self.outputs.len();
+        let c = self.compiled("set_loss_weights")?;
+        if weights.len() != n {
+            return Err(Error::new(format!("set_loss_weights: got {} weights for {n} outputs", weights.len())));
+        }
+        if let Some(w) = weights.iter().find(|w| !w.is_finite()) {
+            return Err(Error::new(format!("set_loss_weights: weights must be finite, got {w}")));
+        }
+        c.loss_weights = weights.to_vec();
+        Ok(())
+    }
+
+    pub(crate) fn compiled(&mut self, what: &str) -> Result<&mut Compiled> {
+        self.compiled
+            .as_mut()
+            .ok_or_else(|| Error::state(format!("{what}: the model must be compiled first (call `compile`)")))
+    }
+
+    /// The optimizer given to `compile`.
+    pub fn optimizer(&self) -> Option<&Optimizer> {
+        self.compiled.as_ref().map(|c| &c.optimizer)
+    }
+
+    /// Checks `x` against the inputs (count and per-sample shapes), `y` against the outputs
+    /// (count, sample count) and that `x` is finite.
+    pub(crate) fn check_data(&self, what: &str, x: &Tensors, y: Option<&Tensors>) -> Result<()> {
+        if x.len() != self.inputs.len() {
+            return Err(Error::data(format!(
+                "{what}: the model has {} inputs {:?}, got {} tensors",
+                self.inputs.len(),
+                self.inputs.iter().map(|i| &i.name).collect::<Vec<_>>(),
+                x.len()
+            )));
+        }
+        x.check(what, "x", true)?;
+        for (i, (t, spec)) in x.0.iter().zip(&self.inputs).enumerate() {
+            if t.dims()[1..] != spec.shape[..] {
+                let reader = self
+                    .calls
+                    .iter()
+                    .find(|c| c.inputs.contains(&i))
+                    .map(|c| self.layers[c.layer].name().to_string())
+                    .unwrap_or_else(|| spec.name.clone());
+                return Err(Error::data(format!(
+                    "{what}: input {i} of layer {reader} is incompatible: expected per-sample shape {:?}, got {:?} (x has shape {:?})",
+                    spec.shape,
+                    &t.dims()[1..],
+                    t.dims()
+                )));
+            }
+        }
+        if let Some(y) = y {
+            if y.len() != self.outputs.len() {
+                return Err(Error::data(format!(
+                    "{what}: the model has {} outputs {:?}, got {} target tensors",
+                    self.outputs.len(),
+                    self.output_names(),
+                    y.len()
+                )));
+            }
+            y.check(what, "y", false)?;
+            if y.samples() != x.samples() {
+                return Err(Error::data(format!(
+                    "{what}: x has {} samples but y has shape {:?}",
+                    x.samples(),
+                    y.0[0].dims()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the graph on `xs`. With `logits`, an output produced by a layer that ends in
+    /// softmax/sigmoid and is read by no other call comes back as logits.
+    fn run(&mut self, xs: &[Tensor], training: bool, logits: bool) -> Vec<Out> {
+        let n_in = self.inputs.len();
+        let total = n_in + self.calls.len();
+        // Remaining reads of each node, so intermediate values are freed as soon as possible.
+        let mut reads = vec![0usize; total];
+        for c in &self.calls {
+            c.inputs.iter().for_each(|&i| reads[i] += 1);
+        }
+        let consumed: Vec<bool> = reads.iter().map(|&r| r > 0).collect();
+        for &o in &self.outputs {
+            reads[o] += 1;
+        }
+        let mut values: Vec<Option<Tensor>> = xs.iter().cloned().map(Some).chain((n_in..total).map(|_| None)).collect();
+        let mut out_logits: HashMap<usize, (Tensor, Activation)> = HashMap::new();
+        let mut ctx = Ctx { training, rng: &mut self.rng };
+        for (ci, call) in self.calls.iter().enumerate() {
+            let node = n_in + ci;
+            let args: Vec<Tensor> =
+                call.inputs.iter().map(|&i| values[i].clone().expect("graph order: inputs computed first")).collect();
+            for &i in &call.inputs {
+                reads[i] -= 1;
+                if reads[i] == 0 {
+                    values[i] = None;
+                }
+            }
+            let layer = &mut self.layers[call.layer];
+            if logits && !consumed[node] && args.len() == 1 {
+                if let Some((z, act)) = layer.forward_logits(&args[0], &mut ctx) {
+                    out_logits.insert(node, (z, act));
+                    continue;
+                }
+            }
+            values[node] = Some(layer.forward_many(&args, &mut ctx));
+        }
+        self.outputs
+            .iter()
+            .map(|o| match out_logits.get(o) {
+                Some((z, a)) => Out::Logits(z.clone(), *a),
+                None => Out::Value(values[*o].clone().expect("outputs are computed")),
+            })
+            .collect()
+    }
+
+    /// Forward pass to every output.
+    pub(crate) fn forward(&mut self, xs: &[Tensor], training: bool) -> Vec<Tensor> {
+        self.run(xs, training, false)
+            .into_iter()
+            .map(|o| match o {
+                Out::Value(v) => v,
+                Out::Logits(z, a) => a.apply(&z),
+            })
+            .collect()
+    }
+
+    /// Total loss of one batch (a scalar recorded for backward), each output's loss, and the
+    /// predictions for metrics. Where an output's layer ends in softmax/sigmoid and its loss can
+    /// use logits, that loss is computed from the logits (stabler and fused), as Keras does on
+    /// TensorFlow.
+    pub(crate) fn loss_and_pred(
+        &mut self,
+        x: &Tensors,
+        y: &Tensors,
+        sw: Option<&Tensor>,
+        training: bool,
+    ) -> (Tensor, Vec<f64>, Vec<Tensor>) {
+        let outs = self.run(&x.0, training, true);
+        let c = self.compiled.as_ref().expect("compiled");
+        let mut total: Option<Tensor> = None;
+        let (mut parts, mut preds) = (vec![], vec![]);
+        for (o, out) in outs.into_iter().enumerate() {
+            let (loss_fn, y) = (&c.losses[o], &y.0[o]);
+            let (per_sample, pred) = match out {
+                Out::Logits(z, act) => match loss_fn.per_sample_from_logits(y, &z, act) {
+                    Some(ps) => (ps, no_grad(|| act.apply(&z.detach()))),
+                    None => {
+                        let p = act.apply(&z);
+                        (loss_fn.per_sample(y, &p), p.detach())
+                    }
+                },
+                Out::Value(p) => (loss_fn.per_sample(y, &p), p.detach()),
+            };
+            let l = reduce(&per_sample, sw, Reduction::SumOverBatchSize);
+            parts.push(no_grad(|| l.item()));
+            let w = c.loss_weights[o];
+            let l = if w == 1.0 { l } else { l.mul_scalar(w) };
+            total = Some(match total {
+                None => l,
+                Some(t) => t.add(&l),
+            });
+            preds.push(pred);
+        }
+        let loss = total.expect("a model has at least one output");
+        // Weight and activity penalties (Keras `model.losses`) join the loss in training and
+        // evaluation alike; they are read after the forward pass that produced the activities.
+        let loss = match self.layers.iter_mut().filter_map(|l| l.regularization_loss()).reduce(|a, b| a.add(&b)) {
+            Some(r) => loss.add(&r),
+            None => loss,
+        };
+        (loss, parts, preds)
+    }
+
+    /// One optimisation step on a batch; returns the total loss, each output's loss and the
+    /// predictions (detached).
+    pub(crate) fn step(&mut self, x: &Tensors, y: &Tensors, sw: Option<&Tensor>) -> (f64, Vec<f64>, Vec<Tensor>) {
+        let alpha = self.compiled.as_ref().expect("compiled").optimizer.backstitch_alpha();
+        if let Some(a) = alpha {
+            let (loss, _, _) = self.loss_and_pred(x, y, sw, true);
+            let grads = loss.backward();
+            self.apply(&grads, -a, false);
+        }
+        let (loss, parts, pred) = self.loss_and_pred(x, y, sw, true);
+        let grads = loss.backward();
+        self.apply(&grads, 1.0 + alpha.unwrap_or(0.0), true);
+        (loss.item(), parts, pred)
+    }
+
+    fn apply(&mut self, grads: &sinew_tensor::Gradients, scale: f64, count: bool) {
+        let c = self.compiled.as_mut().expect("compiled");
+        let mut params: Vec<&mut Param> = self.layers.iter_mut().flat_map(|l| l.params_mut()).collect();
+        c.optimizer.apply_scaled(&mut params, grads, scale, count);
+        for p in params.iter_mut() {
+            p.apply_constraint();
+        }
+    }
+
+    /// Keras `model(x, training=...)` for a one-input, one-output model: the forward pass,
+    /// recorded for autograd, so custom training steps (GANs, VAEs) can build their own losses.
+    pub fn call(&mut self, x: &Tensor, training: bool) -> Result<Tensor> {
+        Ok(self.call_many(x, training)?.remove(0))
+    }
+
+    /// Keras `model([x1, x2], training=...)`: the forward pass to every output, recorded.
+    pub fn call_many(&mut self, x: impl Into<Tensors>, training: bool) -> Result<Vec<Tensor>> {
+        self.build()?;
+        let x = x.into();
+        self.check_data("call", &x, None)?;
+        Ok(self.forward(&x.0, training))
+    }
+
+    /// Keras `optimizer.apply_gradients(zip(grads, model.trainable_weights))`: one optimizer step
+    /// on this model's trainable weights from `grads` (weights absent from `grads` are left
+    /// alone), then the weight constraints. Needs `compile` for the optimizer.
+    pub fn apply_gradients(&mut self, grads: &sinew_tensor::Gradients) -> Result<()> {
+        self.compiled("apply_gradients")?;
+        self.apply(grads, 1.0, true);
+        Ok(())
+    }
+
+    /// The compiled loss of the first output applied to targets and predictions, reduced to a
+    /// scalar (Keras `compute_loss`), for custom training steps.
+    pub fn compute_loss(&mut self, y: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
+        let c = self.compiled("compute_loss")?;
+        Ok(reduce(&c.losses[0].per_sample(y, y_pred), None, Reduction::SumOverBatchSize))
+    }
+
+    /// Keras `fit`. `x` and `y` are a tensor each, or one tensor per input and output. Returns
+    /// the History of per-epoch logs.
+    pub fn fit(&mut self, x: impl Into<Tensors>, y: impl Into<Tensors>, opts: Fit<'_>) -> Result<History> {
+        crate::fit::fit(self, &x.into(), &y.into(), opts)
+    }
+
+    /// Keras `evaluate`: the loss and metrics over `x`, in batches.
+    pub fn evaluate(&mut self, x: impl Into<Tensors>, y: impl Into<Tensors>, batch_size: usize) -> Result<Logs> {
+        let (x, y) = (x.into(), y.into());
+        self.compiled("evaluate")?;
+        self.check_data("evaluate", &x, Some(&y))?;
+        Ok(crate::fit::evaluate_batches(self, &x, &y, batch_size.max(1), false))
+    }
+
+    /// Keras `predict` for a one-output model: outputs for `x`, in batches, in inference mode.
+    pub fn predict(&mut self, x: impl Into<Tensors>, batch_size: usize) -> Result<Tensor> {
+        self.build()?;
+        if self.outputs.len() != 1 {
+            return Err(Error::state(format!(
+                "predict: the model has {} outputs {:?}; use predict_outputs",
+                self.outputs.len(),
+                self.output_names()
+            )));
+        }
+        Ok(self.predict_outputs(x, batch_size)?.remove(0))
+    }
+
+    /// Keras `predict` for any model: one tensor per output, in batches, in inference mode.
+    pub fn predict_outputs(&mut self, x: impl Into<Tensors>, batch_size: usize) -> Result<Vec<Tensor>> {
+        self.build()?;
+        let x = x.into();
+        self.check_data("predict", &x, None)?;
+        let n = x.samples();
+        let bs = batch_size.max(1);
+        let batches: Vec<Vec<Tensor>> =
+            no_grad(|| (0..n).step_by(bs).map(|s| self.forward(&x.rows(s, bs.min(n - s)).0, false)).collect());
+        Ok((0..self.outputs.len())
+            .map(|o| {
+                let refs: Vec<&Tensor> = batches.iter().map(|b| &b[o]).collect();
+                Tensor::concat(&refs, 0)
+            })
+            .collect())
+    }
+
+    /// Keras `train_on_batch`: one step; returns the batch loss and metrics.
+    pub fn train_on_batch(&mut self, x: impl Into<Tensors>, y: impl Into<Tensors>) -> Result<Logs> {
+        let (x, y) = (x.into(), y.into());
+        self.compiled("train_on_batch")?;
+        self.check_data("train_on_batch", &x, Some(&y))?;
+        let (loss, parts, pred) = self.step(&x, &y, None);
+        let names = self.output_names();
+        let c = self.compiled.as_mut().expect("compiled");
+        c.metrics.iter_mut().flatten().for_each(|m| m.reset());
+        crate::metrics::update_outputs(&mut c.metrics, &y, &pred);
+        Ok(batch_logs(loss, &parts, &names, &c.metrics, ""))
+    }
+
+    /// Keras `test_on_batch`: loss and metrics of one batch, no update.
+    pub fn test_on_batch(&mut self, x: impl Into<Tensors>, y: impl Into<Tensors>) -> Result<Logs> {
+        let x = x.into();
+        let n = x.samples().max(1);
+        self.evaluate(x, y, n)
+    }
+
+    /// Keras `predict_on_batch`.
+    pub fn predict_on_batch(&mut self, x: impl Into<Tensors>) -> Result<Tensor> {
+        let x = x.into();
+        let n = x.samples().max(1);
+        self.predict(x, n)
+    }
+
+    /// Copies of every weight (Keras `get_weights`).
+    pub fn get_weights(&self) -> Vec<Tensor> {
+        crate::weights::get_weights(&self.layers)
+    }
+    /// Sets every weight; checks count and shapes first.
+    pub fn set_weights(&mut self, w: &[Tensor]) -> Result<()> {
+        crate::weights::set_weights(&mut self.layers, w)
+    }
+
+    pub(crate) fn control(&mut self) -> Control<'_> {
+        let c = self.compiled.as_mut().expect("compiled");
+        Control { stop_training: false, resume_epoch: None, optimizer: &mut c.optimizer, layers: &mut self.layers }
+    }
+}
+
+/// Logs of a batch or epoch: `loss`, then per-output losses (several outputs only), then metrics.
+pub(crate) fn batch_logs(
+    loss: f64,
+    parts: &[f64],
+    names: &[String],
+    metrics: &[Vec<Box<dyn Metric>>],
+    prefix: &str,
+) -> Logs {
+    let mut logs = Logs::default();
+    logs.set(&format!("{prefix}loss"), loss);
+    if parts.len() > 1 {
+        for (name, v) in names.iter().zip(parts) {
+            logs.set(&format!("{prefix}{name}_loss"), *v);
+        }
+    }
+    for m in metrics.iter().flatten() {
+        logs.set(m.name(), m.result());
+    }
+    logs
+}
+
+/// The next Keras-style default name for a layer: `dense`, `dense_1`, ... (or its given name).
+pub(crate) fn unique_name(counters: &mut HashMap<String, usize>, cfg: &dyn LayerConfig) -> String {
+    match cfg.name() {
+        Some(n) => n.to_string(),
+        None => {
+            let base = snake_case(cfg.class_name());
+            let k = counters.entry(base.clone()).or_insert(0);
+            let n = if *k == 0 { base.clone() } else { format!("{base}_{k}") };
+            *k += 1;
+            n
+        }
+    }
+}
