@@ -1,6 +1,7 @@
 //! Keras callbacks: a trait with the Keras hooks, a [`Control`] handle that lets a callback stop
 //! training, change the learning rate and read or write weights, and the built-in callbacks.
 
+use crate::model::Model;
 use sinew_nn::Layer;
 use sinew_optim::Optimizer;
 use sinew_tensor::Tensor;
@@ -30,28 +31,39 @@ pub struct Control<'a> {
     pub stop_training: bool,
     /// Set in `on_train_begin` to resume at this epoch (what BackupAndRestore does).
     pub resume_epoch: Option<usize>,
-    pub(crate) optimizer: &'a mut Optimizer,
-    pub(crate) layers: &'a mut [Box<dyn Layer>],
+    pub(crate) model: &'a mut Model,
 }
 
 impl Control<'_> {
-    pub fn learning_rate(&self) -> f64 {
-        self.optimizer.learning_rate()
+    pub(crate) fn optimizer(&mut self) -> &mut Optimizer {
+        &mut self.model.compiled.as_mut().expect("fit runs on a compiled model").optimizer
+    }
+    pub(crate) fn parts(&mut self) -> (&mut [Box<dyn Layer>], &mut Optimizer) {
+        let m = &mut *self.model;
+        (&mut m.layers, &mut m.compiled.as_mut().expect("fit runs on a compiled model").optimizer)
+    }
+    pub fn learning_rate(&mut self) -> f64 {
+        self.optimizer().learning_rate()
     }
     pub fn set_learning_rate(&mut self, lr: f64) {
-        self.optimizer.set_learning_rate(lr);
+        self.optimizer().set_learning_rate(lr);
     }
     /// Copies of every weight, in layer order (Keras `get_weights`).
     pub fn get_weights(&self) -> Vec<Tensor> {
-        crate::weights::get_weights(self.layers)
+        self.model.get_weights()
     }
     /// Writes every weight to `path` (a weights-only model file, written atomically).
     pub fn save_weights(&self, path: &std::path::Path) -> crate::Result<()> {
-        crate::saving::save_layer_weights(self.layers, path)
+        crate::saving::save_layer_weights(&self.model.layers, path)
+    }
+    /// Writes the whole model (architecture, compile config, weights, optimizer state) to
+    /// `path`, atomically (Keras `model.save`).
+    pub fn save_model(&mut self, path: &std::path::Path) -> crate::Result<()> {
+        self.model.save(path)
     }
     /// Restores weights taken by [`Control::get_weights`].
     pub fn set_weights(&mut self, w: &[Tensor]) {
-        crate::weights::set_weights(self.layers, w).expect("weights taken from the same model fit it");
+        self.model.set_weights(w).expect("weights taken from the same model fit it");
     }
 }
 
@@ -321,8 +333,9 @@ impl<F: FnMut(usize, &Logs, &mut Control)> Callback for OnEpochEnd<F> {
     }
 }
 
-/// Keras `ModelCheckpoint` (weights only): after each epoch, writes the weights to `filepath`,
-/// where `{epoch}` is replaced by the 1-based epoch number. With `save_best_only`, only when
+/// Keras `ModelCheckpoint`: after each epoch, writes the whole model (or, with
+/// `save_weights_only`, the weights) to `filepath`, where `{epoch}` is replaced by the 1-based
+/// epoch number. With `save_best_only`, only when
 /// `monitor` improves. Writes are atomic. A failed write is reported on stderr and stops training,
 /// so a run never continues believing it has a checkpoint it does not.
 #[derive(Clone, Debug)]
@@ -330,6 +343,8 @@ pub struct ModelCheckpoint {
     pub filepath: String,
     pub monitor: String,
     pub save_best_only: bool,
+    /// Keras `save_weights_only` (default false: the whole model, loadable with `Model::load`).
+    pub save_weights_only: bool,
     pub mode: Mode,
     best: Option<f64>,
     /// Paths written so far, in order.
@@ -342,6 +357,7 @@ impl ModelCheckpoint {
             filepath: filepath.into(),
             monitor: "val_loss".into(),
             save_best_only: false,
+            save_weights_only: false,
             mode: Mode::Auto,
             best: None,
             saved: vec![],
@@ -353,6 +369,10 @@ impl ModelCheckpoint {
     }
     pub fn save_best_only(mut self, b: bool) -> Self {
         self.save_best_only = b;
+        self
+    }
+    pub fn save_weights_only(mut self, b: bool) -> Self {
+        self.save_weights_only = b;
         self
     }
     pub fn mode(mut self, m: Mode) -> Self {
@@ -377,7 +397,8 @@ impl Callback for ModelCheckpoint {
             self.best = Some(current);
         }
         let path = std::path::PathBuf::from(self.filepath.replace("{epoch}", &(epoch + 1).to_string()));
-        match c.save_weights(&path) {
+        let written = if self.save_weights_only { c.save_weights(&path) } else { c.save_model(&path) };
+        match written {
             Ok(()) => self.saved.push(path),
             Err(e) => {
                 eprintln!("ModelCheckpoint: {e}; stopping training");
@@ -478,8 +499,9 @@ impl BackupAndRestore {
             crate::Error::with_kind(crate::ErrorKind::Io, format!("{}: backup without an epoch", path.display()))
         })?;
         let iterations: u64 = meta.get("optimizer_iterations").and_then(|e| e.parse().ok()).unwrap_or(0);
-        crate::saving::restore_state(c.layers, Some(&mut *c.optimizer), &st, &path)?;
-        c.optimizer.set_iterations(iterations);
+        let (layers, opt) = c.parts();
+        crate::saving::restore_state(layers, Some(&mut *opt), &st, &path)?;
+        opt.set_iterations(iterations);
         Ok(Some(epoch + 1))
     }
 }
@@ -503,11 +525,12 @@ impl Callback for BackupAndRestore {
         let meta = std::collections::HashMap::from([
             ("format".to_string(), "sinew-backup".to_string()),
             ("epoch".to_string(), epoch.to_string()),
-            ("optimizer_iterations".to_string(), c.optimizer.iterations().to_string()),
+            ("optimizer_iterations".to_string(), c.optimizer().iterations().to_string()),
         ]);
+        let (layers, opt) = c.parts();
         let result = std::fs::create_dir_all(&self.backup_dir)
             .map_err(|e| crate::Error::with_kind(crate::ErrorKind::Io, format!("{}: {e}", self.backup_dir.display())))
-            .and_then(|_| crate::saving::write_state(c.layers, Some(&*c.optimizer), meta, &self.file()));
+            .and_then(|_| crate::saving::write_state(layers, Some(&*opt), meta, &self.file()));
         if let Err(e) = result {
             eprintln!("BackupAndRestore: {e}; stopping training");
             c.stop_training = true;

@@ -674,8 +674,7 @@ impl Model {
     }
 
     pub(crate) fn control(&mut self) -> Control<'_> {
-        let c = self.compiled.as_mut().expect("compiled");
-        Control { stop_training: false, resume_epoch: None, optimizer: &mut c.optimizer, layers: &mut self.layers }
+        Control { stop_training: false, resume_epoch: None, model: self }
     }
 }
 

@@ -209,9 +209,20 @@ fn model_checkpoint_saves_best_weights_atomically_and_csv_logger_writes_rows() {
     let mut log = CsvLogger::new(&csv);
     m.fit(&x, &y, Fit::new().epochs(4).verbose(0).callback(&mut ck).callback(&mut log)).unwrap();
     assert!(!ck.saved.is_empty() && ck.saved.len() <= 4);
-    // The last checkpoint holds the weights of the best epoch; it loads into a same-shaped model.
+    // The last checkpoint is the whole model at its best epoch: it loads with no source code,
+    // and its weights also load into a same-shaped model.
+    let best = ck.saved.last().unwrap();
+    let mut back = Model::load(best).unwrap();
+    assert!(back.optimizer().unwrap().iterations() > 0);
     let mut fresh = model(12);
-    fresh.load_weights(ck.saved.last().unwrap()).unwrap();
+    fresh.load_weights(best).unwrap();
+    assert_eq!(back.predict(&x, 64).unwrap().to_vec_f32(), fresh.predict(&x, 64).unwrap().to_vec_f32());
+    // Weights only: loadable into a model, not a model file by itself.
+    let wpath = tmp("weights_only.safetensors");
+    let mut wck = ModelCheckpoint::new(wpath.to_str().unwrap()).save_weights_only(true);
+    m.fit(&x, &y, Fit::new().epochs(1).verbose(0).callback(&mut wck)).unwrap();
+    fresh.load_weights(&wpath).unwrap();
+    assert!(Model::load(&wpath).err().unwrap().message.contains("not a sinew model file"));
     let text = std::fs::read_to_string(&csv).unwrap();
     let rows: Vec<&str> = text.lines().collect();
     assert_eq!(rows[0], "epoch,loss,accuracy");
