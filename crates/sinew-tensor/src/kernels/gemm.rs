@@ -84,30 +84,30 @@ pub fn gemm<T: Float>(dst: &mut [T], dst_rs: usize, a: MatRef<'_, T>, b: MatRef<
             let len = if split_n { n } else { m };
             let block = len.div_ceil(parts).div_ceil(16) * 16;
             let ptr = SendPtr(dst.as_mut_ptr());
-            rayon::scope(|s| {
-                for start in (0..len).step_by(block) {
-                    let end = (start + block).min(len);
-                    s.spawn(move |_| {
-                        let ptr = ptr;
-                        let (a2, b2, off) = if split_n {
-                            (a, MatRef { data: &b.data[start * b.cs..], rows: k, cols: end - start, ..b }, start)
-                        } else {
-                            (
-                                MatRef { data: &a.data[start * a.rs..], rows: end - start, cols: k, ..a },
-                                b,
-                                start * dst_rs,
-                            )
-                        };
-                        let (bm, bn) = (a2.rows, b2.cols);
-                        // SAFETY: each task writes only its own block of dst (columns start..end of
-                        // every row, or rows start..end), so no two tasks touch the same element;
-                        // the block lies inside dst because (m-1)*dst_rs + n <= dst.len() was asserted
-                        // above, and dst outlives the scope.
-                        unsafe {
-                            raw_gemm(ptr.0.add(off), dst_rs, bm, bn, k, a2, b2, accumulate, gemm::Parallelism::None)
-                        }
-                    });
+            let part = move |start: usize| {
+                let end = (start + block).min(len);
+                let ptr = ptr;
+                let (a2, b2, off) = if split_n {
+                    (a, MatRef { data: &b.data[start * b.cs..], rows: k, cols: end - start, ..b }, start)
+                } else {
+                    (MatRef { data: &a.data[start * a.rs..], rows: end - start, cols: k, ..a }, b, start * dst_rs)
+                };
+                let (bm, bn) = (a2.rows, b2.cols);
+                // SAFETY: each part writes only its own block of dst (columns start..end of every
+                // row, or rows start..end), so no two parts touch the same element; the block lies
+                // inside dst because (m-1)*dst_rs + n <= dst.len() was asserted above, and dst
+                // outlives the scope.
+                unsafe { raw_gemm(ptr.0.add(off), dst_rs, bm, bn, k, a2, b2, accumulate, gemm::Parallelism::None) }
+            };
+            // The calling thread computes the first part itself while pool workers take the rest.
+            // With `rayon::scope`, a caller outside the pool (the training loop) injected every
+            // part and slept until all were done: two thread wake-ups per product, which cost
+            // more than the second core gained at batch 32.
+            rayon::in_place_scope(|s| {
+                for start in (block..len).step_by(block) {
+                    s.spawn(move |_| part(start));
                 }
+                part(0);
             });
             return;
         }
