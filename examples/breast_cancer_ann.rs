@@ -1,9 +1,10 @@
 //! The notes' binary-classification ANN: Dense 78-39-19-1 with Dropout 0.2, Adam, binary
 //! cross-entropy, EarlyStopping on val_loss with patience 2, on the scikit-learn breast-cancer
-//! data scaled to [0, 1] (a min-max scaler fitted on the training split). Over model seeds 1-8 it
-//! reaches 95.8-97.9% test accuracy (mean 96.8%), each run in well under a second; the accuracy
-//! check uses the mean over three seeds, because early stopping with patience 2 on 143 validation
-//! samples makes single runs noisy.
+//! data scaled to [0, 1] (a min-max scaler fitted on the training split). Early stopping watches a
+//! validation split taken from the training data, so the test split is touched only by the final
+//! evaluation. Over model seeds 1-5 it reaches 93.7-96.5% test accuracy (mean 95.2%), each run in
+//! well under a second; the accuracy check uses that mean, because early stopping with patience 2
+//! makes single runs noisy.
 //!
 //! Data: `../shared/data/sklearn-small/breast_cancer.csv` (or `$SINEW_DATA_DIR/sklearn-small`).
 //! Run: `cargo run --release --example breast_cancer_ann`
@@ -12,9 +13,12 @@ use sinew::data::{find_dataset, load_sklearn_csv};
 use sinew::prelude::*;
 
 const TEST_FRACTION: f64 = 0.25;
+/// Early stopping watches the last fifth of the training split, so the test split stays unseen
+/// until the final evaluation.
+const VALIDATION_SPLIT: f64 = 0.2;
 /// Seeds the train/test split; model seeds vary separately.
 const SPLIT_SEED: u64 = 101;
-const MODEL_SEEDS: [u64; 3] = [1, 2, 3];
+const MODEL_SEEDS: [u64; 5] = [1, 2, 3, 4, 5];
 
 /// Scales each column into [0, 1] with the training split's min and max (sklearn MinMaxScaler).
 fn min_max(train: &Tensor, test: &Tensor) -> (Tensor, Tensor) {
@@ -49,7 +53,7 @@ fn run(seed: u64, verbose: u8) -> Result<f64, Box<dyn std::error::Error>> {
     let history = model.fit(
         &x_train,
         &y_train,
-        Fit::new().epochs(600).batch_size(32).verbose(verbose).validation_data(&x_test, &y_test).callback(&mut early),
+        Fit::new().epochs(600).batch_size(32).verbose(verbose).validation_split(VALIDATION_SPLIT).callback(&mut early),
     )?;
     let acc = model.evaluate(&x_test, &y_test, 256)?.get("accuracy").unwrap();
     println!("stopped after {} epochs; test accuracy {acc:.4}", history.epoch.len());

@@ -85,7 +85,13 @@ pub trait Layer: Send {
     fn regularization_loss(&mut self) -> Option<Tensor> {
         self.params().iter().filter_map(|p| p.regularizer.map(|r| r.penalty(&p.value))).reduce(|a, b| a.add(&b))
     }
-    /// Freezes or unfreezes every weight.
+    /// Keras `layer.trainable`: false once [`Layer::set_trainable`] froze it. A layer without
+    /// weights counts as trainable, as in Keras.
+    fn trainable(&self) -> bool {
+        let ps = self.params();
+        ps.is_empty() || ps.iter().any(|p| p.trainable)
+    }
+    /// Freezes or unfreezes every weight (moving statistics stay non-trainable).
     fn set_trainable(&mut self, trainable: bool) {
         for p in self.params_mut() {
             if p.name != "moving_mean" && p.name != "moving_variance" {

@@ -22,7 +22,7 @@ pub use layers::merge::{
 pub use layers::noise::{AlphaDropout, GaussianDropout, GaussianNoise};
 pub use layers::normalization::{BatchNormalization, GroupNormalization, LayerNormalization, UnitNormalization};
 pub use layers::wrappers::WeightNormalization;
-pub use layers::{layer_from_config, LAYER_CLASSES};
+pub use layers::{layer_from_config, register_layer, LayerFromConfig, LAYER_CLASSES};
 pub use losses::{
     class_ids, loss_from_config, loss_from_name, reduce, BinaryCrossentropy, CategoricalCrossentropy, CategoricalHinge,
     Elementwise as ElementwiseLoss, KlDivergence, Loss, Reduction, SparseCategoricalCrossentropy, EPSILON,

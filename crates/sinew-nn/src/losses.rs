@@ -32,6 +32,26 @@ pub trait Loss: Send + Sync {
     fn config(&self) -> serde_json::Value {
         serde_json::json!(self.name())
     }
+    /// Checks targets `y_true` (the whole batch) against the model output's per-sample shape
+    /// before training, so a bad `y` is an error rather than a panic inside the loss. The default
+    /// asks for the same per-sample shape.
+    fn check_target(&self, y_true: &Tensor, output_shape: &[usize]) -> std::result::Result<(), String> {
+        let got = &y_true.dims()[1.min(y_true.rank())..];
+        if got == output_shape {
+            return Ok(());
+        }
+        let mut msg = format!(
+            "{}: targets have per-sample shape {got:?} (y has shape {:?}) but the model output has per-sample shape {output_shape:?}",
+            self.name(),
+            y_true.dims()
+        );
+        if got.is_empty() && output_shape == [1] {
+            msg.push_str(&format!("; reshape y to [{}, 1]", y_true.dims().first().unwrap_or(&0)));
+        } else if got.is_empty() || got == [1] {
+            msg.push_str("; integer class ids need sparse_categorical_crossentropy, or one-hot them");
+        }
+        Err(msg)
+    }
 }
 
 /// Applies optional per-sample weights `[batch]` and the reduction, giving a scalar.
@@ -187,6 +207,19 @@ impl Loss for SparseCategoricalCrossentropy {
         // Keras renormalises the probabilities first, as for the dense cross-entropy.
         let p = y_pred.div(&y_pred.sum(&[-1], true)).clamp(EPSILON, 1.0 - EPSILON);
         p.gather(1, &idx).log().neg().reshape([ids.len()])
+    }
+    fn check_target(&self, y_true: &Tensor, output_shape: &[usize]) -> std::result::Result<(), String> {
+        let name = self.name();
+        let [classes] = output_shape else {
+            return Err(format!("{name}: the model output must be [batch, classes], got per-sample shape {output_shape:?}"));
+        };
+        if !(y_true.rank() == 1 || (y_true.rank() == 2 && y_true.dims()[1] == 1)) {
+            return Err(format!("{name}: targets must be class ids of shape [batch] or [batch, 1], got {:?}", y_true.dims()));
+        }
+        match y_true.to_vec_f64().into_iter().enumerate().find(|(_, v)| !(*v >= 0.0 && v.fract() == 0.0 && *v < *classes as f64)) {
+            Some((i, v)) => Err(format!("{name}: target {i} is {v}, not a class id in [0, {classes})")),
+            None => Ok(()),
+        }
     }
     fn per_sample_from_logits(&self, y_true: &Tensor, logits: &Tensor, act: Activation) -> Option<Tensor> {
         (!self.from_logits && act == Activation::Softmax && logits.rank() == 2)

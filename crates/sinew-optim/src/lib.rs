@@ -94,9 +94,12 @@ impl Optimizer {
         self.global_clipnorm = Some(v);
         self
     }
+    /// The paper's default Backstitch alpha.
+    pub const BACKSTITCH_ALPHA: f64 = 0.3;
     /// Backstitch (Wang et al. 2017): each minibatch takes a step of `-alpha * lr`, then a step of
-    /// `(1 + alpha) * lr` with the gradient recomputed. The training loop performs the two
-    /// passes; see [`Optimizer::backstitch_alpha`]. Default alpha in the paper: 0.3.
+    /// `(1 + alpha) * lr` with the gradient recomputed on the same minibatch. The training loop
+    /// performs the two passes; see [`Optimizer::backstitch_alpha`]. The paper's default is
+    /// [`Optimizer::BACKSTITCH_ALPHA`] (0.3).
     pub fn backstitch(mut self, alpha: f64) -> Self {
         self.backstitch = Some(alpha);
         self

@@ -177,6 +177,10 @@ pub(crate) fn fit(model: &mut Model, x: &Tensors, y: &Tensors, mut o: Fit<'_>) -
         let (mut loss_sum, mut parts_sum, mut seen) = (0.0, vec![0.0; names.len()], 0usize);
         let mut stop = false;
         for (b, idx) in order.chunks(o.batch_size).enumerate() {
+            {
+                let mut ctl = model.control();
+                o.callbacks.iter_mut().for_each(|cb| cb.on_train_batch_begin(b, &mut ctl));
+            }
             let (xb, yb) = (xt.select(idx), yt.select(idx));
             let wb = weights.as_ref().map(|w| Tensor::from_vec(idx.iter().map(|&i| w[i]).collect(), [idx.len()]));
             let (loss, parts) = match o.train_step.as_mut() {

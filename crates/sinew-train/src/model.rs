@@ -432,6 +432,14 @@ impl Model {
                     y.0[0].dims()
                 )));
             }
+            if let Some(c) = &self.compiled {
+                for (o, (loss, shape)) in c.losses.iter().zip(self.output_shapes()).enumerate() {
+                    loss.check_target(&y.0[o], &shape).map_err(|m| {
+                        let out = if self.outputs.len() > 1 { format!(" (output {})", self.output_names()[o]) } else { String::new() };
+                        Error::data(format!("{what}{out}: {m}"))
+                    })?;
+                }
+            }
         }
         Ok(())
     }

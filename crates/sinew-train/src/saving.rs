@@ -181,7 +181,8 @@ impl Model {
     /// The architecture as JSON: layer configs and, for functional models, the wiring.
     fn architecture(&self) -> Value {
         let layers: Vec<Value> = self.layers.iter().map(|l| l.config()).collect();
-        match self.kind {
+        let frozen: Vec<&str> = self.layers.iter().filter(|l| !l.trainable()).map(|l| l.name()).collect();
+        let mut arch = match self.kind {
             Kind::Sequential => {
                 json!({"class_name": "Sequential", "name": self.name, "input_shape": self.input_shape(), "layers": layers})
             }
@@ -193,7 +194,9 @@ impl Model {
                 "calls": self.calls.iter().map(|c| json!({"layer": c.layer, "inputs": c.inputs})).collect::<Vec<_>>(),
                 "outputs": self.outputs,
             }),
-        }
+        };
+        arch["frozen"] = json!(frozen);
+        arch
     }
 
     /// Rebuilds the (uncompiled) model an [`Model::architecture`] describes.
@@ -240,6 +243,10 @@ impl Model {
         };
         if let Some(n) = model["name"].as_str() {
             m.set_name(n);
+        }
+        for name in model["frozen"].as_array().into_iter().flatten() {
+            let name = name.as_str().ok_or_else(|| io(path, "a frozen layer name is not a string", name))?;
+            m.get_layer_mut(name).map_err(|e| io(path, "a frozen layer is not in the model", e))?.set_trainable(false);
         }
         Ok(m)
     }

@@ -200,11 +200,41 @@ pub fn layer_from_config(v: &Value) -> Result<Box<dyn LayerConfig>> {
             Box::new(merge::Merge::new(merge::MergeKind::from_class(other).expect("checked")).with_name(name))
         }
         other => {
-            return Err(Error::new(
-                ErrorKind::UnknownName,
-                format!("unknown layer class {other:?}{}", crate::suggest(other, LAYER_CLASSES)),
-            ));
+            let custom = custom_layers().read().unwrap_or_else(|e| e.into_inner()).get(other).copied();
+            return match custom {
+                Some(from_config) => from_config(v),
+                None => {
+                    let hint = match crate::suggest(other, LAYER_CLASSES) {
+                        s if s.is_empty() => " (a custom layer must be registered with register_layer before loading)".into(),
+                        s => s,
+                    };
+                    Err(Error::new(ErrorKind::UnknownName, format!("unknown layer class {other:?}{hint}")))
+                }
+            };
         }
     };
     Ok(cfg)
+}
+
+/// Rebuilds a custom layer's configuration from the JSON its `config()` wrote.
+pub type LayerFromConfig = fn(&Value) -> Result<Box<dyn LayerConfig>>;
+
+fn custom_layers() -> &'static std::sync::RwLock<std::collections::HashMap<String, LayerFromConfig>> {
+    static REGISTRY: std::sync::OnceLock<std::sync::RwLock<std::collections::HashMap<String, LayerFromConfig>>> =
+        std::sync::OnceLock::new();
+    REGISTRY.get_or_init(Default::default)
+}
+
+/// Registers a custom layer class so that [`layer_from_config`] (and so `Model::load`) can
+/// rebuild it: Keras `register_keras_serializable` / `custom_objects`. Built-in class names cannot
+/// be replaced.
+pub fn register_layer(class_name: &str, from_config: LayerFromConfig) -> Result<()> {
+    if LAYER_CLASSES.contains(&class_name) {
+        return Err(Error::new(
+            ErrorKind::Mismatch,
+            format!("register_layer: {class_name:?} is a built-in layer class and cannot be replaced"),
+        ));
+    }
+    custom_layers().write().unwrap_or_else(|e| e.into_inner()).insert(class_name.to_string(), from_config);
+    Ok(())
 }
