@@ -61,7 +61,7 @@ pub trait Float:
 }
 
 macro_rules! impl_float {
-    ($t:ty, $d:expr) => {
+    ($t:ty, $d:expr, $exp:expr, $ln:expr, $ln_1p:expr) => {
         impl Float for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -82,15 +82,15 @@ macro_rules! impl_float {
             }
             #[inline(always)]
             fn exp(self) -> Self {
-                <$t>::exp(self)
+                $exp(self)
             }
             #[inline(always)]
             fn ln(self) -> Self {
-                <$t>::ln(self)
+                $ln(self)
             }
             #[inline(always)]
             fn ln_1p(self) -> Self {
-                <$t>::ln_1p(self)
+                $ln_1p(self)
             }
             #[inline(always)]
             fn sqrt(self) -> Self {
@@ -127,8 +127,10 @@ macro_rules! impl_float {
         }
     };
 }
-impl_float!(f32, DType::F32);
-impl_float!(f64, DType::F64);
+// f32, the working dtype, takes branch-free versions that vectorise (kernels/math.rs); f64, the
+// gradient-check dtype, keeps std's.
+impl_float!(f32, DType::F32, crate::kernels::math::exp_f32, crate::kernels::math::ln_f32, crate::kernels::math::ln_1p_f32);
+impl_float!(f64, DType::F64, f64::exp, f64::ln, f64::ln_1p);
 
 /// Error function, W. J. Cody's rational approximations (max relative error ~1e-16 over the real
 /// line), needed by exact GELU. std has no `erf`.

@@ -7,6 +7,8 @@
 
 pub mod conv;
 pub mod gemm;
+pub mod math;
+pub mod simd;
 pub mod pool;
 pub mod upsample;
 

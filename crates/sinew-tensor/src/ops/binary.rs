@@ -2,6 +2,7 @@
 
 use crate::autograd::{grads, record, Op};
 use crate::dtype::Float;
+use crate::kernels::simd::vectorized;
 use crate::shape::Shape;
 use crate::storage::{with_dtype, Element, PAR_CHUNK, PAR_THRESHOLD};
 use crate::tensor::Tensor;
@@ -58,6 +59,7 @@ impl Binary {
 }
 
 /// `out = f(a, b)` with `a` and `b` broadcast to `out`.
+#[inline(always)]
 pub(crate) fn broadcast_zip<T: Element>(
     a: &[T],
     ash: &Shape,
@@ -148,7 +150,27 @@ impl Tensor {
         let name = k.op().name();
         check_dtypes(name, self, rhs);
         let out = broadcast_shape(name, self, rhs);
-        let st = with_dtype!(self.dtype(), T => T::wrap(broadcast_zip(self.data::<T>(), self.shape(), rhs.data::<T>(), rhs.shape(), &out, |a, b| k.f(a, b))));
+        let st = with_dtype!(self.dtype(), T => {
+            let (a, b) = (self.data::<T>(), rhs.data::<T>());
+            // One monomorphised, vectorised loop per op: a `match` on the op inside the loop kept
+            // it scalar.
+            macro_rules! run {
+                ($op:expr) => {
+                    vectorized(#[inline(always)] || {
+                        broadcast_zip(a, self.shape(), b, rhs.shape(), &out, #[inline(always)] |a, b| $op.f(a, b))
+                    })
+                };
+            }
+            T::wrap(match k {
+                Binary::Add => run!(Binary::Add),
+                Binary::Sub => run!(Binary::Sub),
+                Binary::Mul => run!(Binary::Mul),
+                Binary::Div => run!(Binary::Div),
+                Binary::Maximum => run!(Binary::Maximum),
+                Binary::Minimum => run!(Binary::Minimum),
+                Binary::Pow => run!(Binary::Pow),
+            })
+        });
         record(k.op(), st, out, &[self, rhs], move |gy, y, xs| {
             let (a, b) = (&xs[0], &xs[1]);
             let (ga, gb) = match k {

@@ -2,6 +2,7 @@
 
 use crate::autograd::{grads, record, Op};
 use crate::dtype::Float;
+use crate::kernels::simd::vectorized;
 use crate::ops::unary::{dispatch_unary, Unary};
 use crate::shape::Shape;
 use crate::storage::{with_dtype, Element, PAR_CHUNK, PAR_THRESHOLD};
@@ -63,23 +64,31 @@ fn softmax_row<T: Float>(r: &[T], o: &mut [T]) {
 
 /// Row-wise map over `[rows, c]` data: `out_row = f(row index, out_row)` for each row, in
 /// parallel blocks of rows when large. `f` writes the whole output row.
-fn rows_out<T: Element>(n: usize, c: usize, f: impl Fn(usize, &mut [T]) + Sync) -> Vec<T> {
-    let mut out = crate::storage::zeroed::<T>(n);
+#[inline(always)]
+fn rows_out<T: Element, F: Fn(usize, &mut [T]) + Sync + Copy>(n: usize, c: usize, f: F) -> Vec<T> {
     if c == 0 || n == 0 {
-        return out;
+        return crate::storage::zeroed::<T>(n);
     }
     if n >= PAR_THRESHOLD {
-        let rows_per = (PAR_CHUNK / c).max(1);
-        out.par_chunks_mut(rows_per * c).enumerate().for_each(|(blk, o)| {
-            for (r, orow) in o.chunks_mut(c).enumerate() {
-                f(blk * rows_per + r, orow);
-            }
-        });
-    } else {
-        for (r, orow) in out.chunks_mut(c).enumerate() {
-            f(r, orow);
-        }
+        return par_rows_out(n, c, f);
     }
+    // Serial branch apart from the parallel one, with `f` by value: see `unary::map`.
+    let mut out = crate::storage::zeroed::<T>(n);
+    for (r, orow) in out.chunks_mut(c).enumerate() {
+        f(r, orow);
+    }
+    out
+}
+
+#[inline(never)]
+fn par_rows_out<T: Element, F: Fn(usize, &mut [T]) + Sync + Copy>(n: usize, c: usize, f: F) -> Vec<T> {
+    let mut out = crate::storage::zeroed::<T>(n);
+    let rows_per = (PAR_CHUNK / c).max(1);
+    out.par_chunks_mut(rows_per * c).enumerate().for_each(|(blk, o)| {
+        for (r, orow) in o.chunks_mut(c).enumerate() {
+            f(blk * rows_per + r, orow);
+        }
+    });
     out
 }
 
@@ -210,7 +219,7 @@ impl Tensor {
             let st = with_dtype!(gy.dtype(), T => {
                 let lsm = T::view(&lsm);
                 let g = gy.data::<T>();
-                let mut out: Vec<T> = lsm.iter().map(|&v| v.exp()).collect();
+                let mut out: Vec<T> = lsm.iter().map(|&v| Float::exp(v)).collect();
                 for (r, &l) in labels.iter().enumerate() {
                     out[r * c + l] -= T::ONE;
                     out[r * c..(r + 1) * c].iter_mut().for_each(|v| *v *= g[r]);
@@ -238,7 +247,13 @@ impl Tensor {
         );
         let st = with_dtype!(self.dtype(), T => {
             let (x, t) = (self.data::<T>(), targets.data::<T>());
-            T::wrap(x.iter().zip(t).map(|(&x, &t)| x.max(T::ZERO) - x * t + (-x.abs()).exp().ln_1p()).collect())
+            T::wrap(vectorized(#[inline(always)] || {
+                let mut out = crate::storage::zeroed::<T>(x.len());
+                for ((o, &x), &t) in out.iter_mut().zip(x).zip(t) {
+                    *o = x.max(T::ZERO) - x * t + Float::ln_1p(Float::exp(-x.abs()));
+                }
+                out
+            }))
         });
         record(Op::SigmoidCrossEntropy, st, self.shape().clone(), &[self, targets], |gy, _, xs| {
             let (x, t) = (&xs[0], &xs[1]);
@@ -246,10 +261,13 @@ impl Tensor {
             let gx = x.requires_grad().then(|| {
                 let st = with_dtype!(gy.dtype(), T => {
                     let (xv, tv, g) = (x.data::<T>(), t.data::<T>(), gy.data::<T>());
-                    T::wrap(xv.iter().zip(tv).zip(g).map(|((&x, &t), &g)| {
-                        let s = if x >= T::ZERO { T::ONE / (T::ONE + (-x).exp()) } else { let e = x.exp(); e / (T::ONE + e) };
-                        g * (s - t)
-                    }).collect())
+                    T::wrap(vectorized(#[inline(always)] || {
+                        let mut out = crate::storage::zeroed::<T>(xv.len());
+                        for (((o, &x), &t), &g) in out.iter_mut().zip(xv).zip(tv).zip(g) {
+                            *o = g * (crate::ops::unary::sigmoid(x) - t);
+                        }
+                        out
+                    }))
                 });
                 Tensor::from_storage(st, x.shape().clone())
             });
@@ -280,28 +298,35 @@ impl Tensor {
         // Linear is the identity affine map, so every activation takes the same fused path.
         let linear = act.unary().is_none();
         let u = act.unary().unwrap_or(Unary::Affine(1.0, 0.0));
-        let st = with_dtype!(self.dtype(), T => dispatch_unary!(u, |k| {
+        // dispatch_unary! runs each variant's loop in its own `vectorized` call.
+        let st = with_dtype!(self.dtype(), T => {
             let (b, x) = (bias.data::<T>(), self.data::<T>());
-            T::wrap(rows_out(x.len(), c, |r, o: &mut [T]| {
-                for ((o, &x), &b) in o.iter_mut().zip(&x[r * c..(r + 1) * c]).zip(b) {
-                    *o = k.f(x + b);
+            T::wrap(dispatch_unary!(u, |k| rows_out(x.len(), c, #[inline(always)] move |r, o: &mut [T]| {
+                // Equal-length slices and an index loop: LLVM drops the bounds checks and
+                // vectorises (a chain of zips did not).
+                let (xr, b) = (&x[r * c..(r + 1) * c], &b[..c]);
+                let o = &mut o[..c];
+                for j in 0..c {
+                    o[j] = k.f(xr[j] + b[j]);
                 }
-            }))
-        }));
+            })))
+        });
         record(Op::BiasAct, st, self.shape().clone(), &[self, bias], move |gy, y, xs| {
             let gz = if linear {
                 gy.clone()
             } else {
                 // z = x + b is recomputed rather than saved: one add is cheaper than a buffer.
-                let st = with_dtype!(gy.dtype(), T => dispatch_unary!(u, |k| {
+                let st = with_dtype!(gy.dtype(), T => {
                     let (b, x, g, yv) = (xs[1].data::<T>(), xs[0].data::<T>(), gy.data::<T>(), y.data::<T>());
-                    T::wrap(rows_out(x.len(), c, |r, o: &mut [T]| {
+                    T::wrap(dispatch_unary!(u, |k| rows_out(x.len(), c, #[inline(always)] move |r, o: &mut [T]| {
                         let s = r * c..(r + 1) * c;
-                        for ((((o, &x), &g), &y), &b) in o.iter_mut().zip(&x[s.clone()]).zip(&g[s.clone()]).zip(&yv[s]).zip(b) {
-                            *o = g * k.df(x + b, y);
+                        let (xr, gr, yr, b) = (&x[s.clone()], &g[s.clone()], &yv[s], &b[..c]);
+                        let o = &mut o[..c];
+                        for j in 0..c {
+                            o[j] = gr[j] * k.df(xr[j] + b[j], yr[j]);
                         }
-                    }))
-                }));
+                    })))
+                });
                 Tensor::from_storage(st, gy.shape().clone())
             };
             let gb = xs[1].requires_grad().then(|| gz.reshape([gz.numel() / c.max(1), c]).sum(&[0], false));

@@ -39,13 +39,15 @@ pub(crate) enum Unary {
 }
 
 #[inline(always)]
-fn sigmoid<T: Float>(x: T) -> T {
-    // Stable on both tails: never exponentiates a large positive number.
+pub(crate) fn sigmoid<T: Float>(x: T) -> T {
+    // Stable on both tails (never exponentiates a large positive number), one exp, and
+    // branch-free so the loop vectorises.
+    let e = (-x.abs()).exp();
+    let r = T::ONE / (T::ONE + e);
     if x >= T::ZERO {
-        T::ONE / (T::ONE + (-x).exp())
+        r
     } else {
-        let e = x.exp();
-        e / (T::ONE + e)
+        e * r
     }
 }
 
@@ -231,147 +233,237 @@ impl Unary {
 
 /// Runs `$body` with `$k` bound to a copy of `$u` whose variant is a compile-time constant in
 /// each arm, so `$k.f(x)` and `$k.df(x, y)` inline to one branch-free expression per variant and
-/// the surrounding loop vectorises (a `match` inside the loop would not).
+/// the surrounding loop vectorises (a `match` inside the loop would not). Each arm runs inside its
+/// own [`vectorized`](crate::kernels::simd::vectorized) call with `$k` bound inside it, so the
+/// variant is a constant in the AVX-compiled code too (a `$k` captured from outside would be a
+/// runtime value there, leaving a jump table in the loop). Unit variants are `const` items: a
+/// `let` binding is reloaded from the stack in every iteration once a closure's reference to it
+/// escapes (to the parallel branch), which kept the same jump table.
 macro_rules! dispatch_unary {
     ($u:expr, |$k:ident| $body:expr) => {
         match $u {
             Unary::Neg => {
-                let $k = Unary::Neg;
-                $body
+                $crate::kernels::simd::vectorized(#[inline(always)] || {
+                    #[allow(non_upper_case_globals)]
+                    const $k: Unary = Unary::Neg;
+                    $body
+                })
             }
             Unary::Exp => {
-                let $k = Unary::Exp;
-                $body
+                $crate::kernels::simd::vectorized(#[inline(always)] || {
+                    #[allow(non_upper_case_globals)]
+                    const $k: Unary = Unary::Exp;
+                    $body
+                })
             }
             Unary::Log => {
-                let $k = Unary::Log;
-                $body
+                $crate::kernels::simd::vectorized(#[inline(always)] || {
+                    #[allow(non_upper_case_globals)]
+                    const $k: Unary = Unary::Log;
+                    $body
+                })
             }
             Unary::Sqrt => {
-                let $k = Unary::Sqrt;
-                $body
+                $crate::kernels::simd::vectorized(#[inline(always)] || {
+                    #[allow(non_upper_case_globals)]
+                    const $k: Unary = Unary::Sqrt;
+                    $body
+                })
             }
             Unary::Abs => {
-                let $k = Unary::Abs;
-                $body
+                $crate::kernels::simd::vectorized(#[inline(always)] || {
+                    #[allow(non_upper_case_globals)]
+                    const $k: Unary = Unary::Abs;
+                    $body
+                })
             }
             Unary::Square => {
-                let $k = Unary::Square;
-                $body
+                $crate::kernels::simd::vectorized(#[inline(always)] || {
+                    #[allow(non_upper_case_globals)]
+                    const $k: Unary = Unary::Square;
+                    $body
+                })
             }
             Unary::Powf(e) => {
-                let $k = Unary::Powf(e);
-                $body
+                $crate::kernels::simd::vectorized(#[inline(always)] || {
+                    let $k = Unary::Powf(e);
+                    $body
+                })
             }
             Unary::Clamp(lo, hi) => {
-                let $k = Unary::Clamp(lo, hi);
-                $body
+                $crate::kernels::simd::vectorized(#[inline(always)] || {
+                    let $k = Unary::Clamp(lo, hi);
+                    $body
+                })
             }
             Unary::Affine(a, b) => {
-                let $k = Unary::Affine(a, b);
-                $body
+                $crate::kernels::simd::vectorized(#[inline(always)] || {
+                    let $k = Unary::Affine(a, b);
+                    $body
+                })
             }
             Unary::Relu => {
-                let $k = Unary::Relu;
-                $body
+                $crate::kernels::simd::vectorized(#[inline(always)] || {
+                    #[allow(non_upper_case_globals)]
+                    const $k: Unary = Unary::Relu;
+                    $body
+                })
             }
             Unary::LeakyRelu(a) => {
-                let $k = Unary::LeakyRelu(a);
-                $body
+                $crate::kernels::simd::vectorized(#[inline(always)] || {
+                    let $k = Unary::LeakyRelu(a);
+                    $body
+                })
             }
             Unary::Elu(a) => {
-                let $k = Unary::Elu(a);
-                $body
+                $crate::kernels::simd::vectorized(#[inline(always)] || {
+                    let $k = Unary::Elu(a);
+                    $body
+                })
             }
             Unary::Selu => {
-                let $k = Unary::Selu;
-                $body
+                $crate::kernels::simd::vectorized(#[inline(always)] || {
+                    #[allow(non_upper_case_globals)]
+                    const $k: Unary = Unary::Selu;
+                    $body
+                })
             }
             Unary::Gelu => {
-                let $k = Unary::Gelu;
-                $body
+                $crate::kernels::simd::vectorized(#[inline(always)] || {
+                    #[allow(non_upper_case_globals)]
+                    const $k: Unary = Unary::Gelu;
+                    $body
+                })
             }
             Unary::GeluTanh => {
-                let $k = Unary::GeluTanh;
-                $body
+                $crate::kernels::simd::vectorized(#[inline(always)] || {
+                    #[allow(non_upper_case_globals)]
+                    const $k: Unary = Unary::GeluTanh;
+                    $body
+                })
             }
             Unary::Sigmoid => {
-                let $k = Unary::Sigmoid;
-                $body
+                $crate::kernels::simd::vectorized(#[inline(always)] || {
+                    #[allow(non_upper_case_globals)]
+                    const $k: Unary = Unary::Sigmoid;
+                    $body
+                })
             }
             Unary::HardSigmoid => {
-                let $k = Unary::HardSigmoid;
-                $body
+                $crate::kernels::simd::vectorized(#[inline(always)] || {
+                    #[allow(non_upper_case_globals)]
+                    const $k: Unary = Unary::HardSigmoid;
+                    $body
+                })
             }
             Unary::Tanh => {
-                let $k = Unary::Tanh;
-                $body
+                $crate::kernels::simd::vectorized(#[inline(always)] || {
+                    #[allow(non_upper_case_globals)]
+                    const $k: Unary = Unary::Tanh;
+                    $body
+                })
             }
             Unary::Softplus => {
-                let $k = Unary::Softplus;
-                $body
+                $crate::kernels::simd::vectorized(#[inline(always)] || {
+                    #[allow(non_upper_case_globals)]
+                    const $k: Unary = Unary::Softplus;
+                    $body
+                })
             }
             Unary::Softsign => {
-                let $k = Unary::Softsign;
-                $body
+                $crate::kernels::simd::vectorized(#[inline(always)] || {
+                    #[allow(non_upper_case_globals)]
+                    const $k: Unary = Unary::Softsign;
+                    $body
+                })
             }
             Unary::Silu => {
-                let $k = Unary::Silu;
-                $body
+                $crate::kernels::simd::vectorized(#[inline(always)] || {
+                    #[allow(non_upper_case_globals)]
+                    const $k: Unary = Unary::Silu;
+                    $body
+                })
             }
             Unary::Mish => {
-                let $k = Unary::Mish;
-                $body
+                $crate::kernels::simd::vectorized(#[inline(always)] || {
+                    #[allow(non_upper_case_globals)]
+                    const $k: Unary = Unary::Mish;
+                    $body
+                })
             }
         }
     };
 }
 pub(crate) use dispatch_unary;
 
-/// `out[i] = f(a[i])`, in parallel chunks when large. Collects instead of zero-filling first.
-pub(crate) fn map<T: Element>(a: &[T], f: impl Fn(T) -> T + Sync) -> Vec<T> {
+/// `out[i] = f(a[i])`, in parallel chunks when large.
+///
+/// `f` is a `move` closure passed by value, and the parallel branch is a separate function that
+/// gets its own copy: the closure (and the op variant it holds) then never has its address taken
+/// in the serial loop, so LLVM keeps it in registers, folds the variant's `match` and vectorises.
+/// A shared reference escaping to rayon made it reload the variant from the stack in every
+/// iteration.
+#[inline(always)]
+pub(crate) fn map<T: Element, F: Fn(T) -> T + Sync + Copy>(a: &[T], f: F) -> Vec<T> {
     if a.len() >= PAR_THRESHOLD {
-        let mut out = crate::storage::zeroed::<T>(a.len());
-        out.par_chunks_mut(PAR_CHUNK).zip(a.par_chunks(PAR_CHUNK)).for_each(|(o, a)| {
-            for (o, &a) in o.iter_mut().zip(a) {
-                *o = f(a);
-            }
-        });
-        out
-    } else {
-        let mut out = crate::storage::take::<T>(a.len());
-        out.extend(a.iter().map(|&x| f(x)));
-        out
+        return par_map(a, f);
     }
+    // A plain loop over a zeroed buffer rather than `extend`/`collect`: those are std functions
+    // that are not inlined into `vectorized`, so they would stay baseline code.
+    let mut out = crate::storage::zeroed::<T>(a.len());
+    for (o, &x) in out.iter_mut().zip(a) {
+        *o = f(x);
+    }
+    out
 }
 
-/// `out[i] = f(a[i], b[i], c[i])` over equal-length slices, in parallel chunks when large.
-pub(crate) fn zip3<T: Element>(a: &[T], b: &[T], c: &[T], f: impl Fn(T, T, T) -> T + Sync) -> Vec<T> {
+#[inline(never)]
+fn par_map<T: Element, F: Fn(T) -> T + Sync + Copy>(a: &[T], f: F) -> Vec<T> {
+    let mut out = crate::storage::zeroed::<T>(a.len());
+    out.par_chunks_mut(PAR_CHUNK).zip(a.par_chunks(PAR_CHUNK)).for_each(|(o, a)| {
+        for (o, &a) in o.iter_mut().zip(a) {
+            *o = f(a);
+        }
+    });
+    out
+}
+
+/// `out[i] = f(a[i], b[i], c[i])` over equal-length slices, in parallel chunks when large (see
+/// [`map`] for why `f` is `Copy` and the parallel branch is separate).
+#[inline(always)]
+pub(crate) fn zip3<T: Element, F: Fn(T, T, T) -> T + Sync + Copy>(a: &[T], b: &[T], c: &[T], f: F) -> Vec<T> {
     if a.len() >= PAR_THRESHOLD {
-        let mut out = crate::storage::zeroed::<T>(a.len());
-        out.par_chunks_mut(PAR_CHUNK)
-            .zip(a.par_chunks(PAR_CHUNK))
-            .zip(b.par_chunks(PAR_CHUNK).zip(c.par_chunks(PAR_CHUNK)))
-            .for_each(|((o, a), (b, c))| {
-                for i in 0..o.len() {
-                    o[i] = f(a[i], b[i], c[i]);
-                }
-            });
-        out
-    } else {
-        let mut out = crate::storage::take::<T>(a.len());
-        out.extend(a.iter().zip(b).zip(c).map(|((&a, &b), &c)| f(a, b, c)));
-        out
+        return par_zip3(a, b, c, f);
     }
+    let mut out = crate::storage::zeroed::<T>(a.len());
+    for (((o, &a), &b), &c) in out.iter_mut().zip(a).zip(b).zip(c) {
+        *o = f(a, b, c);
+    }
+    out
+}
+
+#[inline(never)]
+fn par_zip3<T: Element, F: Fn(T, T, T) -> T + Sync + Copy>(a: &[T], b: &[T], c: &[T], f: F) -> Vec<T> {
+    let mut out = crate::storage::zeroed::<T>(a.len());
+    out.par_chunks_mut(PAR_CHUNK).zip(a.par_chunks(PAR_CHUNK)).zip(b.par_chunks(PAR_CHUNK).zip(c.par_chunks(PAR_CHUNK))).for_each(
+        |((o, a), (b, c))| {
+            for i in 0..o.len() {
+                o[i] = f(a[i], b[i], c[i]);
+            }
+        },
+    );
+    out
 }
 
 impl Tensor {
     pub(crate) fn unary(&self, u: Unary) -> Tensor {
-        let st = with_dtype!(self.dtype(), T => dispatch_unary!(u, |k| T::wrap(map(self.data::<T>(), |x| k.f(x)))));
+        let st = with_dtype!(self.dtype(), T => {
+            T::wrap(dispatch_unary!(u, |k| map(self.data::<T>(), #[inline(always)] move |x| k.f(x))))
+        });
         record(u.op(), st, self.shape().clone(), &[self], move |gy, y, xs| {
-            let st = with_dtype!(gy.dtype(), T => dispatch_unary!(u, |k| {
-                T::wrap(zip3(gy.data::<T>(), xs[0].data::<T>(), y.data::<T>(), |g, x, y| g * k.df(x, y)))
-            }));
+            let st = with_dtype!(gy.dtype(), T => T::wrap(dispatch_unary!(u, |k| {
+                zip3(gy.data::<T>(), xs[0].data::<T>(), y.data::<T>(), #[inline(always)] move |g, x, y| g * k.df(x, y))
+            })));
             grads![Some(Tensor::from_storage(st, gy.shape().clone()))]
         })
     }

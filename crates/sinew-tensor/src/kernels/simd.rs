@@ -1,0 +1,93 @@
+//! Runtime instruction-set dispatch for elementwise loops.
+//!
+//! The crate is compiled for the x86-64 baseline (SSE2), so a plain loop runs 4 f32 lanes wide.
+//! [`vectorized`] runs a closure inside a function compiled for AVX-512 or AVX2+FMA when the CPU
+//! has them; loops that are inlined into that closure (every hot elementwise loop is marked
+//! `#[inline(always)]` for this) are then compiled 16 or 8 lanes wide. The CPU is probed once.
+//! GEMM does its own dispatch inside the `gemm` crate.
+
+#[cfg(target_arch = "x86_64")]
+use std::sync::atomic::{AtomicU8, Ordering};
+
+#[cfg(target_arch = "x86_64")]
+static LEVEL: AtomicU8 = AtomicU8::new(u8::MAX);
+
+/// The instruction set [`vectorized`] compiles for on this CPU: `"avx512"`, `"avx2"` or
+/// `"baseline"`.
+pub fn level() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    {
+        match probe() {
+            2 => "avx512",
+            1 => "avx2",
+            _ => "baseline",
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    "baseline"
+}
+
+#[cfg(target_arch = "x86_64")]
+fn probe() -> u8 {
+    let l = LEVEL.load(Ordering::Relaxed);
+    if l != u8::MAX {
+        return l;
+    }
+    let v3 = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
+    let v4 = v3
+        && is_x86_feature_detected!("avx512f")
+        && is_x86_feature_detected!("avx512bw")
+        && is_x86_feature_detected!("avx512dq")
+        && is_x86_feature_detected!("avx512vl");
+    let l = if v4 {
+        2
+    } else {
+        u8::from(v3)
+    };
+    LEVEL.store(l, Ordering::Relaxed);
+    l
+}
+
+/// Runs `f`, compiled for the widest vector instructions this CPU has. Wrap the whole loop (not
+/// one element) and keep everything it calls `#[inline(always)]`, or the inner calls fall back
+/// to baseline code.
+#[inline(always)]
+pub fn vectorized<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    {
+        match probe() {
+            // SAFETY: probe() found every feature that run_v4 / run_v3 enable on this CPU.
+            2 => return unsafe { run_v4(f) },
+            1 => return unsafe { run_v3(f) },
+            _ => {}
+        }
+    }
+    f()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,bmi1,bmi2,lzcnt,popcnt")]
+unsafe fn run_v4<R>(f: impl FnOnce() -> R) -> R {
+    f()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,bmi1,bmi2,lzcnt,popcnt")]
+unsafe fn run_v3<R>(f: impl FnOnce() -> R) -> R {
+    f()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn vectorized_runs_the_closure_once_and_returns_its_value() {
+        let mut calls = 0;
+        let v: Vec<f32> = super::vectorized(|| {
+            calls += 1;
+            (0..100).map(|i| i as f32 * 2.0).collect()
+        });
+        assert_eq!(calls, 1);
+        assert_eq!(v[99], 198.0);
+        assert!(["avx512", "avx2", "baseline"].contains(&super::level()));
+    }
+}
