@@ -2,6 +2,7 @@
 //! included). Each rule updates one variable in place from its gradient and its slot buffers.
 
 use serde_json::{json, Value};
+use sinew_tensor::kernels::simd::vectorized;
 
 /// One optimizer algorithm: how a variable moves given its gradient and state.
 pub trait UpdateRule: Send {
@@ -35,14 +36,16 @@ impl UpdateRule for Sgd {
     }
     fn update(&self, _step: u64, lr: f32, w: &mut [f32], g: &[f32], slots: &mut [Vec<f32>]) {
         if self.momentum == 0.0 {
-            w.iter_mut().zip(g).for_each(|(w, g)| *w -= lr * g);
+            vectorized(|| w.iter_mut().zip(g).for_each(|(w, g)| *w -= lr * g));
             return;
         }
-        let mu = self.momentum;
-        for ((w, &g), m) in w.iter_mut().zip(g).zip(slots[0].iter_mut()) {
-            *m = mu * *m - lr * g;
-            *w += if self.nesterov { mu * *m - lr * g } else { *m };
-        }
+        let (mu, nesterov) = (self.momentum, self.nesterov);
+        vectorized(|| {
+            for ((w, &g), m) in w.iter_mut().zip(g).zip(slots[0].iter_mut()) {
+                *m = mu * *m - lr * g;
+                *w += if nesterov { mu * *m - lr * g } else { *m };
+            }
+        });
     }
     fn config(&self) -> Value {
         json!({"momentum": self.momentum, "nesterov": self.nesterov})
@@ -116,22 +119,27 @@ impl UpdateRule for Adam {
     fn update(&self, step: u64, lr: f32, w: &mut [f32], g: &[f32], slots: &mut [Vec<f32>]) {
         let t = step as i32;
         let alpha = lr * (1.0 - self.beta_2.powi(t)).sqrt() / (1.0 - self.beta_1.powi(t));
-        let (m, rest) = slots.split_at_mut(1);
-        let (v, vhat) = rest.split_at_mut(1);
-        for i in 0..w.len() {
-            if self.weight_decay > 0.0 {
-                w[i] -= w[i] * self.weight_decay * lr;
+        let [m, v, vhat] = slots else { panic!("Adam: expected 3 slots, got {}", slots.len()) };
+        let n = w.len();
+        // Equal-length slices so the loop has no bounds checks and vectorises.
+        let (g, m, v, vhat) = (&g[..n], &mut m[..n], &mut v[..n], &mut vhat[..n]);
+        let (b1, b2, eps, wd, ams) = (self.beta_1, self.beta_2, self.epsilon, self.weight_decay, self.amsgrad);
+        vectorized(|| {
+            for i in 0..n {
+                if wd > 0.0 {
+                    w[i] -= w[i] * wd * lr;
+                }
+                m[i] += (g[i] - m[i]) * (1.0 - b1);
+                v[i] += (g[i] * g[i] - v[i]) * (1.0 - b2);
+                let vv = if ams {
+                    vhat[i] = vhat[i].max(v[i]);
+                    vhat[i]
+                } else {
+                    v[i]
+                };
+                w[i] -= m[i] * alpha / (vv.sqrt() + eps);
             }
-            m[0][i] += (g[i] - m[0][i]) * (1.0 - self.beta_1);
-            v[0][i] += (g[i] * g[i] - v[0][i]) * (1.0 - self.beta_2);
-            let vv = if self.amsgrad {
-                vhat[0][i] = vhat[0][i].max(v[0][i]);
-                vhat[0][i]
-            } else {
-                v[0][i]
-            };
-            w[i] -= m[0][i] * alpha / (vv.sqrt() + self.epsilon);
-        }
+        });
     }
     fn config(&self) -> Value {
         json!({"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon, "amsgrad": self.amsgrad, "weight_decay": self.weight_decay})

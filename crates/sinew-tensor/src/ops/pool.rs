@@ -6,6 +6,7 @@ use crate::kernels::pool::{avg_pool2d_backward, avg_pool2d_forward, max_pool2d_b
 use crate::kernels::upsample::{
     upsample_bilinear2d_backward, upsample_bilinear2d_forward, upsample_nearest2d_backward, upsample_nearest2d_forward,
 };
+use crate::kernels::simd::vectorized;
 use crate::kernels::Pool2dGeom;
 use crate::random::Rng;
 use crate::shape::Shape;
@@ -225,12 +226,19 @@ impl Tensor {
         let n = self.numel();
         let mut bits = vec![0u64; n.div_ceil(64)];
         // Keep when a 32-bit uniform is at or above rate * 2^32; words are drawn 64 at a time.
-        let thr = (rate * 4_294_967_296.0) as u64;
+        let thr = (rate * 4_294_967_296.0).min(u32::MAX as f64) as u32;
+        let mut stream = rng.stream();
         let mut words = [0u32; 64];
         for (i, b) in bits.iter_mut().enumerate() {
             let m = 64.min(n - i * 64);
-            rng.fill_u32(&mut words[..m]);
-            *b = words[..m].iter().enumerate().fold(0u64, |acc, (j, &r)| acc | (u64::from(r as u64 >= thr) << j));
+            rand::Rng::fill(&mut stream, &mut words[..m]);
+            *b = vectorized(#[inline(always)] || {
+                let mut acc = 0u64;
+                for (j, &r) in words[..m].iter().enumerate() {
+                    acc |= u64::from(r >= thr) << j;
+                }
+                acc
+            });
         }
         let scale = 1.0 / (1.0 - rate);
         let apply = move |x: &Tensor, bits: &[u64]| {
@@ -240,14 +248,16 @@ impl Tensor {
                 let mut out = crate::storage::zeroed::<T>(xv.len());
                 // One mask word per 64 elements, split into 32-bit halves so the per-lane shift is a
                 // 32-bit vector shift; multiplying by the bit (not selecting) lets the loop vectorise.
-                for ((o, xs), &m) in out.chunks_mut(64).zip(xv.chunks(64)).zip(bits) {
-                    for (half, (o, xs)) in o.chunks_mut(32).zip(xs.chunks(32)).enumerate() {
-                        let w = (m >> (32 * half)) as u32;
-                        for (j, (o, &v)) in o.iter_mut().zip(xs).enumerate() {
-                            *o = v * s * T::from_u32((w >> j) & 1);
+                vectorized(#[inline(always)] || {
+                    for ((o, xs), &m) in out.chunks_mut(64).zip(xv.chunks(64)).zip(bits) {
+                        for (half, (o, xs)) in o.chunks_mut(32).zip(xs.chunks(32)).enumerate() {
+                            let w = (m >> (32 * half)) as u32;
+                            for (j, (o, &v)) in o.iter_mut().zip(xs).enumerate() {
+                                *o = v * s * T::from_u32((w >> j) & 1);
+                            }
                         }
                     }
-                }
+                });
                 T::wrap(out)
             });
             Tensor::from_storage(st, x.shape().clone())
