@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use sinew_tensor::kernels::simd::vectorized;
 
 /// One optimizer algorithm: how a variable moves given its gradient and state.
-pub trait UpdateRule: Send {
+pub trait UpdateRule: Send + Sync {
     /// Keras class name (`Adam`).
     fn name(&self) -> &'static str;
     /// Number of state buffers per variable, each the size of the variable.
@@ -14,8 +14,10 @@ pub trait UpdateRule: Send {
     fn slot_init(&self) -> f32 {
         0.0
     }
-    /// Updates `w` in place. `step` counts from 1; `lr` is the learning rate for this step.
-    fn update(&self, step: u64, lr: f32, w: &mut [f32], g: &[f32], slots: &mut [Vec<f32>]);
+    /// Updates `w` in place. `step` counts from 1; `lr` is the learning rate for this step. The
+    /// update must be elementwise (element `i` of `w` depends only on element `i` of `g` and of
+    /// each slot): the optimizer splits large variables into chunks updated in parallel.
+    fn update(&self, step: u64, lr: f32, w: &mut [f32], g: &[f32], slots: &mut [&mut [f32]]);
     /// The Keras config of the rule's own arguments.
     fn config(&self) -> Value;
 }
@@ -34,7 +36,7 @@ impl UpdateRule for Sgd {
     fn slots(&self) -> usize {
         usize::from(self.momentum != 0.0)
     }
-    fn update(&self, _step: u64, lr: f32, w: &mut [f32], g: &[f32], slots: &mut [Vec<f32>]) {
+    fn update(&self, _step: u64, lr: f32, w: &mut [f32], g: &[f32], slots: &mut [&mut [f32]]) {
         if self.momentum == 0.0 {
             vectorized(|| w.iter_mut().zip(g).for_each(|(w, g)| *w -= lr * g));
             return;
@@ -68,7 +70,7 @@ impl UpdateRule for RmsProp {
     fn slots(&self) -> usize {
         3
     }
-    fn update(&self, _step: u64, lr: f32, w: &mut [f32], g: &[f32], slots: &mut [Vec<f32>]) {
+    fn update(&self, _step: u64, lr: f32, w: &mut [f32], g: &[f32], slots: &mut [&mut [f32]]) {
         let (v, rest) = slots.split_at_mut(1);
         let (ag, mom) = rest.split_at_mut(1);
         let rho = self.rho;
@@ -116,7 +118,7 @@ impl UpdateRule for Adam {
     fn slots(&self) -> usize {
         3
     }
-    fn update(&self, step: u64, lr: f32, w: &mut [f32], g: &[f32], slots: &mut [Vec<f32>]) {
+    fn update(&self, step: u64, lr: f32, w: &mut [f32], g: &[f32], slots: &mut [&mut [f32]]) {
         let t = step as i32;
         let alpha = lr * (1.0 - self.beta_2.powi(t)).sqrt() / (1.0 - self.beta_1.powi(t));
         let [m, v, vhat] = slots else { panic!("Adam: expected 3 slots, got {}", slots.len()) };
@@ -163,7 +165,7 @@ impl UpdateRule for Adagrad {
     fn slot_init(&self) -> f32 {
         self.initial_accumulator_value
     }
-    fn update(&self, _step: u64, lr: f32, w: &mut [f32], g: &[f32], slots: &mut [Vec<f32>]) {
+    fn update(&self, _step: u64, lr: f32, w: &mut [f32], g: &[f32], slots: &mut [&mut [f32]]) {
         for ((w, &g), a) in w.iter_mut().zip(g).zip(slots[0].iter_mut()) {
             *a += g * g;
             *w -= lr * g / (*a + self.epsilon).sqrt();
@@ -188,7 +190,7 @@ impl UpdateRule for Adadelta {
     fn slots(&self) -> usize {
         2
     }
-    fn update(&self, _step: u64, lr: f32, w: &mut [f32], g: &[f32], slots: &mut [Vec<f32>]) {
+    fn update(&self, _step: u64, lr: f32, w: &mut [f32], g: &[f32], slots: &mut [&mut [f32]]) {
         let (ag, ad) = slots.split_at_mut(1);
         let (rho, eps) = (self.rho, self.epsilon);
         for i in 0..w.len() {
@@ -218,7 +220,7 @@ impl UpdateRule for Adamax {
     fn slots(&self) -> usize {
         2
     }
-    fn update(&self, step: u64, lr: f32, w: &mut [f32], g: &[f32], slots: &mut [Vec<f32>]) {
+    fn update(&self, step: u64, lr: f32, w: &mut [f32], g: &[f32], slots: &mut [&mut [f32]]) {
         let (m, u) = slots.split_at_mut(1);
         let corr = 1.0 - self.beta_1.powi(step as i32);
         for i in 0..w.len() {
@@ -247,7 +249,7 @@ impl UpdateRule for Nadam {
     fn slots(&self) -> usize {
         2
     }
-    fn update(&self, step: u64, lr: f32, w: &mut [f32], g: &[f32], slots: &mut [Vec<f32>]) {
+    fn update(&self, step: u64, lr: f32, w: &mut [f32], g: &[f32], slots: &mut [&mut [f32]]) {
         // The momentum-schedule product over all past steps, recomputed (it is cheap) rather than
         // carried, so the rule stays stateless between steps apart from its slots.
         let b1 = self.beta_1 as f64;
@@ -288,7 +290,7 @@ impl UpdateRule for AdaMod {
     fn slots(&self) -> usize {
         3
     }
-    fn update(&self, step: u64, lr: f32, w: &mut [f32], g: &[f32], slots: &mut [Vec<f32>]) {
+    fn update(&self, step: u64, lr: f32, w: &mut [f32], g: &[f32], slots: &mut [&mut [f32]]) {
         let t = step as i32;
         let (c1, c2) = (1.0 - self.beta_1.powi(t), 1.0 - self.beta_2.powi(t));
         let (m, rest) = slots.split_at_mut(1);

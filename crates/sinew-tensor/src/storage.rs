@@ -67,6 +67,30 @@ pub(crate) fn take<T: Element>(n: usize) -> Vec<T> {
     Vec::with_capacity(n)
 }
 
+/// `n` elements with unspecified (but initialised) values, for an output its kernel overwrites
+/// completely: a pooled buffer keeps its old contents, so nothing is zero-filled twice. Only use
+/// it where every element is written before it is read.
+pub(crate) fn overwritten<T: Element>(n: usize) -> Vec<T> {
+    if n >= MIN_POOLED {
+        let found = T::with_pool(|pool| {
+            let best = pool
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| v.capacity() >= n && v.capacity() <= 2 * n + MIN_POOLED)
+                .min_by_key(|(_, v)| v.capacity())
+                .map(|(i, _)| i);
+            best.map(|i| pool.swap_remove(i))
+        });
+        if let Some(mut v) = found {
+            // Truncating keeps the old values; only a shorter buffer's tail is filled.
+            v.truncate(n);
+            v.resize(n, T::ZERO);
+            return v;
+        }
+    }
+    vec![T::ZERO; n]
+}
+
 /// `n` zeros, in a pooled buffer when one fits.
 pub(crate) fn zeroed<T: Element>(n: usize) -> Vec<T> {
     let mut v = take(n);

@@ -76,6 +76,10 @@ impl LossSpec {
     }
 }
 
+/// Models with at least this many weights train each step on a rayon pool thread (see
+/// `Model::step`).
+const PARALLEL_STEP_PARAMS: usize = 1 << 16;
+
 pub(crate) struct Compiled {
     pub(crate) metric_names: Vec<String>,
     pub(crate) optimizer: Optimizer,
@@ -550,6 +554,19 @@ impl Model {
     /// One optimisation step on a batch; returns the total loss, each output's loss and the
     /// predictions (detached).
     pub(crate) fn step(&mut self, x: &Tensors, y: &Tensors, sw: Option<&Tensor>) -> (f64, Vec<f64>, Vec<Tensor>) {
+        // A model this large has products big enough for the parallel GEMM path: run the step on
+        // a pool thread so each split is a cheap steal rather than a wake-up (dense autoencoder:
+        // 0.87 -> 0.75 ms per step). A small one stays on the caller's core, where its weights
+        // and optimizer state sit in L2 (the tabular MLP lost 40 us per step in the pool).
+        let params: usize = self.layers.iter().flat_map(|l| l.params()).map(|p| p.value.numel()).sum();
+        if params >= PARALLEL_STEP_PARAMS {
+            sinew_tensor::kernels::gemm::in_pool(|| self.step_here(x, y, sw))
+        } else {
+            self.step_here(x, y, sw)
+        }
+    }
+
+    fn step_here(&mut self, x: &Tensors, y: &Tensors, sw: Option<&Tensor>) -> (f64, Vec<f64>, Vec<Tensor>) {
         let alpha = self.compiled.as_ref().expect("compiled").optimizer.backstitch_alpha();
         if let Some(a) = alpha {
             let (loss, _, _) = self.loss_and_pred(x, y, sw, true);

@@ -41,6 +41,19 @@ impl<'a, T> MatRef<'a, T> {
     }
 }
 
+/// Runs `f` on a thread of rayon's global pool (directly when already on one). The parallel
+/// kernels inside then split work with the calling thread as a pool worker: the other half of a
+/// GEMM is stolen by an awake worker or, if none took it yet, run by the caller itself, instead
+/// of every split waking a sleeping worker and blocking the caller until it is done. Training
+/// steps run through this.
+pub fn in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    if rayon::current_thread_index().is_some() {
+        f()
+    } else {
+        rayon::scope(|_| f())
+    }
+}
+
 /// Threads for GEMM, decided once from rayon's global pool (which honours `RAYON_NUM_THREADS`).
 pub fn num_threads() -> usize {
     static N: OnceLock<usize> = OnceLock::new();
@@ -222,6 +235,24 @@ mod tests {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn gemm_overwrite_never_reads_dst() {
+        // Outputs come from `storage::overwritten`, which may hold NaN left by an earlier tensor:
+        // without accumulate, none of it may leak into the product (0 * NaN would).
+        let mut s = 11u64;
+        for &(m, k, n) in &[(3, 4, 5), (32, 784, 400)] {
+            let a: Vec<f32> = (0..m * k).map(|_| lcg(&mut s)).collect();
+            let b: Vec<f32> = (0..k * n).map(|_| lcg(&mut s)).collect();
+            let mut d1 = vec![f32::NAN; m * n];
+            let mut d2 = vec![0.0; m * n];
+            gemm(&mut d1, n, MatRef::row_major(&a, m, k), MatRef::row_major(&b, k, n), false);
+            gemm_naive(&mut d2, n, MatRef::row_major(&a, m, k), MatRef::row_major(&b, k, n), false);
+            for (x, y) in d1.iter().zip(&d2) {
+                assert!((x - y).abs() < 1e-4 * (1.0 + y.abs()), "{m}x{k}x{n}: {x} vs {y}");
             }
         }
     }

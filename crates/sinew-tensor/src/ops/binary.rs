@@ -69,7 +69,8 @@ pub(crate) fn broadcast_zip<T: Element>(
     f: impl Fn(T, T) -> T + Sync,
 ) -> Vec<T> {
     let n = out.numel();
-    let mut o = crate::storage::zeroed::<T>(n);
+    // Every path below writes every element.
+    let mut o = crate::storage::overwritten::<T>(n);
     if ash == bsh {
         let body = |o: &mut [T], a: &[T], b: &[T]| {
             for i in 0..o.len() {

@@ -27,7 +27,8 @@ pub(crate) fn bmm_raw(a: &Tensor, ta: bool, b: &Tensor, tb: bool) -> Tensor {
     let out_shape = Shape::from(out_dims);
     let st = with_dtype!(a.dtype(), T => {
         let (ad, bd) = (a.data::<T>(), b.data::<T>());
-        let mut out = crate::storage::zeroed::<T>(out_shape.numel());
+        // GEMM with accumulate = false writes every element without reading it.
+        let mut out = crate::storage::overwritten::<T>(out_shape.numel());
         let amat = |off: usize, rows: usize| {
             let r = MatRef::row_major(&ad[off..off + rows * ak], rows, ak);
             if ta { r.t() } else { r }

@@ -67,13 +67,14 @@ fn softmax_row<T: Float>(r: &[T], o: &mut [T]) {
 #[inline(always)]
 fn rows_out<T: Element, F: Fn(usize, &mut [T]) + Sync + Copy>(n: usize, c: usize, f: F) -> Vec<T> {
     if c == 0 || n == 0 {
-        return crate::storage::zeroed::<T>(n);
+        return crate::storage::overwritten::<T>(n);
     }
     if n >= PAR_THRESHOLD {
         return par_rows_out(n, c, f);
     }
-    // Serial branch apart from the parallel one, with `f` by value: see `unary::map`.
-    let mut out = crate::storage::zeroed::<T>(n);
+    // Serial branch apart from the parallel one, with `f` by value: see `unary::map`. `f` writes
+    // every element of its row.
+    let mut out = crate::storage::overwritten::<T>(n);
     for (r, orow) in out.chunks_mut(c).enumerate() {
         f(r, orow);
     }
@@ -82,7 +83,7 @@ fn rows_out<T: Element, F: Fn(usize, &mut [T]) + Sync + Copy>(n: usize, c: usize
 
 #[inline(never)]
 fn par_rows_out<T: Element, F: Fn(usize, &mut [T]) + Sync + Copy>(n: usize, c: usize, f: F) -> Vec<T> {
-    let mut out = crate::storage::zeroed::<T>(n);
+    let mut out = crate::storage::overwritten::<T>(n);
     let rows_per = (PAR_CHUNK / c).max(1);
     out.par_chunks_mut(rows_per * c).enumerate().for_each(|(blk, o)| {
         for (r, orow) in o.chunks_mut(c).enumerate() {
@@ -248,7 +249,7 @@ impl Tensor {
         let st = with_dtype!(self.dtype(), T => {
             let (x, t) = (self.data::<T>(), targets.data::<T>());
             T::wrap(vectorized(#[inline(always)] || {
-                let mut out = crate::storage::zeroed::<T>(x.len());
+                let mut out = crate::storage::overwritten::<T>(x.len());
                 for ((o, &x), &t) in out.iter_mut().zip(x).zip(t) {
                     *o = x.max(T::ZERO) - x * t + Float::ln_1p(Float::exp(-x.abs()));
                 }
@@ -262,7 +263,7 @@ impl Tensor {
                 let st = with_dtype!(gy.dtype(), T => {
                     let (xv, tv, g) = (x.data::<T>(), t.data::<T>(), gy.data::<T>());
                     T::wrap(vectorized(#[inline(always)] || {
-                        let mut out = crate::storage::zeroed::<T>(xv.len());
+                        let mut out = crate::storage::overwritten::<T>(xv.len());
                         for (((o, &x), &t), &g) in out.iter_mut().zip(xv).zip(tv).zip(g) {
                             *o = g * (crate::ops::unary::sigmoid(x) - t);
                         }

@@ -408,9 +408,9 @@ pub(crate) fn map<T: Element, F: Fn(T) -> T + Sync + Copy>(a: &[T], f: F) -> Vec
     if a.len() >= PAR_THRESHOLD {
         return par_map(a, f);
     }
-    // A plain loop over a zeroed buffer rather than `extend`/`collect`: those are std functions
+    // A plain loop over a buffer rather than `extend`/`collect`: those are std functions
     // that are not inlined into `vectorized`, so they would stay baseline code.
-    let mut out = crate::storage::zeroed::<T>(a.len());
+    let mut out = crate::storage::overwritten::<T>(a.len());
     for (o, &x) in out.iter_mut().zip(a) {
         *o = f(x);
     }
@@ -419,7 +419,7 @@ pub(crate) fn map<T: Element, F: Fn(T) -> T + Sync + Copy>(a: &[T], f: F) -> Vec
 
 #[inline(never)]
 fn par_map<T: Element, F: Fn(T) -> T + Sync + Copy>(a: &[T], f: F) -> Vec<T> {
-    let mut out = crate::storage::zeroed::<T>(a.len());
+    let mut out = crate::storage::overwritten::<T>(a.len());
     out.par_chunks_mut(PAR_CHUNK).zip(a.par_chunks(PAR_CHUNK)).for_each(|(o, a)| {
         for (o, &a) in o.iter_mut().zip(a) {
             *o = f(a);
@@ -435,7 +435,7 @@ pub(crate) fn zip3<T: Element, F: Fn(T, T, T) -> T + Sync + Copy>(a: &[T], b: &[
     if a.len() >= PAR_THRESHOLD {
         return par_zip3(a, b, c, f);
     }
-    let mut out = crate::storage::zeroed::<T>(a.len());
+    let mut out = crate::storage::overwritten::<T>(a.len());
     for (((o, &a), &b), &c) in out.iter_mut().zip(a).zip(b).zip(c) {
         *o = f(a, b, c);
     }
@@ -444,7 +444,7 @@ pub(crate) fn zip3<T: Element, F: Fn(T, T, T) -> T + Sync + Copy>(a: &[T], b: &[
 
 #[inline(never)]
 fn par_zip3<T: Element, F: Fn(T, T, T) -> T + Sync + Copy>(a: &[T], b: &[T], c: &[T], f: F) -> Vec<T> {
-    let mut out = crate::storage::zeroed::<T>(a.len());
+    let mut out = crate::storage::overwritten::<T>(a.len());
     out.par_chunks_mut(PAR_CHUNK).zip(a.par_chunks(PAR_CHUNK)).zip(b.par_chunks(PAR_CHUNK).zip(c.par_chunks(PAR_CHUNK))).for_each(
         |((o, a), (b, c))| {
             for i in 0..o.len() {
