@@ -15,11 +15,17 @@ pub use activation::Activation;
 pub use error::{Error, ErrorKind, Result};
 pub use initializers::{fans, Initializer};
 pub use layer::{snake_case, Ctx, Layer, LayerConfig, Param};
+pub use layers::conv::{Conv, Conv1D, Conv2D, Conv2DTranspose, ConvLayer, DepthwiseConv2D, Padding, SeparableConv2D};
 pub use layers::core::{ActivationLayer, Dense, DenseLayer, Dropout, Flatten, Permute, RepeatVector, Reshape};
 pub use layers::merge::{
     Add, Average, Concatenate, Maximum, Merge, MergeKind, MergeLayer, Minimum, Multiply, Subtract,
 };
-pub use layers::noise::{AlphaDropout, GaussianDropout, GaussianNoise};
+pub use layers::noise::{AlphaDropout, GaussianDropout, GaussianNoise, SpatialDropout, SpatialDropout1D, SpatialDropout2D};
+pub use layers::pooling::{
+    AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling1D,
+    GlobalMaxPooling2D, GlobalPool, MaxPooling1D, MaxPooling2D, Pool,
+};
+pub use layers::reshaping::{Cropping2D, UpSampling2D, ZeroPadding2D};
 pub use layers::normalization::{BatchNormalization, GroupNormalization, LayerNormalization, UnitNormalization};
 pub use layers::wrappers::WeightNormalization;
 pub use layers::{layer_from_config, register_layer, LayerFromConfig, LAYER_CLASSES};

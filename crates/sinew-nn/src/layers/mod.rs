@@ -56,10 +56,13 @@ macro_rules! stateless_layer {
     };
 }
 
+pub mod conv;
 pub mod core;
 pub mod merge;
 pub mod noise;
 pub mod normalization;
+pub mod pooling;
+pub mod reshaping;
 pub mod wrappers;
 
 use crate::activation::Activation;
@@ -109,6 +112,24 @@ pub const LAYER_CLASSES: &[&str] = &[
     "Maximum",
     "Minimum",
     "Concatenate",
+    "Conv1D",
+    "Conv2D",
+    "DepthwiseConv2D",
+    "SeparableConv2D",
+    "Conv2DTranspose",
+    "MaxPooling1D",
+    "MaxPooling2D",
+    "AveragePooling1D",
+    "AveragePooling2D",
+    "GlobalMaxPooling1D",
+    "GlobalMaxPooling2D",
+    "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D",
+    "UpSampling2D",
+    "ZeroPadding2D",
+    "Cropping2D",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
 ];
 
 /// A `Dense` config from its JSON (also the inner layer of `WeightNormalization`).
@@ -192,6 +213,28 @@ pub fn layer_from_config(v: &Value) -> Result<Box<dyn LayerConfig>> {
         "LayerNormalization" => Box::new(normalization::LayerNormalization::from_args(v, name)),
         "GroupNormalization" => Box::new(normalization::GroupNormalization::from_args(v, name)),
         "UnitNormalization" => Box::new(normalization::UnitNormalization::new().with_name(name)),
+        "Conv1D" | "Conv2D" | "DepthwiseConv2D" | "SeparableConv2D" | "Conv2DTranspose" => {
+            Box::new(conv::conv_from_config(class, v)?)
+        }
+        "MaxPooling1D" | "MaxPooling2D" | "AveragePooling1D" | "AveragePooling2D" => {
+            Box::new(pooling::pool_from_config(class, v)?)
+        }
+        "GlobalMaxPooling1D" | "GlobalMaxPooling2D" | "GlobalAveragePooling1D" | "GlobalAveragePooling2D" => {
+            Box::new(pooling::global_pool_from_config(class, v)?)
+        }
+        "UpSampling2D" => {
+            let (h, w) = (v["size"][0].as_u64(), v["size"][1].as_u64());
+            let (Some(h), Some(w)) = (h, w) else {
+                return Err(Error::new(ErrorKind::Mismatch, format!("UpSampling2D config: size must be [rows, cols], got {}", v["size"])));
+            };
+            let size = [h as usize, w as usize];
+            let mode = v["interpolation"].as_str().unwrap_or("nearest");
+            Box::new(reshaping::UpSampling2D::new(size).interpolation(mode)?.with_name(name))
+        }
+        "ZeroPadding2D" => Box::new(reshaping::ZeroPadding2D::new(reshaping::pairs(class, "padding", v)?).with_name(name)),
+        "Cropping2D" => Box::new(reshaping::Cropping2D::new(reshaping::pairs(class, "cropping", v)?).with_name(name)),
+        "SpatialDropout1D" => Box::new(noise::SpatialDropout1D::new(f64_field(v, class, "rate")?).with_name(name)),
+        "SpatialDropout2D" => Box::new(noise::SpatialDropout2D::new(f64_field(v, class, "rate")?).with_name(name)),
         "Concatenate" => {
             let axis = v.get("axis").and_then(Value::as_i64).unwrap_or(-1) as isize;
             Box::new(merge::Merge::new(merge::MergeKind::Concatenate).axis(axis).with_name(name))

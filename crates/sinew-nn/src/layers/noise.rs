@@ -1,5 +1,5 @@
 //! Regularisation layers that inject noise in training and are the identity in inference:
-//! GaussianNoise, GaussianDropout, AlphaDropout.
+//! GaussianNoise, GaussianDropout, AlphaDropout, SpatialDropout1D/2D.
 
 use crate::error::{Error, Result};
 use crate::layer::{Ctx, Layer, LayerConfig};
@@ -114,3 +114,105 @@ impl AlphaDropout {
     }
 }
 stateless_layer!(AlphaDropout, BuiltAlphaDropout, "AlphaDropout");
+
+/// Keras `SpatialDropout2D` (and `SpatialDropout1D`): drops whole feature maps (channels) rather
+/// than single pixels, scaling the kept ones by `1 / (1 - rate)`, because neighbouring pixels are
+/// correlated and per-pixel dropout barely regularises a convolution. Identity in inference.
+/// Args: `rate` in `[0, 1)`. Input shape: `[rows, cols, channels]` (or `[steps, channels]`).
+#[derive(Clone, Debug)]
+pub struct SpatialDropout {
+    rate: f64,
+    rank: usize,
+    name: Option<String>,
+}
+
+/// Keras `SpatialDropout2D`.
+pub struct SpatialDropout2D;
+/// Keras `SpatialDropout1D`.
+pub struct SpatialDropout1D;
+
+impl SpatialDropout2D {
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new(rate: f64) -> SpatialDropout {
+        SpatialDropout { rate, rank: 2, name: None }
+    }
+}
+impl SpatialDropout1D {
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new(rate: f64) -> SpatialDropout {
+        SpatialDropout { rate, rank: 1, name: None }
+    }
+}
+
+impl SpatialDropout {
+    pub fn name(mut self, n: impl Into<String>) -> Self {
+        self.name = Some(n.into());
+        self
+    }
+    pub(crate) fn with_name(mut self, n: Option<String>) -> Self {
+        self.name = n;
+        self
+    }
+    fn class(&self) -> &'static str {
+        if self.rank == 1 {
+            "SpatialDropout1D"
+        } else {
+            "SpatialDropout2D"
+        }
+    }
+}
+
+impl LayerConfig for SpatialDropout {
+    fn class_name(&self) -> &'static str {
+        self.class()
+    }
+    fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+    fn build(&self, name: String, input: &[usize], _rng: &mut Rng) -> Result<Box<dyn Layer>> {
+        check_rate(self.class(), self.rate)?;
+        if input.len() != self.rank + 1 {
+            return Err(Error::shape(format!(
+                "Input 0 of layer {name} is incompatible: {} expects {} axes, got shape {input:?}",
+                self.class(),
+                self.rank + 1
+            )));
+        }
+        Ok(Box::new(SpatialDropoutLayer { cfg: self.clone(), name, out: input.to_vec() }))
+    }
+}
+
+/// A built [`SpatialDropout`].
+pub struct SpatialDropoutLayer {
+    cfg: SpatialDropout,
+    name: String,
+    out: Vec<usize>,
+}
+
+impl Layer for SpatialDropoutLayer {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn class_name(&self) -> &'static str {
+        self.cfg.class()
+    }
+    fn output_shape(&self) -> &[usize] {
+        &self.out
+    }
+    fn forward(&mut self, x: &Tensor, ctx: &mut Ctx) -> Tensor {
+        if !ctx.training || self.cfg.rate == 0.0 {
+            return x.clone();
+        }
+        // One keep/drop draw per (sample, channel), broadcast over the spatial axes.
+        let d = x.dims();
+        let mut mask_shape = vec![d[0]];
+        mask_shape.extend(std::iter::repeat_n(1, self.cfg.rank));
+        mask_shape.push(d[d.len() - 1]);
+        let keep = 1.0 - self.cfg.rate;
+        let mask = Tensor::bernoulli(mask_shape, keep, ctx.rng).mul_scalar(1.0 / keep).to_dtype(x.dtype());
+        x.mul(&mask)
+    }
+    fn config(&self) -> Value {
+        json!({"class_name": self.cfg.class(), "name": self.name, "rate": self.cfg.rate})
+    }
+}
