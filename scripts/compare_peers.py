@@ -5,7 +5,8 @@ noisy, so alternating rounds keep drift from favouring either side).
 Usage, from the repository root, after `cargo build --release -p sinew-bench`
 (the peers need $HOME/.peers, see ../shared/bench/peers/README.md):
   python3 scripts/compare_peers.py engine [ROUNDS]   # sinew-bench engine vs bench_torch_engine.py
-  python3 scripts/compare_peers.py train [ROUNDS]    # sinew-bench train vs bench_torch.py and bench_keras.py (train_on_batch)
+  python3 scripts/compare_peers.py train [ROUNDS] [NAME...]  # sinew-bench train vs bench_torch.py and bench_keras.py (train_on_batch)
+NAME limits the train workloads to those whose sinew name starts with it (b1, b2, b5, b6).
 """
 import json, os, statistics, subprocess, sys
 
@@ -13,7 +14,10 @@ MODE = sys.argv[1] if len(sys.argv) > 1 else "engine"
 ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
 PEERS = os.path.join("..", "shared", "bench", "peers")
 PY = os.path.expanduser("~/.peers/bin/python")
-TRAIN = {"b1_tabular_mlp": "b1", "b5_dense_autoencoder": "b5"}
+TRAIN = {"b1_tabular_mlp": "b1", "b5_dense_autoencoder": "b5", "b2_mnist_cnn_b32": "b2_32",
+         "b2_mnist_cnn_b128": "b2_128", "b6_cnn_predict": "b6"}
+ONLY = sys.argv[3:]
+TRAIN = {k: v for k, v in TRAIN.items() if not ONLY or any(k.startswith(o) for o in ONLY)}
 
 
 def lines(cmd, cwd=None):
@@ -23,7 +27,7 @@ def lines(cmd, cwd=None):
 
 runs = {}
 for _ in range(ROUNDS):
-    for r in lines(["./target/release/sinew-bench", MODE, "--json"]):
+    for r in lines(["./target/release/sinew-bench", MODE, "--json"] + ONLY):
         runs.setdefault(("sinew", r["name"]), []).append(r)
     if MODE == "engine":
         for r in lines([PY, "bench_torch_engine.py"], PEERS):
@@ -33,10 +37,14 @@ for _ in range(ROUNDS):
             for r in lines([PY, "bench_torch.py", wl], PEERS):
                 runs.setdefault(("torch", name), []).append(r)
             for r in lines([PY, "bench_keras.py", wl, "tob"], PEERS):
+                # b6 reports predict_on_batch under "b6:predict_on_batch".
                 runs.setdefault(("keras", name), []).append(r)
 
 
 def key_of(r):
+    # Throughput workloads: sinew prints images_per_s, the peers items_per_s.
+    if r.get("name", r.get("wl", "")).startswith("b6"):
+        return "images_per_s" if "images_per_s" in r else "items_per_s"
     for k in ("gflops", "ns_per_op", "ms", "ms_per_step", "ms_step_median"):
         if k in r:
             return k
@@ -65,7 +73,7 @@ for n in names:
         else:
             cells.append("–")
     peers = [vals[f][0] for f in fws[1:] if f in vals]
-    higher_better = vals["sinew"][3] == "gflops"
+    higher_better = vals["sinew"][3] in ("gflops", "images_per_s")
     best = (max if higher_better else min)(peers) if peers else None
     ratio = f"{vals['sinew'][0] / best:.2f}" if best else "–"
     print(f"| {n} | " + " | ".join(cells) + f" | {ratio} |")

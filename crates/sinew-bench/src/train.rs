@@ -3,7 +3,7 @@
 //! stepped repeatedly, 3 warm-up steps, median of 3 timed blocks).
 
 use crate::timing::{emit, time_it};
-use sinew_nn::{Activation, Dense, Dropout};
+use sinew_nn::{Activation, Conv2D, Dense, Dropout, Flatten, MaxPooling2D};
 use sinew_optim::Optimizer;
 use sinew_tensor::{Rng, Tensor};
 use sinew_train::Sequential;
@@ -42,6 +42,39 @@ fn b5(json: bool, rng: &mut Rng) {
     emit(json, "b5_dense_autoencoder", &[("ms_per_step", t.median_ms)]);
 }
 
+/// The notes' MNIST CNN: Conv2D(32, 4x4, relu) -> MaxPooling2D(2) -> Flatten -> Dense(128, relu)
+/// -> Dense(10, softmax), sparse categorical cross-entropy (fused with the softmax, as PyTorch's
+/// CrossEntropyLoss on logits), Adam.
+fn mnist_cnn() -> Sequential {
+    let mut m = Sequential::new();
+    m.input(&[28, 28, 1]);
+    m.add(Conv2D::new(32, &[4]).activation(Activation::Relu));
+    m.add(MaxPooling2D::new(&[2]));
+    m.add(Flatten::new());
+    m.add(dense(128, Activation::Relu));
+    m.add(dense(10, Activation::Softmax));
+    m.compile(Optimizer::adam(1e-3), "sparse_categorical_crossentropy", &[]).expect("mnist_cnn compiles");
+    m
+}
+
+/// b2_mnist_cnn_b32 / _b128: training steps of [`mnist_cnn`] at batch 32 and 128.
+fn b2(json: bool, rng: &mut Rng, batch: usize) {
+    let x = Tensor::rand_uniform([batch, 28, 28, 1], 0.0, 1.0, rng);
+    let y = Tensor::from_vec((0..batch).map(|_| rng.below(10) as f32).collect(), [batch]);
+    let mut m = mnist_cnn();
+    let n = if batch == 32 { 200 } else { 60 };
+    let t = time_it(|| drop(m.train_on_batch(&x, &y).unwrap()), n, 3, 3);
+    emit(json, &format!("b2_mnist_cnn_b{batch}"), &[("ms_per_step", t.median_ms)]);
+}
+
+/// b6_cnn_predict: [`mnist_cnn`] inference on a batch of 1024 images, in images per second.
+fn b6(json: bool, rng: &mut Rng) {
+    let x = Tensor::rand_uniform([1024, 28, 28, 1], 0.0, 1.0, rng);
+    let mut m = mnist_cnn();
+    let t = time_it(|| drop(m.predict_on_batch(&x).unwrap()), 20, 3, 3);
+    emit(json, "b6_cnn_predict", &[("images_per_s", 1024.0 * 1000.0 / t.median_ms), ("ms_per_batch", t.median_ms)]);
+}
+
 /// Runs the workloads whose names start with one of `only` (all when empty).
 pub fn run(json: bool, only: &[&str]) {
     let mut rng = Rng::seed(0);
@@ -51,5 +84,14 @@ pub fn run(json: bool, only: &[&str]) {
     }
     if want("b5") {
         b5(json, &mut rng);
+    }
+    if want("b2_mnist_cnn_b32") {
+        b2(json, &mut rng, 32);
+    }
+    if want("b2_mnist_cnn_b128") {
+        b2(json, &mut rng, 128);
+    }
+    if want("b6") {
+        b6(json, &mut rng);
     }
 }

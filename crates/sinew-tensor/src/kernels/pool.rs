@@ -5,6 +5,7 @@
 
 use super::Pool2dGeom;
 use crate::dtype::Float;
+use crate::kernels::simd::vectorized;
 use rayon::prelude::*;
 
 /// Below this many elements a loop stays on one thread (fork/join costs more).
@@ -61,7 +62,10 @@ pub fn max_pool2d_forward<T: Float>(g: &Pool2dGeom, x: &[T], y: &mut [T], argmax
     assert!(argmax.len() == y.len(), "max_pool2d_forward: argmax has {} slots for {} outputs", argmax.len(), y.len());
     let (c, img) = (g.c, g.h * g.w * g.c);
     assert!(img < NO_INPUT as usize, "max_pool2d_forward: image of {img} values overflows u32 argmax");
-    let line = |l: usize, yl: &mut [T], al: &mut [u32]| {
+    // A nested fn rather than a closure so it can be `#[inline(always)]` into `vectorized`.
+    #[inline(always)]
+    fn line<T: Float>(g: &Pool2dGeom, x: &[T], oh: usize, ow: usize, l: usize, yl: &mut [T], al: &mut [u32]) {
+        let (c, img) = (g.c, g.h * g.w * g.c);
         let (b, oy) = (l / oh, l % oh);
         let xb = &x[b * img..(b + 1) * img];
         let (h0, h1) = window(oy, g.stride_h, g.pad_top, g.kh, g.h);
@@ -73,27 +77,49 @@ pub fn max_pool2d_forward<T: Float>(g: &Pool2dGeom, x: &[T], y: &mut [T], argmax
                 ao.fill(NO_INPUT);
                 continue;
             }
-            let taps = (h0..h1).flat_map(|ih| (w0..w1).map(move |iw| (ih * g.w + iw) * c));
-            // Channels in register blocks of 8, then one at a time.
+            // The window's tap offsets, once per output pixel, in a stack buffer (a cloned
+            // iterator per channel block cost more than the comparisons).
+            let mut buf = [0usize; 64];
+            let mut heap = Vec::new();
+            let n_taps = (h1 - h0) * (w1 - w0);
+            let taps: &mut [usize] = if n_taps <= buf.len() {
+                &mut buf[..n_taps]
+            } else {
+                heap.resize(n_taps, 0);
+                &mut heap
+            };
+            for (t, (ih, iw)) in taps.iter_mut().zip((h0..h1).flat_map(|ih| (w0..w1).map(move |iw| (ih, iw)))) {
+                *t = (ih * g.w + iw) * c;
+            }
+            // Channels in register blocks of 16 (one AVX-512 vector), 8, then one at a time.
             let mut c0 = 0;
+            while c0 + 16 <= c {
+                max_block::<T, 16>(xb, taps, c0, &mut yo[c0..c0 + 16], &mut ao[c0..c0 + 16]);
+                c0 += 16;
+            }
             while c0 + 8 <= c {
-                max_block::<T, 8>(xb, taps.clone(), c0, &mut yo[c0..c0 + 8], &mut ao[c0..c0 + 8]);
+                max_block::<T, 8>(xb, taps, c0, &mut yo[c0..c0 + 8], &mut ao[c0..c0 + 8]);
                 c0 += 8;
             }
             for ch in c0..c {
-                max_block::<T, 1>(xb, taps.clone(), ch, &mut yo[ch..ch + 1], &mut ao[ch..ch + 1]);
+                max_block::<T, 1>(xb, taps, ch, &mut yo[ch..ch + 1], &mut ao[ch..ch + 1]);
             }
         }
-    };
+    }
     // Output lines zipped with their argmax lines (`for_lines` takes one slice).
     let len = ow * c;
     if len == 0 {
         return;
     }
     if y.len() >= PAR_WORK && y.len() > len {
-        y.par_chunks_mut(len).zip(argmax.par_chunks_mut(len)).enumerate().for_each(|(l, (yl, al))| line(l, yl, al));
+        y.par_chunks_mut(len)
+            .zip(argmax.par_chunks_mut(len))
+            .enumerate()
+            .for_each(|(l, (yl, al))| vectorized(#[inline(always)] || line(g, x, oh, ow, l, yl, al)));
     } else {
-        y.chunks_mut(len).zip(argmax.chunks_mut(len)).enumerate().for_each(|(l, (yl, al))| line(l, yl, al));
+        vectorized(#[inline(always)] || {
+            y.chunks_mut(len).zip(argmax.chunks_mut(len)).enumerate().for_each(|(l, (yl, al))| line(g, x, oh, ow, l, yl, al))
+        });
     }
 }
 
@@ -102,17 +128,11 @@ pub fn max_pool2d_forward<T: Float>(g: &Pool2dGeom, x: &[T], y: &mut [T], argmax
 /// compare-and-select compiles to vector blends rather than conditional stores.
 #[inline(always)]
 #[allow(clippy::neg_cmp_op_on_partial_ord)] // `!(v <= m)` is deliberately true for a NaN `v`.
-fn max_block<T: Float, const B: usize>(
-    xb: &[T],
-    mut taps: impl Iterator<Item = usize>,
-    c0: usize,
-    y: &mut [T],
-    arg: &mut [u32],
-) {
-    let first = taps.next().expect("window has a tap") + c0;
+fn max_block<T: Float, const B: usize>(xb: &[T], taps: &[usize], c0: usize, y: &mut [T], arg: &mut [u32]) {
+    let first = taps[0] + c0;
     let mut best: [T; B] = xb[first..first + B].try_into().unwrap();
     let mut idx = [first as u32; B];
-    for base in taps {
+    for &base in &taps[1..] {
         let v: &[T; B] = xb[base + c0..base + c0 + B].try_into().unwrap();
         for e in 0..B {
             // Strictly greater keeps the first maximum; a NaN takes over a number and then

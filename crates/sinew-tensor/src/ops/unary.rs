@@ -421,9 +421,11 @@ pub(crate) fn map<T: Element, F: Fn(T) -> T + Sync + Copy>(a: &[T], f: F) -> Vec
 fn par_map<T: Element, F: Fn(T) -> T + Sync + Copy>(a: &[T], f: F) -> Vec<T> {
     let mut out = crate::storage::overwritten::<T>(a.len());
     out.par_chunks_mut(PAR_CHUNK).zip(a.par_chunks(PAR_CHUNK)).for_each(|(o, a)| {
-        for (o, &a) in o.iter_mut().zip(a) {
-            *o = f(a);
-        }
+        crate::kernels::simd::vectorized(#[inline(always)] || {
+            for (o, &a) in o.iter_mut().zip(a) {
+                *o = f(a);
+            }
+        })
     });
     out
 }
@@ -447,9 +449,11 @@ fn par_zip3<T: Element, F: Fn(T, T, T) -> T + Sync + Copy>(a: &[T], b: &[T], c: 
     let mut out = crate::storage::overwritten::<T>(a.len());
     out.par_chunks_mut(PAR_CHUNK).zip(a.par_chunks(PAR_CHUNK)).zip(b.par_chunks(PAR_CHUNK).zip(c.par_chunks(PAR_CHUNK))).for_each(
         |((o, a), (b, c))| {
-            for i in 0..o.len() {
-                o[i] = f(a[i], b[i], c[i]);
-            }
+            crate::kernels::simd::vectorized(#[inline(always)] || {
+                for i in 0..o.len() {
+                    o[i] = f(a[i], b[i], c[i]);
+                }
+            })
         },
     );
     out
