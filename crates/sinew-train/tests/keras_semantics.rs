@@ -320,3 +320,14 @@ fn wrong_targets_are_errors_not_panics() {
     let ok = Tensor::from_vec(vec![0.0, 1.0, 2.0, 1.0], [4]);
     c.fit(&x.narrow(0, 0, 4), &ok, Fit::new().verbose(0)).unwrap();
 }
+
+#[test]
+fn predict_is_the_same_whatever_the_batch_size() {
+    // predict runs large batches in cache-sized sub-batches; the result must not depend on it.
+    let (x, _) = blobs(300, 9);
+    let mut m = mlp(9, Optimizer::adam(0.01));
+    let whole = m.predict(&x, 300).unwrap().to_vec_f32();
+    assert_eq!(whole.len(), 300);
+    assert_eq!(whole, m.predict(&x, 7).unwrap().to_vec_f32());
+    assert_eq!(whole, m.predict_on_batch(&x).unwrap().to_vec_f32());
+}

@@ -86,12 +86,12 @@ impl Tensor {
         let g = pool_geom(self, &o, "max_pool2d");
         let out_shape = Shape::new(&[g.n, g.out_h(), g.out_w(), g.c]);
         let mut argmax = vec![0u32; out_shape.numel()];
-        let st = fill!(self.dtype(), out_shape.numel(), |y, T| max_pool2d_forward(
-            &g,
-            self.data::<T>(),
-            &mut y,
-            &mut argmax
-        ));
+        // The kernel writes every output (an empty window gets -inf), so no zero-fill first.
+        let st = with_dtype!(self.dtype(), T => {
+            let mut y = crate::storage::overwritten::<T>(out_shape.numel());
+            max_pool2d_forward(&g, self.data::<T>(), &mut y, &mut argmax);
+            T::wrap(y)
+        });
         record(Op::MaxPool2d, st, out_shape, &[self], move |gy, _, xs| {
             let st =
                 fill!(gy.dtype(), xs[0].numel(), |dx, T| max_pool2d_backward(&g, gy.data::<T>(), &argmax, &mut dx));
