@@ -9,7 +9,7 @@
 //! Data: real MNIST from `../shared/data/mnist` (or `$SINEW_DATA_DIR/mnist`).
 //! Run: `cargo run --release --example mnist_cnn`
 
-use sinew::data::{find_dataset, load_mnist};
+use sinew::data::{find_dataset, load_mnist, to_categorical};
 use sinew::prelude::*;
 
 const CLASSES: usize = 10;
@@ -17,11 +17,6 @@ const BATCH: usize = 32;
 const MAX_EPOCHS: usize = 20;
 const SEEDS: [u64; 3] = [1, 2, 3];
 
-/// One-hot rows from class ids (Keras `to_categorical`).
-fn to_categorical(y: &Tensor) -> Tensor {
-    let ids: Vec<usize> = y.to_vec_f32().iter().map(|&v| v as usize).collect();
-    Tensor::one_hot(&ids, CLASSES)
-}
 
 /// Trains with model seed `seed` for at most `epochs` epochs; returns the test accuracy and the
 /// number of epochs run.
@@ -29,7 +24,7 @@ fn run(seed: u64, epochs: usize, verbose: u8) -> Result<(f64, usize), Box<dyn st
     let mnist = load_mnist(&find_dataset("mnist")?)?;
     let x_train = mnist.x_train.reshape([60000, 28, 28, 1]).mul_scalar(1.0 / 255.0);
     let x_test = mnist.x_test.reshape([10000, 28, 28, 1]).mul_scalar(1.0 / 255.0);
-    let (y_train, y_test) = (to_categorical(&mnist.y_train), to_categorical(&mnist.y_test));
+    let (y_train, y_test) = (to_categorical(&mnist.y_train, CLASSES)?, to_categorical(&mnist.y_test, CLASSES)?);
 
     let mut model = Sequential::new();
     model.seed(seed).input(&[28, 28, 1]);

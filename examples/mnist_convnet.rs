@@ -7,24 +7,20 @@
 //! Data: real MNIST from `../shared/data/mnist` (or `$SINEW_DATA_DIR/mnist`).
 //! Run: `cargo run --release --example mnist_convnet`
 
-use sinew::data::{find_dataset, load_mnist};
+use sinew::data::{find_dataset, load_mnist, to_categorical};
 use sinew::prelude::*;
 
 const CLASSES: usize = 10;
 const BATCH: usize = 128;
 const EPOCHS: usize = 15;
 
-fn to_categorical(y: &Tensor) -> Tensor {
-    let ids: Vec<usize> = y.to_vec_f32().iter().map(|&v| v as usize).collect();
-    Tensor::one_hot(&ids, CLASSES)
-}
 
 /// Trains for `epochs` and returns the test accuracy.
 fn run(epochs: usize, verbose: u8) -> Result<f64, Box<dyn std::error::Error>> {
     let mnist = load_mnist(&find_dataset("mnist")?)?;
     let x_train = mnist.x_train.reshape([60000, 28, 28, 1]).mul_scalar(1.0 / 255.0);
     let x_test = mnist.x_test.reshape([10000, 28, 28, 1]).mul_scalar(1.0 / 255.0);
-    let (y_train, y_test) = (to_categorical(&mnist.y_train), to_categorical(&mnist.y_test));
+    let (y_train, y_test) = (to_categorical(&mnist.y_train, CLASSES)?, to_categorical(&mnist.y_test, CLASSES)?);
 
     let mut model = Sequential::new();
     model.seed(1).input(&[28, 28, 1]);

@@ -8,7 +8,7 @@
 //! Data: real MNIST from `../shared/data/mnist` (or `$SINEW_DATA_DIR/mnist`).
 //! Run: `cargo run --release --example mnist_resnet`
 
-use sinew::data::{find_dataset, load_mnist};
+use sinew::data::{find_dataset, load_mnist, to_categorical};
 use sinew::prelude::*;
 
 const CLASSES: usize = 10;
@@ -17,10 +17,6 @@ const EPOCHS: usize = 5;
 /// Steps per epoch: 54,000 training images (after the validation split) in batches of 64.
 const STEPS_PER_EPOCH: u64 = 844;
 
-fn to_categorical(y: &Tensor) -> Tensor {
-    let ids: Vec<usize> = y.to_vec_f32().iter().map(|&v| v as usize).collect();
-    Tensor::one_hot(&ids, CLASSES)
-}
 
 /// `relu(x + BN(conv(relu(BN(conv(x))))))`, with a strided 1x1 projection of `x` when `stride`
 /// or the filter count changes the shape.
@@ -60,7 +56,7 @@ fn run(epochs: usize, verbose: u8) -> Result<f64, Box<dyn std::error::Error>> {
     let mnist = load_mnist(&find_dataset("mnist")?)?;
     let x_train = mnist.x_train.reshape([60000, 28, 28, 1]).mul_scalar(1.0 / 255.0);
     let x_test = mnist.x_test.reshape([10000, 28, 28, 1]).mul_scalar(1.0 / 255.0);
-    let (y_train, y_test) = (to_categorical(&mnist.y_train), to_categorical(&mnist.y_test));
+    let (y_train, y_test) = (to_categorical(&mnist.y_train, CLASSES)?, to_categorical(&mnist.y_test, CLASSES)?);
     let mut model = build(1)?;
     if verbose > 0 {
         eprint!("{}", model.summary()?);

@@ -10,6 +10,8 @@ pub enum ErrorKind {
     Io,
     /// The file is readable but its contents are not what the format requires.
     Format,
+    /// A value handed to a function is outside what it accepts (a label out of range).
+    InvalidValue,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,6 +26,9 @@ impl Error {
     }
     pub fn format(path: &Path, what: impl fmt::Display) -> Self {
         Error { kind: ErrorKind::Format, message: format!("{}: {what}", path.display()) }
+    }
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Error { kind: ErrorKind::InvalidValue, message: message.into() }
     }
 }
 

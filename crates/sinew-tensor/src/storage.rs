@@ -46,49 +46,47 @@ thread_local! {
     static POOL_F64: std::cell::RefCell<Vec<Vec<f64>>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
+/// The smallest pooled buffer with capacity for `n` elements (and not more than twice too big),
+/// with whatever length and contents it had.
+fn pooled<T: Element>(n: usize) -> Option<Vec<T>> {
+    if n < MIN_POOLED {
+        return None;
+    }
+    T::with_pool(|pool| {
+        let best = pool
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.capacity() >= n && v.capacity() <= 2 * n + MIN_POOLED)
+            .min_by_key(|(_, v)| v.capacity())
+            .map(|(i, _)| i);
+        best.map(|i| pool.swap_remove(i))
+    })
+}
+
 /// An empty buffer with capacity for at least `n` elements, from the pool when one fits.
 pub(crate) fn take<T: Element>(n: usize) -> Vec<T> {
-    if n >= MIN_POOLED {
-        let found = T::with_pool(|pool| {
-            // The smallest pooled buffer that fits, and not more than twice too big.
-            let best = pool
-                .iter()
-                .enumerate()
-                .filter(|(_, v)| v.capacity() >= n && v.capacity() <= 2 * n + MIN_POOLED)
-                .min_by_key(|(_, v)| v.capacity())
-                .map(|(i, _)| i);
-            best.map(|i| pool.swap_remove(i))
-        });
-        if let Some(mut v) = found {
+    match pooled(n) {
+        Some(mut v) => {
             v.clear();
-            return v;
+            v
         }
+        None => Vec::with_capacity(n),
     }
-    Vec::with_capacity(n)
 }
 
 /// `n` elements with unspecified (but initialised) values, for an output its kernel overwrites
 /// completely: a pooled buffer keeps its old contents, so nothing is zero-filled twice. Only use
 /// it where every element is written before it is read.
 pub(crate) fn overwritten<T: Element>(n: usize) -> Vec<T> {
-    if n >= MIN_POOLED {
-        let found = T::with_pool(|pool| {
-            let best = pool
-                .iter()
-                .enumerate()
-                .filter(|(_, v)| v.capacity() >= n && v.capacity() <= 2 * n + MIN_POOLED)
-                .min_by_key(|(_, v)| v.capacity())
-                .map(|(i, _)| i);
-            best.map(|i| pool.swap_remove(i))
-        });
-        if let Some(mut v) = found {
+    match pooled(n) {
+        Some(mut v) => {
             // Truncating keeps the old values; only a shorter buffer's tail is filled.
             v.truncate(n);
             v.resize(n, T::ZERO);
-            return v;
+            v
         }
+        None => vec![T::ZERO; n],
     }
-    vec![T::ZERO; n]
 }
 
 /// `n` zeros, in a pooled buffer when one fits.

@@ -538,18 +538,8 @@ impl Layer for ConvLayer {
 
 /// Rebuilds a convolution configuration from [`Layer::config`] output.
 pub(crate) fn conv_from_config(class: &str, v: &Value) -> Result<Conv> {
-    let ints = |key: &str| -> Result<Vec<usize>> {
-        v.get(key)
-            .and_then(Value::as_array)
-            .and_then(|a| a.iter().map(|x| x.as_u64().map(|u| u as usize)).collect::<Option<Vec<_>>>())
-            .ok_or_else(|| Error::invalid(format!("{class} config: {key} must be a list of integers, got {}", v[key])))
-    };
-    let int = |key: &str| -> Result<usize> {
-        v.get(key)
-            .and_then(Value::as_u64)
-            .map(|u| u as usize)
-            .ok_or_else(|| Error::invalid(format!("{class} config: {key} must be a non-negative integer, got {}", v[key])))
-    };
+    let ints = |key: &str| super::usize_list(v, class, key);
+    let int = |key: &str| super::usize_field(v, class, key);
     let k = ints("kernel_size")?;
     let mut c = match class {
         "Conv1D" => Conv::conv1d(int("filters")?, *k.first().unwrap_or(&0)),
@@ -571,8 +561,7 @@ pub(crate) fn conv_from_config(class: &str, v: &Value) -> Result<Conv> {
     if class == "Conv1D" || class == "Conv2D" {
         c = c.groups(int("groups")?);
     }
-    if let Some(op) = v.get("output_padding").filter(|x| !x.is_null()) {
-        let _ = op;
+    if v.get("output_padding").is_some_and(|x| !x.is_null()) {
         c = c.output_padding(&ints("output_padding")?);
     }
     let opt = |k: &str| v.get(k).filter(|x| !x.is_null());

@@ -3,7 +3,16 @@
 /// Layers without weights whose behaviour is a function of the input: one config type and one
 /// built type each would be pure boilerplate, so they share this shape.
 macro_rules! stateless_layer {
+    // A fixed Keras class name.
     ($cfg:ident, $built:ident, $class:literal) => {
+        stateless_layer!(@impl $cfg, $built, |_c| $class);
+    };
+    // A class name the configuration decides (`GlobalMaxPooling2D` vs `GlobalAveragePooling1D`):
+    // the configuration has `fn class(&self) -> &'static str`.
+    ($cfg:ident, $built:ident, dynamic) => {
+        stateless_layer!(@impl $cfg, $built, |c| c.class());
+    };
+    (@impl $cfg:ident, $built:ident, |$c:ident| $class:expr) => {
         impl $cfg {
             /// Sets the layer name (`None` lets the model pick `class_name`, `class_name_1`, ...).
             pub fn with_name(mut self, name: Option<String>) -> Self {
@@ -17,6 +26,7 @@ macro_rules! stateless_layer {
         }
         impl LayerConfig for $cfg {
             fn class_name(&self) -> &'static str {
+                let $c = self;
                 $class
             }
             fn name(&self) -> Option<&str> {
@@ -38,6 +48,7 @@ macro_rules! stateless_layer {
                 &self.name
             }
             fn class_name(&self) -> &'static str {
+                let $c = &self.cfg;
                 $class
             }
             fn output_shape(&self) -> &[usize] {
@@ -48,7 +59,7 @@ macro_rules! stateless_layer {
             }
             fn config(&self) -> Value {
                 let mut v = self.cfg.args();
-                v["class_name"] = json!($class);
+                v["class_name"] = json!(self.class_name());
                 v["name"] = json!(self.name);
                 v
             }
@@ -80,6 +91,16 @@ fn usize_field(v: &Value, class: &str, key: &str) -> Result<usize> {
     field(v, class, key)?.as_u64().map(|u| u as usize).ok_or_else(|| {
         Error::new(ErrorKind::Mismatch, format!("{class} config: {key} must be a non-negative integer, got {}", v[key]))
     })
+}
+
+/// A list of non-negative integers (`kernel_size`, `strides`, ...).
+fn usize_list(v: &Value, class: &str, key: &str) -> Result<Vec<usize>> {
+    field(v, class, key)?
+        .as_array()
+        .and_then(|a| a.iter().map(|x| x.as_u64().map(|u| u as usize)).collect::<Option<Vec<_>>>())
+        .ok_or_else(|| {
+            Error::new(ErrorKind::Mismatch, format!("{class} config: {key} must be a list of integers, got {}", v[key]))
+        })
 }
 
 fn f64_field(v: &Value, class: &str, key: &str) -> Result<f64> {

@@ -145,14 +145,6 @@ impl SpatialDropout1D {
 }
 
 impl SpatialDropout {
-    pub fn name(mut self, n: impl Into<String>) -> Self {
-        self.name = Some(n.into());
-        self
-    }
-    pub(crate) fn with_name(mut self, n: Option<String>) -> Self {
-        self.name = n;
-        self
-    }
     fn class(&self) -> &'static str {
         if self.rank == 1 {
             "SpatialDropout1D"
@@ -160,16 +152,7 @@ impl SpatialDropout {
             "SpatialDropout2D"
         }
     }
-}
-
-impl LayerConfig for SpatialDropout {
-    fn class_name(&self) -> &'static str {
-        self.class()
-    }
-    fn name(&self) -> Option<&str> {
-        self.name.as_deref()
-    }
-    fn build(&self, name: String, input: &[usize], _rng: &mut Rng) -> Result<Box<dyn Layer>> {
+    fn out_shape(&self, name: &str, input: &[usize]) -> Result<Vec<usize>> {
         check_rate(self.class(), self.rate)?;
         if input.len() != self.rank + 1 {
             return Err(Error::shape(format!(
@@ -178,41 +161,23 @@ impl LayerConfig for SpatialDropout {
                 self.rank + 1
             )));
         }
-        Ok(Box::new(SpatialDropoutLayer { cfg: self.clone(), name, out: input.to_vec() }))
+        Ok(input.to_vec())
     }
-}
-
-/// A built [`SpatialDropout`].
-pub struct SpatialDropoutLayer {
-    cfg: SpatialDropout,
-    name: String,
-    out: Vec<usize>,
-}
-
-impl Layer for SpatialDropoutLayer {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn class_name(&self) -> &'static str {
-        self.cfg.class()
-    }
-    fn output_shape(&self) -> &[usize] {
-        &self.out
-    }
-    fn forward(&mut self, x: &Tensor, ctx: &mut Ctx) -> Tensor {
-        if !ctx.training || self.cfg.rate == 0.0 {
+    fn apply(&self, x: &Tensor, _out: &[usize], ctx: &mut Ctx) -> Tensor {
+        if !ctx.training || self.rate == 0.0 {
             return x.clone();
         }
         // One keep/drop draw per (sample, channel), broadcast over the spatial axes.
         let d = x.dims();
         let mut mask_shape = vec![d[0]];
-        mask_shape.extend(std::iter::repeat_n(1, self.cfg.rank));
+        mask_shape.extend(std::iter::repeat_n(1, self.rank));
         mask_shape.push(d[d.len() - 1]);
-        let keep = 1.0 - self.cfg.rate;
+        let keep = 1.0 - self.rate;
         let mask = Tensor::bernoulli(mask_shape, keep, ctx.rng).mul_scalar(1.0 / keep).to_dtype(x.dtype());
         x.mul(&mask)
     }
-    fn config(&self) -> Value {
-        json!({"class_name": self.cfg.class(), "name": self.name, "rate": self.cfg.rate})
+    fn args(&self) -> Value {
+        json!({"rate": self.rate})
     }
 }
+stateless_layer!(SpatialDropout, SpatialDropoutLayer, dynamic);

@@ -185,12 +185,7 @@ impl Layer for PoolLayer {
 }
 
 pub(crate) fn pool_from_config(class: &str, v: &Value) -> Result<Pool> {
-    let ints = |key: &str| -> Result<Vec<usize>> {
-        v.get(key)
-            .and_then(Value::as_array)
-            .and_then(|a| a.iter().map(|x| x.as_u64().map(|u| u as usize)).collect::<Option<Vec<_>>>())
-            .ok_or_else(|| Error::invalid(format!("{class} config: {key} must be a list of integers, got {}", v[key])))
-    };
+    let ints = |key: &str| super::usize_list(v, class, key);
     let k = ints("pool_size")?;
     let p = match class {
         "MaxPooling2D" => MaxPooling2D::new(&k),
@@ -281,58 +276,7 @@ impl GlobalPool {
     }
 }
 
-/// Built global pooling (its class name depends on the configuration, so it is not a
-/// `stateless_layer!`).
-pub struct GlobalPoolLayer {
-    cfg: GlobalPool,
-    name: String,
-    out: Vec<usize>,
-}
-
-impl LayerConfig for GlobalPool {
-    fn class_name(&self) -> &'static str {
-        self.class()
-    }
-    fn name(&self) -> Option<&str> {
-        self.name.as_deref()
-    }
-    fn build(&self, name: String, input: &[usize], _rng: &mut Rng) -> Result<Box<dyn Layer>> {
-        let out = self.out_shape(&name, input)?;
-        Ok(Box::new(GlobalPoolLayer { cfg: self.clone(), name, out }))
-    }
-}
-
-impl GlobalPool {
-    pub fn name(mut self, n: impl Into<String>) -> Self {
-        self.name = Some(n.into());
-        self
-    }
-    pub(crate) fn with_name(mut self, n: Option<String>) -> Self {
-        self.name = n;
-        self
-    }
-}
-
-impl Layer for GlobalPoolLayer {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn class_name(&self) -> &'static str {
-        self.cfg.class()
-    }
-    fn output_shape(&self) -> &[usize] {
-        &self.out
-    }
-    fn forward(&mut self, x: &Tensor, ctx: &mut Ctx) -> Tensor {
-        self.cfg.apply(x, &self.out, ctx)
-    }
-    fn config(&self) -> Value {
-        let mut v = self.cfg.args();
-        v["class_name"] = json!(self.cfg.class());
-        v["name"] = json!(self.name);
-        v
-    }
-}
+stateless_layer!(GlobalPool, GlobalPoolLayer, dynamic);
 
 pub(crate) fn global_pool_from_config(class: &str, v: &Value) -> Result<GlobalPool> {
     let g = match class {
