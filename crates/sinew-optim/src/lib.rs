@@ -40,7 +40,8 @@ fn update_chunked(rule: &dyn UpdateRule, step: u64, lr: f32, w: &mut [f32], g: &
     }
     // Chunk i of w, g and of every slot, handed out together.
     let mut slot_chunks: Vec<std::slice::ChunksMut<'_, f32>> = state.iter_mut().map(|s| s.chunks_mut(CHUNK)).collect();
-    let parts: Vec<(&mut [f32], &[f32], Vec<&mut [f32]>)> = w
+    type Part<'a> = (&'a mut [f32], &'a [f32], Vec<&'a mut [f32]>);
+    let parts: Vec<Part<'_>> = w
         .chunks_mut(CHUNK)
         .zip(g.chunks(CHUNK))
         .map(|(w, g)| (w, g, slot_chunks.iter_mut().map(|c| c.next().expect("slots match the variable")).collect()))

@@ -170,7 +170,7 @@ impl SpatialDropout {
         // One keep/drop draw per (sample, channel), broadcast over the spatial axes.
         let d = x.dims();
         let mut mask_shape = vec![d[0]];
-        mask_shape.extend(std::iter::repeat_n(1, self.rank));
+        mask_shape.extend(std::iter::repeat(1).take(self.rank));
         mask_shape.push(d[d.len() - 1]);
         let keep = 1.0 - self.rate;
         let mask = Tensor::bernoulli(mask_shape, keep, ctx.rng).mul_scalar(1.0 / keep).to_dtype(x.dtype());

@@ -7,6 +7,8 @@
 //! which compile to blends rather than branches. f64 keeps std's versions: it is the dtype of the
 //! gradient checks, where accuracy matters and speed does not.
 
+// Coefficients are written as Cephes publishes them; f32 rounds the last digits.
+#![allow(clippy::excessive_precision)]
 const LOG2E: f32 = std::f32::consts::LOG2_E;
 /// ln 2 split in two so that `x - n ln2` stays exact for the exponents f32 can reach.
 const LN2_HI: f32 = 0.693_359_4;
