@@ -68,11 +68,13 @@ fn pool_geom(x: &Tensor, o: &Pool2dOpts, op: &str) -> Pool2dGeom {
     g
 }
 
-/// Runs `$body` with a fresh zeroed `$out` buffer of `$n` elements of `$T`, returning its storage.
+/// Runs `$body` with a fresh `$out` buffer of `$n` elements of `$T`, returning its storage. The
+/// pooling and upsampling kernels overwrite their whole output (backward ones zero `dx` first
+/// themselves), so the buffer is not zeroed here.
 macro_rules! fill {
     ($dtype:expr, $n:expr, |$out:ident, $T:ident| $body:expr) => {
         with_dtype!($dtype, $T => {
-            let mut $out = crate::storage::zeroed::<$T>($n);
+            let mut $out = crate::storage::overwritten::<$T>($n);
             $body;
             $T::wrap($out)
         })
@@ -86,12 +88,12 @@ impl Tensor {
         let g = pool_geom(self, &o, "max_pool2d");
         let out_shape = Shape::new(&[g.n, g.out_h(), g.out_w(), g.c]);
         let mut argmax = vec![0u32; out_shape.numel()];
-        // The kernel writes every output (an empty window gets -inf), so no zero-fill first.
-        let st = with_dtype!(self.dtype(), T => {
-            let mut y = crate::storage::overwritten::<T>(out_shape.numel());
-            max_pool2d_forward(&g, self.data::<T>(), &mut y, &mut argmax);
-            T::wrap(y)
-        });
+        let st = fill!(self.dtype(), out_shape.numel(), |y, T| max_pool2d_forward(
+            &g,
+            self.data::<T>(),
+            &mut y,
+            &mut argmax
+        ));
         record(Op::MaxPool2d, st, out_shape, &[self], move |gy, _, xs| {
             let st =
                 fill!(gy.dtype(), xs[0].numel(), |dx, T| max_pool2d_backward(&g, gy.data::<T>(), &argmax, &mut dx));
@@ -245,7 +247,7 @@ impl Tensor {
             let st = with_dtype!(x.dtype(), T => {
                 let s = T::from_f64(scale);
                 let xv = x.data::<T>();
-                let mut out = crate::storage::zeroed::<T>(xv.len());
+                let mut out = crate::storage::overwritten::<T>(xv.len());
                 // One mask word per 64 elements, split into 32-bit halves so the per-lane shift is a
                 // 32-bit vector shift; multiplying by the bit (not selecting) lets the loop vectorise.
                 vectorized(#[inline(always)] || {
