@@ -167,7 +167,9 @@ impl Unary {
             }
             Unary::Affine(a, _) => c(a),
             Unary::Relu => {
-                if x > T::ZERO {
+                // From the output (y > 0 exactly when x > 0, NaN included), so a fused
+                // bias + relu backward never rereads or recomputes its input.
+                if y > T::ZERO {
                     T::ONE
                 } else {
                     T::ZERO
