@@ -1,6 +1,7 @@
 //! Mirrors the classic Keras `mnist_mlp.py`: Dense 512 relu, Dropout 0.2, Dense 512 relu,
 //! Dropout 0.2, Dense 10 softmax, RMSprop, categorical cross-entropy, batch 128, 20 epochs.
-//! Reaches about 98% test accuracy (Keras: 98.4%); about 1 minute on 2 cores in a release build.
+//! Reaches 98.50% test accuracy (Keras: 98.4%) in about 23 s on 2 cores in a release build
+//! (measured 2026-12-01).
 //!
 //! Data: real MNIST from `../shared/data/mnist` (or `$SINEW_DATA_DIR/mnist`).
 //! Run: `cargo run --release --example mnist_mlp`
