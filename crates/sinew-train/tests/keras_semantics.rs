@@ -331,3 +331,30 @@ fn predict_is_the_same_whatever_the_batch_size() {
     assert_eq!(whole, m.predict(&x, 7).unwrap().to_vec_f32());
     assert_eq!(whole, m.predict_on_batch(&x).unwrap().to_vec_f32());
 }
+
+#[test]
+fn a_cnn_saves_and_loads_with_identical_predictions() {
+    use sinew_nn::{BatchNormalization, Conv2D, Flatten, GlobalAveragePooling2D, MaxPooling2D, Padding};
+    let mut rng = Rng::seed(11);
+    let x = Tensor::rand_uniform([6, 8, 8, 1], 0.0, 1.0, &mut rng);
+    let y = Tensor::from_vec(vec![0.0, 1.0, 2.0, 0.0, 1.0, 2.0], [6]);
+    let mut m = Sequential::new();
+    m.seed(3).input(&[8, 8, 1]);
+    m.add(Conv2D::new(4, &[3]).padding(Padding::Same).activation(Activation::Relu));
+    m.add(BatchNormalization::new());
+    m.add(MaxPooling2D::new(&[2]));
+    m.add(Conv2D::new(6, &[3]).activation(Activation::Relu));
+    m.add(GlobalAveragePooling2D::new());
+    m.add(Flatten::new());
+    m.add(Dense::new(3).activation(Activation::Softmax));
+    m.compile(Optimizer::adam(0.01), "sparse_categorical_crossentropy", &["accuracy"]).unwrap();
+    m.fit(&x, &y, Fit::new().epochs(2).batch_size(3).verbose(0)).unwrap();
+    let path = std::env::temp_dir().join(format!("sinew-cnn-{}.safetensors", std::process::id()));
+    m.save(&path).unwrap();
+    let mut back = Model::load(&path).unwrap();
+    std::fs::remove_file(&path).ok();
+    assert_eq!(back.predict(&x, 6).unwrap().to_vec_f32(), m.predict(&x, 6).unwrap().to_vec_f32());
+    let s = back.summary().unwrap();
+    assert!(s.contains("conv2d (Conv2D)") && s.contains("(None, 8, 8, 4)") && s.contains("max_pooling2d (MaxPooling2D)"), "{s}");
+    assert!(s.contains("Non-trainable params: 8 "), "BatchNormalization's moving statistics: {s}");
+}
