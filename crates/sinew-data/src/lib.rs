@@ -1,11 +1,18 @@
-//! sinew's datasets and loaders. Depends on the tensor crate only: data does not need autograd.
+//! sinew's datasets, loaders, preprocessing and evaluation reports. Depends on the tensor crate
+//! only: data does not need autograd.
 
 mod datasets;
 mod error;
+mod evaluation;
 mod idx;
 mod labels;
+mod preprocessing;
 
 pub use datasets::{find_dataset, load_mnist, load_sklearn_csv, Mnist};
 pub use error::{Error, ErrorKind, Result};
 pub use idx::{read_idx_u8, read_maybe_gz, IdxU8};
 pub use labels::to_categorical;
+pub use evaluation::{
+    classification_report, confusion_matrix, regression_report, ClassScores, ClassificationReport, RegressionReport,
+};
+pub use preprocessing::{train_test_split, MinMaxScaler, SplitIndices, StandardScaler};

@@ -1,0 +1,126 @@
+//! Parity with scikit-learn for the evaluation reports and scalers (fixtures from
+//! `tests/fixtures/gen/gen_sklearn_reports.py`; no Python at test time), and their errors.
+
+use serde_json::Value;
+use sinew_data::*;
+use sinew_tensor::Tensor;
+
+const FIXTURE: &str = include_str!("fixtures/sklearn_reports.json");
+
+fn floats(v: &Value) -> Vec<f64> {
+    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+}
+fn ids(v: &Value) -> Vec<usize> {
+    v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect()
+}
+fn matrix(v: &Value) -> Tensor {
+    let rows: Vec<Vec<f64>> = v.as_array().unwrap().iter().map(floats).collect();
+    let (n, d) = (rows.len(), rows[0].len());
+    Tensor::from_vec_f64(rows.concat(), [n, d])
+}
+fn close(what: &str, got: f64, want: f64) {
+    assert!((got - want).abs() <= 1e-12 * (1.0 + want.abs()), "{what}: sinew {got} vs scikit-learn {want}");
+}
+
+#[test]
+fn classification_report_matches_scikit_learn_numbers_and_text() {
+    let root: Value = serde_json::from_str(FIXTURE).unwrap();
+    for c in root["classification"].as_array().unwrap() {
+        let name = c["name"].as_str().unwrap();
+        let k = c["classes"].as_u64().unwrap() as usize;
+        let (t, p) = (ids(&c["y_true"]), ids(&c["y_pred"]));
+        let cm = confusion_matrix(&t, &p, k).unwrap();
+        let want: Vec<Vec<usize>> = c["confusion"].as_array().unwrap().iter().map(ids).collect();
+        assert_eq!(cm, want, "{name}: confusion matrix");
+        let names: Option<Vec<&str>> = c["target_names"].as_array().map(|a| a.iter().map(|s| s.as_str().unwrap()).collect());
+        let r = classification_report(&t, &p, k, names.as_deref()).unwrap();
+        for (i, (s, w)) in r.classes.iter().zip(c["per_class"].as_array().unwrap()).enumerate() {
+            let w = floats(w);
+            close(&format!("{name} class {i} precision"), s.precision, w[0]);
+            close(&format!("{name} class {i} recall"), s.recall, w[1]);
+            close(&format!("{name} class {i} f1"), s.f1, w[2]);
+            assert_eq!(s.support as f64, w[3], "{name} class {i} support");
+        }
+        close(&format!("{name} accuracy"), r.accuracy, c["accuracy"].as_f64().unwrap());
+        let (m, w) = (floats(&c["macro"]), floats(&c["weighted"]));
+        for (i, (got_m, got_w)) in [(r.macro_avg.precision, r.weighted_avg.precision), (r.macro_avg.recall, r.weighted_avg.recall), (r.macro_avg.f1, r.weighted_avg.f1)]
+            .into_iter()
+            .enumerate()
+        {
+            close(&format!("{name} macro {i}"), got_m, m[i]);
+            close(&format!("{name} weighted {i}"), got_w, w[i]);
+        }
+        assert_eq!(r.to_string(), c["text"].as_str().unwrap(), "{name}: report text");
+    }
+}
+
+#[test]
+fn regression_report_matches_scikit_learn() {
+    let root: Value = serde_json::from_str(FIXTURE).unwrap();
+    for c in root["regression"].as_array().unwrap() {
+        let name = c["name"].as_str().unwrap();
+        let r = regression_report(&floats(&c["y_true"]), &floats(&c["y_pred"])).unwrap();
+        for (k, got) in [("mae", r.mae), ("mse", r.mse), ("rmse", r.rmse), ("r2", r.r2), ("explained_variance", r.explained_variance)] {
+            close(&format!("{name} {k}"), got, c[k].as_f64().unwrap());
+        }
+    }
+}
+
+#[test]
+fn scalers_match_scikit_learn_and_round_trip() {
+    let root: Value = serde_json::from_str(FIXTURE).unwrap();
+    let s = &root["scalers"];
+    let (x, x_new) = (matrix(&s["x"]), matrix(&s["x_new"]));
+    let check = |what: &str, got: &Tensor, want: &Tensor| {
+        for (a, b) in got.to_vec_f64().iter().zip(want.to_vec_f64()) {
+            assert!((a - b).abs() <= 1e-12 * (1.0 + b.abs()), "{what}: sinew {a} vs scikit-learn {b}");
+        }
+    };
+    let mm = MinMaxScaler::fit(&x).unwrap();
+    check("minmax", &mm.transform(&x_new).unwrap(), &matrix(&s["minmax"]));
+    check("minmax_range", &MinMaxScaler::fit_range(&x, (-1.0, 2.0)).unwrap().transform(&x_new).unwrap(), &matrix(&s["minmax_range"]));
+    let ss = StandardScaler::fit(&x).unwrap();
+    check("standard", &ss.transform(&x_new).unwrap(), &matrix(&s["standard"]));
+    // Inverse and JSON round trips.
+    check("minmax inverse", &mm.inverse_transform(&mm.transform(&x_new).unwrap()).unwrap(), &x_new);
+    check("standard inverse", &ss.inverse_transform(&ss.transform(&x_new).unwrap()).unwrap(), &x_new);
+    assert_eq!(MinMaxScaler::from_json(&mm.to_json()).unwrap(), mm);
+    assert_eq!(StandardScaler::from_json(&ss.to_json()).unwrap(), ss);
+}
+
+#[test]
+fn bad_inputs_are_errors_that_name_the_problem() {
+    assert_eq!(
+        confusion_matrix(&[0, 1], &[0], 2).unwrap_err().message,
+        "confusion_matrix: y_true has 2 labels but y_pred has 1"
+    );
+    assert!(confusion_matrix(&[0, 3], &[0, 1], 3).unwrap_err().message.contains("sample 1 has labels 3 (true)"));
+    assert!(classification_report(&[0, 1], &[0, 1], 2, Some(&["a"])).unwrap_err().message.contains("1 target_names for 2 classes"));
+    assert_eq!(regression_report(&[1.0, f64::NAN], &[1.0, 2.0]).unwrap_err().message, "regression_report: y_true[1] is not finite");
+    let nan = Tensor::from_vec(vec![1.0, f32::NAN, 3.0, 4.0], [2, 2]);
+    assert_eq!(StandardScaler::fit(&nan).unwrap_err().message, "StandardScaler.fit: value at row 0, column 1 is not finite");
+    let mm = MinMaxScaler::fit(&Tensor::zeros([3, 2])).unwrap();
+    assert_eq!(
+        mm.transform(&Tensor::zeros([3, 3])).unwrap_err().message,
+        "MinMaxScaler.transform: fitted on 2 features, got shape [3, 3]"
+    );
+    assert!(MinMaxScaler::from_json(&serde_json::json!({"data_min": [0.0]})).is_err());
+}
+
+#[test]
+fn train_test_split_sizes_shuffles_and_stratifies() {
+    let s = train_test_split(10, 0.25, false, 0, None).unwrap();
+    assert_eq!((s.train.clone(), s.test.clone()), ((0..7).collect::<Vec<_>>(), vec![7, 8, 9]), "ceil(2.5) = 3 test rows, in order");
+    let a = train_test_split(100, 0.2, true, 42, None).unwrap();
+    assert_eq!(a, train_test_split(100, 0.2, true, 42, None).unwrap(), "seeded");
+    let mut all: Vec<usize> = a.train.iter().chain(&a.test).copied().collect();
+    all.sort();
+    assert_eq!(all, (0..100).collect::<Vec<_>>(), "a partition of the rows");
+    // 70 of class 0, 30 of class 1: a 20% stratified test set holds 14 and 6.
+    let labels: Vec<usize> = (0..100).map(|i| usize::from(i >= 70)).collect();
+    let st = train_test_split(100, 0.2, true, 1, Some(&labels)).unwrap();
+    assert_eq!(st.test.len(), 20);
+    assert_eq!(st.test.iter().filter(|&&i| labels[i] == 1).count(), 6);
+    assert!(train_test_split(10, 1.5, true, 0, None).unwrap_err().message.contains("test_size must be in (0, 1), got 1.5"));
+    assert!(train_test_split(10, 0.2, true, 0, Some(&[0, 1])).unwrap_err().message.contains("stratify has 2 labels for 10 samples"));
+}
