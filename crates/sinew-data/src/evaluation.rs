@@ -1,5 +1,5 @@
-//! Evaluation reports in scikit-learn's layout: the confusion matrix, `classification_report`
-//! and a regression report. Labels are class ids `0..num_classes`.
+//! Evaluation reports in scikit-learn's layout: the confusion matrix, `classification_report`,
+//! the ROC curve and its AUC, and a regression report. Labels are class ids `0..num_classes`.
 
 use crate::error::{Error, Result};
 use std::fmt;
@@ -162,4 +162,73 @@ impl fmt::Display for RegressionReport {
         writeln!(f, "R2:                 {:.4}", self.r2)?;
         writeln!(f, "Explained variance: {:.4}", self.explained_variance)
     }
+}
+
+/// The ROC curve of a binary classifier, as scikit-learn's `roc_curve` (with its default
+/// `drop_intermediate=True`): false and true positive rates at each distinct score threshold,
+/// highest threshold first, starting from `(0, 0)` at an infinite threshold.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RocCurve {
+    pub fpr: Vec<f64>,
+    pub tpr: Vec<f64>,
+    pub thresholds: Vec<f64>,
+}
+
+impl RocCurve {
+    /// The area under the curve (trapezoidal rule, as scikit-learn's `auc`).
+    pub fn auc(&self) -> f64 {
+        self.fpr.windows(2).zip(self.tpr.windows(2)).map(|(f, t)| (f[1] - f[0]) * (t[0] + t[1]) / 2.0).sum()
+    }
+}
+
+/// scikit-learn `roc_curve` for labels 0/1 and scores (higher means class 1). Both classes must
+/// be present, and scores must be finite.
+pub fn roc_curve(y_true: &[usize], y_score: &[f64]) -> Result<RocCurve> {
+    check_lengths("roc_curve", y_true.len(), y_score.len())?;
+    if let Some(i) = y_true.iter().position(|&t| t > 1) {
+        return Err(Error::invalid(format!("roc_curve: label {i} is {}, expected 0 or 1", y_true[i])));
+    }
+    if let Some(i) = y_score.iter().position(|s| !s.is_finite()) {
+        return Err(Error::invalid(format!("roc_curve: score {i} is not finite")));
+    }
+    let positives = y_true.iter().filter(|&&t| t == 1).count();
+    if positives == 0 || positives == y_true.len() {
+        return Err(Error::invalid("roc_curve: needs both classes in y_true"));
+    }
+    let mut order: Vec<usize> = (0..y_score.len()).collect();
+    order.sort_by(|&a, &b| y_score[b].total_cmp(&y_score[a]));
+    // Cumulative true and false positives at the last index of each distinct score.
+    let (mut tps, mut fps, mut thr) = (vec![], vec![], vec![]);
+    let mut tp = 0usize;
+    for (k, &i) in order.iter().enumerate() {
+        tp += y_true[i];
+        let last = k + 1 == order.len() || y_score[order[k + 1]] != y_score[i];
+        if last {
+            tps.push(tp as f64);
+            fps.push((k + 1 - tp) as f64);
+            thr.push(y_score[i]);
+        }
+    }
+    // Drop points collinear with their neighbours (scikit-learn's drop_intermediate).
+    let keep: Vec<usize> = (0..tps.len())
+        .filter(|&i| {
+            i == 0 || i + 1 == tps.len() || {
+                let d2 = |v: &[f64]| v[i + 1] - 2.0 * v[i] + v[i - 1];
+                tps.len() <= 2 || d2(&fps) != 0.0 || d2(&tps) != 0.0
+            }
+        })
+        .collect();
+    let (fp_total, tp_total) = (*fps.last().expect("non-empty"), *tps.last().expect("non-empty"));
+    let mut curve = RocCurve { fpr: vec![0.0], tpr: vec![0.0], thresholds: vec![f64::INFINITY] };
+    for i in keep {
+        curve.fpr.push(fps[i] / fp_total);
+        curve.tpr.push(tps[i] / tp_total);
+        curve.thresholds.push(thr[i]);
+    }
+    Ok(curve)
+}
+
+/// scikit-learn `roc_auc_score` for a binary problem.
+pub fn roc_auc_score(y_true: &[usize], y_score: &[f64]) -> Result<f64> {
+    Ok(roc_curve(y_true, y_score)?.auc())
 }

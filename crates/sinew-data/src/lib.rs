@@ -13,6 +13,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use idx::{read_idx_u8, read_maybe_gz, IdxU8};
 pub use labels::to_categorical;
 pub use evaluation::{
-    classification_report, confusion_matrix, regression_report, ClassScores, ClassificationReport, RegressionReport,
+    classification_report, confusion_matrix, regression_report, roc_auc_score, roc_curve, ClassScores,
+    ClassificationReport, RegressionReport, RocCurve,
 };
 pub use preprocessing::{train_test_split, MinMaxScaler, SplitIndices, StandardScaler};

@@ -124,3 +124,26 @@ fn train_test_split_sizes_shuffles_and_stratifies() {
     assert!(train_test_split(10, 1.5, true, 0, None).unwrap_err().message.contains("test_size must be in (0, 1), got 1.5"));
     assert!(train_test_split(10, 0.2, true, 0, Some(&[0, 1])).unwrap_err().message.contains("stratify has 2 labels for 10 samples"));
 }
+
+#[test]
+fn roc_curve_and_auc_match_scikit_learn() {
+    let root: Value = serde_json::from_str(FIXTURE).unwrap();
+    for c in root["roc"].as_array().unwrap() {
+        let name = c["name"].as_str().unwrap();
+        let r = roc_curve(&ids(&c["y_true"]), &floats(&c["y_score"])).unwrap();
+        let (fpr, tpr) = (floats(&c["fpr"]), floats(&c["tpr"]));
+        assert_eq!(r.fpr.len(), fpr.len(), "{name}: number of points");
+        for i in 0..fpr.len() {
+            close(&format!("{name} fpr[{i}]"), r.fpr[i], fpr[i]);
+            close(&format!("{name} tpr[{i}]"), r.tpr[i], tpr[i]);
+        }
+        let thr = c["thresholds"].as_array().unwrap();
+        assert!(thr[0].is_null() && r.thresholds[0] == f64::INFINITY, "{name}: first threshold is infinite");
+        for i in 1..thr.len() {
+            close(&format!("{name} threshold[{i}]"), r.thresholds[i], thr[i].as_f64().unwrap());
+        }
+        close(&format!("{name} auc"), roc_auc_score(&ids(&c["y_true"]), &floats(&c["y_score"])).unwrap(), c["auc"].as_f64().unwrap());
+    }
+    assert!(roc_curve(&[1, 1], &[0.2, 0.3]).unwrap_err().message.contains("needs both classes"));
+    assert!(roc_curve(&[0, 2], &[0.2, 0.3]).unwrap_err().message.contains("label 1 is 2"));
+}
