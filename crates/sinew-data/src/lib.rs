@@ -2,6 +2,7 @@
 //! only: data does not need autograd.
 
 mod datasets;
+mod encoding;
 mod error;
 mod evaluation;
 mod idx;
@@ -9,6 +10,7 @@ mod labels;
 mod preprocessing;
 
 pub use datasets::{find_dataset, load_mnist, load_sklearn_csv, Mnist};
+pub use encoding::{HandleUnknown, LabelEncoder, OneHotEncoder, SimpleImputer, Strategy};
 pub use error::{Error, ErrorKind, Result};
 pub use idx::{read_idx_u8, read_maybe_gz, IdxU8};
 pub use labels::to_categorical;

@@ -147,3 +147,22 @@ fn roc_curve_and_auc_match_scikit_learn() {
     assert!(roc_curve(&[1, 1], &[0.2, 0.3]).unwrap_err().message.contains("needs both classes"));
     assert!(roc_curve(&[0, 2], &[0.2, 0.3]).unwrap_err().message.contains("label 1 is 2"));
 }
+
+#[test]
+fn simple_imputer_matches_scikit_learn() {
+    let root: Value = serde_json::from_str(FIXTURE).unwrap();
+    let c = &root["imputer"];
+    let rows: Vec<Vec<f64>> = c["x"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_array().unwrap().iter().map(|v| v.as_f64().unwrap_or(f64::NAN)).collect())
+        .collect();
+    let x = Tensor::from_vec_f64(rows.concat(), [rows.len(), rows[0].len()]);
+    for (key, strategy) in [("mean", Strategy::Mean), ("median", Strategy::Median), ("most_frequent", Strategy::MostFrequent)] {
+        let got = SimpleImputer::fit(&x, strategy).unwrap().transform(&x).unwrap().to_vec_f64();
+        for (i, (a, b)) in got.iter().zip(matrix(&c[key]).to_vec_f64()).enumerate() {
+            assert!((a - b).abs() <= 1e-12 * (1.0 + b.abs()), "{key}[{i}]: sinew {a} vs scikit-learn {b}");
+        }
+    }
+}
