@@ -8,6 +8,7 @@ mod evaluation;
 mod idx;
 mod labels;
 mod preprocessing;
+mod timeseries;
 
 pub use datasets::{find_dataset, load_mnist, load_sklearn_csv, Mnist};
 pub use encoding::{HandleUnknown, LabelEncoder, OneHotEncoder, SimpleImputer, Strategy};
@@ -19,3 +20,4 @@ pub use evaluation::{
     ClassificationReport, RegressionReport, RocCurve,
 };
 pub use preprocessing::{train_test_split, MinMaxScaler, SplitIndices, StandardScaler};
+pub use timeseries::{timeseries_windows, Windows};
