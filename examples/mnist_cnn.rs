@@ -17,7 +17,6 @@ const BATCH: usize = 32;
 const MAX_EPOCHS: usize = 20;
 const SEEDS: [u64; 3] = [1, 2, 3];
 
-
 /// Trains with model seed `seed` for at most `epochs` epochs; returns the test accuracy and the
 /// number of epochs run.
 fn run(seed: u64, epochs: usize, verbose: u8) -> Result<(f64, usize), Box<dyn std::error::Error>> {
@@ -42,7 +41,11 @@ fn run(seed: u64, epochs: usize, verbose: u8) -> Result<(f64, usize), Box<dyn st
     let history = model.fit(&x_train, &y_train, fit.callback(&mut early))?;
     let score = model.evaluate(&x_test, &y_test, 1024)?;
     let acc = score.get("accuracy").expect("accuracy is compiled in");
-    println!("seed {seed}: {} epochs, test loss {:.4}, test accuracy {acc:.4}", history.epoch.len(), score.get("loss").unwrap());
+    println!(
+        "seed {seed}: {} epochs, test loss {:.4}, test accuracy {acc:.4}",
+        history.epoch.len(),
+        score.get("loss").unwrap()
+    );
     Ok((acc, history.epoch.len()))
 }
 

@@ -14,7 +14,6 @@ const CLASSES: usize = 10;
 const BATCH: usize = 128;
 const EPOCHS: usize = 15;
 
-
 /// Trains for `epochs` and returns the test accuracy.
 fn run(epochs: usize, verbose: u8) -> Result<f64, Box<dyn std::error::Error>> {
     let mnist = load_mnist(&find_dataset("mnist")?)?;

@@ -13,7 +13,6 @@ const BATCH: usize = 128;
 const EPOCHS: usize = 20;
 const CLASSES: usize = 10;
 
-
 /// Trains for `epochs` and returns the test accuracy.
 fn run(epochs: usize, verbose: u8) -> Result<f64, Box<dyn std::error::Error>> {
     let mnist = load_mnist(&find_dataset("mnist")?)?;

@@ -17,10 +17,15 @@ const EPOCHS: usize = 5;
 /// Steps per epoch: 54,000 training images (after the validation split) in batches of 64.
 const STEPS_PER_EPOCH: u64 = 844;
 
-
 /// `relu(x + BN(conv(relu(BN(conv(x))))))`, with a strided 1x1 projection of `x` when `stride`
 /// or the filter count changes the shape.
-fn residual_block(g: &mut Functional, x: Node, filters: usize, stride: usize, project: bool) -> Result<Node, Box<dyn std::error::Error>> {
+fn residual_block(
+    g: &mut Functional,
+    x: Node,
+    filters: usize,
+    stride: usize,
+    project: bool,
+) -> Result<Node, Box<dyn std::error::Error>> {
     let conv = |f: usize, s: usize| Conv2D::new(f, &[3]).strides(&[s]).padding(Padding::Same).use_bias(false);
     let h = g.call(conv(filters, stride), x)?;
     let h = g.call(BatchNormalization::new(), h)?;

@@ -28,12 +28,19 @@ pub struct SimpleImputer {
 impl SimpleImputer {
     pub fn fit(x: &Tensor, strategy: Strategy) -> Result<Self> {
         if x.rank() != 2 {
-            return Err(Error::invalid(format!("SimpleImputer.fit: expected [samples, features], got shape {:?}", x.dims())));
+            return Err(Error::invalid(format!(
+                "SimpleImputer.fit: expected [samples, features], got shape {:?}",
+                x.dims()
+            )));
         }
         let d = x.dims()[1];
         let v = x.to_vec_f64();
         if let Some(i) = v.iter().position(|v| v.is_infinite()) {
-            return Err(Error::invalid(format!("SimpleImputer.fit: value at row {}, column {} is infinite", i / d, i % d)));
+            return Err(Error::invalid(format!(
+                "SimpleImputer.fit: value at row {}, column {} is infinite",
+                i / d,
+                i % d
+            )));
         }
         let mut statistics = Vec::with_capacity(d);
         for j in 0..d {
@@ -72,10 +79,17 @@ impl SimpleImputer {
     pub fn transform(&self, x: &Tensor) -> Result<Tensor> {
         let d = self.statistics.len();
         if x.rank() != 2 || x.dims()[1] != d {
-            return Err(Error::invalid(format!("SimpleImputer.transform: fitted on {d} features, got shape {:?}", x.dims())));
+            return Err(Error::invalid(format!(
+                "SimpleImputer.transform: fitted on {d} features, got shape {:?}",
+                x.dims()
+            )));
         }
-        let v: Vec<f64> =
-            x.to_vec_f64().iter().enumerate().map(|(i, &v)| if v.is_nan() { self.statistics[i % d] } else { v }).collect();
+        let v: Vec<f64> = x
+            .to_vec_f64()
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| if v.is_nan() { self.statistics[i % d] } else { v })
+            .collect();
         Ok(Tensor::from_vec_f64(v, x.dims()).to_dtype(x.dtype()))
     }
     pub fn to_json(&self) -> Value {
@@ -97,10 +111,10 @@ impl SimpleImputer {
                 _ => return Err(Error::invalid(format!("SimpleImputer config: unknown strategy {}", v["strategy"]))),
             },
         };
-        let statistics = v["statistics"]
-            .as_array()
-            .and_then(|a| a.iter().map(Value::as_f64).collect())
-            .ok_or_else(|| Error::invalid(format!("SimpleImputer config: statistics must be numbers, got {}", v["statistics"])))?;
+        let statistics =
+            v["statistics"].as_array().and_then(|a| a.iter().map(Value::as_f64).collect()).ok_or_else(|| {
+                Error::invalid(format!("SimpleImputer config: statistics must be numbers, got {}", v["statistics"]))
+            })?;
         Ok(SimpleImputer { strategy, statistics })
     }
 }
@@ -132,7 +146,10 @@ impl LabelEncoder {
             .enumerate()
             .map(|(i, v)| {
                 self.classes.binary_search(v).map_err(|_| {
-                    Error::invalid(format!("LabelEncoder.transform: row {i} has {v:?}, unseen at fit time (classes {:?})", self.classes))
+                    Error::invalid(format!(
+                        "LabelEncoder.transform: row {i} has {v:?}, unseen at fit time (classes {:?})",
+                        self.classes
+                    ))
                 })
             })
             .collect()
@@ -141,7 +158,10 @@ impl LabelEncoder {
         ids.iter()
             .map(|&i| {
                 self.classes.get(i).cloned().ok_or_else(|| {
-                    Error::invalid(format!("LabelEncoder.inverse_transform: id {i} is not below {}", self.classes.len()))
+                    Error::invalid(format!(
+                        "LabelEncoder.inverse_transform: id {i} is not below {}",
+                        self.classes.len()
+                    ))
                 })
             })
             .collect()
@@ -171,13 +191,26 @@ pub struct OneHotEncoder {
 
 impl OneHotEncoder {
     /// Fits on `data[j]`, the values of column `columns[j]`, all of the same length.
-    pub fn fit(columns: &[&str], data: &[Vec<String>], drop_first: bool, handle_unknown: HandleUnknown) -> Result<Self> {
+    pub fn fit(
+        columns: &[&str],
+        data: &[Vec<String>],
+        drop_first: bool,
+        handle_unknown: HandleUnknown,
+    ) -> Result<Self> {
         if columns.len() != data.len() || data.is_empty() {
-            return Err(Error::invalid(format!("OneHotEncoder.fit: {} column names for {} columns", columns.len(), data.len())));
+            return Err(Error::invalid(format!(
+                "OneHotEncoder.fit: {} column names for {} columns",
+                columns.len(),
+                data.len()
+            )));
         }
         let n = data[0].len();
         if let Some(j) = data.iter().position(|c| c.len() != n) {
-            return Err(Error::invalid(format!("OneHotEncoder.fit: column {:?} has {} rows, expected {n}", columns[j], data[j].len())));
+            return Err(Error::invalid(format!(
+                "OneHotEncoder.fit: column {:?} has {} rows, expected {n}",
+                columns[j],
+                data[j].len()
+            )));
         }
         Ok(OneHotEncoder {
             columns: columns.iter().map(|s| s.to_string()).collect(),
@@ -198,7 +231,11 @@ impl OneHotEncoder {
     /// Indicator columns `[rows, feature_names().len()]`.
     pub fn transform(&self, data: &[Vec<String>]) -> Result<Tensor> {
         if data.len() != self.columns.len() {
-            return Err(Error::invalid(format!("OneHotEncoder.transform: fitted on {} columns, got {}", self.columns.len(), data.len())));
+            return Err(Error::invalid(format!(
+                "OneHotEncoder.transform: fitted on {} columns, got {}",
+                self.columns.len(),
+                data.len()
+            )));
         }
         let n = data[0].len();
         let skip = usize::from(self.drop_first);
@@ -207,7 +244,11 @@ impl OneHotEncoder {
         let mut base = 0;
         for (j, (col, cats)) in data.iter().zip(&self.categories).enumerate() {
             if col.len() != n {
-                return Err(Error::invalid(format!("OneHotEncoder.transform: column {:?} has {} rows, expected {n}", self.columns[j], col.len())));
+                return Err(Error::invalid(format!(
+                    "OneHotEncoder.transform: column {:?} has {} rows, expected {n}",
+                    self.columns[j],
+                    col.len()
+                )));
             }
             for (i, v) in col.iter().enumerate() {
                 match cats.binary_search(v) {
@@ -260,7 +301,11 @@ mod tests {
         let new = vec![s(&["green"]), s(&["M"])];
         assert_eq!(d.transform(&new).unwrap().to_vec_f32(), vec![0., 1., 0.]);
         let err = e.transform(&new).unwrap_err();
-        assert!(err.message.contains("column \"color\", row 0 has category \"green\", unseen at fit time"), "{}", err.message);
+        assert!(
+            err.message.contains("column \"color\", row 0 has category \"green\", unseen at fit time"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

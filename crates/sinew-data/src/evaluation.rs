@@ -84,11 +84,17 @@ pub fn classification_report(
     let n = y_true.len();
     let correct: usize = (0..num_classes).map(|c| m[c][c]).sum();
     let mean = |f: &dyn Fn(&ClassScores) -> f64| classes.iter().map(f).sum::<f64>() / num_classes as f64;
-    let weighted = |f: &dyn Fn(&ClassScores) -> f64| classes.iter().map(|c| f(c) * c.support as f64).sum::<f64>() / n as f64;
+    let weighted =
+        |f: &dyn Fn(&ClassScores) -> f64| classes.iter().map(|c| f(c) * c.support as f64).sum::<f64>() / n as f64;
     Ok(ClassificationReport {
         names,
         accuracy: correct as f64 / n as f64,
-        macro_avg: ClassScores { precision: mean(&|c| c.precision), recall: mean(&|c| c.recall), f1: mean(&|c| c.f1), support: n },
+        macro_avg: ClassScores {
+            precision: mean(&|c| c.precision),
+            recall: mean(&|c| c.recall),
+            f1: mean(&|c| c.f1),
+            support: n,
+        },
         weighted_avg: ClassScores {
             precision: weighted(&|c| c.precision),
             recall: weighted(&|c| c.recall),
@@ -150,7 +156,17 @@ pub fn regression_report(y_true: &[f64], y_pred: &[f64]) -> Result<RegressionRep
     let me = mean(&err);
     let var_e = err.iter().map(|e| (e - me).powi(2)).sum::<f64>() / n;
     // scikit-learn: a constant y_true gives 1 for a perfect fit and 0 otherwise.
-    let score = |num: f64| if var_t == 0.0 { if num == 0.0 { 1.0 } else { 0.0 } } else { 1.0 - num / var_t };
+    let score = |num: f64| {
+        if var_t == 0.0 {
+            if num == 0.0 {
+                1.0
+            } else {
+                0.0
+            }
+        } else {
+            1.0 - num / var_t
+        }
+    };
     Ok(RegressionReport { mae, mse, rmse: mse.sqrt(), r2: score(mse), explained_variance: score(var_e) })
 }
 

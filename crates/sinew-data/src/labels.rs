@@ -7,12 +7,17 @@ use sinew_tensor::Tensor;
 /// A label that is not an integer in `[0, num_classes)` is an error naming its position.
 pub fn to_categorical(y: &Tensor, num_classes: usize) -> Result<Tensor> {
     if y.rank() > 2 || (y.rank() == 2 && y.dims()[1] != 1) {
-        return Err(Error::invalid(format!("to_categorical: labels must have shape [n] or [n, 1], got {:?}", y.dims())));
+        return Err(Error::invalid(format!(
+            "to_categorical: labels must have shape [n] or [n, 1], got {:?}",
+            y.dims()
+        )));
     }
     let mut ids = Vec::with_capacity(y.numel());
     for (i, v) in y.to_vec_f64().into_iter().enumerate() {
         if !(v >= 0.0 && v.fract() == 0.0 && v < num_classes as f64) {
-            return Err(Error::invalid(format!("to_categorical: label {i} is {v}, not a class id in [0, {num_classes})")));
+            return Err(Error::invalid(format!(
+                "to_categorical: label {i} is {v}, not a class id in [0, {num_classes})"
+            )));
         }
         ids.push(v as usize);
     }

@@ -13,11 +13,11 @@ mod timeseries;
 pub use datasets::{find_dataset, load_mnist, load_sklearn_csv, Mnist};
 pub use encoding::{HandleUnknown, LabelEncoder, OneHotEncoder, SimpleImputer, Strategy};
 pub use error::{Error, ErrorKind, Result};
-pub use idx::{read_idx_u8, read_maybe_gz, IdxU8};
-pub use labels::to_categorical;
 pub use evaluation::{
     classification_report, confusion_matrix, regression_report, roc_auc_score, roc_curve, ClassScores,
     ClassificationReport, RegressionReport, RocCurve,
 };
+pub use idx::{read_idx_u8, read_maybe_gz, IdxU8};
+pub use labels::to_categorical;
 pub use preprocessing::{train_test_split, MinMaxScaler, SplitIndices, StandardScaler};
 pub use timeseries::{timeseries_windows, Windows};

@@ -17,7 +17,13 @@ pub struct SplitIndices {
 /// count is rounded up, as scikit-learn does). With `shuffle`, rows are permuted by `seed`
 /// (reproducible, but not scikit-learn's exact permutation). `stratify` gives one class id per
 /// sample and keeps each class's share in both parts.
-pub fn train_test_split(n: usize, test_size: f64, shuffle: bool, seed: u64, stratify: Option<&[usize]>) -> Result<SplitIndices> {
+pub fn train_test_split(
+    n: usize,
+    test_size: f64,
+    shuffle: bool,
+    seed: u64,
+    stratify: Option<&[usize]>,
+) -> Result<SplitIndices> {
     if !(test_size > 0.0 && test_size < 1.0) {
         return Err(Error::invalid(format!("train_test_split: test_size must be in (0, 1), got {test_size}")));
     }
@@ -80,7 +86,11 @@ fn columns(what: &str, x: &Tensor) -> Result<(usize, usize, Vec<f64>)> {
     let (n, d) = (x.dims()[0], x.dims()[1]);
     let v = x.to_vec_f64();
     if let Some(i) = v.iter().position(|v| !v.is_finite()) {
-        return Err(Error::invalid(format!("{what}: value at row {}, column {} is not finite", i / d.max(1), i % d.max(1))));
+        return Err(Error::invalid(format!(
+            "{what}: value at row {}, column {} is not finite",
+            i / d.max(1),
+            i % d.max(1)
+        )));
     }
     Ok((n, d, v))
 }

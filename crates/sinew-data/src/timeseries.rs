@@ -42,15 +42,23 @@ impl Windows {
 pub fn timeseries_windows(data: &Tensor, targets: Option<&Tensor>, w: Windows) -> Result<(Tensor, Option<Tensor>)> {
     let data = if data.rank() == 1 { data.reshape([data.numel(), 1]) } else { data.clone() };
     if data.rank() != 2 {
-        return Err(Error::invalid(format!("timeseries_windows: data must be [steps] or [steps, features], got {:?}", data.dims())));
+        return Err(Error::invalid(format!(
+            "timeseries_windows: data must be [steps] or [steps, features], got {:?}",
+            data.dims()
+        )));
     }
     let (steps, feats) = (data.dims()[0], data.dims()[1]);
     if w.sequence_length == 0 || w.sequence_stride == 0 || w.sampling_rate == 0 {
-        return Err(Error::invalid(format!("timeseries_windows: sequence_length, sequence_stride and sampling_rate must be positive, got {w:?}")));
+        return Err(Error::invalid(format!(
+            "timeseries_windows: sequence_length, sequence_stride and sampling_rate must be positive, got {w:?}"
+        )));
     }
     let end = w.end_index.unwrap_or(steps);
     if end > steps || w.start_index >= end {
-        return Err(Error::invalid(format!("timeseries_windows: range {}..{end} does not fit {steps} steps", w.start_index)));
+        return Err(Error::invalid(format!(
+            "timeseries_windows: range {}..{end} does not fit {steps} steps",
+            w.start_index
+        )));
     }
     let span = (w.sequence_length - 1) * w.sampling_rate;
     let available = (end - w.start_index).saturating_sub(span);

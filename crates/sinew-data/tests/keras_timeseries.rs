@@ -18,13 +18,16 @@ fn windows_match_keras_timeseries_dataset_from_array() {
         let name = c["name"].as_str().unwrap();
         let a = &c["args"];
         let get = |k: &str, d: usize| a.get(k).and_then(Value::as_u64).map_or(d, |v| v as usize);
-        let mut w = Windows::new(get("sequence_length", 0)).sequence_stride(get("sequence_stride", 1)).sampling_rate(get("sampling_rate", 1));
+        let mut w = Windows::new(get("sequence_length", 0))
+            .sequence_stride(get("sequence_stride", 1))
+            .sampling_rate(get("sampling_rate", 1));
         if a.get("start_index").is_some() {
             w = w.range(get("start_index", 0), get("end_index", 30));
         }
         let t = c["targets"].as_bool().unwrap().then_some(&targets);
         let (x, y) = timeseries_windows(&data, t, w).unwrap();
-        let want_shape: Vec<usize> = c["x_shape"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+        let want_shape: Vec<usize> =
+            c["x_shape"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
         assert_eq!(x.dims(), want_shape.as_slice(), "{name}: shape");
         let want_x: Vec<f64> = c["x"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
         assert_eq!(x.to_vec_f64(), want_x, "{name}: windows");

@@ -32,7 +32,8 @@ fn classification_report_matches_scikit_learn_numbers_and_text() {
         let cm = confusion_matrix(&t, &p, k).unwrap();
         let want: Vec<Vec<usize>> = c["confusion"].as_array().unwrap().iter().map(ids).collect();
         assert_eq!(cm, want, "{name}: confusion matrix");
-        let names: Option<Vec<&str>> = c["target_names"].as_array().map(|a| a.iter().map(|s| s.as_str().unwrap()).collect());
+        let names: Option<Vec<&str>> =
+            c["target_names"].as_array().map(|a| a.iter().map(|s| s.as_str().unwrap()).collect());
         let r = classification_report(&t, &p, k, names.as_deref()).unwrap();
         for (i, (s, w)) in r.classes.iter().zip(c["per_class"].as_array().unwrap()).enumerate() {
             let w = floats(w);
@@ -43,9 +44,13 @@ fn classification_report_matches_scikit_learn_numbers_and_text() {
         }
         close(&format!("{name} accuracy"), r.accuracy, c["accuracy"].as_f64().unwrap());
         let (m, w) = (floats(&c["macro"]), floats(&c["weighted"]));
-        for (i, (got_m, got_w)) in [(r.macro_avg.precision, r.weighted_avg.precision), (r.macro_avg.recall, r.weighted_avg.recall), (r.macro_avg.f1, r.weighted_avg.f1)]
-            .into_iter()
-            .enumerate()
+        for (i, (got_m, got_w)) in [
+            (r.macro_avg.precision, r.weighted_avg.precision),
+            (r.macro_avg.recall, r.weighted_avg.recall),
+            (r.macro_avg.f1, r.weighted_avg.f1),
+        ]
+        .into_iter()
+        .enumerate()
         {
             close(&format!("{name} macro {i}"), got_m, m[i]);
             close(&format!("{name} weighted {i}"), got_w, w[i]);
@@ -60,7 +65,13 @@ fn regression_report_matches_scikit_learn() {
     for c in root["regression"].as_array().unwrap() {
         let name = c["name"].as_str().unwrap();
         let r = regression_report(&floats(&c["y_true"]), &floats(&c["y_pred"])).unwrap();
-        for (k, got) in [("mae", r.mae), ("mse", r.mse), ("rmse", r.rmse), ("r2", r.r2), ("explained_variance", r.explained_variance)] {
+        for (k, got) in [
+            ("mae", r.mae),
+            ("mse", r.mse),
+            ("rmse", r.rmse),
+            ("r2", r.r2),
+            ("explained_variance", r.explained_variance),
+        ] {
             close(&format!("{name} {k}"), got, c[k].as_f64().unwrap());
         }
     }
@@ -78,7 +89,11 @@ fn scalers_match_scikit_learn_and_round_trip() {
     };
     let mm = MinMaxScaler::fit(&x).unwrap();
     check("minmax", &mm.transform(&x_new).unwrap(), &matrix(&s["minmax"]));
-    check("minmax_range", &MinMaxScaler::fit_range(&x, (-1.0, 2.0)).unwrap().transform(&x_new).unwrap(), &matrix(&s["minmax_range"]));
+    check(
+        "minmax_range",
+        &MinMaxScaler::fit_range(&x, (-1.0, 2.0)).unwrap().transform(&x_new).unwrap(),
+        &matrix(&s["minmax_range"]),
+    );
     let ss = StandardScaler::fit(&x).unwrap();
     check("standard", &ss.transform(&x_new).unwrap(), &matrix(&s["standard"]));
     // Inverse and JSON round trips.
@@ -95,10 +110,19 @@ fn bad_inputs_are_errors_that_name_the_problem() {
         "confusion_matrix: y_true has 2 labels but y_pred has 1"
     );
     assert!(confusion_matrix(&[0, 3], &[0, 1], 3).unwrap_err().message.contains("sample 1 has labels 3 (true)"));
-    assert!(classification_report(&[0, 1], &[0, 1], 2, Some(&["a"])).unwrap_err().message.contains("1 target_names for 2 classes"));
-    assert_eq!(regression_report(&[1.0, f64::NAN], &[1.0, 2.0]).unwrap_err().message, "regression_report: y_true[1] is not finite");
+    assert!(classification_report(&[0, 1], &[0, 1], 2, Some(&["a"]))
+        .unwrap_err()
+        .message
+        .contains("1 target_names for 2 classes"));
+    assert_eq!(
+        regression_report(&[1.0, f64::NAN], &[1.0, 2.0]).unwrap_err().message,
+        "regression_report: y_true[1] is not finite"
+    );
     let nan = Tensor::from_vec(vec![1.0, f32::NAN, 3.0, 4.0], [2, 2]);
-    assert_eq!(StandardScaler::fit(&nan).unwrap_err().message, "StandardScaler.fit: value at row 0, column 1 is not finite");
+    assert_eq!(
+        StandardScaler::fit(&nan).unwrap_err().message,
+        "StandardScaler.fit: value at row 0, column 1 is not finite"
+    );
     let mm = MinMaxScaler::fit(&Tensor::zeros([3, 2])).unwrap();
     assert_eq!(
         mm.transform(&Tensor::zeros([3, 3])).unwrap_err().message,
@@ -110,7 +134,11 @@ fn bad_inputs_are_errors_that_name_the_problem() {
 #[test]
 fn train_test_split_sizes_shuffles_and_stratifies() {
     let s = train_test_split(10, 0.25, false, 0, None).unwrap();
-    assert_eq!((s.train.clone(), s.test.clone()), ((0..7).collect::<Vec<_>>(), vec![7, 8, 9]), "ceil(2.5) = 3 test rows, in order");
+    assert_eq!(
+        (s.train.clone(), s.test.clone()),
+        ((0..7).collect::<Vec<_>>(), vec![7, 8, 9]),
+        "ceil(2.5) = 3 test rows, in order"
+    );
     let a = train_test_split(100, 0.2, true, 42, None).unwrap();
     assert_eq!(a, train_test_split(100, 0.2, true, 42, None).unwrap(), "seeded");
     let mut all: Vec<usize> = a.train.iter().chain(&a.test).copied().collect();
@@ -121,8 +149,14 @@ fn train_test_split_sizes_shuffles_and_stratifies() {
     let st = train_test_split(100, 0.2, true, 1, Some(&labels)).unwrap();
     assert_eq!(st.test.len(), 20);
     assert_eq!(st.test.iter().filter(|&&i| labels[i] == 1).count(), 6);
-    assert!(train_test_split(10, 1.5, true, 0, None).unwrap_err().message.contains("test_size must be in (0, 1), got 1.5"));
-    assert!(train_test_split(10, 0.2, true, 0, Some(&[0, 1])).unwrap_err().message.contains("stratify has 2 labels for 10 samples"));
+    assert!(train_test_split(10, 1.5, true, 0, None)
+        .unwrap_err()
+        .message
+        .contains("test_size must be in (0, 1), got 1.5"));
+    assert!(train_test_split(10, 0.2, true, 0, Some(&[0, 1]))
+        .unwrap_err()
+        .message
+        .contains("stratify has 2 labels for 10 samples"));
 }
 
 #[test]
@@ -142,7 +176,11 @@ fn roc_curve_and_auc_match_scikit_learn() {
         for i in 1..thr.len() {
             close(&format!("{name} threshold[{i}]"), r.thresholds[i], thr[i].as_f64().unwrap());
         }
-        close(&format!("{name} auc"), roc_auc_score(&ids(&c["y_true"]), &floats(&c["y_score"])).unwrap(), c["auc"].as_f64().unwrap());
+        close(
+            &format!("{name} auc"),
+            roc_auc_score(&ids(&c["y_true"]), &floats(&c["y_score"])).unwrap(),
+            c["auc"].as_f64().unwrap(),
+        );
     }
     assert!(roc_curve(&[1, 1], &[0.2, 0.3]).unwrap_err().message.contains("needs both classes"));
     assert!(roc_curve(&[0, 2], &[0.2, 0.3]).unwrap_err().message.contains("label 1 is 2"));
@@ -159,7 +197,9 @@ fn simple_imputer_matches_scikit_learn() {
         .map(|r| r.as_array().unwrap().iter().map(|v| v.as_f64().unwrap_or(f64::NAN)).collect())
         .collect();
     let x = Tensor::from_vec_f64(rows.concat(), [rows.len(), rows[0].len()]);
-    for (key, strategy) in [("mean", Strategy::Mean), ("median", Strategy::Median), ("most_frequent", Strategy::MostFrequent)] {
+    for (key, strategy) in
+        [("mean", Strategy::Mean), ("median", Strategy::Median), ("most_frequent", Strategy::MostFrequent)]
+    {
         let got = SimpleImputer::fit(&x, strategy).unwrap().transform(&x).unwrap().to_vec_f64();
         for (i, (a, b)) in got.iter().zip(matrix(&c[key]).to_vec_f64()).enumerate() {
             assert!((a - b).abs() <= 1e-12 * (1.0 + b.abs()), "{key}[{i}]: sinew {a} vs scikit-learn {b}");

@@ -20,13 +20,15 @@ pub use layers::core::{ActivationLayer, Dense, DenseLayer, Dropout, Flatten, Per
 pub use layers::merge::{
     Add, Average, Concatenate, Maximum, Merge, MergeKind, MergeLayer, Minimum, Multiply, Subtract,
 };
-pub use layers::noise::{AlphaDropout, GaussianDropout, GaussianNoise, SpatialDropout, SpatialDropout1D, SpatialDropout2D};
+pub use layers::noise::{
+    AlphaDropout, GaussianDropout, GaussianNoise, SpatialDropout, SpatialDropout1D, SpatialDropout2D,
+};
+pub use layers::normalization::{BatchNormalization, GroupNormalization, LayerNormalization, UnitNormalization};
 pub use layers::pooling::{
     AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling1D,
     GlobalMaxPooling2D, GlobalPool, MaxPooling1D, MaxPooling2D, Pool,
 };
 pub use layers::reshaping::{Cropping2D, UpSampling2D, ZeroPadding2D};
-pub use layers::normalization::{BatchNormalization, GroupNormalization, LayerNormalization, UnitNormalization};
 pub use layers::wrappers::WeightNormalization;
 pub use layers::{layer_from_config, register_layer, LayerFromConfig, LAYER_CLASSES};
 pub use losses::{

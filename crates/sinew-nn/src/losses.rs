@@ -211,12 +211,22 @@ impl Loss for SparseCategoricalCrossentropy {
     fn check_target(&self, y_true: &Tensor, output_shape: &[usize]) -> std::result::Result<(), String> {
         let name = self.name();
         let [classes] = output_shape else {
-            return Err(format!("{name}: the model output must be [batch, classes], got per-sample shape {output_shape:?}"));
+            return Err(format!(
+                "{name}: the model output must be [batch, classes], got per-sample shape {output_shape:?}"
+            ));
         };
         if !(y_true.rank() == 1 || (y_true.rank() == 2 && y_true.dims()[1] == 1)) {
-            return Err(format!("{name}: targets must be class ids of shape [batch] or [batch, 1], got {:?}", y_true.dims()));
+            return Err(format!(
+                "{name}: targets must be class ids of shape [batch] or [batch, 1], got {:?}",
+                y_true.dims()
+            ));
         }
-        match y_true.to_vec_f64().into_iter().enumerate().find(|(_, v)| !(*v >= 0.0 && v.fract() == 0.0 && *v < *classes as f64)) {
+        match y_true
+            .to_vec_f64()
+            .into_iter()
+            .enumerate()
+            .find(|(_, v)| !(*v >= 0.0 && v.fract() == 0.0 && *v < *classes as f64))
+        {
             Some((i, v)) => Err(format!("{name}: target {i} is {v}, not a class id in [0, {classes})")),
             None => Ok(()),
         }

@@ -88,14 +88,34 @@ fn cases() -> Vec<Case> {
         // Convolutions: params = kernel + bias.
         case(Conv2D::new(3, &[3]).activation(Activation::Relu), &[6, 5, 2], 3 * 3 * 2 * 3 + 3, false),
         case(Conv2D::new(2, &[2, 3]).strides(&[2]).padding(Padding::Same), &[5, 7, 3], 2 * 3 * 3 * 2 + 2, false),
-        case(Conv2D::new(4, &[3]).dilation_rate(&[2]).padding(Padding::Same).groups(2).use_bias(false), &[6, 6, 2], 3 * 3 * 4, false),
+        case(
+            Conv2D::new(4, &[3]).dilation_rate(&[2]).padding(Padding::Same).groups(2).use_bias(false),
+            &[6, 6, 2],
+            3 * 3 * 4,
+            false,
+        ),
         case(Conv1D::new(3, 3).activation(Activation::Tanh), &[7, 2], 3 * 2 * 3 + 3, false),
         case(Conv1D::new(2, 2).padding(Padding::Causal).dilation_rate(&[2]), &[6, 3], 2 * 3 * 2 + 2, false),
-        case(DepthwiseConv2D::new(&[3]).depth_multiplier(2).padding(Padding::Same), &[5, 5, 2], 3 * 3 * 2 * 2 + 4, false),
+        case(
+            DepthwiseConv2D::new(&[3]).depth_multiplier(2).padding(Padding::Same),
+            &[5, 5, 2],
+            3 * 3 * 2 * 2 + 4,
+            false,
+        ),
         case(SeparableConv2D::new(3, &[2]).strides(&[2]), &[6, 5, 2], 2 * 2 * 2 + 2 * 3 + 3, false),
         case(Conv2DTranspose::new(2, &[3]).strides(&[2]).padding(Padding::Same), &[3, 4, 3], 3 * 3 * 2 * 3 + 2, false),
-        case(Conv2DTranspose::new(2, &[2]).strides(&[2]).activation(Activation::Sigmoid), &[3, 3, 2], 2 * 2 * 2 * 2 + 2, false),
-        case(Conv2DTranspose::new(1, &[3]).strides(&[2]).output_padding(&[1]).padding(Padding::Same), &[3, 3, 2], 19, false),
+        case(
+            Conv2DTranspose::new(2, &[2]).strides(&[2]).activation(Activation::Sigmoid),
+            &[3, 3, 2],
+            2 * 2 * 2 * 2 + 2,
+            false,
+        ),
+        case(
+            Conv2DTranspose::new(1, &[3]).strides(&[2]).output_padding(&[1]).padding(Padding::Same),
+            &[3, 3, 2],
+            19,
+            false,
+        ),
         // Pooling.
         case(MaxPooling2D::new(&[2]), &[4, 6, 3], 0, false),
         case(MaxPooling2D::new(&[3]).strides(&[2]).padding(Padding::Same), &[5, 5, 2], 0, false),

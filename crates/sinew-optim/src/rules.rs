@@ -38,16 +38,22 @@ impl UpdateRule for Sgd {
     }
     fn update(&self, _step: u64, lr: f32, w: &mut [f32], g: &[f32], slots: &mut [&mut [f32]]) {
         if self.momentum == 0.0 {
-            vectorized(#[inline(always)] || w.iter_mut().zip(g).for_each(|(w, g)| *w -= lr * g));
+            vectorized(
+                #[inline(always)]
+                || w.iter_mut().zip(g).for_each(|(w, g)| *w -= lr * g),
+            );
             return;
         }
         let (mu, nesterov) = (self.momentum, self.nesterov);
-        vectorized(#[inline(always)] || {
-            for ((w, &g), m) in w.iter_mut().zip(g).zip(slots[0].iter_mut()) {
-                *m = mu * *m - lr * g;
-                *w += if nesterov { mu * *m - lr * g } else { *m };
-            }
-        });
+        vectorized(
+            #[inline(always)]
+            || {
+                for ((w, &g), m) in w.iter_mut().zip(g).zip(slots[0].iter_mut()) {
+                    *m = mu * *m - lr * g;
+                    *w += if nesterov { mu * *m - lr * g } else { *m };
+                }
+            },
+        );
     }
     fn config(&self) -> Value {
         json!({"momentum": self.momentum, "nesterov": self.nesterov})
@@ -129,27 +135,30 @@ impl UpdateRule for Adam {
         // One loop per case, no branch inside: a conditional store (vhat) or a decay branch in
         // the loop kept it scalar. Each element's arithmetic is unchanged by the split.
         let w = &mut w[..n];
-        vectorized(#[inline(always)] || {
-            if wd > 0.0 {
-                for wi in w.iter_mut() {
-                    *wi -= *wi * wd * lr;
+        vectorized(
+            #[inline(always)]
+            || {
+                if wd > 0.0 {
+                    for wi in w.iter_mut() {
+                        *wi -= *wi * wd * lr;
+                    }
                 }
-            }
-            if ams {
-                for i in 0..n {
-                    m[i] += (g[i] - m[i]) * (1.0 - b1);
-                    v[i] += (g[i] * g[i] - v[i]) * (1.0 - b2);
-                    vhat[i] = vhat[i].max(v[i]);
-                    w[i] -= m[i] * alpha / (vhat[i].sqrt() + eps);
+                if ams {
+                    for i in 0..n {
+                        m[i] += (g[i] - m[i]) * (1.0 - b1);
+                        v[i] += (g[i] * g[i] - v[i]) * (1.0 - b2);
+                        vhat[i] = vhat[i].max(v[i]);
+                        w[i] -= m[i] * alpha / (vhat[i].sqrt() + eps);
+                    }
+                } else {
+                    for i in 0..n {
+                        m[i] += (g[i] - m[i]) * (1.0 - b1);
+                        v[i] += (g[i] * g[i] - v[i]) * (1.0 - b2);
+                        w[i] -= m[i] * alpha / (v[i].sqrt() + eps);
+                    }
                 }
-            } else {
-                for i in 0..n {
-                    m[i] += (g[i] - m[i]) * (1.0 - b1);
-                    v[i] += (g[i] * g[i] - v[i]) * (1.0 - b2);
-                    w[i] -= m[i] * alpha / (v[i].sqrt() + eps);
-                }
-            }
-        });
+            },
+        );
     }
     fn config(&self) -> Value {
         json!({"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon, "amsgrad": self.amsgrad, "weight_decay": self.weight_decay})

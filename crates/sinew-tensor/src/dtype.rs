@@ -129,7 +129,13 @@ macro_rules! impl_float {
 }
 // f32, the working dtype, takes branch-free versions that vectorise (kernels/math.rs); f64, the
 // gradient-check dtype, keeps std's.
-impl_float!(f32, DType::F32, crate::kernels::math::exp_f32, crate::kernels::math::ln_f32, crate::kernels::math::ln_1p_f32);
+impl_float!(
+    f32,
+    DType::F32,
+    crate::kernels::math::exp_f32,
+    crate::kernels::math::ln_f32,
+    crate::kernels::math::ln_1p_f32
+);
 impl_float!(f64, DType::F64, f64::exp, f64::ln, f64::ln_1p);
 
 /// Error function, W. J. Cody's rational approximations (max relative error ~1e-16 over the real

@@ -442,7 +442,11 @@ impl Model {
             if let Some(c) = &self.compiled {
                 for (o, (loss, shape)) in c.losses.iter().zip(self.output_shapes()).enumerate() {
                     loss.check_target(&y.0[o], &shape).map_err(|m| {
-                        let out = if self.outputs.len() > 1 { format!(" (output {})", self.output_names()[o]) } else { String::new() };
+                        let out = if self.outputs.len() > 1 {
+                            format!(" (output {})", self.output_names()[o])
+                        } else {
+                            String::new()
+                        };
                         Error::data(format!("{what}{out}: {m}"))
                     })?;
                 }
@@ -662,7 +666,8 @@ impl Model {
         let run = |m: &mut Model| -> Vec<Vec<Tensor>> {
             no_grad(|| (0..n).step_by(bs).map(|s| m.forward(&x.rows(s, bs.min(n - s)).0, false)).collect())
         };
-        let batches = if params >= PARALLEL_STEP_PARAMS { sinew_tensor::kernels::gemm::in_pool(|| run(self)) } else { run(self) };
+        let batches =
+            if params >= PARALLEL_STEP_PARAMS { sinew_tensor::kernels::gemm::in_pool(|| run(self)) } else { run(self) };
         Ok((0..self.outputs.len())
             .map(|o| {
                 let refs: Vec<&Tensor> = batches.iter().map(|b| &b[o]).collect();

@@ -290,7 +290,11 @@ fn custom_layers_train_save_and_load_once_registered() {
     let path = std::env::temp_dir().join(format!("sinew-custom-{}.safetensors", std::process::id()));
     m.save(&path).unwrap();
     let e = Model::load(&path).err().unwrap();
-    assert!(e.message.contains("unknown layer class \"Scale\"") && e.message.contains("register_layer"), "{}", e.message);
+    assert!(
+        e.message.contains("unknown layer class \"Scale\"") && e.message.contains("register_layer"),
+        "{}",
+        e.message
+    );
     register_layer("Scale", |_| Ok(Box::new(Scale))).unwrap();
     assert!(register_layer("Dense", |_| Ok(Box::new(Scale))).is_err(), "built-ins cannot be replaced");
     let mut back = Model::load(&path).unwrap();
@@ -303,7 +307,11 @@ fn wrong_targets_are_errors_not_panics() {
     let (x, y) = blobs(16, 8);
     let mut m = mlp(8, Optimizer::adam(0.01));
     let e = m.fit(&x, &y.reshape([16]), Fit::new().verbose(0)).err().unwrap();
-    assert!(e.message.contains("per-sample shape [] (y has shape [16])") && e.message.contains("reshape y to [16, 1]"), "{}", e.message);
+    assert!(
+        e.message.contains("per-sample shape [] (y has shape [16])") && e.message.contains("reshape y to [16, 1]"),
+        "{}",
+        e.message
+    );
     let e = m.train_on_batch(&x, &Tensor::zeros([16, 3])).err().unwrap();
     assert!(e.message.contains("binary_crossentropy: targets have per-sample shape [3]"), "{}", e.message);
     assert!(m.evaluate(&x, &Tensor::zeros([16, 2]), 8).is_err());
@@ -355,6 +363,9 @@ fn a_cnn_saves_and_loads_with_identical_predictions() {
     std::fs::remove_file(&path).ok();
     assert_eq!(back.predict(&x, 6).unwrap().to_vec_f32(), m.predict(&x, 6).unwrap().to_vec_f32());
     let s = back.summary().unwrap();
-    assert!(s.contains("conv2d (Conv2D)") && s.contains("(None, 8, 8, 4)") && s.contains("max_pooling2d (MaxPooling2D)"), "{s}");
+    assert!(
+        s.contains("conv2d (Conv2D)") && s.contains("(None, 8, 8, 4)") && s.contains("max_pooling2d (MaxPooling2D)"),
+        "{s}"
+    );
     assert!(s.contains("Non-trainable params: 8 "), "BatchNormalization's moving statistics: {s}");
 }

@@ -15,11 +15,11 @@ pub use sinew_train as train;
 /// The names most programs need, Keras-style.
 pub mod prelude {
     pub use sinew_nn::{
-        Activation, ActivationLayer, Add, AveragePooling1D, AveragePooling2D, Average, BatchNormalization,
+        Activation, ActivationLayer, Add, Average, AveragePooling1D, AveragePooling2D, BatchNormalization,
         BinaryCrossentropy, CategoricalCrossentropy, Concatenate, Conv1D, Conv2D, Conv2DTranspose, Cropping2D, Dense,
         DepthwiseConv2D, Dropout, Flatten, GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling1D,
         GlobalMaxPooling2D, Initializer, LayerNormalization, MaxPooling1D, MaxPooling2D, Maximum, Minimum, Multiply,
-        Padding, Reshape, SeparableConv2D, SpatialDropout2D, SparseCategoricalCrossentropy, Subtract, UpSampling2D,
+        Padding, Reshape, SeparableConv2D, SparseCategoricalCrossentropy, SpatialDropout2D, Subtract, UpSampling2D,
         ZeroPadding2D,
     };
     pub use sinew_optim::{LearningRate, Optimizer};

@@ -42,7 +42,13 @@ impl Padding {
 }
 
 /// Output length and (before, after) padding of a sliding window along one axis.
-pub(crate) fn window(len: usize, k: usize, stride: usize, dilation: usize, padding: Padding) -> Option<(usize, usize, usize)> {
+pub(crate) fn window(
+    len: usize,
+    k: usize,
+    stride: usize,
+    dilation: usize,
+    padding: Padding,
+) -> Option<(usize, usize, usize)> {
     let span = dilation * (k - 1) + 1;
     match padding {
         Padding::Valid => (len >= span).then(|| ((len - span) / stride + 1, 0, 0)),
@@ -271,7 +277,9 @@ impl Conv {
         if self.kind != Kind::Depthwise && self.filters == 0 {
             return Err(Error::invalid(format!("{class}: filters must be a positive integer, got 0")));
         }
-        for (what, v) in [("kernel_size", &self.kernel_size), ("strides", &self.strides), ("dilation_rate", &self.dilation_rate)] {
+        for (what, v) in
+            [("kernel_size", &self.kernel_size), ("strides", &self.strides), ("dilation_rate", &self.dilation_rate)]
+        {
             if v.len() != self.rank || v.contains(&0) {
                 return bad(what, v);
             }
@@ -322,7 +330,9 @@ impl LayerConfig for Conv {
         }
         let c = input[self.rank];
         if c == 0 || input.contains(&0) {
-            return Err(Error::shape(format!("Input 0 of layer {name} is incompatible: shape {input:?} has an empty axis")));
+            return Err(Error::shape(format!(
+                "Input 0 of layer {name} is incompatible: shape {input:?} has an empty axis"
+            )));
         }
         if self.kind == Kind::Conv && (c % self.groups != 0 || self.filters % self.groups != 0) {
             return Err(Error::shape(format!(
@@ -337,7 +347,8 @@ impl LayerConfig for Conv {
         for a in 0..self.rank {
             let (len, k, s, d) = (input[a], self.kernel_size[a], self.strides[a], self.dilation_rate[a]);
             if self.kind == Kind::Transpose {
-                let (o, before, after, op) = transpose_window(len, k, s, d, self.padding, self.output_padding.as_ref().map(|p| p[a]));
+                let (o, before, after, op) =
+                    transpose_window(len, k, s, d, self.padding, self.output_padding.as_ref().map(|p| p[a]));
                 out.push(o);
                 pads.extend([before, after]);
                 output_padding[a] = op;
@@ -396,7 +407,14 @@ impl LayerConfig for Conv {
 /// Keras' `deconv_output_length`, then the padding that gives it in our transposed convolution:
 /// the padding of the convolution whose input-gradient this is, split as TensorFlow splits it
 /// (the odd row at the bottom), with any remainder as output padding.
-fn transpose_window(len: usize, k: usize, s: usize, d: usize, padding: Padding, op: Option<usize>) -> (usize, usize, usize, usize) {
+fn transpose_window(
+    len: usize,
+    k: usize,
+    s: usize,
+    d: usize,
+    padding: Padding,
+    op: Option<usize>,
+) -> (usize, usize, usize, usize) {
     let span = d * (k - 1) + 1;
     let out = match (op, padding) {
         (None, Padding::Same) => len * s,
@@ -463,7 +481,9 @@ impl ConvLayer {
                 let pw = &self.params[1].value;
                 let pd = pw.dims();
                 let yd = y.dims().to_vec();
-                y.reshape([yd[0] * yd[1] * yd[2], yd[3]]).matmul(&pw.reshape([pd[2], pd[3]])).reshape([yd[0], yd[1], yd[2], pd[3]])
+                y.reshape([yd[0] * yd[1] * yd[2], yd[3]])
+                    .matmul(&pw.reshape([pd[2], pd[3]]))
+                    .reshape([yd[0], yd[1], yd[2], pd[3]])
             }
             (Kind::Transpose, _) => {
                 let p = &self.pads;

@@ -246,13 +246,18 @@ pub fn layer_from_config(v: &Value) -> Result<Box<dyn LayerConfig>> {
         "UpSampling2D" => {
             let (h, w) = (v["size"][0].as_u64(), v["size"][1].as_u64());
             let (Some(h), Some(w)) = (h, w) else {
-                return Err(Error::new(ErrorKind::Mismatch, format!("UpSampling2D config: size must be [rows, cols], got {}", v["size"])));
+                return Err(Error::new(
+                    ErrorKind::Mismatch,
+                    format!("UpSampling2D config: size must be [rows, cols], got {}", v["size"]),
+                ));
             };
             let size = [h as usize, w as usize];
             let mode = v["interpolation"].as_str().unwrap_or("nearest");
             Box::new(reshaping::UpSampling2D::new(size).interpolation(mode)?.with_name(name))
         }
-        "ZeroPadding2D" => Box::new(reshaping::ZeroPadding2D::new(reshaping::pairs(class, "padding", v)?).with_name(name)),
+        "ZeroPadding2D" => {
+            Box::new(reshaping::ZeroPadding2D::new(reshaping::pairs(class, "padding", v)?).with_name(name))
+        }
         "Cropping2D" => Box::new(reshaping::Cropping2D::new(reshaping::pairs(class, "cropping", v)?).with_name(name)),
         "SpatialDropout1D" => Box::new(noise::SpatialDropout1D::new(f64_field(v, class, "rate")?).with_name(name)),
         "SpatialDropout2D" => Box::new(noise::SpatialDropout2D::new(f64_field(v, class, "rate")?).with_name(name)),
@@ -269,7 +274,9 @@ pub fn layer_from_config(v: &Value) -> Result<Box<dyn LayerConfig>> {
                 Some(from_config) => from_config(v),
                 None => {
                     let hint = match crate::suggest(other, LAYER_CLASSES) {
-                        s if s.is_empty() => " (a custom layer must be registered with register_layer before loading)".into(),
+                        s if s.is_empty() => {
+                            " (a custom layer must be registered with register_layer before loading)".into()
+                        }
                         s => s,
                     };
                     Err(Error::new(ErrorKind::UnknownName, format!("unknown layer class {other:?}{hint}")))

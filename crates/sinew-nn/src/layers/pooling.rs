@@ -109,7 +109,10 @@ impl LayerConfig for Pool {
         let strides = self.stride_vec();
         for (what, v) in [("pool_size", &self.pool_size), ("strides", &strides)] {
             if v.len() != self.rank || v.contains(&0) {
-                return Err(Error::invalid(format!("{class}: {what} must be {} positive integers, got {v:?}", self.rank)));
+                return Err(Error::invalid(format!(
+                    "{class}: {what} must be {} positive integers, got {v:?}",
+                    self.rank
+                )));
             }
         }
         if self.padding == Padding::Causal {

@@ -130,6 +130,8 @@ pub(crate) fn pairs(class: &str, key: &str, v: &Value) -> Result<[[usize; 2]; 2]
     let get = |i: usize, j: usize| v[key][i][j].as_u64().map(|u| u as usize);
     match (get(0, 0), get(0, 1), get(1, 0), get(1, 1)) {
         (Some(a), Some(b), Some(c), Some(d)) => Ok([[a, b], [c, d]]),
-        _ => Err(Error::invalid(format!("{class} config: {key} must be [[top, bottom], [left, right]], got {}", v[key]))),
+        _ => {
+            Err(Error::invalid(format!("{class} config: {key} must be [[top, bottom], [left, right]], got {}", v[key])))
+        }
     }
 }

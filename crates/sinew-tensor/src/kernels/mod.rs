@@ -8,8 +8,8 @@
 pub mod conv;
 pub mod gemm;
 pub mod math;
-pub mod simd;
 pub mod pool;
+pub mod simd;
 pub mod upsample;
 
 /// Geometry of a 2-D convolution over NHWC input `[n, h, w, c]` with an HWIO kernel

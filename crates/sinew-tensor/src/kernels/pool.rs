@@ -112,14 +112,22 @@ pub fn max_pool2d_forward<T: Float>(g: &Pool2dGeom, x: &[T], y: &mut [T], argmax
         return;
     }
     if y.len() >= PAR_WORK && y.len() > len {
-        y.par_chunks_mut(len)
-            .zip(argmax.par_chunks_mut(len))
-            .enumerate()
-            .for_each(|(l, (yl, al))| vectorized(#[inline(always)] || line(g, x, oh, ow, l, yl, al)));
-    } else {
-        vectorized(#[inline(always)] || {
-            y.chunks_mut(len).zip(argmax.chunks_mut(len)).enumerate().for_each(|(l, (yl, al))| line(g, x, oh, ow, l, yl, al))
+        y.par_chunks_mut(len).zip(argmax.par_chunks_mut(len)).enumerate().for_each(|(l, (yl, al))| {
+            vectorized(
+                #[inline(always)]
+                || line(g, x, oh, ow, l, yl, al),
+            )
         });
+    } else {
+        vectorized(
+            #[inline(always)]
+            || {
+                y.chunks_mut(len)
+                    .zip(argmax.chunks_mut(len))
+                    .enumerate()
+                    .for_each(|(l, (yl, al))| line(g, x, oh, ow, l, yl, al))
+            },
+        );
     }
 }
 

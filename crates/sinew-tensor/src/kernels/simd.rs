@@ -39,11 +39,7 @@ fn probe() -> u8 {
         && is_x86_feature_detected!("avx512bw")
         && is_x86_feature_detected!("avx512dq")
         && is_x86_feature_detected!("avx512vl");
-    let l = if v4 {
-        2
-    } else {
-        u8::from(v3)
-    };
+    let l = if v4 { 2 } else { u8::from(v3) };
     LEVEL.store(l, Ordering::Relaxed);
     l
 }

@@ -3,10 +3,10 @@
 use crate::autograd::{grads, record, Op};
 use crate::dtype::Float;
 use crate::kernels::pool::{avg_pool2d_backward, avg_pool2d_forward, max_pool2d_backward, max_pool2d_forward};
+use crate::kernels::simd::vectorized;
 use crate::kernels::upsample::{
     upsample_bilinear2d_backward, upsample_bilinear2d_forward, upsample_nearest2d_backward, upsample_nearest2d_forward,
 };
-use crate::kernels::simd::vectorized;
 use crate::kernels::Pool2dGeom;
 use crate::random::Rng;
 use crate::shape::Shape;
@@ -234,13 +234,16 @@ impl Tensor {
         for (i, b) in bits.iter_mut().enumerate() {
             let m = 64.min(n - i * 64);
             rand::Rng::fill(&mut stream, &mut words[..m]);
-            *b = vectorized(#[inline(always)] || {
-                let mut acc = 0u64;
-                for (j, &r) in words[..m].iter().enumerate() {
-                    acc |= u64::from(r >= thr) << j;
-                }
-                acc
-            });
+            *b = vectorized(
+                #[inline(always)]
+                || {
+                    let mut acc = 0u64;
+                    for (j, &r) in words[..m].iter().enumerate() {
+                        acc |= u64::from(r >= thr) << j;
+                    }
+                    acc
+                },
+            );
         }
         let scale = 1.0 / (1.0 - rate);
         let apply = move |x: &Tensor, bits: &[u64]| {

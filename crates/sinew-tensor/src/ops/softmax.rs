@@ -86,11 +86,14 @@ fn par_rows_out<T: Element, F: Fn(usize, &mut [T]) + Sync + Copy>(n: usize, c: u
     let mut out = crate::storage::overwritten::<T>(n);
     let rows_per = (PAR_CHUNK / c).max(1);
     out.par_chunks_mut(rows_per * c).enumerate().for_each(|(blk, o)| {
-        vectorized(#[inline(always)] || {
-            for (r, orow) in o.chunks_mut(c).enumerate() {
-                f(blk * rows_per + r, orow);
-            }
-        })
+        vectorized(
+            #[inline(always)]
+            || {
+                for (r, orow) in o.chunks_mut(c).enumerate() {
+                    f(blk * rows_per + r, orow);
+                }
+            },
+        )
     });
     out
 }

@@ -244,155 +244,177 @@ impl Unary {
 macro_rules! dispatch_unary {
     ($u:expr, |$k:ident| $body:expr) => {
         match $u {
-            Unary::Neg => {
-                $crate::kernels::simd::vectorized(#[inline(always)] || {
+            Unary::Neg => $crate::kernels::simd::vectorized(
+                #[inline(always)]
+                || {
                     #[allow(non_upper_case_globals)]
                     const $k: Unary = Unary::Neg;
                     $body
-                })
-            }
-            Unary::Exp => {
-                $crate::kernels::simd::vectorized(#[inline(always)] || {
+                },
+            ),
+            Unary::Exp => $crate::kernels::simd::vectorized(
+                #[inline(always)]
+                || {
                     #[allow(non_upper_case_globals)]
                     const $k: Unary = Unary::Exp;
                     $body
-                })
-            }
-            Unary::Log => {
-                $crate::kernels::simd::vectorized(#[inline(always)] || {
+                },
+            ),
+            Unary::Log => $crate::kernels::simd::vectorized(
+                #[inline(always)]
+                || {
                     #[allow(non_upper_case_globals)]
                     const $k: Unary = Unary::Log;
                     $body
-                })
-            }
-            Unary::Sqrt => {
-                $crate::kernels::simd::vectorized(#[inline(always)] || {
+                },
+            ),
+            Unary::Sqrt => $crate::kernels::simd::vectorized(
+                #[inline(always)]
+                || {
                     #[allow(non_upper_case_globals)]
                     const $k: Unary = Unary::Sqrt;
                     $body
-                })
-            }
-            Unary::Abs => {
-                $crate::kernels::simd::vectorized(#[inline(always)] || {
+                },
+            ),
+            Unary::Abs => $crate::kernels::simd::vectorized(
+                #[inline(always)]
+                || {
                     #[allow(non_upper_case_globals)]
                     const $k: Unary = Unary::Abs;
                     $body
-                })
-            }
-            Unary::Square => {
-                $crate::kernels::simd::vectorized(#[inline(always)] || {
+                },
+            ),
+            Unary::Square => $crate::kernels::simd::vectorized(
+                #[inline(always)]
+                || {
                     #[allow(non_upper_case_globals)]
                     const $k: Unary = Unary::Square;
                     $body
-                })
-            }
-            Unary::Powf(e) => {
-                $crate::kernels::simd::vectorized(#[inline(always)] || {
+                },
+            ),
+            Unary::Powf(e) => $crate::kernels::simd::vectorized(
+                #[inline(always)]
+                || {
                     let $k = Unary::Powf(e);
                     $body
-                })
-            }
-            Unary::Clamp(lo, hi) => {
-                $crate::kernels::simd::vectorized(#[inline(always)] || {
+                },
+            ),
+            Unary::Clamp(lo, hi) => $crate::kernels::simd::vectorized(
+                #[inline(always)]
+                || {
                     let $k = Unary::Clamp(lo, hi);
                     $body
-                })
-            }
-            Unary::Affine(a, b) => {
-                $crate::kernels::simd::vectorized(#[inline(always)] || {
+                },
+            ),
+            Unary::Affine(a, b) => $crate::kernels::simd::vectorized(
+                #[inline(always)]
+                || {
                     let $k = Unary::Affine(a, b);
                     $body
-                })
-            }
-            Unary::Relu => {
-                $crate::kernels::simd::vectorized(#[inline(always)] || {
+                },
+            ),
+            Unary::Relu => $crate::kernels::simd::vectorized(
+                #[inline(always)]
+                || {
                     #[allow(non_upper_case_globals)]
                     const $k: Unary = Unary::Relu;
                     $body
-                })
-            }
-            Unary::LeakyRelu(a) => {
-                $crate::kernels::simd::vectorized(#[inline(always)] || {
+                },
+            ),
+            Unary::LeakyRelu(a) => $crate::kernels::simd::vectorized(
+                #[inline(always)]
+                || {
                     let $k = Unary::LeakyRelu(a);
                     $body
-                })
-            }
-            Unary::Elu(a) => {
-                $crate::kernels::simd::vectorized(#[inline(always)] || {
+                },
+            ),
+            Unary::Elu(a) => $crate::kernels::simd::vectorized(
+                #[inline(always)]
+                || {
                     let $k = Unary::Elu(a);
                     $body
-                })
-            }
-            Unary::Selu => {
-                $crate::kernels::simd::vectorized(#[inline(always)] || {
+                },
+            ),
+            Unary::Selu => $crate::kernels::simd::vectorized(
+                #[inline(always)]
+                || {
                     #[allow(non_upper_case_globals)]
                     const $k: Unary = Unary::Selu;
                     $body
-                })
-            }
-            Unary::Gelu => {
-                $crate::kernels::simd::vectorized(#[inline(always)] || {
+                },
+            ),
+            Unary::Gelu => $crate::kernels::simd::vectorized(
+                #[inline(always)]
+                || {
                     #[allow(non_upper_case_globals)]
                     const $k: Unary = Unary::Gelu;
                     $body
-                })
-            }
-            Unary::GeluTanh => {
-                $crate::kernels::simd::vectorized(#[inline(always)] || {
+                },
+            ),
+            Unary::GeluTanh => $crate::kernels::simd::vectorized(
+                #[inline(always)]
+                || {
                     #[allow(non_upper_case_globals)]
                     const $k: Unary = Unary::GeluTanh;
                     $body
-                })
-            }
-            Unary::Sigmoid => {
-                $crate::kernels::simd::vectorized(#[inline(always)] || {
+                },
+            ),
+            Unary::Sigmoid => $crate::kernels::simd::vectorized(
+                #[inline(always)]
+                || {
                     #[allow(non_upper_case_globals)]
                     const $k: Unary = Unary::Sigmoid;
                     $body
-                })
-            }
-            Unary::HardSigmoid => {
-                $crate::kernels::simd::vectorized(#[inline(always)] || {
+                },
+            ),
+            Unary::HardSigmoid => $crate::kernels::simd::vectorized(
+                #[inline(always)]
+                || {
                     #[allow(non_upper_case_globals)]
                     const $k: Unary = Unary::HardSigmoid;
                     $body
-                })
-            }
-            Unary::Tanh => {
-                $crate::kernels::simd::vectorized(#[inline(always)] || {
+                },
+            ),
+            Unary::Tanh => $crate::kernels::simd::vectorized(
+                #[inline(always)]
+                || {
                     #[allow(non_upper_case_globals)]
                     const $k: Unary = Unary::Tanh;
                     $body
-                })
-            }
-            Unary::Softplus => {
-                $crate::kernels::simd::vectorized(#[inline(always)] || {
+                },
+            ),
+            Unary::Softplus => $crate::kernels::simd::vectorized(
+                #[inline(always)]
+                || {
                     #[allow(non_upper_case_globals)]
                     const $k: Unary = Unary::Softplus;
                     $body
-                })
-            }
-            Unary::Softsign => {
-                $crate::kernels::simd::vectorized(#[inline(always)] || {
+                },
+            ),
+            Unary::Softsign => $crate::kernels::simd::vectorized(
+                #[inline(always)]
+                || {
                     #[allow(non_upper_case_globals)]
                     const $k: Unary = Unary::Softsign;
                     $body
-                })
-            }
-            Unary::Silu => {
-                $crate::kernels::simd::vectorized(#[inline(always)] || {
+                },
+            ),
+            Unary::Silu => $crate::kernels::simd::vectorized(
+                #[inline(always)]
+                || {
                     #[allow(non_upper_case_globals)]
                     const $k: Unary = Unary::Silu;
                     $body
-                })
-            }
-            Unary::Mish => {
-                $crate::kernels::simd::vectorized(#[inline(always)] || {
+                },
+            ),
+            Unary::Mish => $crate::kernels::simd::vectorized(
+                #[inline(always)]
+                || {
                     #[allow(non_upper_case_globals)]
                     const $k: Unary = Unary::Mish;
                     $body
-                })
-            }
+                },
+            ),
         }
     };
 }
@@ -423,11 +445,14 @@ pub(crate) fn map<T: Element, F: Fn(T) -> T + Sync + Copy>(a: &[T], f: F) -> Vec
 fn par_map<T: Element, F: Fn(T) -> T + Sync + Copy>(a: &[T], f: F) -> Vec<T> {
     let mut out = crate::storage::overwritten::<T>(a.len());
     out.par_chunks_mut(PAR_CHUNK).zip(a.par_chunks(PAR_CHUNK)).for_each(|(o, a)| {
-        crate::kernels::simd::vectorized(#[inline(always)] || {
-            for (o, &a) in o.iter_mut().zip(a) {
-                *o = f(a);
-            }
-        })
+        crate::kernels::simd::vectorized(
+            #[inline(always)]
+            || {
+                for (o, &a) in o.iter_mut().zip(a) {
+                    *o = f(a);
+                }
+            },
+        )
     });
     out
 }
@@ -449,15 +474,19 @@ pub(crate) fn zip3<T: Element, F: Fn(T, T, T) -> T + Sync + Copy>(a: &[T], b: &[
 #[inline(never)]
 fn par_zip3<T: Element, F: Fn(T, T, T) -> T + Sync + Copy>(a: &[T], b: &[T], c: &[T], f: F) -> Vec<T> {
     let mut out = crate::storage::overwritten::<T>(a.len());
-    out.par_chunks_mut(PAR_CHUNK).zip(a.par_chunks(PAR_CHUNK)).zip(b.par_chunks(PAR_CHUNK).zip(c.par_chunks(PAR_CHUNK))).for_each(
-        |((o, a), (b, c))| {
-            crate::kernels::simd::vectorized(#[inline(always)] || {
-                for i in 0..o.len() {
-                    o[i] = f(a[i], b[i], c[i]);
-                }
-            })
-        },
-    );
+    out.par_chunks_mut(PAR_CHUNK)
+        .zip(a.par_chunks(PAR_CHUNK))
+        .zip(b.par_chunks(PAR_CHUNK).zip(c.par_chunks(PAR_CHUNK)))
+        .for_each(|((o, a), (b, c))| {
+            crate::kernels::simd::vectorized(
+                #[inline(always)]
+                || {
+                    for i in 0..o.len() {
+                        o[i] = f(a[i], b[i], c[i]);
+                    }
+                },
+            )
+        });
     out
 }
 
