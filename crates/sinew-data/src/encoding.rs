@@ -3,6 +3,7 @@
 //! on string columns. Fitted transforms serialise to JSON.
 
 use crate::error::{Error, Result};
+use crate::preprocessing::{check_features, floats};
 use serde_json::{json, Value};
 use sinew_tensor::Tensor;
 
@@ -78,12 +79,7 @@ impl SimpleImputer {
     /// `x` with every NaN in column `j` replaced by `statistics[j]`.
     pub fn transform(&self, x: &Tensor) -> Result<Tensor> {
         let d = self.statistics.len();
-        if x.rank() != 2 || x.dims()[1] != d {
-            return Err(Error::invalid(format!(
-                "SimpleImputer.transform: fitted on {d} features, got shape {:?}",
-                x.dims()
-            )));
-        }
+        check_features("SimpleImputer.transform", d, x)?;
         let v: Vec<f64> = x
             .to_vec_f64()
             .iter()
@@ -111,10 +107,7 @@ impl SimpleImputer {
                 _ => return Err(Error::invalid(format!("SimpleImputer config: unknown strategy {}", v["strategy"]))),
             },
         };
-        let statistics =
-            v["statistics"].as_array().and_then(|a| a.iter().map(Value::as_f64).collect()).ok_or_else(|| {
-                Error::invalid(format!("SimpleImputer config: statistics must be numbers, got {}", v["statistics"]))
-            })?;
+        let statistics = floats(v, "SimpleImputer", "statistics")?;
         Ok(SimpleImputer { strategy, statistics })
     }
 }

@@ -95,7 +95,7 @@ fn columns(what: &str, x: &Tensor) -> Result<(usize, usize, Vec<f64>)> {
     Ok((n, d, v))
 }
 
-fn check_features(what: &str, want: usize, x: &Tensor) -> Result<()> {
+pub(crate) fn check_features(what: &str, want: usize, x: &Tensor) -> Result<()> {
     if x.rank() != 2 || x.dims()[1] != want {
         return Err(Error::invalid(format!("{what}: fitted on {want} features, got shape {:?}", x.dims())));
     }
@@ -110,7 +110,7 @@ fn affine(x: &Tensor, scale: &[f64], offset: &[f64]) -> Tensor {
     x.mul(&s).add(&o)
 }
 
-fn floats(v: &Value, what: &str, key: &str) -> Result<Vec<f64>> {
+pub(crate) fn floats(v: &Value, what: &str, key: &str) -> Result<Vec<f64>> {
     v[key]
         .as_array()
         .and_then(|a| a.iter().map(Value::as_f64).collect())

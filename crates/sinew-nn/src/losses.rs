@@ -85,13 +85,16 @@ pub fn class_ids(y: &Tensor, classes: usize) -> Vec<usize> {
     y.to_vec_f64()
         .into_iter()
         .map(|v| {
-            assert!(
-                v >= 0.0 && v.fract() == 0.0 && (v as usize) < classes,
-                "sparse_categorical_crossentropy: label {v} is not a class id in [0, {classes})"
-            );
-            v as usize
+            class_id(v, classes).unwrap_or_else(|| {
+                panic!("sparse_categorical_crossentropy: label {v} is not a class id in [0, {classes})")
+            })
         })
         .collect()
+}
+
+/// `v` as a class id when it is an integer in `[0, classes)`.
+fn class_id(v: f64, classes: usize) -> Option<usize> {
+    (v >= 0.0 && v.fract() == 0.0 && v < classes as f64).then_some(v as usize)
 }
 
 /// Keras `BinaryCrossentropy`. Args: `from_logits` (false), `label_smoothing` (0).
@@ -221,12 +224,7 @@ impl Loss for SparseCategoricalCrossentropy {
                 y_true.dims()
             ));
         }
-        match y_true
-            .to_vec_f64()
-            .into_iter()
-            .enumerate()
-            .find(|(_, v)| !(*v >= 0.0 && v.fract() == 0.0 && *v < *classes as f64))
-        {
+        match y_true.to_vec_f64().into_iter().enumerate().find(|&(_, v)| class_id(v, *classes).is_none()) {
             Some((i, v)) => Err(format!("{name}: target {i} is {v}, not a class id in [0, {classes})")),
             None => Ok(()),
         }

@@ -76,8 +76,8 @@ impl LossSpec {
     }
 }
 
-/// Models with at least this many weights train each step on a rayon pool thread (see
-/// `Model::step`).
+/// Models with at least this many weights train and predict on a rayon pool thread (see
+/// `Model::run_sized`).
 const PARALLEL_STEP_PARAMS: usize = 1 << 16;
 
 /// The largest sub-batch inference runs at once (see `Model::predict_outputs`).
@@ -561,15 +561,24 @@ impl Model {
     /// One optimisation step on a batch; returns the total loss, each output's loss and the
     /// predictions (detached).
     pub(crate) fn step(&mut self, x: &Tensors, y: &Tensors, sw: Option<&Tensor>) -> (f64, Vec<f64>, Vec<Tensor>) {
-        // A model this large has products big enough for the parallel GEMM path: run the step on
-        // a pool thread so each split is a cheap steal rather than a wake-up (dense autoencoder:
-        // 0.87 -> 0.75 ms per step). A small one stays on the caller's core, where its weights
-        // and optimizer state sit in L2 (the tabular MLP lost 40 us per step in the pool).
-        let params: usize = self.layers.iter().flat_map(|l| l.params()).map(|p| p.value.numel()).sum();
-        if params >= PARALLEL_STEP_PARAMS {
-            sinew_tensor::kernels::gemm::in_pool(|| self.step_here(x, y, sw))
+        self.run_sized(|m| m.step_here(x, y, sw))
+    }
+
+    /// Keras `count_params`: every weight, trainable or not.
+    pub fn count_params(&self) -> usize {
+        self.layers.iter().map(|l| l.params().iter().map(|p| p.value.numel()).sum::<usize>()).sum()
+    }
+
+    /// Runs `f` where a model of this size runs fastest. A model this large has products big
+    /// enough for the parallel GEMM path: it runs on a pool thread so each split is a cheap
+    /// steal rather than a wake-up (dense autoencoder: 0.87 -> 0.75 ms per step). A small one
+    /// stays on the caller's core, where its weights and optimizer state sit in L2 (the tabular
+    /// MLP lost 40 us per step in the pool).
+    fn run_sized<R: Send>(&mut self, f: impl FnOnce(&mut Model) -> R + Send) -> R {
+        if self.count_params() >= PARALLEL_STEP_PARAMS {
+            sinew_tensor::kernels::gemm::in_pool(|| f(self))
         } else {
-            self.step_here(x, y, sw)
+            f(self)
         }
     }
 
@@ -662,12 +671,9 @@ impl Model {
         // in cache: on the MNIST CNN at batch 1024 the conv output alone is 82 MB, and bias, relu
         // and pooling each streamed it from memory again.
         let bs = batch_size.clamp(1, INFERENCE_CHUNK);
-        let params: usize = self.layers.iter().flat_map(|l| l.params()).map(|p| p.value.numel()).sum();
-        let run = |m: &mut Model| -> Vec<Vec<Tensor>> {
+        let batches: Vec<Vec<Tensor>> = self.run_sized(|m| {
             no_grad(|| (0..n).step_by(bs).map(|s| m.forward(&x.rows(s, bs.min(n - s)).0, false)).collect())
-        };
-        let batches =
-            if params >= PARALLEL_STEP_PARAMS { sinew_tensor::kernels::gemm::in_pool(|| run(self)) } else { run(self) };
+        });
         Ok((0..self.outputs.len())
             .map(|o| {
                 let refs: Vec<&Tensor> = batches.iter().map(|b| &b[o]).collect();

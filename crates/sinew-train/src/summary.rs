@@ -49,11 +49,12 @@ pub(crate) fn summary(m: &Model) -> String {
         calls_of[call.layer] += 1;
         rows.push(row);
     }
-    let (mut total, mut trainable) = (0usize, 0usize);
-    for l in &m.layers {
-        total += l.params().iter().map(|p| p.value.numel()).sum::<usize>();
-        trainable += l.params().iter().filter(|p| p.trainable).map(|p| p.value.numel()).sum::<usize>();
-    }
+    let total = m.count_params();
+    let trainable: usize = m
+        .layers
+        .iter()
+        .map(|l| l.params().iter().filter(|p| p.trainable).map(|p| p.value.numel()).sum::<usize>())
+        .sum();
     let mins = [28, 20, 10, 20];
     let widths: Vec<usize> =
         (0..rows[0].len()).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0).max(mins[c])).collect();
