@@ -5,6 +5,7 @@ mod datasets;
 mod encoding;
 mod error;
 mod evaluation;
+mod frame;
 mod idx;
 mod labels;
 mod preprocessing;
@@ -17,7 +18,15 @@ pub use evaluation::{
     classification_report, confusion_matrix, regression_report, roc_auc_score, roc_curve, ClassScores,
     ClassificationReport, RegressionReport, RocCurve,
 };
+pub use frame::{
+    column_f64, column_str, derive, drop_missing, extract, filter_rows, get_dummies, names, read_csv, set_column,
+    to_tensor, CsvOptions, DEFAULT_NULL_VALUES,
+};
 pub use idx::{read_idx_u8, read_maybe_gz, IdxU8};
 pub use labels::to_categorical;
+/// The table library behind [`read_csv`]: a `DataFrame` is polars' own, so its whole API
+/// (select, drop, rename, sort, group_by) is available.
+pub use polars;
+pub use polars::prelude::DataFrame;
 pub use preprocessing::{train_test_split, MinMaxScaler, SplitIndices, StandardScaler};
 pub use timeseries::{timeseries_windows, Windows};
