@@ -221,6 +221,29 @@ impl OneHotEncoder {
             .flat_map(|(c, cats)| cats.iter().skip(skip).map(move |k| format!("{c}_{k}")))
             .collect()
     }
+    pub fn to_json(&self) -> Value {
+        json!({"class_name": "OneHotEncoder", "columns": self.columns, "categories": self.categories,
+               "drop_first": self.drop_first, "handle_unknown": match self.handle_unknown {
+                   HandleUnknown::Error => "error", HandleUnknown::Ignore => "ignore" }})
+    }
+    pub fn from_json(v: &Value) -> Result<Self> {
+        let bad = |what: &str| Error::invalid(format!("OneHotEncoder config: {what} in {v}"));
+        let columns = crate::tabular::string_list(&v["columns"]).ok_or_else(|| bad("columns are not strings"))?;
+        let categories = v["categories"]
+            .as_array()
+            .and_then(|a| a.iter().map(crate::tabular::string_list).collect::<Option<Vec<_>>>())
+            .ok_or_else(|| bad("categories are not lists of strings"))?;
+        if categories.len() != columns.len() {
+            return Err(bad("categories and columns differ in length"));
+        }
+        let handle_unknown = match v["handle_unknown"].as_str() {
+            Some("error") => HandleUnknown::Error,
+            Some("ignore") => HandleUnknown::Ignore,
+            _ => return Err(bad("handle_unknown is neither \"error\" nor \"ignore\"")),
+        };
+        let drop_first = v["drop_first"].as_bool().ok_or_else(|| bad("drop_first is not a bool"))?;
+        Ok(OneHotEncoder { columns, categories, drop_first, handle_unknown })
+    }
     /// Indicator columns `[rows, feature_names().len()]`.
     pub fn transform(&self, data: &[Vec<String>]) -> Result<Tensor> {
         if data.len() != self.columns.len() {

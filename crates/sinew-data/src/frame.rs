@@ -232,6 +232,28 @@ fn infer_column(
     }
 }
 
+/// A table of raw text rows (a new row to predict, or rows from a form), every column text and
+/// an empty value missing: the Rust form of `pd.DataFrame([row])`. A row with the wrong number of
+/// values is an error naming it.
+pub fn frame_from_rows(columns: &[&str], rows: &[&[&str]]) -> Result<DataFrame> {
+    if let Some(i) = rows.iter().position(|r| r.len() != columns.len()) {
+        return Err(Error::invalid(format!(
+            "frame_from_rows: row {i} has {} values for {} columns {columns:?}",
+            rows[i].len(),
+            columns.len()
+        )));
+    }
+    let cols = columns
+        .iter()
+        .enumerate()
+        .map(|(j, name)| {
+            let v: Vec<Option<&str>> = rows.iter().map(|r| Some(r[j]).filter(|s| !s.is_empty())).collect();
+            Column::new((*name).into(), v)
+        })
+        .collect();
+    DataFrame::new(rows.len(), cols).map_err(|e| Error::invalid(format!("frame_from_rows: {e}")))
+}
+
 /// The column names of `df`.
 pub fn names(df: &DataFrame) -> Vec<String> {
     df.get_column_names().iter().map(|s| s.to_string()).collect()

@@ -2,6 +2,7 @@
 //! only: data does not need autograd.
 
 mod datasets;
+mod eda;
 mod encoding;
 mod error;
 mod evaluation;
@@ -9,9 +10,11 @@ mod frame;
 mod idx;
 mod labels;
 mod preprocessing;
+mod tabular;
 mod timeseries;
 
 pub use datasets::{find_dataset, load_mnist, load_sklearn_csv, Mnist};
+pub use eda::{corr, describe, missing_values, numeric_columns, pearson, value_counts};
 pub use encoding::{HandleUnknown, LabelEncoder, OneHotEncoder, SimpleImputer, Strategy};
 pub use error::{Error, ErrorKind, Result};
 pub use evaluation::{
@@ -19,8 +22,8 @@ pub use evaluation::{
     ClassificationReport, RegressionReport, RocCurve,
 };
 pub use frame::{
-    column_f64, column_str, derive, drop_missing, extract, filter_rows, get_dummies, names, read_csv, set_column,
-    to_tensor, CsvOptions, DEFAULT_NULL_VALUES,
+    column_f64, column_str, derive, drop_missing, extract, filter_rows, frame_from_rows, get_dummies, names, read_csv,
+    set_column, to_tensor, CsvOptions, DEFAULT_NULL_VALUES,
 };
 pub use idx::{read_idx_u8, read_maybe_gz, IdxU8};
 pub use labels::to_categorical;
@@ -29,4 +32,5 @@ pub use labels::to_categorical;
 pub use polars;
 pub use polars::prelude::DataFrame;
 pub use preprocessing::{train_test_split, MinMaxScaler, SplitIndices, StandardScaler};
+pub use tabular::{CategoryFill, FittedPreprocessor, Preprocessor, Scaling};
 pub use timeseries::{timeseries_windows, Windows};

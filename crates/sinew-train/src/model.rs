@@ -134,6 +134,8 @@ pub struct Model {
     pub(crate) compiled: Option<Compiled>,
     pub(crate) rng: Rng,
     counters: HashMap<String, usize>,
+    /// A fitted preprocessing recipe saved with the model (see [`Model::set_preprocessing`]).
+    pub(crate) preprocessing: Option<serde_json::Value>,
 }
 
 impl Default for Model {
@@ -156,6 +158,7 @@ impl Model {
             compiled: None,
             rng: Rng::seed(0),
             counters: HashMap::new(),
+            preprocessing: None,
         }
     }
 
@@ -178,6 +181,7 @@ impl Model {
             compiled: None,
             rng,
             counters: HashMap::new(),
+            preprocessing: None,
         }
     }
 

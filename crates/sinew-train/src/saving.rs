@@ -196,6 +196,9 @@ impl Model {
             }),
         };
         arch["frozen"] = json!(frozen);
+        if let Some(p) = &self.preprocessing {
+            arch["preprocessing"] = p.clone();
+        }
         arch
     }
 
@@ -244,11 +247,25 @@ impl Model {
         if let Some(n) = model["name"].as_str() {
             m.set_name(n);
         }
+        if !model["preprocessing"].is_null() {
+            m.preprocessing = Some(model["preprocessing"].clone());
+        }
         for name in model["frozen"].as_array().into_iter().flatten() {
             let name = name.as_str().ok_or_else(|| io(path, "a frozen layer name is not a string", name))?;
             m.get_layer_mut(name).map_err(|e| io(path, "a frozen layer is not in the model", e))?.set_trainable(false);
         }
         Ok(m)
+    }
+
+    /// Attaches a fitted preprocessing recipe (such as `sinew_data::FittedPreprocessor::to_json`)
+    /// that [`Model::save`] stores in the model file, so that raw rows can be predicted after
+    /// [`Model::load`] without the training code.
+    pub fn set_preprocessing(&mut self, recipe: Value) {
+        self.preprocessing = Some(recipe);
+    }
+    /// The recipe given to [`Model::set_preprocessing`] or loaded with the model.
+    pub fn preprocessing(&self) -> Option<&Value> {
+        self.preprocessing.as_ref()
     }
 
     /// Saves the whole model (Keras `model.save`): architecture, compile config, weights and
