@@ -367,13 +367,21 @@ pub fn derive(df: &mut DataFrame, new: &str, inputs: &[&str], f: impl Fn(&[Optio
     set_column(df, new, values)
 }
 
+/// The rows `idx` of `df`, in that order (pandas `df.iloc[idx]`); an index past the end is an
+/// error naming it.
+pub fn take_rows(df: &DataFrame, idx: &[usize]) -> Result<DataFrame> {
+    if let Some(&i) = idx.iter().find(|&&i| i >= df.height()) {
+        return Err(Error::invalid(format!("take_rows: row {i} is past the end of a {}-row frame", df.height())));
+    }
+    let ca = IdxCa::from_vec("idx".into(), idx.iter().map(|&i| i as IdxSize).collect());
+    df.take(&ca).map_err(|e| Error::invalid(format!("take_rows: {e}")))
+}
+
 /// Keeps the rows where `keep(row)` is true (pandas boolean indexing, or `dropna` with a
 /// predicate over [`column_f64`]/[`column_str`] values).
 pub fn filter_rows(df: &DataFrame, keep: impl Fn(usize) -> bool) -> Result<DataFrame> {
-    let idx: Vec<polars::prelude::IdxSize> =
-        (0..df.height()).filter(|&i| keep(i)).map(|i| i as polars::prelude::IdxSize).collect();
-    let ca = polars::prelude::IdxCa::from_vec("idx".into(), idx);
-    df.take(&ca).map_err(|e| Error::invalid(format!("filter_rows: {e}")))
+    let idx: Vec<usize> = (0..df.height()).filter(|&i| keep(i)).collect();
+    take_rows(df, &idx)
 }
 
 /// Drops the rows with a missing value in any of `cols` (pandas `dropna(subset=cols)`).

@@ -23,7 +23,7 @@ pub use evaluation::{
 };
 pub use frame::{
     column_f64, column_str, derive, drop_missing, extract, filter_rows, frame_from_rows, get_dummies, names, read_csv,
-    set_column, to_tensor, CsvOptions, DEFAULT_NULL_VALUES,
+    set_column, take_rows, to_tensor, CsvOptions, DEFAULT_NULL_VALUES,
 };
 pub use idx::{read_idx_u8, read_maybe_gz, IdxU8};
 pub use labels::to_categorical;
