@@ -72,7 +72,7 @@ pub fn value_counts(df: &DataFrame, col: &str) -> Result<DataFrame> {
         *counts.entry(v).or_default() += 1;
     }
     let mut pairs: Vec<(String, u64)> = counts.into_iter().collect();
-    pairs.sort_by(|a, b| b.1.cmp(&a.1));
+    pairs.sort_by_key(|p| std::cmp::Reverse(p.1));
     let (values, counts): (Vec<String>, Vec<u64>) = pairs.into_iter().unzip();
     let n = values.len();
     frame(n, vec![Column::new(col.into(), values), Column::new("count".into(), counts)], "value_counts")

@@ -112,6 +112,11 @@ impl SimpleImputer {
     }
 }
 
+/// A JSON list of strings, or `None` if it is not one.
+pub(crate) fn string_list(v: &Value) -> Option<Vec<String>> {
+    v.as_array()?.iter().map(|s| s.as_str().map(String::from)).collect()
+}
+
 fn sorted_unique(values: &[String]) -> Vec<String> {
     let mut v = values.to_vec();
     v.sort();
@@ -228,10 +233,10 @@ impl OneHotEncoder {
     }
     pub fn from_json(v: &Value) -> Result<Self> {
         let bad = |what: &str| Error::invalid(format!("OneHotEncoder config: {what} in {v}"));
-        let columns = crate::tabular::string_list(&v["columns"]).ok_or_else(|| bad("columns are not strings"))?;
+        let columns = string_list(&v["columns"]).ok_or_else(|| bad("columns are not strings"))?;
         let categories = v["categories"]
             .as_array()
-            .and_then(|a| a.iter().map(crate::tabular::string_list).collect::<Option<Vec<_>>>())
+            .and_then(|a| a.iter().map(string_list).collect::<Option<Vec<_>>>())
             .ok_or_else(|| bad("categories are not lists of strings"))?;
         if categories.len() != columns.len() {
             return Err(bad("categories and columns differ in length"));

@@ -205,11 +205,10 @@ fn infer_column(
     line_of: impl Fn(usize) -> usize,
     path: &Path,
 ) -> Result<Column> {
-    if let Some(ints) = values
+    if let Ok(ints) = values
         .iter()
         .map(|v| v.as_deref().map(str::parse::<i64>).transpose())
         .collect::<std::result::Result<Vec<_>, _>>()
-        .ok()
     {
         return Ok(Column::new(name.into(), ints));
     }

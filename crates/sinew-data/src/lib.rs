@@ -1,19 +1,25 @@
-//! sinew's datasets, loaders, preprocessing and evaluation reports. Depends on the tensor crate
-//! only: data does not need autograd.
+//! sinew's datasets, input pipelines, preprocessing, exploration and evaluation reports. Depends
+//! on the tensor crate only (data does not need autograd), plus polars for tables behind the
+//! default `tables` feature.
 
 mod datasets;
+#[cfg(feature = "tables")]
 mod eda;
 mod encoding;
 mod error;
 mod evaluation;
+#[cfg(feature = "tables")]
 mod frame;
 mod idx;
 mod labels;
+mod pipeline;
 mod preprocessing;
+#[cfg(feature = "tables")]
 mod tabular;
 mod timeseries;
 
 pub use datasets::{find_dataset, load_mnist, load_sklearn_csv, Mnist};
+#[cfg(feature = "tables")]
 pub use eda::{corr, describe, missing_values, numeric_columns, pearson, value_counts};
 pub use encoding::{HandleUnknown, LabelEncoder, OneHotEncoder, SimpleImputer, Strategy};
 pub use error::{Error, ErrorKind, Result};
@@ -21,16 +27,21 @@ pub use evaluation::{
     classification_report, confusion_matrix, regression_report, roc_auc_score, roc_curve, ClassScores,
     ClassificationReport, RegressionReport, RocCurve,
 };
+#[cfg(feature = "tables")]
 pub use frame::{
     column_f64, column_str, derive, drop_missing, extract, filter_rows, frame_from_rows, get_dummies, names, read_csv,
     set_column, take_rows, to_tensor, CsvOptions, DEFAULT_NULL_VALUES,
 };
 pub use idx::{read_idx_u8, read_maybe_gz, IdxU8};
 pub use labels::to_categorical;
+pub use pipeline::{collect, timeseries_dataset_from_array, timeseries_generator, Cardinality, Dataset, Element};
 /// The table library behind [`read_csv`]: a `DataFrame` is polars' own, so its whole API
 /// (select, drop, rename, sort, group_by) is available.
+#[cfg(feature = "tables")]
 pub use polars;
+#[cfg(feature = "tables")]
 pub use polars::prelude::DataFrame;
 pub use preprocessing::{train_test_split, MinMaxScaler, SplitIndices, StandardScaler};
+#[cfg(feature = "tables")]
 pub use tabular::{CategoryFill, FittedPreprocessor, Preprocessor, Scaling};
 pub use timeseries::{timeseries_windows, Windows};

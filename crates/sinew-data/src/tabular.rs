@@ -3,7 +3,7 @@
 //! one `[rows, features]` tensor. The fitted form serialises to JSON, so it can be saved inside the
 //! model file and applied to raw rows at predict time.
 
-use crate::encoding::{HandleUnknown, OneHotEncoder, SimpleImputer, Strategy};
+use crate::encoding::{string_list, HandleUnknown, OneHotEncoder, SimpleImputer, Strategy};
 use crate::error::{Error, Result};
 use crate::frame::{column_f64, column_str, names};
 use crate::preprocessing::{MinMaxScaler, StandardScaler};
@@ -223,10 +223,6 @@ impl FittedPreprocessor {
 
 fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
-}
-
-pub(crate) fn string_list(v: &Value) -> Option<Vec<String>> {
-    v.as_array()?.iter().map(|s| s.as_str().map(String::from)).collect()
 }
 
 fn require(df: &DataFrame, columns: &[String], what: &str) -> Result<()> {

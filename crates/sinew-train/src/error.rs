@@ -53,3 +53,10 @@ impl From<sinew_nn::Error> for Error {
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// A pipeline's error (a bad record, a batch of mismatched shapes) is a data error.
+impl From<sinew_data::Error> for Error {
+    fn from(e: sinew_data::Error) -> Self {
+        Error::data(e.message)
+    }
+}

@@ -7,7 +7,8 @@ use crate::history::History;
 use crate::metrics::update_outputs;
 use crate::model::{batch_logs, Model};
 use crate::progress::Progress;
-use sinew_tensor::{no_grad, Tensor};
+use sinew_data::{Cardinality, Dataset};
+use sinew_tensor::{no_grad, Rng, Tensor};
 use std::collections::HashMap;
 
 /// Arguments of `fit`, with Keras defaults (`batch_size` 32, `epochs` 1, `verbose` 1,
@@ -20,6 +21,11 @@ pub struct Fit<'a> {
     /// Fraction of the samples, taken from the end before shuffling, held out for validation.
     pub validation_split: f64,
     pub validation_data: Option<(Tensors, Tensors)>,
+    /// Validation batches from a pipeline (Keras `validation_data=dataset`).
+    pub validation_dataset: Option<&'a Dataset>,
+    /// Batches per epoch when training from a [`Dataset`]; needed for an infinite (repeated) one.
+    /// The pass continues across epochs, as in Keras.
+    pub steps_per_epoch: Option<usize>,
     pub shuffle: bool,
     /// Loss weight per class id (sparse labels, or the argmax of one-hot labels) of the first
     /// output.
@@ -45,6 +51,8 @@ impl Default for Fit<'_> {
             verbose: 1,
             validation_split: 0.0,
             validation_data: None,
+            validation_dataset: None,
+            steps_per_epoch: None,
             shuffle: true,
             class_weight: None,
             sample_weight: None,
@@ -77,6 +85,14 @@ impl<'a> Fit<'a> {
     }
     pub fn validation_data(mut self, x: impl Into<Tensors>, y: impl Into<Tensors>) -> Self {
         self.validation_data = Some((x.into(), y.into()));
+        self
+    }
+    pub fn validation_dataset(mut self, d: &'a Dataset) -> Self {
+        self.validation_dataset = Some(d);
+        self
+    }
+    pub fn steps_per_epoch(mut self, s: usize) -> Self {
+        self.steps_per_epoch = Some(s);
         self
     }
     pub fn shuffle(mut self, s: bool) -> Self {
@@ -146,11 +162,125 @@ pub(crate) fn fit(model: &mut Model, x: &Tensors, y: &Tensors, mut o: Fit<'_>) -
         return Err(Error::data("fit: no training samples left after the validation split"));
     }
     let weights = sample_weights(&o, &yt.0[0], nt)?;
+    let source = Source::Tensors { x: xt, y: yt, weights, order: (0..nt).collect(), batch_size: o.batch_size };
+    let val = val.map(|(x, y)| Val::Tensors(x, y));
+    train_loop(model, source, val, o)
+}
+
+/// Keras `fit(dataset)`: every element of `ds` is one batch (batch it first). Validation comes
+/// from `o.validation_dataset` or `o.validation_data`; `batch_size`, `shuffle`, the splits and
+/// the weights belong to tensor input and are rejected here.
+pub(crate) fn fit_dataset(model: &mut Model, ds: &Dataset, mut o: Fit<'_>) -> Result<History> {
+    model.compiled("fit")?;
+    if o.validation_split > 0.0 || o.sample_weight.is_some() || o.class_weight.is_some() {
+        return Err(Error::new(
+            "fit (dataset): validation_split, sample_weight and class_weight need tensor input; \
+             give validation_dataset, or weight inside the pipeline",
+        ));
+    }
+    if ds.cardinality() == Cardinality::Infinite && o.steps_per_epoch.is_none() {
+        return Err(Error::new("fit (dataset): the dataset is infinite (repeat()); set steps_per_epoch"));
+    }
+    let val = match (o.validation_dataset.take(), o.validation_data.take()) {
+        (Some(d), _) => Some(Val::Dataset(d)),
+        (None, Some((x, y))) => {
+            model.check_data("fit (validation_data)", &x, Some(&y))?;
+            Some(Val::Tensors(x, y))
+        }
+        (None, None) => None,
+    };
+    let source = Source::Dataset { ds, steps: o.steps_per_epoch, iter: None };
+    train_loop(model, source, val, o)
+}
+
+/// One training batch: inputs, targets and optional per-sample loss weights.
+struct Batch {
+    x: Tensors,
+    y: Tensors,
+    w: Option<Tensor>,
+}
+
+type BatchIter<'s> = Box<dyn Iterator<Item = Result<Batch>> + 's>;
+
+/// Where a fit's batches come from.
+enum Source<'d> {
+    Tensors {
+        x: Tensors,
+        y: Tensors,
+        weights: Option<Vec<f32>>,
+        order: Vec<usize>,
+        batch_size: usize,
+    },
+    /// With `steps`, one pass of `ds` is kept in `iter` and continues across epochs.
+    Dataset {
+        ds: &'d Dataset,
+        steps: Option<usize>,
+        iter: Option<Box<dyn Iterator<Item = Result<Batch>> + Send + 'd>>,
+    },
+}
+
+fn dataset_batches(ds: &Dataset) -> impl Iterator<Item = Result<Batch>> + Send {
+    ds.iter().map(|e| e.map(|e| Batch { x: Tensors(e.x), y: Tensors(e.y), w: None }).map_err(Error::from))
+}
+
+impl<'d> Source<'d> {
+    /// Batches per epoch, for the progress bar (0 when unknown).
+    fn steps(&self) -> usize {
+        match self {
+            Source::Tensors { order, batch_size, .. } => order.len().div_ceil(*batch_size),
+            Source::Dataset { steps: Some(s), .. } => *s,
+            Source::Dataset { ds, .. } => match ds.cardinality() {
+                Cardinality::Finite(n) => n,
+                _ => 0,
+            },
+        }
+    }
+    /// The batches of the next epoch.
+    fn epoch<'s>(&'s mut self, rng: &mut Rng, shuffle: bool) -> BatchIter<'s> {
+        match self {
+            Source::Tensors { x, y, weights, order, batch_size } => {
+                if shuffle {
+                    rng.shuffle(order);
+                }
+                let (x, y, weights) = (&*x, &*y, &*weights);
+                Box::new(order.chunks(*batch_size).map(move |idx| {
+                    let w =
+                        weights.as_ref().map(|w| Tensor::from_vec(idx.iter().map(|&i| w[i]).collect(), [idx.len()]));
+                    Ok(Batch { x: x.select(idx), y: y.select(idx), w })
+                }))
+            }
+            Source::Dataset { ds, steps: None, .. } => Box::new(dataset_batches(ds)),
+            Source::Dataset { ds, steps: Some(s), iter } => {
+                let ds: &'d Dataset = ds;
+                let s = *s;
+                let it = iter.get_or_insert_with(|| Box::new(dataset_batches(ds)));
+                // A finite dataset that runs out starts a new pass, as Keras does.
+                Box::new((0..s).map_while(move |_| match it.next() {
+                    Some(b) => Some(b),
+                    None => {
+                        *it = Box::new(dataset_batches(ds));
+                        it.next()
+                    }
+                }))
+            }
+        }
+    }
+}
+
+/// Validation data of a fit.
+enum Val<'d> {
+    Tensors(Tensors, Tensors),
+    Dataset(&'d Dataset),
+}
+
+fn train_loop(model: &mut Model, mut source: Source<'_>, val: Option<Val<'_>>, mut o: Fit<'_>) -> Result<History> {
     let names = model.output_names();
 
     let mut history = History::default();
     let mut progress = Progress::new(o.verbose);
-    let steps = nt.div_ceil(o.batch_size);
+    let steps = source.steps();
+    // Tensor input was checked as a whole; pipeline batches are checked as they arrive.
+    let check = matches!(source, Source::Dataset { .. });
     let mut start = o.initial_epoch;
     {
         let mut c = model.control();
@@ -162,27 +292,27 @@ pub(crate) fn fit(model: &mut Model, x: &Tensors, y: &Tensors, mut o: Fit<'_>) -
             return Err(Error::state("fit: a callback stopped training before it began"));
         }
     }
-    let mut order: Vec<usize> = (0..nt).collect();
     let mut last_logs = Logs::default();
     for epoch in start..o.epochs {
         {
             let mut c = model.control();
             o.callbacks.iter_mut().for_each(|cb| cb.on_epoch_begin(epoch, &mut c));
         }
-        if o.shuffle {
-            model.rng.shuffle(&mut order);
-        }
+        let batches = source.epoch(&mut model.rng, o.shuffle);
         progress.epoch_begin(epoch, o.epochs, steps);
         model.compiled.as_mut().expect("compiled").metrics.iter_mut().flatten().for_each(|m| m.reset());
         let (mut loss_sum, mut parts_sum, mut seen) = (0.0, vec![0.0; names.len()], 0usize);
         let mut stop = false;
-        for (b, idx) in order.chunks(o.batch_size).enumerate() {
+        for (b, batch) in batches.enumerate() {
+            let Batch { x: xb, y: yb, w: wb } = batch?;
+            if check {
+                model.check_data("fit (dataset)", &xb, Some(&yb))?;
+            }
+            let len = xb.samples();
             {
                 let mut ctl = model.control();
                 o.callbacks.iter_mut().for_each(|cb| cb.on_train_batch_begin(b, &mut ctl));
             }
-            let (xb, yb) = (xt.select(idx), yt.select(idx));
-            let wb = weights.as_ref().map(|w| Tensor::from_vec(idx.iter().map(|&i| w[i]).collect(), [idx.len()]));
             let (loss, parts) = match o.train_step.as_mut() {
                 Some(step) => (step(model, &xb.0[0], &yb.0[0])?, vec![]),
                 None => {
@@ -191,9 +321,9 @@ pub(crate) fn fit(model: &mut Model, x: &Tensors, y: &Tensors, mut o: Fit<'_>) -
                     (loss, parts)
                 }
             };
-            loss_sum += loss * idx.len() as f64;
-            parts_sum.iter_mut().zip(&parts).for_each(|(s, p)| *s += p * idx.len() as f64);
-            seen += idx.len();
+            loss_sum += loss * len as f64;
+            parts_sum.iter_mut().zip(&parts).for_each(|(s, p)| *s += p * len as f64);
+            seen += len;
             let c = model.compiled.as_mut().expect("compiled");
             let means: Vec<f64> = parts_sum.iter().map(|s| s / seen as f64).collect();
             let logs = batch_logs(loss_sum / seen as f64, &means, &names, &c.metrics, "");
@@ -208,10 +338,13 @@ pub(crate) fn fit(model: &mut Model, x: &Tensors, y: &Tensors, mut o: Fit<'_>) -
             }
             last_logs = logs;
         }
-        if let Some((vx, vy)) = &val {
-            for (k, v) in evaluate_batches(model, vx, vy, o.batch_size, true).0 {
-                last_logs.set(&k, v);
-            }
+        let val_logs = match &val {
+            Some(Val::Tensors(vx, vy)) => Some(evaluate_batches(model, vx, vy, o.batch_size, true)),
+            Some(Val::Dataset(d)) => Some(evaluate_dataset(model, d, true)?),
+            None => None,
+        };
+        for (k, v) in val_logs.map(|l| l.0).into_iter().flatten() {
+            last_logs.set(&k, v);
         }
         progress.epoch_end(&last_logs);
         history.push(epoch, &last_logs);
@@ -250,19 +383,47 @@ fn sample_weights(o: &Fit<'_>, y: &Tensor, n: usize) -> Result<Option<Vec<f32>>>
 
 /// Loss and metrics over `x` in inference mode, batch by batch; `val` prefixes names with `val_`.
 pub(crate) fn evaluate_batches(model: &mut Model, x: &Tensors, y: &Tensors, batch_size: usize, val: bool) -> Logs {
+    let n = x.samples();
+    let batches = (0..n).step_by(batch_size).map(|s| {
+        let len = batch_size.min(n - s);
+        Ok((x.rows(s, len), y.rows(s, len)))
+    });
+    evaluate_iter(model, batches, val, None).expect("tensor batches are checked before")
+}
+
+/// Keras `evaluate(dataset)`: each element of `ds` is one batch, checked as it arrives.
+pub(crate) fn evaluate_dataset(model: &mut Model, ds: &Dataset, val: bool) -> Result<Logs> {
+    if ds.cardinality() == Cardinality::Infinite {
+        return Err(Error::new("evaluate (dataset): the dataset is infinite (repeat()); take() a finite part"));
+    }
+    let what = if val { "fit (validation_dataset)" } else { "evaluate (dataset)" };
+    let batches = ds.iter().map(|e| e.map(|e| (Tensors(e.x), Tensors(e.y))).map_err(Error::from));
+    evaluate_iter(model, batches, val, Some(what))
+}
+
+/// Loss and metrics over `batches`, in inference mode, weighted by batch size.
+fn evaluate_iter(
+    model: &mut Model,
+    batches: impl Iterator<Item = Result<(Tensors, Tensors)>>,
+    val: bool,
+    check: Option<&str>,
+) -> Result<Logs> {
     no_grad(|| {
-        let n = x.samples();
         let names = model.output_names();
         let c = model.compiled.as_mut().expect("compiled");
         let metrics = if val { &mut c.val_metrics } else { &mut c.metrics };
         metrics.iter_mut().flatten().for_each(|m| m.reset());
-        let (mut sum, mut parts_sum) = (0.0, vec![0.0; names.len()]);
-        for s in (0..n).step_by(batch_size) {
-            let len = batch_size.min(n - s);
-            let (xb, yb) = (x.rows(s, len), y.rows(s, len));
+        let (mut sum, mut parts_sum, mut n) = (0.0, vec![0.0; names.len()], 0usize);
+        for b in batches {
+            let (xb, yb) = b?;
+            if let Some(what) = check {
+                model.check_data(what, &xb, Some(&yb))?;
+            }
+            let len = xb.samples();
             let (loss, parts, pred) = model.loss_and_pred(&xb, &yb, None, false);
             sum += loss.item() * len as f64;
             parts_sum.iter_mut().zip(&parts).for_each(|(s, p)| *s += p * len as f64);
+            n += len;
             let c = model.compiled.as_mut().expect("compiled");
             update_outputs(if val { &mut c.val_metrics } else { &mut c.metrics }, &yb, &pred);
         }
@@ -270,6 +431,6 @@ pub(crate) fn evaluate_batches(model: &mut Model, x: &Tensors, y: &Tensors, batc
         let means: Vec<f64> = parts_sum.iter().map(|s| s / d).collect();
         let c = model.compiled.as_mut().expect("compiled");
         let metrics = if val { &c.val_metrics } else { &c.metrics };
-        batch_logs(sum / d, &means, &names, metrics, if val { "val_" } else { "" })
+        Ok(batch_logs(sum / d, &means, &names, metrics, if val { "val_" } else { "" }))
     })
 }

@@ -14,6 +14,7 @@ pub use sinew_train as train;
 
 /// The names most programs need, Keras-style.
 pub mod prelude {
+    pub use sinew_data::Dataset;
     pub use sinew_nn::{
         Activation, ActivationLayer, Add, Average, AveragePooling1D, AveragePooling2D, BatchNormalization,
         BinaryCrossentropy, CategoricalCrossentropy, Concatenate, Conv1D, Conv2D, Conv2DTranspose, Cropping2D, Dense,
