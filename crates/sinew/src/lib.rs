@@ -9,6 +9,7 @@ pub mod datasets;
 pub use sinew_data as data;
 pub use sinew_nn as nn;
 pub use sinew_optim as optim;
+pub use sinew_report as report;
 pub use sinew_tensor as tensor;
 pub use sinew_train as train;
 

@@ -1,0 +1,17 @@
+//! sinew's charts: exploration plots of a table (histogram, count plot, scatter, box plot,
+//! correlation heatmap), learning curves from a `History`, the confusion matrix and the ROC
+//! curve. Each is a [`Plot`], written as SVG or rendered to PNG by [`save_plot`].
+
+mod charts;
+mod error;
+mod plot;
+mod png;
+mod svg;
+
+pub use charts::{
+    box_plot, confusion_matrix_plot, correlation_heatmap, count_plot, histogram, learning_curves, roc_plot,
+    scatter_plot,
+};
+pub use error::{Error, ErrorKind, Result};
+pub use plot::{Plot, Series};
+pub use png::{render_png, save_plot, write_atomic};

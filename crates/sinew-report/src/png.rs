@@ -1,0 +1,68 @@
+//! Writing charts: SVG as is, PNG rendered by resvg with the system's fonts, with the chart's
+//! title stored in the PNG's `Title` text chunk. Files are written atomically (a temporary file in
+//! the same folder, then a rename), so a crash never leaves half a chart.
+
+use crate::error::{Error, Result};
+use crate::plot::Plot;
+use std::path::Path;
+use std::sync::OnceLock;
+
+/// Writes `bytes` to `path` through a temporary sibling and a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let name = path.file_name().ok_or_else(|| Error::io(path, "not a file path"))?;
+    let tmp = path.with_file_name(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(path, e)
+    })
+}
+
+fn fonts() -> &'static resvg::usvg::Options<'static> {
+    static OPTIONS: OnceLock<resvg::usvg::Options<'static>> = OnceLock::new();
+    OPTIONS.get_or_init(|| {
+        let mut o = resvg::usvg::Options::default();
+        o.fontdb_mut().load_system_fonts();
+        o
+    })
+}
+
+/// Renders an SVG document to PNG bytes at its own size (`scale` 2 for a sharp image on a
+/// high-density screen), with `title` in the `Title` text chunk.
+pub fn render_png(svg: &str, title: &str, scale: f32) -> Result<Vec<u8>> {
+    let opts = fonts();
+    if opts.fontdb.is_empty() {
+        return Err(Error::invalid("render_png: no system fonts found for the chart text (install fonts-dejavu-core)"));
+    }
+    let tree =
+        resvg::usvg::Tree::from_str(svg, opts).map_err(|e| Error::invalid(format!("render_png: bad SVG: {e}")))?;
+    let size = tree.size();
+    let (w, h) = ((size.width() * scale).ceil() as u32, (size.height() * scale).ceil() as u32);
+    let mut pixmap = resvg::tiny_skia::Pixmap::new(w, h)
+        .ok_or_else(|| Error::invalid(format!("render_png: cannot make a {w}x{h} image")))?;
+    resvg::render(&tree, resvg::tiny_skia::Transform::from_scale(scale, scale), &mut pixmap.as_mut());
+    let mut out = vec![];
+    {
+        let mut enc = png::Encoder::new(&mut out, w, h);
+        enc.set_color(png::ColorType::Rgba);
+        enc.set_depth(png::BitDepth::Eight);
+        enc.add_text_chunk("Title".into(), title.into()).map_err(|e| Error::invalid(format!("render_png: {e}")))?;
+        enc.add_text_chunk("Software".into(), "sinew".into())
+            .map_err(|e| Error::invalid(format!("render_png: {e}")))?;
+        let mut writer = enc.write_header().map_err(|e| Error::invalid(format!("render_png: {e}")))?;
+        // The background is opaque white, so premultiplied and straight alpha agree.
+        writer.write_image_data(pixmap.data()).map_err(|e| Error::invalid(format!("render_png: {e}")))?;
+    }
+    Ok(out)
+}
+
+/// Saves `plot` as SVG or PNG, chosen by the extension of `path`.
+pub fn save_plot(plot: &Plot, path: impl AsRef<Path>) -> Result<()> {
+    let path = path.as_ref();
+    let svg = plot.to_svg();
+    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        Some("svg") => write_atomic(path, svg.as_bytes()),
+        Some("png") => write_atomic(path, &render_png(&svg, &plot.title, 2.0)?),
+        other => Err(Error::io(path, format!("unknown chart format {other:?}; use .svg or .png"))),
+    }
+}
