@@ -44,6 +44,7 @@ pub fn find_dataset(name: &str) -> Result<PathBuf> {
 
 /// MNIST as Keras `mnist.load_data()` gives it: images `[n, 28, 28]` with raw values 0..255 (as
 /// f32) and labels `[n]` (class ids as f32).
+#[derive(Clone, Debug)]
 pub struct Mnist {
     pub x_train: Tensor,
     pub y_train: Tensor,

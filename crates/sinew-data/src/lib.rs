@@ -3,6 +3,7 @@
 //! default `tables` feature.
 
 mod datasets;
+mod download;
 #[cfg(feature = "tables")]
 mod eda;
 mod encoding;
@@ -19,6 +20,7 @@ mod tabular;
 mod timeseries;
 
 pub use datasets::{find_dataset, load_mnist, load_sklearn_csv, Mnist};
+pub use download::{data_dir, fetch, load_data, verify, Remote, RemoteFile, FASHION_MNIST, MNIST};
 #[cfg(feature = "tables")]
 pub use eda::{corr, describe, missing_values, numeric_columns, pearson, value_counts};
 pub use encoding::{HandleUnknown, LabelEncoder, OneHotEncoder, SimpleImputer, Strategy};
