@@ -253,6 +253,45 @@ pub fn frame_from_rows(columns: &[&str], rows: &[&[&str]]) -> Result<DataFrame> 
     DataFrame::new(rows.len(), cols).map_err(|e| Error::invalid(format!("frame_from_rows: {e}")))
 }
 
+/// A univariate or multivariate time series read from a CSV: the first column is the time index
+/// (kept as text, such as `1949-01`), `values` holds the chosen columns as `[steps, columns]`.
+#[derive(Clone, Debug)]
+pub struct TimeSeries {
+    pub index: Vec<String>,
+    pub columns: Vec<String>,
+    pub values: Tensor,
+}
+
+/// Reads a time-series CSV with a header (the staged airline, sunspot, temperature and retail
+/// files): the first column is the index, `columns` the values (all other columns when empty).
+/// A missing or non-numeric value is an error naming its line.
+pub fn read_time_series(path: impl AsRef<Path>, columns: &[&str]) -> Result<TimeSeries> {
+    let path = path.as_ref();
+    let header_only = read_csv_header(path)?;
+    let cols: Vec<String> =
+        if columns.is_empty() { header_only[1..].to_vec() } else { columns.iter().map(|s| s.to_string()).collect() };
+    let refs: Vec<&str> = cols.iter().map(String::as_str).collect();
+    let df = read_csv(path, &CsvOptions::new().numeric(&refs))?;
+    let index = column_str(&df, &header_only[0])?.into_iter().map(|v| v.unwrap_or_default()).collect();
+    let values = to_tensor(&df, &refs).map_err(|e| Error::format(path, e.message))?;
+    Ok(TimeSeries { index, columns: cols, values })
+}
+
+fn read_csv_header(path: &Path) -> Result<Vec<String>> {
+    let raw = read_maybe_gz(path)?;
+    let first = raw.split(|&b| b == b'\n').next().unwrap_or_default();
+    let line = String::from_utf8_lossy(first);
+    let names: Vec<String> =
+        line.trim_end_matches('\r').split(',').map(|s| s.trim().trim_matches('"').to_string()).collect();
+    if names.len() < 2 {
+        return Err(Error::format(
+            path,
+            format!("a time series needs an index column and a value column, header is {line:?}"),
+        ));
+    }
+    Ok(names)
+}
+
 /// The column names of `df`.
 pub fn names(df: &DataFrame) -> Vec<String> {
     df.get_column_names().iter().map(|s| s.to_string()).collect()

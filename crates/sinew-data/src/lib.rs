@@ -12,11 +12,14 @@ mod evaluation;
 #[cfg(feature = "tables")]
 mod frame;
 mod idx;
+#[cfg(feature = "images")]
+mod images;
 mod labels;
 mod pipeline;
 mod preprocessing;
 #[cfg(feature = "tables")]
 mod tabular;
+mod text;
 mod timeseries;
 
 pub use datasets::{find_dataset, load_mnist, load_sklearn_csv, Mnist};
@@ -32,9 +35,11 @@ pub use evaluation::{
 #[cfg(feature = "tables")]
 pub use frame::{
     column_f64, column_str, derive, drop_missing, extract, filter_rows, frame_from_rows, get_dummies, names, read_csv,
-    set_column, take_rows, to_tensor, CsvOptions, DEFAULT_NULL_VALUES,
+    read_time_series, set_column, take_rows, to_tensor, CsvOptions, TimeSeries, DEFAULT_NULL_VALUES,
 };
 pub use idx::{read_idx_u8, read_maybe_gz, IdxU8};
+#[cfg(feature = "images")]
+pub use images::{image_dataset_from_directory, load_image, ImageDataset, ImageFolder, Subset};
 pub use labels::to_categorical;
 pub use pipeline::{collect, timeseries_dataset_from_array, timeseries_generator, Cardinality, Dataset, Element};
 /// The table library behind [`read_csv`]: a `DataFrame` is polars' own, so its whole API
@@ -46,4 +51,5 @@ pub use polars::prelude::DataFrame;
 pub use preprocessing::{train_test_split, MinMaxScaler, SplitIndices, StandardScaler};
 #[cfg(feature = "tables")]
 pub use tabular::{CategoryFill, FittedPreprocessor, Preprocessor, Scaling};
+pub use text::TextCorpus;
 pub use timeseries::{timeseries_windows, Windows};
