@@ -4,7 +4,8 @@
 //! column is dropped), engineer features (impute, one-hot the categoricals, scale the numbers),
 //! train an ANN with Dropout and EarlyStopping, evaluate with a classification report and a
 //! confusion matrix, save the model with its preprocessing, and predict a new raw row from the
-//! reloaded file.
+//! reloaded file. Run as a program, it also writes the charts (distributions, counts,
+//! correlations, learning curves, confusion matrix, ROC) to `$TMPDIR/sinew-examples/adult_income`.
 //!
 //! It reaches 85.6-85.8% test accuracy on the official 16,281-row test file over model seeds
 //! 1, 2, 3 and 7 (target at least 84.5%), early-stopping after about 10 epochs, in well under a
@@ -15,10 +16,13 @@
 
 use sinew::data::{
     classification_report, column_str, confusion_matrix, describe, find_dataset, frame_from_rows, missing_values,
-    read_csv, value_counts, CategoryFill, CsvOptions, DataFrame, FittedPreprocessor, HandleUnknown, Preprocessor,
-    Scaling, Strategy,
+    read_csv, roc_curve, value_counts, CategoryFill, CsvOptions, DataFrame, FittedPreprocessor, HandleUnknown,
+    Preprocessor, Scaling, Strategy,
 };
 use sinew::prelude::*;
+use sinew::report::{
+    confusion_matrix_plot, correlation_heatmap, count_plot, histogram, learning_curves, roc_plot, save_plot,
+};
 
 const COLUMNS: [&str; 15] = [
     "age",
@@ -63,9 +67,15 @@ fn labels(df: &DataFrame) -> Res<Tensor> {
 /// Trains and returns the test accuracy; with `verbose`, prints the exploration and reports.
 fn run(epochs: usize, verbose: u8) -> Res<f64> {
     let (train, test) = (load("adult-train.csv")?, load("adult-test.csv")?);
+    let charts = std::env::temp_dir().join("sinew-examples").join("adult_income");
     if verbose > 0 {
         println!("train {:?}, test {:?}\n{}", train.shape(), test.shape(), describe(&train)?);
         println!("{}\n{}", missing_values(&train)?, value_counts(&train, "income")?);
+        std::fs::create_dir_all(&charts)?;
+        save_plot(&histogram(&train, "age", 30)?, charts.join("age.svg"))?;
+        save_plot(&count_plot(&train, "income")?, charts.join("income.svg"))?;
+        save_plot(&count_plot(&train, "workclass")?, charts.join("workclass.svg"))?;
+        save_plot(&correlation_heatmap(&train)?, charts.join("correlation.png"))?;
     }
     // `education` is the text form of `education-num`; the recipe below simply leaves it out.
     let recipe = Preprocessor::new().numeric(&NUMERIC, Strategy::Median, Scaling::Standard).categorical(
@@ -92,7 +102,7 @@ fn run(epochs: usize, verbose: u8) -> Res<f64> {
     let mut early = EarlyStopping::new("val_loss").patience(3);
     early.restore_best_weights = true;
     let fit = Fit::new().epochs(epochs).batch_size(128).validation_split(0.2).verbose(verbose).callback(&mut early);
-    model.fit(&x_train, &y_train, fit)?;
+    let history = model.fit(&x_train, &y_train, fit)?;
     let acc = model.evaluate(&x_test, &y_test, 1024)?.get("accuracy").unwrap();
 
     if verbose > 0 {
@@ -100,7 +110,16 @@ fn run(epochs: usize, verbose: u8) -> Res<f64> {
         let pred: Vec<usize> = p.iter().map(|&v| usize::from(v > 0.5)).collect();
         let truth: Vec<usize> = y_test.to_vec_f32().iter().map(|&v| v as usize).collect();
         println!("{}", classification_report(&truth, &pred, 2, Some(&["<=50K", ">50K"]))?);
-        println!("confusion matrix (rows true, columns predicted): {:?}", confusion_matrix(&truth, &pred, 2)?);
+        let matrix = confusion_matrix(&truth, &pred, 2)?;
+        println!("confusion matrix (rows true, columns predicted): {matrix:?}");
+        let names = ["<=50K".to_string(), ">50K".to_string()];
+        save_plot(&confusion_matrix_plot(&matrix, &names)?, charts.join("confusion_matrix.svg"))?;
+        let scores: Vec<f64> = p.iter().map(|&v| v as f64).collect();
+        save_plot(&roc_plot(&roc_curve(&truth, &scores)?), charts.join("roc.svg"))?;
+        for (k, plot) in learning_curves(&history).iter().enumerate() {
+            save_plot(plot, charts.join(format!("learning_curve_{k}.svg")))?;
+        }
+        println!("charts written to {}", charts.display());
         // Save with the preprocessing inside, reload, and predict one new raw row.
         model.set_preprocessing(prep.to_json());
         let path = std::env::temp_dir().join("adult_income.sinew");

@@ -23,10 +23,13 @@ type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
 /// Loads the table and adds the engineered columns `Title` and `FamilySize`.
 fn load(verbose: bool) -> Res<DataFrame> {
-    let mut df = read_csv(find_dataset("titanic")?.join("titanic.csv"), &CsvOptions::new())?;
+    let df = read_csv(find_dataset("titanic")?.join("titanic.csv"), &CsvOptions::new())?;
     if verbose {
         println!("{}\n{}", missing_values(&df)?, value_counts(&df, "Survived")?);
     }
+    // Cabin is 77% missing and Ticket and PassengerId are identifiers: drop them (polars' own
+    // DataFrame API).
+    let mut df = df.drop_many(["Cabin", "Ticket", "PassengerId"]);
     // "Braund, Mr. Owen Harris" -> "Mr"; titles seen only a few times share one category.
     extract(&mut df, "Name", r",\s*([^.]+)\.", "Title")?;
     let titles: Vec<Option<String>> = column_str(&df, "Title")?
