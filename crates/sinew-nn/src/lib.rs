@@ -30,7 +30,7 @@ pub use layers::pooling::{
 };
 pub use layers::reshaping::{Cropping2D, UpSampling2D, ZeroPadding2D};
 pub use layers::wrappers::WeightNormalization;
-pub use layers::{layer_from_config, register_layer, LayerFromConfig, LAYER_CLASSES};
+pub use layers::{layer_from_args, layer_from_config, register_layer, LayerFromConfig, LAYER_CLASSES};
 pub use losses::{
     class_ids, loss_from_config, loss_from_name, reduce, BinaryCrossentropy, CategoricalCrossentropy, CategoricalHinge,
     Elementwise as ElementwiseLoss, KlDivergence, Loss, Reduction, SparseCategoricalCrossentropy, EPSILON,

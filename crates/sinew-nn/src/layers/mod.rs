@@ -67,6 +67,7 @@ macro_rules! stateless_layer {
     };
 }
 
+mod args;
 pub mod conv;
 pub mod core;
 pub mod merge;
@@ -75,6 +76,8 @@ pub mod normalization;
 pub mod pooling;
 pub mod reshaping;
 pub mod wrappers;
+
+pub use args::layer_from_args;
 
 use crate::activation::Activation;
 use crate::error::{Error, ErrorKind, Result};

@@ -1,0 +1,199 @@
+//! [`layer_from_args`]: a layer from its Keras class name and constructor arguments, as a user
+//! writes them (`Dense(64, activation="relu")` is `{"units": 64, "activation": "relu"}`), with
+//! Keras' defaults for everything left out. Declarative specs use it. Unknown arguments and
+//! missing required ones are errors naming the class and the argument, with a suggestion for a
+//! typo.
+
+use super::{layer_from_config, LAYER_CLASSES};
+use crate::error::{Error, ErrorKind, Result};
+use crate::layer::LayerConfig;
+use serde_json::{json, Map, Value};
+
+/// Marks an argument without a default.
+const REQUIRED: &str = "<required>";
+
+/// The arguments of `class` and their Keras defaults (as JSON), or `None` for an unknown class.
+/// `rank` is the number of spatial axes for the convolution and pooling classes.
+fn signature(class: &str) -> Option<(Vec<(&'static str, Value)>, usize)> {
+    let req = || json!(REQUIRED);
+    let dense_like = || {
+        vec![
+            ("activation", json!("linear")),
+            ("use_bias", json!(true)),
+            ("kernel_initializer", json!("glorot_uniform")),
+            ("bias_initializer", json!("zeros")),
+            ("kernel_regularizer", Value::Null),
+            ("bias_regularizer", Value::Null),
+            ("kernel_constraint", Value::Null),
+            ("bias_constraint", Value::Null),
+        ]
+    };
+    let rank = match class {
+        "Conv1D" | "MaxPooling1D" | "AveragePooling1D" => 1,
+        _ => 2,
+    };
+    let ones = json!(vec![1; rank]);
+    let mut args: Vec<(&'static str, Value)> = match class {
+        "Dense" => {
+            let mut a = vec![("units", req()), ("activity_regularizer", Value::Null)];
+            a.extend(dense_like());
+            a
+        }
+        "Conv1D" | "Conv2D" | "Conv2DTranspose" | "SeparableConv2D" | "DepthwiseConv2D" => {
+            let mut a = vec![
+                ("kernel_size", req()),
+                ("strides", ones.clone()),
+                ("padding", json!("valid")),
+                ("dilation_rate", ones),
+            ];
+            match class {
+                "Conv1D" | "Conv2D" => a.extend([("filters", req()), ("groups", json!(1))]),
+                "Conv2DTranspose" => a.extend([("filters", req()), ("output_padding", Value::Null)]),
+                "SeparableConv2D" => a.extend([("filters", req()), ("depth_multiplier", json!(1))]),
+                _ => a.push(("depth_multiplier", json!(1))),
+            }
+            a.extend(dense_like());
+            a
+        }
+        "MaxPooling1D" | "AveragePooling1D" | "MaxPooling2D" | "AveragePooling2D" => {
+            vec![("pool_size", json!(vec![2; rank])), ("strides", Value::Null), ("padding", json!("valid"))]
+        }
+        "GlobalMaxPooling1D" | "GlobalMaxPooling2D" | "GlobalAveragePooling1D" | "GlobalAveragePooling2D" => {
+            vec![("keepdims", json!(false))]
+        }
+        "Dropout" | "SpatialDropout1D" | "SpatialDropout2D" | "GaussianDropout" | "AlphaDropout" => {
+            vec![("rate", req())]
+        }
+        "GaussianNoise" => vec![("stddev", req())],
+        "Activation" => vec![("activation", req())],
+        "Flatten" | "UnitNormalization" | "Add" | "Subtract" | "Multiply" | "Average" | "Maximum" | "Minimum" => {
+            vec![]
+        }
+        "Concatenate" => vec![("axis", json!(-1))],
+        "Reshape" => vec![("target_shape", req())],
+        "Permute" => vec![("dims", req())],
+        "RepeatVector" => vec![("n", req())],
+        "BatchNormalization" => {
+            vec![("momentum", json!(0.99)), ("epsilon", json!(1e-3)), ("center", json!(true)), ("scale", json!(true))]
+        }
+        "LayerNormalization" => vec![("epsilon", json!(1e-3)), ("center", json!(true)), ("scale", json!(true))],
+        "GroupNormalization" => {
+            vec![("groups", json!(32)), ("epsilon", json!(1e-3)), ("center", json!(true)), ("scale", json!(true))]
+        }
+        "UpSampling2D" => vec![("size", json!([2, 2])), ("interpolation", json!("nearest"))],
+        "ZeroPadding2D" => vec![("padding", json!([[1, 1], [1, 1]]))],
+        "Cropping2D" => vec![("cropping", json!([[0, 0], [0, 0]]))],
+        _ => return None,
+    };
+    args.push(("name", Value::Null));
+    Some((args, rank))
+}
+
+/// Arguments that Keras accepts as one integer for every spatial axis.
+const PER_AXIS: &[&str] = &["kernel_size", "strides", "dilation_rate", "pool_size", "size", "output_padding"];
+
+/// Builds the configuration of a layer from its Keras class name and constructor arguments
+/// (missing optional arguments take Keras' defaults). `kernel_size = 3` means `[3, 3]` for a
+/// 2-D layer, as in Keras, and a pooling layer's `strides` defaults to its `pool_size`.
+pub fn layer_from_args(class: &str, args: &Map<String, Value>) -> Result<Box<dyn LayerConfig>> {
+    let Some((sig, rank)) = signature(class) else {
+        let hint = crate::suggest(class, LAYER_CLASSES);
+        let hint = if hint.is_empty() && LAYER_CLASSES.contains(&class) {
+            " (it cannot be declared by arguments yet)".to_string()
+        } else {
+            hint
+        };
+        return Err(Error::new(ErrorKind::UnknownName, format!("unknown layer class {class:?}{hint}")));
+    };
+    let names: Vec<&str> = sig.iter().map(|(k, _)| *k).collect();
+    if let Some(bad) = args.keys().find(|k| !names.contains(&k.as_str())) {
+        return Err(Error::new(
+            ErrorKind::UnknownName,
+            format!(
+                "{class}: unknown argument {bad:?}{} (arguments: {})",
+                crate::suggest(bad, &names),
+                names.join(", ")
+            ),
+        ));
+    }
+    let mut cfg = Map::new();
+    cfg.insert("class_name".into(), json!(class));
+    for (k, default) in sig {
+        let v = args.get(k).cloned().unwrap_or(default);
+        if v == json!(REQUIRED) {
+            return Err(Error::new(ErrorKind::Mismatch, format!("{class}: missing required argument {k:?}")));
+        }
+        let v = match (&v, PER_AXIS.contains(&k)) {
+            (Value::Number(_), true) => json!(vec![v.clone(); rank]),
+            _ => v,
+        };
+        cfg.insert(k.into(), v);
+    }
+    if cfg.get("strides").is_some_and(Value::is_null) {
+        let pool = cfg["pool_size"].clone();
+        cfg.insert("strides".into(), pool);
+    }
+    // Keras writes padding for ZeroPadding2D/Cropping2D as one int, a pair, or two pairs.
+    for key in ["padding", "cropping"] {
+        if class == "ZeroPadding2D" || class == "Cropping2D" {
+            if let Some(v) = cfg.get(key).cloned() {
+                let pairs = match &v {
+                    Value::Number(_) => json!([[v.clone(), v.clone()], [v.clone(), v]]),
+                    Value::Array(a) if a.len() == 2 && a.iter().all(Value::is_number) => {
+                        json!([[a[0], a[0]], [a[1], a[1]]])
+                    }
+                    _ => v,
+                };
+                cfg.insert(key.into(), pairs);
+            }
+        }
+    }
+    layer_from_config(&Value::Object(cfg)).map_err(|e| Error::new(e.kind, format!("{class}: {}", e.message)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    fn err(class: &str, v: Value) -> Error {
+        layer_from_args(class, &args(v)).err().expect("an error")
+    }
+
+    #[test]
+    fn every_declarable_class_builds_from_its_required_arguments() {
+        let required = json!({"units": 4, "filters": 2, "kernel_size": 3, "rate": 0.5, "stddev": 0.1,
+                              "activation": "relu", "target_shape": [4], "dims": [1], "n": 2});
+        for class in LAYER_CLASSES {
+            let Some((sig, _)) = signature(class) else { continue };
+            let given: Map<String, Value> = sig
+                .iter()
+                .filter(|(_, d)| *d == json!(REQUIRED))
+                .map(|(k, _)| (k.to_string(), required[k].clone()))
+                .collect();
+            let cfg = layer_from_args(class, &given).unwrap_or_else(|e| panic!("{class}: {}", e.message));
+            assert_eq!(cfg.class_name(), *class);
+        }
+    }
+
+    #[test]
+    fn arguments_are_checked_with_suggestions() {
+        let e = err("Dense", json!({"unit": 3}));
+        assert!(e.message.starts_with("Dense: unknown argument \"unit\"; did you mean \"units\"?"), "{}", e.message);
+        let e = err("Dense", json!({}));
+        assert_eq!(e.message, "Dense: missing required argument \"units\"");
+        let e = err("Dens", json!({}));
+        assert_eq!(e.message, "unknown layer class \"Dens\"; did you mean \"Dense\"?");
+        let e = err("Dense", json!({"units": 3, "activation": "rellu"}));
+        assert!(e.message.contains("rellu"), "{}", e.message);
+        // One integer means every spatial axis; pooling strides default to the pool size.
+        let c = layer_from_args("Conv2D", &args(json!({"filters": 8, "kernel_size": 3, "padding": "same"}))).unwrap();
+        let built = c.build("c".into(), &[5, 5, 1], &mut sinew_tensor::Rng::seed(0)).unwrap();
+        assert_eq!(built.output_shape(), [5, 5, 8]);
+        let p = layer_from_args("MaxPooling2D", &args(json!({"pool_size": 2}))).unwrap();
+        assert_eq!(p.build("p".into(), &[6, 6, 3], &mut sinew_tensor::Rng::seed(0)).unwrap().output_shape(), [3, 3, 3]);
+    }
+}
