@@ -1,9 +1,11 @@
 //! sinew's charts: exploration plots of a table (histogram, count plot, scatter, box plot,
 //! correlation heatmap), learning curves from a `History`, the confusion matrix and the ROC
-//! curve. Each is a [`Plot`], written as SVG or rendered to PNG by [`save_plot`].
+//! curve. Each is a [`Plot`], written as SVG or rendered to PNG by [`save_plot`]. The HTML report
+//! of a run ([`html_report`] of a [`RunRecord`]) puts them in one self-contained page.
 
 mod charts;
 mod error;
+mod html;
 mod plot;
 mod png;
 mod svg;
@@ -13,5 +15,6 @@ pub use charts::{
     scatter_plot,
 };
 pub use error::{Error, ErrorKind, Result};
+pub use html::{html_report, ModelRecord, RunRecord, Sample};
 pub use plot::{Plot, Series};
 pub use png::{render_png, save_plot, write_atomic};

@@ -265,7 +265,19 @@ impl Plot {
                 s.rect(x, y, cw, ch, &colour(if v.is_finite() { t } else { 0.5 }, range.0 < 0.0), Some(&tip));
                 if annotate {
                     let label = if integral { format!("{v:.0}") } else { format!("{v:.2}") };
-                    s.text(x + cw / 2.0, y + ch / 2.0 + 4.0, &label, 11.0, Anchor::Middle, false, "cell-label");
+                    // Light text where the cell is dark.
+                    let dark = if range.0 < 0.0 { (t - 0.5).abs() > 0.35 } else { t > 0.55 };
+                    let fill = if dark { "#ffffff" } else { "#222222" };
+                    s.text_fill(
+                        x + cw / 2.0,
+                        y + ch / 2.0 + 4.0,
+                        &label,
+                        11.0,
+                        Anchor::Middle,
+                        false,
+                        "cell-label",
+                        fill,
+                    );
                 }
             }
         }

@@ -82,6 +82,21 @@ impl Svg {
     }
     /// Text at (x, y); `rotate` turns it -90 degrees about that point (a y-axis label).
     pub fn text(&mut self, x: f64, y: f64, text: &str, size: f64, anchor: Anchor, rotate: bool, class: &str) {
+        self.text_fill(x, y, text, size, anchor, rotate, class, "#222222");
+    }
+    /// [`Svg::text`] in colour `fill` (white on a dark heatmap cell).
+    #[allow(clippy::too_many_arguments)]
+    pub fn text_fill(
+        &mut self,
+        x: f64,
+        y: f64,
+        text: &str,
+        size: f64,
+        anchor: Anchor,
+        rotate: bool,
+        class: &str,
+        fill: &str,
+    ) {
         let anchor = match anchor {
             Anchor::Start => "start",
             Anchor::Middle => "middle",
@@ -90,7 +105,7 @@ impl Svg {
         let transform = if rotate { format!(r#" transform="rotate(-90 {x:.2} {y:.2})""#) } else { String::new() };
         let _ = writeln!(
             self.body,
-            r##"<text class="{class}" x="{x:.2}" y="{y:.2}" font-family="DejaVu Sans, Arial, sans-serif" font-size="{size}" text-anchor="{anchor}" fill="#222222"{transform}>{}</text>"##,
+            r##"<text class="{class}" x="{x:.2}" y="{y:.2}" font-family="DejaVu Sans, Arial, sans-serif" font-size="{size}" text-anchor="{anchor}" fill="{fill}"{transform}>{}</text>"##,
             escape(text)
         );
     }

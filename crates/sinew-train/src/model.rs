@@ -206,6 +206,11 @@ impl Model {
         self.pending.push(Box::new(layer));
         self
     }
+    /// [`Model::add`] for a layer configuration built at run time (`sinew_nn::layer_from_args`).
+    pub fn add_boxed(&mut self, layer: Box<dyn LayerConfig>) -> &mut Self {
+        self.pending.push(layer);
+        self
+    }
     /// The per-sample shape of the first input, if set.
     pub fn input_shape(&self) -> Option<&[usize]> {
         self.inputs.first().map(|i| i.shape.as_slice())

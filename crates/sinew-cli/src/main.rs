@@ -1,0 +1,176 @@
+//! The `sinew` command line. Exit codes: 0 success, 1 a run that failed (bad data, a model below
+//! its accuracy target, an unreadable file), 2 a usage or spec error.
+
+mod demo;
+mod output;
+mod run;
+mod spec;
+mod train;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use output::Out;
+use serde_json::json;
+use sinew::data::{read_csv, CsvOptions, FittedPreprocessor};
+use sinew::prelude::*;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "sinew", version, about = "Deep learning with the ergonomics of Keras, in Rust")]
+struct Cli {
+    /// Print nothing but errors (and the JSON result under --json).
+    #[arg(long, global = true)]
+    quiet: bool,
+    /// Print the machine-readable result as JSON on stdout; human output moves to stderr.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Seed for splits and weight initialisation (overrides a spec's seed).
+    #[arg(long, global = true)]
+    seed: Option<u64>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train an MLP and a small CNN on the built-in 8x8 digits and write an HTML report.
+    Demo {
+        /// The run directory.
+        #[arg(long, default_value = "sinew-demo")]
+        out: PathBuf,
+        #[arg(long, default_value_t = 60)]
+        epochs: usize,
+    },
+    /// Train the model a TOML spec declares.
+    Train {
+        spec: PathBuf,
+        /// Override the spec's epochs (a quick check).
+        #[arg(long)]
+        epochs: Option<usize>,
+        /// Override the spec's output directory.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Check a spec and build its model without training.
+    Check { spec: PathBuf },
+    /// Print a saved model's summary.
+    Summary { model: PathBuf },
+    /// Evaluate a saved model on a CSV, through the preprocessing saved with it.
+    Evaluate { model: PathBuf, data: PathBuf },
+    /// Predict CSV rows through the preprocessing saved with the model: one JSON line per row.
+    Predict { model: PathBuf, input: PathBuf },
+    /// Rebuild a run directory's report.html from its run.json.
+    Report { run_dir: PathBuf },
+}
+
+/// An error in what the user asked (a spec or the arguments) rather than in running it.
+struct UsageError(anyhow::Error);
+
+fn load_model(path: &Path) -> Result<Model> {
+    Model::load(path).map_err(|e| anyhow::anyhow!("{}", e.message))
+}
+
+/// The saved column recipe, the target column and the classes of a model trained from a CSV.
+fn saved_recipe(model: &Model, path: &Path) -> Result<(FittedPreprocessor, String, Vec<String>)> {
+    let p = model.preprocessing().with_context(|| {
+        format!("{}: the model has no saved preprocessing (it was not trained from a CSV spec)", path.display())
+    })?;
+    let recipe = FittedPreprocessor::from_json(&p["recipe"])
+        .with_context(|| format!("{}: bad preprocessing", path.display()))?;
+    let classes = p["classes"].as_array().map(|a| a.iter().filter_map(|c| c.as_str().map(String::from)).collect());
+    Ok((recipe, p["target"].as_str().unwrap_or_default().to_string(), classes.unwrap_or_default()))
+}
+
+fn run(cli: Cli) -> std::result::Result<(), Result<UsageError, anyhow::Error>> {
+    let out = Out { quiet: cli.quiet, json: cli.json };
+    let usage = |e: anyhow::Error| Ok(UsageError(e));
+    match cli.command {
+        Command::Demo { out: dir, epochs } => {
+            demo::demo(&dir, epochs, cli.seed.unwrap_or(0), out).map_err(Err)?;
+        }
+        Command::Train { spec, epochs, out: dir } => {
+            let mut s = spec::load(&spec).map_err(usage)?;
+            if let Some(seed) = cli.seed {
+                s.seed = seed;
+            }
+            if let Some(d) = dir {
+                s.output_dir = d;
+            }
+            train::train(s, out, epochs).map_err(Err)?;
+        }
+        Command::Check { spec } => {
+            let mut s = spec::load(&spec).map_err(usage)?;
+            // Without an input shape the model's input is the data's feature count.
+            let features = match &s.input_shape {
+                Some(_) => 0,
+                None => {
+                    let t = train::load_task(&s).map_err(Err)?;
+                    t.x_train.numel() / t.x_train.dims()[0].max(1)
+                }
+            };
+            let mut m = train::build_model(&mut s, features).map_err(usage)?;
+            out.say(m.summary().map_err(|e| Err(e.into()))?);
+            out.say(format!("{}: ok", spec.display()));
+            out.result(&json!({"spec": spec, "ok": true, "params": m.count_params()}));
+        }
+        Command::Summary { model } => {
+            let mut m = load_model(&model).map_err(Err)?;
+            let text = m.summary().map_err(|e| Err(e.into()))?;
+            out.say(&text);
+            out.result(&json!({"model": model, "summary": text}));
+        }
+        Command::Evaluate { model, data } => {
+            let mut m = load_model(&model).map_err(Err)?;
+            let (recipe, target, classes) = saved_recipe(&m, &model).map_err(Err)?;
+            let df = read_csv(&data, &CsvOptions::new()).map_err(|e| Err(e.into()))?;
+            let x = recipe.transform(&df).map_err(|e| Err(e.into()))?;
+            let truth = sinew::data::column_str(&df, &target).map_err(|e| Err(e.into()))?;
+            let enc = sinew::data::LabelEncoder { classes };
+            let ids = enc
+                .transform(&truth.into_iter().map(|v| v.unwrap_or_default()).collect::<Vec<_>>())
+                .map_err(|e| Err(e.into()))?;
+            let pred = run::predicted_ids(&m.predict(&x, 256).map_err(|e| Err(e.into()))?);
+            let acc = ids.iter().zip(&pred).filter(|(a, b)| a == b).count() as f64 / ids.len().max(1) as f64;
+            let names: Vec<&str> = enc.classes.iter().map(String::as_str).collect();
+            let report = sinew::data::classification_report(&ids, &pred, names.len(), Some(&names))
+                .map_err(|e| Err(e.into()))?;
+            out.say(format!("{report}\naccuracy {acc:.4}"));
+            out.result(&json!({"model": model, "data": data, "accuracy": acc}));
+        }
+        Command::Predict { model, input } => {
+            let mut m = load_model(&model).map_err(Err)?;
+            let (recipe, _, classes) = saved_recipe(&m, &model).map_err(Err)?;
+            let df = read_csv(&input, &CsvOptions::new()).map_err(|e| Err(e.into()))?;
+            let x = recipe.transform(&df).map_err(|e| Err(e.into()))?;
+            let p = m.predict(&x, 256).map_err(|e| Err(e.into()))?;
+            let ids = run::predicted_ids(&p);
+            let width = p.dims().last().copied().unwrap_or(1);
+            for (row, (id, probs)) in ids.iter().zip(p.to_vec_f32().chunks(width)).enumerate() {
+                let label = classes.get(*id).cloned().unwrap_or_else(|| id.to_string());
+                println!("{}", json!({"row": row, "prediction": label, "outputs": probs}));
+            }
+        }
+        Command::Report { run_dir } => {
+            let path = run::rebuild_report(&run_dir).map_err(Err)?;
+            out.say(format!("report: {}", path.display()));
+            out.result(&json!({"report": path}));
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Ok(UsageError(e))) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+        Err(Err(e)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

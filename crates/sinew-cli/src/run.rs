@@ -1,0 +1,105 @@
+//! What every training command does after `fit`: evaluate on the test split, build the model's
+//! record for the report (summary, history, metrics, classification report, confusion matrix,
+//! ROC for binary problems, sample predictions), and write the run directory: one model file per
+//! model, `run.json` and `report.html`, each written atomically.
+
+use anyhow::{Context, Result};
+use sinew::data::{classification_report, confusion_matrix, roc_curve};
+use sinew::prelude::*;
+use sinew::report::{html_report, write_atomic, ModelRecord, RunRecord, Sample};
+use std::path::Path;
+
+/// The test split of a classification task, with what the report needs to show samples.
+pub struct TestSet<'a> {
+    pub x: &'a Tensor,
+    /// Class ids.
+    pub y: &'a [usize],
+    pub class_names: &'a [String],
+    /// `(height, width)` when each row of `x` is a grey image with values in [0, 1].
+    pub image: Option<(usize, usize)>,
+}
+
+/// Class ids from model outputs: the argmax, or `p > 0.5` for one sigmoid unit.
+pub fn predicted_ids(p: &Tensor) -> Vec<usize> {
+    let width = p.dims().last().copied().unwrap_or(1);
+    let v = p.to_vec_f32();
+    if width == 1 {
+        return v.iter().map(|&x| usize::from(x > 0.5)).collect();
+    }
+    v.chunks(width)
+        .map(|r| r.iter().enumerate().fold((0, f32::MIN), |b, (i, &x)| if x > b.1 { (i, x) } else { b }).0)
+        .collect()
+}
+
+/// Evaluates `model` on `test` and builds its record; `labels` is the target tensor the model
+/// was compiled for.
+pub fn record(
+    name: &str,
+    model: &mut Model,
+    history: &History,
+    test: &TestSet,
+    labels: &Tensor,
+) -> Result<ModelRecord> {
+    let summary = model.summary()?;
+    let logs = model.evaluate(test.x, labels, 256)?;
+    let metrics: Vec<(String, f64)> = logs.0.iter().map(|(k, v)| (k.clone(), *v)).collect();
+    let p = model.predict(test.x, 256)?;
+    let pred = predicted_ids(&p);
+    let k = test.class_names.len();
+    let names: Vec<&str> = test.class_names.iter().map(String::as_str).collect();
+    let report = classification_report(test.y, &pred, k, Some(&names))?;
+    let roc = if k == 2 {
+        let v = p.to_vec_f32();
+        let width = p.dims().last().copied().unwrap_or(1);
+        let scores: Vec<f64> = v.chunks(width).map(|r| f64::from(*r.last().unwrap_or(&0.0))).collect();
+        Some(roc_curve(test.y, &scores)?)
+    } else {
+        None
+    };
+    // Misclassified samples first (up to 12), then correct ones, 16 in all.
+    let mut order: Vec<usize> = (0..test.y.len()).filter(|&i| pred[i] != test.y[i]).take(12).collect();
+    order.extend((0..test.y.len()).filter(|&i| pred[i] == test.y[i]).take(16 - order.len()));
+    let row = test.x.numel() / test.y.len().max(1);
+    let xv = test.x.to_vec_f32();
+    let samples = order
+        .iter()
+        .map(|&i| Sample {
+            image: test.image.map(|(h, w)| (h, w, xv[i * row..i * row + h * w].to_vec())),
+            truth: test.class_names[test.y[i]].clone(),
+            predicted: test.class_names[pred[i]].clone(),
+        })
+        .collect();
+    Ok(ModelRecord {
+        name: name.into(),
+        summary,
+        history: history.keys().map(|k| (k.to_string(), history.get(k).unwrap_or_default().to_vec())).collect(),
+        metrics,
+        classification_report: Some(report.to_string()),
+        class_names: test.class_names.to_vec(),
+        confusion: Some(confusion_matrix(test.y, &pred, k)?),
+        roc,
+        samples,
+    })
+}
+
+/// Writes `run.json` and `report.html` into `dir` (created if needed).
+pub fn write_run(dir: &Path, run: &RunRecord) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create the run directory {}", dir.display()))?;
+    let json = serde_json::to_string_pretty(&run.to_json())?;
+    write_atomic(&dir.join("run.json"), json.as_bytes())?;
+    write_atomic(&dir.join("report.html"), html_report(run).as_bytes())?;
+    Ok(())
+}
+
+/// Rebuilds `report.html` from a run directory's `run.json` (`sinew report RUN_DIR`).
+pub fn rebuild_report(dir: &Path) -> Result<std::path::PathBuf> {
+    let path = dir.join("run.json");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("{}: cannot read the run record", path.display()))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{}: the run record is not valid JSON", path.display()))?;
+    let run = RunRecord::from_json(&v).with_context(|| format!("{}: not a sinew run record", path.display()))?;
+    let out = dir.join("report.html");
+    write_atomic(&out, html_report(&run).as_bytes())?;
+    Ok(out)
+}

@@ -1,0 +1,420 @@
+//! Declarative training specs (`sinew train SPEC.toml`): the data source, the model (Keras class
+//! names and arguments), compile, fit and output. Every error names the file, the line and the
+//! field, and suggests the closest valid name for a typo.
+
+use anyhow::{anyhow, Result};
+use serde_json::{Map, Value};
+use sinew::nn::{layer_from_args, suggest, LayerConfig};
+use std::path::{Path, PathBuf};
+
+/// Where the training data comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Source {
+    /// The 8x8 digits built into the binary.
+    Digits,
+    /// MNIST IDX files (`dir`, else the staged or cached copy).
+    Mnist { dir: Option<PathBuf> },
+    /// A scikit-learn bundled CSV (iris, wine, breast cancer).
+    SklearnCsv { path: PathBuf },
+    /// A CSV table with a target column, preprocessed by sinew's column recipe.
+    Csv(CsvSource),
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct CsvSource {
+    pub path: PathBuf,
+    pub test_path: Option<PathBuf>,
+    pub target: String,
+    pub numeric: Vec<String>,
+    pub categorical: Vec<String>,
+    pub header: bool,
+    pub column_names: Vec<String>,
+    pub null_values: Vec<String>,
+    pub trim: bool,
+    /// Characters stripped from the end of every target value (the adult test file's ".").
+    pub target_strip: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Data {
+    pub source: Source,
+    pub test_size: f64,
+    /// "minmax", "standard" or "none" (for sources without a column recipe).
+    pub scale: String,
+}
+
+/// One layer: its configuration and the spec line it came from.
+pub struct LayerSpec {
+    pub config: Box<dyn LayerConfig>,
+    pub line: usize,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Compile {
+    pub optimizer: String,
+    pub learning_rate: Option<f64>,
+    pub loss: String,
+    pub metrics: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct EarlyStop {
+    pub monitor: String,
+    pub patience: usize,
+    pub min_delta: f64,
+    pub restore_best_weights: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FitSpec {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub validation_split: f64,
+    pub early_stopping: Option<EarlyStop>,
+}
+
+/// A parsed and checked spec.
+pub struct Spec {
+    pub path: PathBuf,
+    pub name: String,
+    pub seed: u64,
+    pub data: Data,
+    /// Per-sample input shape; `None` means the data's feature count (flat tabular input).
+    pub input_shape: Option<Vec<usize>>,
+    pub layers: Vec<LayerSpec>,
+    pub compile: Compile,
+    pub fit: FitSpec,
+    pub output_dir: PathBuf,
+}
+
+pub const SOURCES: &[&str] = &["digits", "mnist", "sklearn_csv", "csv"];
+pub const OPTIMIZERS: &[&str] =
+    &["sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "adamod"];
+
+/// Reads and checks a spec file.
+pub fn load(path: &Path) -> Result<Spec> {
+    let src = std::fs::read_to_string(path).map_err(|e| anyhow!("{}: cannot read the spec: {e}", path.display()))?;
+    parse(&src, path)
+}
+
+/// The line of `key` in the `occurrence`-th `[section]`/`[[section]]` of `src` (1-based), or of
+/// the section header when the key is absent.
+fn locate(src: &str, section: &str, occurrence: usize, key: Option<&str>) -> usize {
+    let lines: Vec<&str> = src.lines().collect();
+    let mut start = 0;
+    if !section.is_empty() {
+        let headers = [format!("[{section}]"), format!("[[{section}]]")];
+        match lines.iter().enumerate().filter(|(_, l)| headers.iter().any(|h| l.trim() == h)).nth(occurrence) {
+            Some((i, _)) => start = i,
+            None => return 1,
+        }
+    }
+    if let Some(key) = key {
+        for (i, l) in lines.iter().enumerate().skip(start + usize::from(!section.is_empty())) {
+            let t = l.trim_start();
+            if t.starts_with('[') {
+                break;
+            }
+            if t.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with('=')) {
+                return i + 1;
+            }
+        }
+    }
+    start + 1
+}
+
+/// A reader over one table of the spec that reports errors at their line.
+struct Table<'a> {
+    src: &'a str,
+    file: &'a Path,
+    section: String,
+    occurrence: usize,
+    t: &'a toml::Table,
+}
+
+impl<'a> Table<'a> {
+    fn err(&self, key: Option<&str>, msg: impl std::fmt::Display) -> anyhow::Error {
+        let line = locate(self.src, &self.section, self.occurrence, key);
+        let field = match (self.section.as_str(), key) {
+            ("", Some(k)) => k.to_string(),
+            (s, Some(k)) => format!("{s}.{k}"),
+            (s, None) => s.to_string(),
+        };
+        anyhow!("{}:{line}: {field}: {msg}", self.file.display())
+    }
+    /// Fails on a key outside `allowed`, suggesting the closest.
+    fn only(&self, allowed: &[&str]) -> Result<()> {
+        for k in self.t.keys() {
+            if !allowed.contains(&k.as_str()) {
+                return Err(
+                    self.err(Some(k), format!("unknown field{} (valid: {})", suggest(k, allowed), allowed.join(", ")))
+                );
+            }
+        }
+        Ok(())
+    }
+    fn sub(&self, key: &str) -> Result<Option<Table<'a>>> {
+        match self.t.get(key) {
+            None => Ok(None),
+            Some(toml::Value::Table(t)) => Ok(Some(Table {
+                src: self.src,
+                file: self.file,
+                section: if self.section.is_empty() { key.into() } else { format!("{}.{key}", self.section) },
+                occurrence: 0,
+                t,
+            })),
+            Some(v) => Err(self.err(Some(key), format!("expected a table, got {v}"))),
+        }
+    }
+    fn str(&self, key: &str, default: Option<&str>) -> Result<String> {
+        match (self.t.get(key), default) {
+            (Some(toml::Value::String(s)), _) => Ok(s.clone()),
+            (Some(v), _) => Err(self.err(Some(key), format!("expected a string, got {v}"))),
+            (None, Some(d)) => Ok(d.into()),
+            (None, None) => Err(self.err(None, format!("missing required field {key:?}"))),
+        }
+    }
+    fn opt_str(&self, key: &str) -> Result<Option<String>> {
+        self.t.get(key).map(|_| self.str(key, None)).transpose()
+    }
+    fn strs(&self, key: &str) -> Result<Vec<String>> {
+        match self.t.get(key) {
+            None => Ok(vec![]),
+            Some(toml::Value::Array(a)) => a
+                .iter()
+                .map(|v| {
+                    v.as_str()
+                        .map(String::from)
+                        .ok_or_else(|| self.err(Some(key), format!("expected strings, got {v}")))
+                })
+                .collect(),
+            Some(v) => Err(self.err(Some(key), format!("expected a list of strings, got {v}"))),
+        }
+    }
+    fn float(&self, key: &str, default: f64, range: (f64, f64)) -> Result<f64> {
+        let v = match self.t.get(key) {
+            None => return Ok(default),
+            Some(toml::Value::Float(f)) => *f,
+            Some(toml::Value::Integer(i)) => *i as f64,
+            Some(v) => return Err(self.err(Some(key), format!("expected a number, got {v}"))),
+        };
+        if !(v >= range.0 && v <= range.1) {
+            return Err(self.err(Some(key), format!("must be in [{}, {}], got {v}", range.0, range.1)));
+        }
+        Ok(v)
+    }
+    fn uint(&self, key: &str, default: Option<usize>) -> Result<usize> {
+        match (self.t.get(key), default) {
+            (Some(toml::Value::Integer(i)), _) if *i > 0 => Ok(*i as usize),
+            (Some(v), _) => Err(self.err(Some(key), format!("must be a positive integer, got {v}"))),
+            (None, Some(d)) => Ok(d),
+            (None, None) => Err(self.err(None, format!("missing required field {key:?}"))),
+        }
+    }
+    fn bool(&self, key: &str, default: bool) -> Result<bool> {
+        match self.t.get(key) {
+            None => Ok(default),
+            Some(toml::Value::Boolean(b)) => Ok(*b),
+            Some(v) => Err(self.err(Some(key), format!("expected true or false, got {v}"))),
+        }
+    }
+    /// A path relative to the spec file's folder; `datasets/NAME/...` is looked up in the data
+    /// directory (`SINEW_DATA_DIR`, the checkout's `../shared/data`, `~/.cache/sinew/datasets`).
+    fn path(&self, key: &str) -> Result<Option<PathBuf>> {
+        let Some(p) = self.opt_str(key)? else { return Ok(None) };
+        if let Some(rest) = p.strip_prefix("datasets/") {
+            let (name, file) = rest.split_once('/').unwrap_or((rest, ""));
+            let dir = sinew::data::find_dataset(name).map_err(|e| self.err(Some(key), e))?;
+            return Ok(Some(dir.join(file)));
+        }
+        let base = self.file.parent().unwrap_or(Path::new("."));
+        Ok(Some(base.join(p)))
+    }
+}
+
+fn to_json(v: &toml::Value) -> Value {
+    match v {
+        toml::Value::String(s) => Value::String(s.clone()),
+        toml::Value::Integer(i) => Value::from(*i),
+        toml::Value::Float(f) => Value::from(*f),
+        toml::Value::Boolean(b) => Value::Bool(*b),
+        toml::Value::Datetime(d) => Value::String(d.to_string()),
+        toml::Value::Array(a) => Value::Array(a.iter().map(to_json).collect()),
+        toml::Value::Table(t) => Value::Object(t.iter().map(|(k, v)| (k.clone(), to_json(v))).collect()),
+    }
+}
+
+/// Parses spec text; `file` names it in errors and anchors relative paths.
+pub fn parse(src: &str, file: &Path) -> Result<Spec> {
+    let root: toml::Table = src.parse().map_err(|e: toml::de::Error| {
+        let line = e.span().map_or(1, |s| src[..s.start].lines().count().max(1));
+        anyhow!("{}:{line}: invalid TOML: {}", file.display(), e.message())
+    })?;
+    let top = Table { src, file, section: String::new(), occurrence: 0, t: &root };
+    top.only(&["name", "seed", "data", "model", "compile", "fit", "output"])?;
+    let name = top.str("name", Some(file.file_stem().and_then(|s| s.to_str()).unwrap_or("run")))?;
+    let seed = match root.get("seed") {
+        None => 1,
+        Some(toml::Value::Integer(i)) if *i >= 0 => *i as u64,
+        Some(v) => return Err(top.err(Some("seed"), format!("must be a non-negative integer, got {v}"))),
+    };
+
+    let data = top.sub("data")?.ok_or_else(|| top.err(None, "missing required table [data]"))?;
+    data.only(&[
+        "source",
+        "path",
+        "test_path",
+        "dir",
+        "target",
+        "numeric",
+        "categorical",
+        "header",
+        "column_names",
+        "null_values",
+        "trim",
+        "target_strip",
+        "test_size",
+        "scale",
+    ])?;
+    let kind = data.str("source", None)?;
+    let source = match kind.as_str() {
+        "digits" => Source::Digits,
+        "mnist" => Source::Mnist { dir: data.path("dir")? },
+        "sklearn_csv" => Source::SklearnCsv {
+            path: data.path("path")?.ok_or_else(|| data.err(None, "missing required field \"path\""))?,
+        },
+        "csv" => Source::Csv(CsvSource {
+            path: data.path("path")?.ok_or_else(|| data.err(None, "missing required field \"path\""))?,
+            test_path: data.path("test_path")?,
+            target: data.str("target", None)?,
+            numeric: data.strs("numeric")?,
+            categorical: data.strs("categorical")?,
+            header: data.bool("header", true)?,
+            column_names: data.strs("column_names")?,
+            null_values: data.strs("null_values")?,
+            trim: data.bool("trim", false)?,
+            target_strip: data.str("target_strip", Some(""))?,
+        }),
+        other => {
+            return Err(data.err(
+                Some("source"),
+                format!("unknown source {other:?}{} (valid: {})", suggest(other, SOURCES), SOURCES.join(", ")),
+            ))
+        }
+    };
+    if let Source::Csv(c) = &source {
+        if c.numeric.is_empty() && c.categorical.is_empty() {
+            return Err(data.err(None, "a csv source needs `numeric` or `categorical` feature columns"));
+        }
+    }
+    let scale = data.str("scale", Some("none"))?;
+    if !["none", "minmax", "standard"].contains(&scale.as_str()) {
+        return Err(data.err(
+            Some("scale"),
+            format!(
+                "must be \"none\", \"minmax\" or \"standard\", got {scale:?}{}",
+                suggest(&scale, &["none", "minmax", "standard"])
+            ),
+        ));
+    }
+    let data_spec = Data { source, test_size: data.float("test_size", 0.2, (0.0, 0.95))?, scale };
+
+    let model = top.sub("model")?.ok_or_else(|| top.err(None, "missing required table [model]"))?;
+    model.only(&["input_shape", "layers"])?;
+    let input_shape: Option<Vec<usize>> = match model.t.get("input_shape") {
+        Some(toml::Value::Array(a)) => Some(
+            a.iter()
+                .map(|v| v.as_integer().filter(|&i| i > 0).map(|i| i as usize))
+                .collect::<Option<_>>()
+                .ok_or_else(|| model.err(Some("input_shape"), "must be a list of positive integers"))?,
+        ),
+        Some(v) => return Err(model.err(Some("input_shape"), format!("must be a list of positive integers, got {v}"))),
+        None => None,
+    };
+    let layers = match model.t.get("layers") {
+        Some(toml::Value::Array(a)) if !a.is_empty() => a,
+        _ => return Err(model.err(None, "needs at least one [[model.layers]] table")),
+    };
+    let mut layer_specs = vec![];
+    for (i, l) in layers.iter().enumerate() {
+        let t = l.as_table().ok_or_else(|| model.err(Some("layers"), "each layer must be a table"))?;
+        let lt = Table { src, file, section: "model.layers".into(), occurrence: i, t };
+        let class = lt.str("class", None)?;
+        let args: Map<String, Value> =
+            t.iter().filter(|(k, _)| *k != "class").map(|(k, v)| (k.clone(), to_json(v))).collect();
+        let config = layer_from_args(&class, &args).map_err(|e| {
+            // Point at the argument the message names, else at the class.
+            let key =
+                args.keys().find(|k| e.message.contains(&format!("{k:?}"))).map(String::as_str).unwrap_or("class");
+            lt.err(Some(key), format!("layer {}: {}", i + 1, e.message))
+        })?;
+        layer_specs.push(LayerSpec { config, line: locate(src, "model.layers", i, None) });
+    }
+
+    let compile = top.sub("compile")?.ok_or_else(|| top.err(None, "missing required table [compile]"))?;
+    compile.only(&["optimizer", "learning_rate", "loss", "metrics"])?;
+    let optimizer = compile.str("optimizer", Some("adam"))?.to_ascii_lowercase();
+    if !OPTIMIZERS.contains(&optimizer.as_str()) {
+        return Err(compile.err(
+            Some("optimizer"),
+            format!(
+                "unknown optimizer {optimizer:?}{} (valid: {})",
+                suggest(&optimizer, OPTIMIZERS),
+                OPTIMIZERS.join(", ")
+            ),
+        ));
+    }
+    let learning_rate =
+        compile.t.get("learning_rate").map(|_| compile.float("learning_rate", 0.0, (1e-12, 10.0))).transpose()?;
+    let compile_spec =
+        Compile { optimizer, learning_rate, loss: compile.str("loss", None)?, metrics: compile.strs("metrics")? };
+
+    let fit_spec = match top.sub("fit")? {
+        None => FitSpec { epochs: 1, batch_size: 32, validation_split: 0.0, early_stopping: None },
+        Some(fit) => {
+            fit.only(&["epochs", "batch_size", "validation_split", "early_stopping"])?;
+            let early_stopping = match fit.sub("early_stopping")? {
+                None => None,
+                Some(es) => {
+                    es.only(&["monitor", "patience", "min_delta", "restore_best_weights"])?;
+                    Some(EarlyStop {
+                        monitor: es.str("monitor", Some("val_loss"))?,
+                        patience: match es.t.get("patience") {
+                            Some(toml::Value::Integer(i)) if *i >= 0 => *i as usize,
+                            None => 0,
+                            Some(v) => {
+                                return Err(es.err(Some("patience"), format!("must be a non-negative integer, got {v}")))
+                            }
+                        },
+                        min_delta: es.float("min_delta", 0.0, (0.0, f64::MAX))?,
+                        restore_best_weights: es.bool("restore_best_weights", false)?,
+                    })
+                }
+            };
+            FitSpec {
+                epochs: fit.uint("epochs", Some(1))?,
+                batch_size: fit.uint("batch_size", Some(32))?,
+                validation_split: fit.float("validation_split", 0.0, (0.0, 0.95))?,
+                early_stopping,
+            }
+        }
+    };
+    let output_dir = match top.sub("output")? {
+        None => PathBuf::from("runs").join(&name),
+        Some(o) => {
+            o.only(&["dir"])?;
+            o.opt_str("dir")?.map(PathBuf::from).unwrap_or_else(|| PathBuf::from("runs").join(&name))
+        }
+    };
+    Ok(Spec {
+        path: file.to_path_buf(),
+        name,
+        seed,
+        data: data_spec,
+        input_shape,
+        layers: layer_specs,
+        compile: compile_spec,
+        fit: fit_spec,
+        output_dir,
+    })
+}

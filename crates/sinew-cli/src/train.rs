@@ -1,0 +1,284 @@
+//! `sinew train SPEC.toml`: loads the data the spec names, builds and compiles its model, fits,
+//! evaluates on the test split, and writes the run directory (model file with its
+//! preprocessing, `run.json`, `report.html`).
+
+use crate::output::Out;
+use crate::run::{record, write_run, TestSet};
+use crate::spec::{Source, Spec};
+use anyhow::{bail, Context, Result};
+use serde_json::json;
+use sinew::data::{
+    column_str, find_dataset, load_data, load_sklearn_csv, read_csv, train_test_split, CategoryFill, CsvOptions,
+    HandleUnknown, LabelEncoder, MinMaxScaler, Preprocessor, Scaling, StandardScaler, Strategy, MNIST,
+};
+use sinew::datasets::load_digits;
+use sinew::prelude::*;
+use sinew::report::RunRecord;
+
+/// A classification task ready for the model.
+pub struct Task {
+    pub x_train: Tensor,
+    pub y_train: Vec<usize>,
+    pub x_test: Tensor,
+    pub y_test: Vec<usize>,
+    pub class_names: Vec<String>,
+    /// Grey images `(height, width)` for the report's samples.
+    pub image: Option<(usize, usize)>,
+    /// The fitted column recipe and target classes, saved in the model file.
+    pub preprocessing: Option<serde_json::Value>,
+    pub description: String,
+}
+
+fn split_rows(x: &Tensor, y: &[usize], test_size: f64, seed: u64) -> Result<(Tensor, Vec<usize>, Tensor, Vec<usize>)> {
+    let s = train_test_split(y.len(), test_size, true, seed, Some(y))?;
+    let pick = |idx: &[usize]| idx.iter().map(|&i| y[i]).collect::<Vec<_>>();
+    Ok((x.index_select(0, &s.train), pick(&s.train), x.index_select(0, &s.test), pick(&s.test)))
+}
+
+fn scale(kind: &str, train: Tensor, test: Tensor) -> Result<(Tensor, Tensor)> {
+    Ok(match kind {
+        "minmax" => {
+            let s = MinMaxScaler::fit(&train)?;
+            (s.transform(&train)?, s.transform(&test)?)
+        }
+        "standard" => {
+            let s = StandardScaler::fit(&train)?;
+            (s.transform(&train)?, s.transform(&test)?)
+        }
+        _ => (train, test),
+    })
+}
+
+/// Loads the spec's data and splits it.
+pub fn load_task(spec: &Spec) -> Result<Task> {
+    let d = &spec.data;
+    match &d.source {
+        Source::Digits => {
+            let data = load_digits().map_err(anyhow::Error::msg)?;
+            let x = Tensor::from_vec(data.x, [data.y.len(), 64]);
+            let (x_train, y_train, x_test, y_test) = split_rows(&x, &data.y, d.test_size, spec.seed)?;
+            Ok(Task {
+                x_train,
+                y_train,
+                x_test,
+                y_test,
+                class_names: (0..10).map(|c| c.to_string()).collect(),
+                image: Some((8, 8)),
+                preprocessing: None,
+                description: "8x8 digits built into sinew (UCI, via scikit-learn)".into(),
+            })
+        }
+        Source::Mnist { dir } => {
+            let dir = match dir {
+                Some(p) => p.clone(),
+                None => find_dataset("mnist")?,
+            };
+            let m = load_data(&MNIST, Some(&dir))?;
+            let ids = |t: &Tensor| t.to_vec_f32().iter().map(|&v| v as usize).collect::<Vec<_>>();
+            let flat = |t: &Tensor| t.reshape([t.dims()[0], 784]).mul_scalar(1.0 / 255.0);
+            Ok(Task {
+                x_train: flat(&m.x_train),
+                y_train: ids(&m.y_train),
+                x_test: flat(&m.x_test),
+                y_test: ids(&m.y_test),
+                class_names: (0..10).map(|c| c.to_string()).collect(),
+                image: Some((28, 28)),
+                preprocessing: None,
+                description: format!("MNIST from {} (60,000 training and 10,000 test images)", dir.display()),
+            })
+        }
+        Source::SklearnCsv { path } => {
+            let (x, y) = load_sklearn_csv(path)?;
+            let y: Vec<usize> = y.to_vec_f32().iter().map(|&v| v as usize).collect();
+            let (a, y_train, b, y_test) = split_rows(&x, &y, d.test_size, spec.seed)?;
+            let (x_train, x_test) = scale(&d.scale, a, b)?;
+            let k = y.iter().max().map_or(1, |m| m + 1);
+            Ok(Task {
+                x_train,
+                y_train,
+                x_test,
+                y_test,
+                class_names: (0..k).map(|c| c.to_string()).collect(),
+                image: None,
+                preprocessing: None,
+                description: format!("{} ({} rows)", path.display(), y.len()),
+            })
+        }
+        Source::Csv(c) => {
+            let cols: Vec<&str> = c.column_names.iter().map(String::as_str).collect();
+            let nulls: Vec<&str> = c.null_values.iter().map(String::as_str).collect();
+            let mut opts = CsvOptions::new().has_header(c.header).trim(c.trim).null_values(&nulls);
+            if !cols.is_empty() {
+                opts = opts.column_names(&cols);
+            }
+            let read = |p: &std::path::Path| read_csv(p, &opts).with_context(|| format!("data source {}", p.display()));
+            let train = read(&c.path)?;
+            let labels = |df: &sinew::data::DataFrame| -> Result<Vec<String>> {
+                let strip: Vec<char> = c.target_strip.chars().collect();
+                Ok(column_str(df, &c.target)?
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, v)| v.map(|s| s.trim_end_matches(&strip[..]).to_string()).ok_or(i))
+                    .collect::<std::result::Result<Vec<_>, usize>>()
+                    .map_err(|i| anyhow::anyhow!("target column {:?}: row {i} is missing", c.target))?)
+            };
+            let (train_df, test_df) = match &c.test_path {
+                Some(p) => (train, read(p)?),
+                None => {
+                    let y = labels(&train)?;
+                    let enc = LabelEncoder::fit(&y)?;
+                    let s = train_test_split(train.height(), d.test_size, true, spec.seed, Some(&enc.transform(&y)?))?;
+                    (sinew::data::take_rows(&train, &s.train)?, sinew::data::take_rows(&train, &s.test)?)
+                }
+            };
+            let num: Vec<&str> = c.numeric.iter().map(String::as_str).collect();
+            let cat: Vec<&str> = c.categorical.iter().map(String::as_str).collect();
+            let scaling = match d.scale.as_str() {
+                "minmax" => Scaling::MinMax,
+                "none" => Scaling::None,
+                _ => Scaling::Standard,
+            };
+            let mut recipe = Preprocessor::new();
+            if !num.is_empty() {
+                recipe = recipe.numeric(&num, Strategy::Median, scaling);
+            }
+            if !cat.is_empty() {
+                recipe =
+                    recipe.categorical(&cat, CategoryFill::Constant("missing".into()), false, HandleUnknown::Ignore);
+            }
+            let prep = recipe.fit(&train_df)?;
+            let enc = LabelEncoder::fit(&labels(&train_df)?)?;
+            let y_train = enc.transform(&labels(&train_df)?)?;
+            let y_test =
+                enc.transform(&labels(&test_df)?).context("the test rows have a target class unseen in training")?;
+            Ok(Task {
+                x_train: prep.transform(&train_df)?,
+                y_train,
+                x_test: prep.transform(&test_df)?,
+                y_test,
+                class_names: enc.classes.clone(),
+                image: None,
+                preprocessing: Some(json!({"recipe": prep.to_json(), "target": c.target, "classes": enc.classes})),
+                description: format!(
+                    "{} ({} training, {} test rows), target {:?}",
+                    c.path.display(),
+                    train_df.height(),
+                    test_df.height(),
+                    c.target
+                ),
+            })
+        }
+    }
+}
+
+/// The optimizer a spec names, with Keras' default learning rates.
+pub fn optimizer(name: &str, lr: Option<f64>) -> Optimizer {
+    let lr = |d: f64| lr.unwrap_or(d);
+    match name {
+        "sgd" => Optimizer::sgd(lr(0.01)),
+        "rmsprop" => Optimizer::rmsprop(lr(0.001)),
+        "adagrad" => Optimizer::adagrad(lr(0.001)),
+        "adadelta" => Optimizer::adadelta(lr(0.001)),
+        "adamax" => Optimizer::adamax(lr(0.001)),
+        "nadam" => Optimizer::nadam(lr(0.001)),
+        "adamod" => Optimizer::adamod(lr(0.001)),
+        "adamw" => Optimizer::adamw(lr(0.001), 0.004),
+        _ => Optimizer::adam(lr(0.001)),
+    }
+}
+
+/// Builds and compiles the spec's model for samples of `features` values when the spec gives no
+/// input shape (errors name the spec file and the layer's line).
+pub fn build_model(spec: &mut Spec, features: usize) -> Result<Model> {
+    let shape = spec.input_shape.clone().unwrap_or_else(|| vec![features]);
+    let mut m = Sequential::new();
+    m.seed(spec.seed).input(&shape);
+    m.set_name(&spec.name);
+    let lines: Vec<usize> = spec.layers.iter().map(|l| l.line).collect();
+    for l in spec.layers.drain(..) {
+        m.add_boxed(l.config);
+    }
+    if let Err(e) = m.build() {
+        // Shape errors name the layer; point at the first spec line as the model's location.
+        bail!("{}:{}: model: {}", spec.path.display(), lines.first().copied().unwrap_or(1), e.message);
+    }
+    let metrics: Vec<&str> = spec.compile.metrics.iter().map(String::as_str).collect();
+    m.compile(optimizer(&spec.compile.optimizer, spec.compile.learning_rate), spec.compile.loss.as_str(), &metrics)
+        .map_err(|e| anyhow::anyhow!("{}: compile: {}", spec.path.display(), e.message))?;
+    Ok(m)
+}
+
+/// The target tensor the compiled loss expects: one-hot for categorical cross-entropy, a
+/// `[n, 1]` column for binary cross-entropy, class ids otherwise.
+fn targets(loss: &str, y: &[usize], k: usize) -> Result<Tensor> {
+    let ids = Tensor::from_vec(y.iter().map(|&c| c as f32).collect(), [y.len()]);
+    Ok(match loss {
+        "categorical_crossentropy" => sinew::data::to_categorical(&ids, k)?,
+        "binary_crossentropy" => ids.reshape([y.len(), 1]),
+        _ => ids,
+    })
+}
+
+/// Trains the spec and writes its run directory; returns the test metrics.
+pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result<Vec<(String, f64)>> {
+    let task = load_task(&spec)?;
+    out.say(format!("{}: {}", spec.name, task.description));
+    let features = task.x_train.numel() / task.x_train.dims()[0].max(1);
+    let shape = spec.input_shape.clone().unwrap_or_else(|| vec![features]);
+    let reshape = |t: &Tensor| {
+        let mut dims = vec![t.dims()[0]];
+        dims.extend(&shape);
+        if dims.iter().skip(1).product::<usize>() != t.numel() / t.dims()[0].max(1) {
+            bail!(
+                "{}: model.input_shape {:?} does not match the data's {} features per sample",
+                spec.path.display(),
+                shape,
+                t.numel() / t.dims()[0].max(1)
+            );
+        }
+        Ok(t.reshape(dims))
+    };
+    let (x_train, x_test) = (reshape(&task.x_train)?, reshape(&task.x_test)?);
+    let mut model = build_model(&mut spec, features)?;
+    out.say(model.summary()?);
+    let k = task.class_names.len();
+    let (y_train, y_test) =
+        (targets(&spec.compile.loss, &task.y_train, k)?, targets(&spec.compile.loss, &task.y_test, k)?);
+    let mut early = spec.fit.early_stopping.as_ref().map(|e| {
+        let mut cb = EarlyStopping::new(&e.monitor).patience(e.patience);
+        cb.min_delta = e.min_delta;
+        cb.restore_best_weights = e.restore_best_weights;
+        cb
+    });
+    let mut fit = Fit::new()
+        .epochs(epochs_override.unwrap_or(spec.fit.epochs))
+        .batch_size(spec.fit.batch_size)
+        .validation_split(spec.fit.validation_split)
+        .verbose(out.verbose());
+    if let Some(cb) = early.as_mut() {
+        fit = fit.callback(cb);
+    }
+    let history = model.fit(&x_train, &y_train, fit)?;
+    let test = TestSet { x: &x_test, y: &task.y_test, class_names: &task.class_names, image: task.image };
+    let rec = record(&spec.name, &mut model, &history, &test, &y_test)?;
+    out.say(rec.classification_report.clone().unwrap_or_default());
+    std::fs::create_dir_all(&spec.output_dir)
+        .with_context(|| format!("cannot create the run directory {}", spec.output_dir.display()))?;
+    if let Some(p) = task.preprocessing {
+        model.set_preprocessing(p);
+    }
+    let model_path = spec.output_dir.join("model.sinew");
+    model.save(&model_path)?;
+    let metrics = rec.metrics.clone();
+    let run = RunRecord { title: format!("sinew train: {}", spec.name), data: task.description, models: vec![rec] };
+    write_run(&spec.output_dir, &run)?;
+    for (k, v) in &metrics {
+        out.say(format!("test {k}: {v:.4}"));
+    }
+    out.say(format!("model: {}\nreport: {}", model_path.display(), spec.output_dir.join("report.html").display()));
+    out.result(&json!({
+        "name": spec.name, "metrics": metrics.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
+        "model": model_path, "report": spec.output_dir.join("report.html"),
+    }));
+    Ok(metrics)
+}

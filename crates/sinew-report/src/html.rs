@@ -1,0 +1,242 @@
+//! The HTML report of a training run: one self-contained file (inline CSS and SVG, no scripts,
+//! no network fetches) with the model summary, learning curves, the metrics table, the
+//! classification report, the confusion matrix and ROC curve where they apply, and sample
+//! predictions (misclassified images first). A [`RunRecord`] is what a run saves as `run.json`,
+//! so the report can be rebuilt from a run directory.
+
+use crate::charts::{confusion_matrix_plot, roc_plot};
+use crate::error::{Error, Result};
+use crate::plot::Plot;
+use crate::svg::escape;
+use serde_json::{json, Value};
+use sinew_data::RocCurve;
+
+/// One sample prediction; `image` is `[height, width]` grey values in [0, 1] when the input is an
+/// image.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sample {
+    pub image: Option<(usize, usize, Vec<f32>)>,
+    pub truth: String,
+    pub predicted: String,
+}
+
+/// Everything a report shows about one trained model.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ModelRecord {
+    pub name: String,
+    pub summary: String,
+    /// Per-epoch series (`loss`, `val_loss`, ...).
+    pub history: Vec<(String, Vec<f64>)>,
+    /// Final test metrics.
+    pub metrics: Vec<(String, f64)>,
+    pub classification_report: Option<String>,
+    pub class_names: Vec<String>,
+    pub confusion: Option<Vec<Vec<usize>>>,
+    pub roc: Option<RocCurve>,
+    pub samples: Vec<Sample>,
+}
+
+/// A run: its title, a line about the data, and one record per model trained.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunRecord {
+    pub title: String,
+    pub data: String,
+    pub models: Vec<ModelRecord>,
+}
+
+fn pairs(v: &[(String, f64)]) -> Value {
+    Value::Array(v.iter().map(|(k, x)| json!([k, x])).collect())
+}
+
+impl RunRecord {
+    pub fn to_json(&self) -> Value {
+        let models: Vec<Value> = self
+            .models
+            .iter()
+            .map(|m| {
+                json!({
+                    "name": m.name, "summary": m.summary,
+                    "history": m.history.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
+                    "metrics": pairs(&m.metrics),
+                    "classification_report": m.classification_report,
+                    "class_names": m.class_names,
+                    "confusion": m.confusion,
+                    "roc": m.roc.as_ref().map(|r| json!({"fpr": r.fpr, "tpr": r.tpr, "thresholds": r.thresholds})),
+                    "samples": m.samples.iter().map(|s| json!({
+                        "image": s.image.as_ref().map(|(h, w, p)| json!({"height": h, "width": w, "pixels": p})),
+                        "truth": s.truth, "predicted": s.predicted})).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        json!({"format": "sinew-run", "version": 1, "title": self.title, "data": self.data, "models": models})
+    }
+
+    pub fn from_json(v: &Value) -> Result<Self> {
+        let bad = |what: &str| Error::invalid(format!("run record: {what}"));
+        if v["format"] != "sinew-run" {
+            return Err(bad(&format!("format is {}, expected \"sinew-run\"", v["format"])));
+        }
+        let f64s = |x: &Value| -> Option<Vec<f64>> { x.as_array()?.iter().map(Value::as_f64).collect() };
+        let mut models = vec![];
+        for m in v["models"].as_array().ok_or_else(|| bad("no models list"))? {
+            let series = |key: &str| -> Result<Vec<(String, Vec<f64>)>> {
+                m[key]
+                    .as_array()
+                    .ok_or_else(|| bad(&format!("{key} is not a list")))?
+                    .iter()
+                    .map(|p| Some((p[0].as_str()?.to_string(), f64s(&p[1]).or_else(|| Some(vec![p[1].as_f64()?]))?)))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| bad(&format!("{key} holds a malformed entry")))
+            };
+            let metrics = series("metrics")?.into_iter().map(|(k, v)| (k, v[0])).collect();
+            let confusion = match &m["confusion"] {
+                Value::Null => None,
+                c => Some(
+                    c.as_array()
+                        .and_then(|rows| {
+                            rows.iter()
+                                .map(|r| r.as_array()?.iter().map(|x| x.as_u64().map(|x| x as usize)).collect())
+                                .collect::<Option<Vec<Vec<usize>>>>()
+                        })
+                        .ok_or_else(|| bad("confusion is not a matrix of counts"))?,
+                ),
+            };
+            let roc = match &m["roc"] {
+                Value::Null => None,
+                r => Some(RocCurve {
+                    fpr: f64s(&r["fpr"]).ok_or_else(|| bad("roc.fpr"))?,
+                    tpr: f64s(&r["tpr"]).ok_or_else(|| bad("roc.tpr"))?,
+                    thresholds: f64s(&r["thresholds"]).unwrap_or_default(),
+                }),
+            };
+            let samples = m["samples"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|s| Sample {
+                            image: s["image"]["pixels"].as_array().map(|p| {
+                                let px = p.iter().map(|x| x.as_f64().unwrap_or(0.0) as f32).collect();
+                                (
+                                    s["image"]["height"].as_u64().unwrap_or(0) as usize,
+                                    s["image"]["width"].as_u64().unwrap_or(0) as usize,
+                                    px,
+                                )
+                            }),
+                            truth: s["truth"].as_str().unwrap_or_default().into(),
+                            predicted: s["predicted"].as_str().unwrap_or_default().into(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            models.push(ModelRecord {
+                name: m["name"].as_str().unwrap_or_default().into(),
+                summary: m["summary"].as_str().unwrap_or_default().into(),
+                history: series("history")?,
+                metrics,
+                classification_report: m["classification_report"].as_str().map(String::from),
+                class_names: m["class_names"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
+                    .unwrap_or_default(),
+                confusion,
+                roc,
+                samples,
+            });
+        }
+        Ok(RunRecord {
+            title: v["title"].as_str().unwrap_or_default().into(),
+            data: v["data"].as_str().unwrap_or_default().into(),
+            models,
+        })
+    }
+}
+
+/// A small grey-scale image as inline SVG (one rect per pixel; no raster encoding needed).
+fn image_svg(h: usize, w: usize, px: &[f32]) -> String {
+    let mut s = format!(
+        r#"<svg class="sample-image" xmlns="http://www.w3.org/2000/svg" width="64" height="64" viewBox="0 0 {w} {h}" shape-rendering="crispEdges">"#
+    );
+    for (i, &v) in px.iter().enumerate().take(h * w) {
+        let g = (255.0 * (1.0 - v.clamp(0.0, 1.0))).round() as u8;
+        s.push_str(&format!(r#"<rect x="{}" y="{}" width="1" height="1" fill="rgb({g},{g},{g})"/>"#, i % w, i / w));
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// A chart's SVG without its XML wrapper, for inlining.
+fn inline(p: &Plot) -> String {
+    format!(r#"<figure class="chart">{}</figure>"#, p.to_svg())
+}
+
+fn model_section(m: &ModelRecord) -> String {
+    let mut h = format!("<section class=\"model\"><h2>{}</h2>\n", escape(&m.name));
+    h += &format!("<h3>Model summary</h3><pre class=\"summary\">{}</pre>\n", escape(&m.summary));
+    h += "<h3>Metrics</h3><table class=\"metrics\"><tr><th>metric</th><th>value</th></tr>";
+    for (k, v) in &m.metrics {
+        h += &format!("<tr><td>{}</td><td>{v:.4}</td></tr>", escape(k));
+    }
+    h += "</table>\n";
+    if !m.history.is_empty() {
+        h += "<h3>Learning curves</h3><div class=\"charts\">";
+        let epochs: Vec<f64> = (1..=m.history[0].1.len()).map(|e| e as f64).collect();
+        for (k, v) in m.history.iter().filter(|(k, _)| !k.starts_with("val_")) {
+            let mut p = Plot::lines(&format!("Learning curve: {k}")).x_label("epoch").y_label(k).series(k, &epochs, v);
+            if let Some((vk, vv)) = m.history.iter().find(|(n, _)| *n == format!("val_{k}")) {
+                p = p.series(vk, &epochs, vv);
+            }
+            h += &inline(&p.size(520.0, 340.0));
+        }
+        h += "</div>\n";
+    }
+    if let Some(r) = &m.classification_report {
+        h += &format!("<h3>Classification report</h3><pre class=\"classification-report\">{}</pre>\n", escape(r));
+    }
+    let mut evals = String::new();
+    if let Some(c) = &m.confusion {
+        if let Ok(p) = confusion_matrix_plot(c, &m.class_names) {
+            evals += &inline(&p.size(520.0, 420.0));
+        }
+    }
+    if let Some(r) = &m.roc {
+        evals += &inline(&roc_plot(r).size(520.0, 420.0));
+    }
+    if !evals.is_empty() {
+        h += &format!("<h3>Evaluation</h3><div class=\"charts\">{evals}</div>\n");
+    }
+    if !m.samples.is_empty() {
+        h += "<h3>Sample predictions</h3><div class=\"samples\">";
+        for s in &m.samples {
+            let class = if s.truth == s.predicted { "sample correct" } else { "sample wrong" };
+            let img = s.image.as_ref().map(|(hh, ww, px)| image_svg(*hh, *ww, px)).unwrap_or_default();
+            h += &format!(
+                "<div class=\"{class}\">{img}<div>true {}<br>predicted {}</div></div>",
+                escape(&s.truth),
+                escape(&s.predicted)
+            );
+        }
+        h += "</div>\n";
+    }
+    h + "</section>\n"
+}
+
+const STYLE: &str = "body{font-family:'DejaVu Sans',Arial,sans-serif;margin:2em auto;max-width:1120px;color:#222}\
+h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em}pre{background:#f6f6f6;padding:.8em;overflow-x:auto}\
+table.metrics{border-collapse:collapse}table.metrics td,table.metrics th{border:1px solid #ccc;padding:.3em .8em;text-align:left}\
+.charts{display:flex;flex-wrap:wrap;gap:1em}figure.chart{margin:0}figure.chart svg{max-width:100%;height:auto}\
+.samples{display:flex;flex-wrap:wrap;gap:.8em}.sample{font-size:.8em;text-align:center;padding:.3em;border:2px solid #ccc}\
+.sample.wrong{border-color:#d62728}.sample.correct{border-color:#2ca02c}";
+
+/// The report as one HTML document.
+pub fn html_report(run: &RunRecord) -> String {
+    let mut h = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>\n<h1>{}</h1><p class=\"data\">{}</p>\n",
+        escape(&run.title),
+        escape(&run.title),
+        escape(&run.data)
+    );
+    for m in &run.models {
+        h += &model_section(m);
+    }
+    h + "<footer><p>Written by sinew.</p></footer></body></html>\n"
+}
