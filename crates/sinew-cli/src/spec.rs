@@ -140,6 +140,9 @@ impl<'a> Table<'a> {
             (s, Some(k)) => format!("{s}.{k}"),
             (s, None) => s.to_string(),
         };
+        if field.is_empty() {
+            return anyhow!("{}:{line}: {msg}", self.file.display());
+        }
         anyhow!("{}:{line}: {field}: {msg}", self.file.display())
     }
     /// Fails on a key outside `allowed`, suggesting the closest.

@@ -1,0 +1,184 @@
+//! The `sinew` binary end to end: the demo, every shipped spec, the bad-spec errors (file, line,
+//! field, suggestion, exit code 2), output hygiene (`--quiet`, `--json`), evaluate/predict through
+//! the saved preprocessing, and rebuilding a report.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn sinew(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sinew")).args(args).current_dir(repo()).output().expect("run sinew")
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("sinew-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn stdout_json(o: &Output) -> Value {
+    let text = String::from_utf8_lossy(&o.stdout);
+    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("stdout is not one JSON value ({e}): {text}"))
+}
+
+#[test]
+fn demo_trains_both_models_and_writes_the_report() {
+    let dir = tmp("demo");
+    let o = sinew(&["--json", "demo", "--out", dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v = stdout_json(&o);
+    for m in v["models"].as_array().unwrap() {
+        assert!(m["accuracy"].as_f64().unwrap() >= 0.95, "{m}");
+    }
+    // Human output went to stderr under --json.
+    assert!(String::from_utf8_lossy(&o.stderr).contains("Total params"));
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    for part in ["Model summary", "Learning curve: loss", "Confusion matrix", "Classification report", "sample wrong"] {
+        assert!(html.contains(part), "report lacks {part:?}");
+    }
+    assert!(!html.contains("http://") || !html.contains("src=\"http"), "no network fetches");
+    let o = sinew(&["summary", dir.join("digits_cnn.sinew").to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("conv2d (Conv2D)"));
+    // --quiet prints nothing; the report can be rebuilt from run.json.
+    std::fs::remove_file(dir.join("report.html")).unwrap();
+    let o = sinew(&["--quiet", "report", dir.to_str().unwrap()]);
+    assert!(o.status.success() && o.stdout.is_empty());
+    assert_eq!(std::fs::read_to_string(dir.join("report.html")).unwrap(), html);
+}
+
+#[test]
+fn every_shipped_spec_checks_and_the_small_ones_train() {
+    let mut specs: Vec<PathBuf> = std::fs::read_dir(repo().join("specs")).unwrap().map(|e| e.unwrap().path()).collect();
+    specs.sort();
+    assert!(specs.len() >= 7, "{specs:?}");
+    for s in &specs {
+        let o = sinew(&["--quiet", "check", s.to_str().unwrap()]);
+        assert!(o.status.success(), "{}: {}", s.display(), String::from_utf8_lossy(&o.stderr));
+    }
+    for (name, target) in
+        [("digits_mlp", 0.95), ("digits_cnn", 0.95), ("breast_cancer_ann", 0.93), ("adult_income", 0.845)]
+    {
+        let dir = tmp(name);
+        let spec = repo().join("specs").join(format!("{name}.toml"));
+        let o = sinew(&["--quiet", "--json", "train", spec.to_str().unwrap(), "--out", dir.to_str().unwrap()]);
+        assert!(o.status.success(), "{name}: {}", String::from_utf8_lossy(&o.stderr));
+        let acc = stdout_json(&o)["metrics"]["accuracy"].as_f64().unwrap();
+        assert!(acc >= target, "{name}: accuracy {acc} < {target}");
+        assert!(dir.join("model.sinew").is_file() && dir.join("report.html").is_file());
+    }
+    // One MNIST spec trains through the CLI too, for one epoch.
+    let dir = tmp("mnist_cnn");
+    let o =
+        sinew(&["--quiet", "--json", "train", "specs/mnist_cnn.toml", "--epochs", "1", "--out", dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout_json(&o)["metrics"]["accuracy"].as_f64().unwrap() > 0.97);
+}
+
+#[test]
+fn predict_and_evaluate_raw_csv_rows_through_the_saved_preprocessing() {
+    let dir = tmp("adult");
+    let o = sinew(&["--quiet", "train", "specs/adult_income.toml", "--out", dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let header = "age,workclass,fnlwgt,education,education-num,marital-status,occupation,relationship,race,sex,capital-gain,capital-loss,hours-per-week,native-country";
+    let rows = "52,Self-emp-inc,287927,HS-grad,9,Married-civ-spouse,Exec-managerial,Wife,White,Female,15024,0,40,United-States\n\
+                19,Private,168294,HS-grad,9,Never-married,Craft-repair,Own-child,White,Male,0,0,40,";
+    let input = dir.join("new.csv");
+    std::fs::write(&input, format!("{header}\n{rows}\n")).unwrap();
+    let model = dir.join("model.sinew");
+    let o = sinew(&["predict", model.to_str().unwrap(), input.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let lines: Vec<Value> =
+        String::from_utf8_lossy(&o.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["prediction"], ">50K");
+    assert_eq!(lines[1]["prediction"], "<=50K");
+    let labelled = dir.join("labelled.csv");
+    std::fs::write(
+        &labelled,
+        format!(
+            "{header},income\n{}\n",
+            rows.replace("United-States", "United-States,>50K").replace("Male,0,0,40,", "Male,0,0,40,,<=50K")
+        ),
+    )
+    .unwrap();
+    let o = sinew(&["--json", "evaluate", model.to_str().unwrap(), labelled.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(stdout_json(&o)["accuracy"], 1.0);
+    // A row missing a column the model needs is a clear error, exit code 1.
+    std::fs::write(&input, "age,workclass\n52,Private\n").unwrap();
+    let o = sinew(&["predict", model.to_str().unwrap(), input.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("lacks column(s)"), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Writes `spec` and runs `sinew check` on it; returns (exit code, stderr).
+fn check(name: &str, spec: &str) -> (Option<i32>, String) {
+    let path = tmp(name).join(format!("{name}.toml"));
+    std::fs::write(&path, spec).unwrap();
+    let o = sinew(&["check", path.to_str().unwrap()]);
+    (o.status.code(), String::from_utf8_lossy(&o.stderr).replace(path.to_str().unwrap(), "SPEC"))
+}
+
+const GOOD: &str = "[data]\nsource = \"digits\"\n\n[model]\n\n[[model.layers]]\nclass = \"Dense\"\nunits = 10\nactivation = \"softmax\"\n\n[compile]\nloss = \"sparse_categorical_crossentropy\"\nmetrics = [\"accuracy\"]\n\n[fit]\nepochs = 2\n";
+
+#[test]
+fn bad_specs_name_file_line_field_and_suggest() {
+    assert_eq!(check("good", GOOD).0, Some(0));
+    let cases = [
+        (
+            "layer_arg",
+            GOOD.replace("units = 10", "unit = 10"),
+            "SPEC:8: model.layers.unit: layer 1: Dense: unknown argument \"unit\"; did you mean \"units\"?",
+        ),
+        (
+            "layer_class",
+            GOOD.replace("\"Dense\"", "\"Dens\""),
+            "SPEC:7: model.layers.class: layer 1: unknown layer class \"Dens\"; did you mean \"Dense\"?",
+        ),
+        (
+            "fit_field",
+            GOOD.replace("epochs = 2", "epoch = 2"),
+            "SPEC:16: fit.epoch: unknown field; did you mean \"epochs\"?",
+        ),
+        (
+            "source",
+            GOOD.replace("\"digits\"", "\"digit\""),
+            "SPEC:2: data.source: unknown source \"digit\"; did you mean \"digits\"?",
+        ),
+        (
+            "optimizer",
+            GOOD.replace("[compile]\n", "[compile]\noptimizer = \"adamm\"\n"),
+            "SPEC:12: compile.optimizer: unknown optimizer \"adamm\"; did you mean \"adam\"?",
+        ),
+        (
+            "missing",
+            GOOD.replace("units = 10\n", ""),
+            "SPEC:7: model.layers.class: layer 1: Dense: missing required argument \"units\"",
+        ),
+        (
+            "epochs_value",
+            GOOD.replace("epochs = 2", "epochs = -2"),
+            "SPEC:16: fit.epochs: must be a positive integer, got -2",
+        ),
+        ("syntax", GOOD.replace("units = 10", "units = = 10"), "SPEC:8: invalid TOML"),
+        ("no_data", GOOD.replace("[data]\nsource = \"digits\"\n", ""), "SPEC:1: missing required table [data]"),
+        (
+            "loss",
+            GOOD.replace("sparse_categorical_crossentropy", "sparse_categorical_crossentropi"),
+            "compile: unknown loss \"sparse_categorical_crossentropi\"",
+        ),
+    ];
+    for (name, spec, want) in cases {
+        let (code, err) = check(name, &spec);
+        assert_eq!(code, Some(2), "{name}: {err}");
+        assert!(err.contains(want), "{name}: expected {want:?} in {err:?}");
+    }
+    let o = sinew(&["check", "/no/such/spec.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("/no/such/spec.toml: cannot read the spec"));
+}
