@@ -147,8 +147,12 @@ fn run(cli: Cli) -> std::result::Result<(), Result<UsageError, anyhow::Error>> {
             let ids = run::predicted_ids(&p);
             let width = p.dims().last().copied().unwrap_or(1);
             for (row, (id, probs)) in ids.iter().zip(p.to_vec_f32().chunks(width)).enumerate() {
-                let label = classes.get(*id).cloned().unwrap_or_else(|| id.to_string());
-                println!("{}", json!({"row": row, "prediction": label, "outputs": probs}));
+                // A regression model (no classes) predicts its output value.
+                let prediction = match classes.get(*id) {
+                    Some(label) => json!(label),
+                    None => json!(probs[0]),
+                };
+                println!("{}", json!({"row": row, "prediction": prediction, "outputs": probs}));
             }
         }
         Command::Report { run_dir } => {

@@ -82,6 +82,38 @@ pub fn record(
     })
 }
 
+/// The record of a regression model: its test loss and metrics plus MAE, MSE, RMSE, R² and
+/// explained variance, with the regression report as its text.
+pub fn record_regression(
+    name: &str,
+    model: &mut Model,
+    history: &History,
+    x_test: &Tensor,
+    truth: &[f32],
+    labels: &Tensor,
+) -> Result<ModelRecord> {
+    let summary = model.summary()?;
+    let logs = model.evaluate(x_test, labels, 256)?;
+    let mut metrics: Vec<(String, f64)> = logs.0.iter().map(|(k, v)| (k.clone(), *v)).collect();
+    let pred: Vec<f64> = model.predict(x_test, 256)?.to_vec_f32().iter().map(|&v| f64::from(v)).collect();
+    let truth: Vec<f64> = truth.iter().map(|&v| f64::from(v)).collect();
+    let r = sinew::data::regression_report(&truth, &pred)?;
+    metrics.extend([
+        ("test_mae".to_string(), r.mae),
+        ("test_rmse".to_string(), r.rmse),
+        ("test_r2".to_string(), r.r2),
+        ("test_explained_variance".to_string(), r.explained_variance),
+    ]);
+    Ok(ModelRecord {
+        name: name.into(),
+        summary,
+        history: history.keys().map(|k| (k.to_string(), history.get(k).unwrap_or_default().to_vec())).collect(),
+        metrics,
+        classification_report: Some(r.to_string()),
+        ..Default::default()
+    })
+}
+
 /// Writes `run.json` and `report.html` into `dir` (created if needed).
 pub fn write_run(dir: &Path, run: &RunRecord) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create the run directory {}", dir.display()))?;

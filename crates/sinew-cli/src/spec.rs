@@ -33,6 +33,25 @@ pub struct CsvSource {
     pub trim: bool,
     /// Characters stripped from the end of every target value (the adult test file's ".").
     pub target_strip: String,
+    pub separator: u8,
+    /// A second file holding the target in its only column, row for row (scikit-learn's
+    /// diabetes data ships that way).
+    pub target_path: Option<PathBuf>,
+    /// Columns to drop before anything else.
+    pub drop: Vec<String>,
+    /// Feature steps, in order.
+    pub steps: Vec<Step>,
+}
+
+/// A feature-engineering step on the table, before the column recipe.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Step {
+    /// The first capture group of `pattern` in `source`, as column `into`.
+    Extract { source: String, pattern: String, into: String },
+    /// Replaces values of `column` by `map`; values not in it become `other` when given.
+    Replace { column: String, map: Vec<(String, String)>, other: Option<String> },
+    /// The sum of numeric columns plus `add` (a family size from siblings and parents).
+    Sum { columns: Vec<String>, add: f64, into: String },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -43,16 +62,21 @@ pub struct Data {
     pub scale: String,
 }
 
-/// One layer: its configuration and the spec line it came from.
+/// One layer: its configuration, the spec line it came from, and for a functional model the
+/// node it names (`id`) and the nodes it reads (`inputs`; empty means the previous layer).
 pub struct LayerSpec {
     pub config: Box<dyn LayerConfig>,
     pub line: usize,
+    pub id: Option<String>,
+    pub inputs: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Compile {
     pub optimizer: String,
     pub learning_rate: Option<f64>,
+    /// Cosine decay of the learning rate to `alpha` times its start over `decay_steps` steps.
+    pub cosine_decay: Option<(u64, f64)>,
     pub loss: String,
     pub metrics: Vec<String>,
 }
@@ -82,6 +106,8 @@ pub struct Spec {
     /// Per-sample input shape; `None` means the data's feature count (flat tabular input).
     pub input_shape: Option<Vec<usize>>,
     pub layers: Vec<LayerSpec>,
+    /// A functional graph (layers name their `inputs`) instead of a chain.
+    pub functional: bool,
     pub compile: Compile,
     pub fit: FitSpec,
     pub output_dir: PathBuf,
@@ -276,10 +302,18 @@ pub fn parse(src: &str, file: &Path) -> Result<Spec> {
         "null_values",
         "trim",
         "target_strip",
+        "target_path",
+        "separator",
+        "drop",
+        "steps",
         "test_size",
         "scale",
     ])?;
     let kind = data.str("source", None)?;
+    let data_steps = steps(&data, src, file)?;
+    if kind != "csv" && (!data_steps.is_empty() || data.t.contains_key("drop")) {
+        return Err(data.err(Some("source"), "steps and drop apply to a csv source"));
+    }
     let source = match kind.as_str() {
         "digits" => Source::Digits,
         "mnist" => Source::Mnist { dir: data.path("dir")? },
@@ -297,6 +331,13 @@ pub fn parse(src: &str, file: &Path) -> Result<Spec> {
             null_values: data.strs("null_values")?,
             trim: data.bool("trim", false)?,
             target_strip: data.str("target_strip", Some(""))?,
+            separator: match data.str("separator", Some(","))?.as_bytes() {
+                [b] => *b,
+                _ => return Err(data.err(Some("separator"), "must be a single character")),
+            },
+            target_path: data.path("target_path")?,
+            drop: data.strs("drop")?,
+            steps: data_steps,
         }),
         other => {
             return Err(data.err(
@@ -323,7 +364,20 @@ pub fn parse(src: &str, file: &Path) -> Result<Spec> {
     let data_spec = Data { source, test_size: data.float("test_size", 0.2, (0.0, 0.95))?, scale };
 
     let model = top.sub("model")?.ok_or_else(|| top.err(None, "missing required table [model]"))?;
-    model.only(&["input_shape", "layers"])?;
+    model.only(&["type", "input_shape", "layers"])?;
+    let functional = match model.str("type", Some("sequential"))?.as_str() {
+        "sequential" => false,
+        "functional" => true,
+        other => {
+            return Err(model.err(
+                Some("type"),
+                format!(
+                    "must be \"sequential\" or \"functional\", got {other:?}{}",
+                    suggest(other, &["sequential", "functional"])
+                ),
+            ))
+        }
+    };
     let input_shape: Option<Vec<usize>> = match model.t.get("input_shape") {
         Some(toml::Value::Array(a)) => Some(
             a.iter()
@@ -343,19 +397,48 @@ pub fn parse(src: &str, file: &Path) -> Result<Spec> {
         let t = l.as_table().ok_or_else(|| model.err(Some("layers"), "each layer must be a table"))?;
         let lt = Table { src, file, section: "model.layers".into(), occurrence: i, t };
         let class = lt.str("class", None)?;
+        let (id, inputs) = if functional { (lt.opt_str("name")?, lt.strs("inputs")?) } else { (None, vec![]) };
+        if !functional && t.contains_key("inputs") {
+            return Err(lt.err(Some("inputs"), "only a functional model (model.type = \"functional\") wires inputs"));
+        }
         let args: Map<String, Value> =
-            t.iter().filter(|(k, _)| *k != "class").map(|(k, v)| (k.clone(), to_json(v))).collect();
+            t.iter().filter(|(k, _)| *k != "class" && *k != "inputs").map(|(k, v)| (k.clone(), to_json(v))).collect();
         let config = layer_from_args(&class, &args).map_err(|e| {
             // Point at the argument the message names, else at the class.
             let key =
                 args.keys().find(|k| e.message.contains(&format!("{k:?}"))).map(String::as_str).unwrap_or("class");
             lt.err(Some(key), format!("layer {}: {}", i + 1, e.message))
         })?;
-        layer_specs.push(LayerSpec { config, line: locate(src, "model.layers", i, None) });
+        layer_specs.push(LayerSpec { config, line: locate(src, "model.layers", i, None), id, inputs });
+    }
+    if functional {
+        // Every input must name the model input or an earlier layer.
+        let mut known = vec!["input".to_string()];
+        for (i, l) in layer_specs.iter().enumerate() {
+            for inp in &l.inputs {
+                if !known.contains(inp) {
+                    let names: Vec<&str> = known.iter().map(String::as_str).collect();
+                    let lt = Table {
+                        src,
+                        file,
+                        section: "model.layers".into(),
+                        occurrence: i,
+                        t: layers[i].as_table().expect("checked"),
+                    };
+                    return Err(lt.err(
+                        Some("inputs"),
+                        format!("layer {}: no earlier node {inp:?}{}", i + 1, suggest(inp, &names)),
+                    ));
+                }
+            }
+            if let Some(id) = &l.id {
+                known.push(id.clone());
+            }
+        }
     }
 
     let compile = top.sub("compile")?.ok_or_else(|| top.err(None, "missing required table [compile]"))?;
-    compile.only(&["optimizer", "learning_rate", "loss", "metrics"])?;
+    compile.only(&["optimizer", "learning_rate", "cosine_decay_steps", "cosine_decay_alpha", "loss", "metrics"])?;
     let optimizer = compile.str("optimizer", Some("adam"))?.to_ascii_lowercase();
     if !OPTIMIZERS.contains(&optimizer.as_str()) {
         return Err(compile.err(
@@ -369,8 +452,20 @@ pub fn parse(src: &str, file: &Path) -> Result<Spec> {
     }
     let learning_rate =
         compile.t.get("learning_rate").map(|_| compile.float("learning_rate", 0.0, (1e-12, 10.0))).transpose()?;
-    let compile_spec =
-        Compile { optimizer, learning_rate, loss: compile.str("loss", None)?, metrics: compile.strs("metrics")? };
+    let cosine_decay = match compile.t.get("cosine_decay_steps") {
+        None => None,
+        Some(_) => Some((
+            compile.uint("cosine_decay_steps", None)? as u64,
+            compile.float("cosine_decay_alpha", 0.0, (0.0, 1.0))?,
+        )),
+    };
+    let compile_spec = Compile {
+        optimizer,
+        learning_rate,
+        cosine_decay,
+        loss: compile.str("loss", None)?,
+        metrics: compile.strs("metrics")?,
+    };
 
     let fit_spec = match top.sub("fit")? {
         None => FitSpec { epochs: 1, batch_size: 32, validation_split: 0.0, early_stopping: None },
@@ -416,8 +511,56 @@ pub fn parse(src: &str, file: &Path) -> Result<Spec> {
         data: data_spec,
         input_shape,
         layers: layer_specs,
+        functional,
         compile: compile_spec,
         fit: fit_spec,
         output_dir,
     })
+}
+
+/// The `[[data.steps]]` list.
+fn steps(data: &Table, src: &str, file: &Path) -> Result<Vec<Step>> {
+    let Some(list) = data.t.get("steps") else { return Ok(vec![]) };
+    let list = list.as_array().ok_or_else(|| data.err(Some("steps"), "must be a list of [[data.steps]] tables"))?;
+    let mut out = vec![];
+    for (i, st) in list.iter().enumerate() {
+        let t = st.as_table().ok_or_else(|| data.err(Some("steps"), "each step must be a table"))?;
+        let s = Table { src, file, section: "data.steps".into(), occurrence: i, t };
+        let kinds = ["extract", "replace", "sum"];
+        let kind = s.str("kind", None)?;
+        out.push(match kind.as_str() {
+            "extract" => {
+                s.only(&["kind", "source", "pattern", "into"])?;
+                let pattern = s.str("pattern", None)?;
+                Step::Extract { source: s.str("source", None)?, pattern, into: s.str("into", None)? }
+            }
+            "replace" => {
+                s.only(&["kind", "column", "map", "other"])?;
+                let map = match t.get("map") {
+                    Some(toml::Value::Table(m)) => m
+                        .iter()
+                        .map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+                        .collect::<Option<Vec<_>>>()
+                        .ok_or_else(|| s.err(Some("map"), "values must be strings"))?,
+                    _ => return Err(s.err(Some("map"), "must be a table of old = \"new\" strings")),
+                };
+                Step::Replace { column: s.str("column", None)?, map, other: s.opt_str("other")? }
+            }
+            "sum" => {
+                s.only(&["kind", "columns", "add", "into"])?;
+                Step::Sum {
+                    columns: s.strs("columns")?,
+                    add: s.float("add", 0.0, (f64::MIN, f64::MAX))?,
+                    into: s.str("into", None)?,
+                }
+            }
+            other => {
+                return Err(s.err(
+                    Some("kind"),
+                    format!("unknown step {other:?}{} (valid: {})", suggest(other, &kinds), kinds.join(", ")),
+                ))
+            }
+        });
+    }
+    Ok(out)
 }

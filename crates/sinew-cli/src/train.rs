@@ -26,6 +26,9 @@ pub struct Task {
     pub image: Option<(usize, usize)>,
     /// The fitted column recipe and target classes, saved in the model file.
     pub preprocessing: Option<serde_json::Value>,
+    /// For a regression loss: the target values of the train and test rows (the class fields
+    /// are then empty).
+    pub values: Option<(Vec<f32>, Vec<f32>)>,
     pub description: String,
 }
 
@@ -65,6 +68,7 @@ pub fn load_task(spec: &Spec) -> Result<Task> {
                 class_names: (0..10).map(|c| c.to_string()).collect(),
                 image: Some((8, 8)),
                 preprocessing: None,
+                values: None,
                 description: "8x8 digits built into sinew (UCI, via scikit-learn)".into(),
             })
         }
@@ -84,6 +88,7 @@ pub fn load_task(spec: &Spec) -> Result<Task> {
                 class_names: (0..10).map(|c| c.to_string()).collect(),
                 image: Some((28, 28)),
                 preprocessing: None,
+                values: None,
                 description: format!("MNIST from {} (60,000 training and 10,000 test images)", dir.display()),
             })
         }
@@ -101,79 +106,161 @@ pub fn load_task(spec: &Spec) -> Result<Task> {
                 class_names: (0..k).map(|c| c.to_string()).collect(),
                 image: None,
                 preprocessing: None,
+                values: None,
                 description: format!("{} ({} rows)", path.display(), y.len()),
             })
         }
-        Source::Csv(c) => {
-            let cols: Vec<&str> = c.column_names.iter().map(String::as_str).collect();
-            let nulls: Vec<&str> = c.null_values.iter().map(String::as_str).collect();
-            let mut opts = CsvOptions::new().has_header(c.header).trim(c.trim).null_values(&nulls);
-            if !cols.is_empty() {
-                opts = opts.column_names(&cols);
-            }
-            let read = |p: &std::path::Path| read_csv(p, &opts).with_context(|| format!("data source {}", p.display()));
-            let train = read(&c.path)?;
-            let labels = |df: &sinew::data::DataFrame| -> Result<Vec<String>> {
-                let strip: Vec<char> = c.target_strip.chars().collect();
-                Ok(column_str(df, &c.target)?
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, v)| v.map(|s| s.trim_end_matches(&strip[..]).to_string()).ok_or(i))
-                    .collect::<std::result::Result<Vec<_>, usize>>()
-                    .map_err(|i| anyhow::anyhow!("target column {:?}: row {i} is missing", c.target))?)
-            };
-            let (train_df, test_df) = match &c.test_path {
-                Some(p) => (train, read(p)?),
-                None => {
-                    let y = labels(&train)?;
-                    let enc = LabelEncoder::fit(&y)?;
-                    let s = train_test_split(train.height(), d.test_size, true, spec.seed, Some(&enc.transform(&y)?))?;
-                    (sinew::data::take_rows(&train, &s.train)?, sinew::data::take_rows(&train, &s.test)?)
-                }
-            };
-            let num: Vec<&str> = c.numeric.iter().map(String::as_str).collect();
-            let cat: Vec<&str> = c.categorical.iter().map(String::as_str).collect();
-            let scaling = match d.scale.as_str() {
-                "minmax" => Scaling::MinMax,
-                "none" => Scaling::None,
-                _ => Scaling::Standard,
-            };
-            let mut recipe = Preprocessor::new();
-            if !num.is_empty() {
-                recipe = recipe.numeric(&num, Strategy::Median, scaling);
-            }
-            if !cat.is_empty() {
-                recipe =
-                    recipe.categorical(&cat, CategoryFill::Constant("missing".into()), false, HandleUnknown::Ignore);
-            }
-            let prep = recipe.fit(&train_df)?;
-            let enc = LabelEncoder::fit(&labels(&train_df)?)?;
-            let y_train = enc.transform(&labels(&train_df)?)?;
-            let y_test =
-                enc.transform(&labels(&test_df)?).context("the test rows have a target class unseen in training")?;
-            Ok(Task {
-                x_train: prep.transform(&train_df)?,
-                y_train,
-                x_test: prep.transform(&test_df)?,
-                y_test,
-                class_names: enc.classes.clone(),
-                image: None,
-                preprocessing: Some(json!({"recipe": prep.to_json(), "target": c.target, "classes": enc.classes})),
-                description: format!(
-                    "{} ({} training, {} test rows), target {:?}",
-                    c.path.display(),
-                    train_df.height(),
-                    test_df.height(),
-                    c.target
-                ),
-            })
-        }
+        Source::Csv(c) => csv_task(spec, c),
     }
 }
 
-/// The optimizer a spec names, with Keras' default learning rates.
-pub fn optimizer(name: &str, lr: Option<f64>) -> Optimizer {
-    let lr = |d: f64| lr.unwrap_or(d);
+/// Losses whose targets are values, not classes.
+pub const REGRESSION_LOSSES: &[&str] = &[
+    "mse",
+    "mean_squared_error",
+    "mae",
+    "mean_absolute_error",
+    "huber",
+    "log_cosh",
+    "mean_squared_logarithmic_error",
+    "mean_absolute_percentage_error",
+];
+
+fn apply_steps(df: &mut sinew::data::DataFrame, c: &crate::spec::CsvSource) -> Result<()> {
+    use crate::spec::Step;
+    for name in &c.drop {
+        *df = df.drop(name).map_err(|_| anyhow::anyhow!("data.drop: no column {name:?}"))?;
+    }
+    for step in &c.steps {
+        match step {
+            Step::Extract { source, pattern, into } => sinew::data::extract(df, source, pattern, into)?,
+            Step::Replace { column, map, other } => {
+                let values: Vec<Option<String>> = column_str(df, column)?
+                    .into_iter()
+                    .map(|v| match v {
+                        Some(v) => match map.iter().find(|(k, _)| *k == v) {
+                            Some((_, new)) => Some(new.clone()),
+                            None => Some(other.clone().unwrap_or(v)),
+                        },
+                        None => other.clone(),
+                    })
+                    .collect();
+                sinew::data::set_column(df, column, values)?;
+            }
+            Step::Sum { columns, add, into } => {
+                let cols: Vec<&str> = columns.iter().map(String::as_str).collect();
+                sinew::data::derive(df, into, &cols, |v| v.iter().try_fold(*add, |acc, x| Some(acc + (*x)?)))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn csv_task(spec: &Spec, c: &crate::spec::CsvSource) -> Result<Task> {
+    let d = &spec.data;
+    let cols: Vec<&str> = c.column_names.iter().map(String::as_str).collect();
+    let nulls: Vec<&str> = c.null_values.iter().map(String::as_str).collect();
+    let mut opts = CsvOptions::new().has_header(c.header).trim(c.trim).null_values(&nulls).separator(c.separator);
+    if !cols.is_empty() {
+        opts = opts.column_names(&cols);
+    }
+    let read = |p: &std::path::Path| -> Result<sinew::data::DataFrame> {
+        let mut df = read_csv(p, &opts).with_context(|| format!("data source {}", p.display()))?;
+        if let Some(tp) = &c.target_path {
+            let t = read_csv(tp, &CsvOptions::new().has_header(false).column_names(&[&c.target]).numeric(&[&c.target]))
+                .with_context(|| format!("data.target_path {}", tp.display()))?;
+            if t.height() != df.height() {
+                bail!("data.target_path {}: {} rows for {} feature rows", tp.display(), t.height(), df.height());
+            }
+            df.with_column(t.column(&c.target)?.clone())?;
+        }
+        apply_steps(&mut df, c)?;
+        Ok(df)
+    };
+    let regression = REGRESSION_LOSSES.contains(&spec.compile.loss.as_str());
+    let train = read(&c.path)?;
+    let labels = |df: &sinew::data::DataFrame| -> Result<Vec<String>> {
+        let strip: Vec<char> = c.target_strip.chars().collect();
+        column_str(df, &c.target)?
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| v.map(|s| s.trim_end_matches(&strip[..]).to_string()).ok_or(i))
+            .collect::<std::result::Result<Vec<_>, usize>>()
+            .map_err(|i| anyhow::anyhow!("target column {:?}: row {i} is missing", c.target))
+    };
+    let (train_df, test_df) = match &c.test_path {
+        Some(p) => (train, read(p)?),
+        None => {
+            let strat =
+                if regression { None } else { Some(LabelEncoder::fit(&labels(&train)?)?.transform(&labels(&train)?)?) };
+            let s = train_test_split(train.height(), d.test_size, true, spec.seed, strat.as_deref())?;
+            (sinew::data::take_rows(&train, &s.train)?, sinew::data::take_rows(&train, &s.test)?)
+        }
+    };
+    let num: Vec<&str> = c.numeric.iter().map(String::as_str).collect();
+    let cat: Vec<&str> = c.categorical.iter().map(String::as_str).collect();
+    let scaling = match d.scale.as_str() {
+        "minmax" => Scaling::MinMax,
+        "none" => Scaling::None,
+        _ => Scaling::Standard,
+    };
+    let mut recipe = Preprocessor::new();
+    if !num.is_empty() {
+        recipe = recipe.numeric(&num, Strategy::Median, scaling);
+    }
+    if !cat.is_empty() {
+        recipe = recipe.categorical(&cat, CategoryFill::Constant("missing".into()), false, HandleUnknown::Ignore);
+    }
+    let prep = recipe.fit(&train_df)?;
+    let description = format!(
+        "{} ({} training, {} test rows), target {:?}",
+        c.path.display(),
+        train_df.height(),
+        test_df.height(),
+        c.target
+    );
+    let (x_train, x_test) = (prep.transform(&train_df)?, prep.transform(&test_df)?);
+    if regression {
+        let vals = |df: &sinew::data::DataFrame| -> Result<Vec<f32>> {
+            Ok(sinew::data::to_tensor(df, &[&c.target])?.to_vec_f32())
+        };
+        return Ok(Task {
+            x_train,
+            y_train: vec![],
+            x_test,
+            y_test: vec![],
+            class_names: vec![],
+            image: None,
+            preprocessing: Some(json!({"recipe": prep.to_json(), "target": c.target})),
+            values: Some((vals(&train_df)?, vals(&test_df)?)),
+            description,
+        });
+    }
+    let enc = LabelEncoder::fit(&labels(&train_df)?)?;
+    let y_train = enc.transform(&labels(&train_df)?)?;
+    let y_test = enc.transform(&labels(&test_df)?).context("the test rows have a target class unseen in training")?;
+    Ok(Task {
+        x_train,
+        y_train,
+        x_test,
+        y_test,
+        class_names: enc.classes.clone(),
+        image: None,
+        preprocessing: Some(json!({"recipe": prep.to_json(), "target": c.target, "classes": enc.classes})),
+        values: None,
+        description,
+    })
+}
+
+/// The optimizer a spec names, with Keras' default learning rates, optionally decayed.
+pub fn optimizer(name: &str, lr: Option<f64>, cosine: Option<(u64, f64)>) -> Optimizer {
+    let lr = |d: f64| -> LearningRate {
+        let initial = lr.unwrap_or(d);
+        match cosine {
+            Some((decay_steps, alpha)) => LearningRate::CosineDecay { initial, decay_steps, alpha },
+            None => initial.into(),
+        }
+    };
     match name {
         "sgd" => Optimizer::sgd(lr(0.01)),
         "rmsprop" => Optimizer::rmsprop(lr(0.001)),
@@ -191,19 +278,47 @@ pub fn optimizer(name: &str, lr: Option<f64>) -> Optimizer {
 /// input shape (errors name the spec file and the layer's line).
 pub fn build_model(spec: &mut Spec, features: usize) -> Result<Model> {
     let shape = spec.input_shape.clone().unwrap_or_else(|| vec![features]);
-    let mut m = Sequential::new();
-    m.seed(spec.seed).input(&shape);
-    m.set_name(&spec.name);
     let lines: Vec<usize> = spec.layers.iter().map(|l| l.line).collect();
-    for l in spec.layers.drain(..) {
-        m.add_boxed(l.config);
-    }
-    if let Err(e) = m.build() {
-        // Shape errors name the layer; point at the first spec line as the model's location.
-        bail!("{}:{}: model: {}", spec.path.display(), lines.first().copied().unwrap_or(1), e.message);
-    }
+    let path = spec.path.display().to_string();
+    let mut m = if spec.functional {
+        let mut g = Functional::new().seed(spec.seed);
+        let input = g.input(&shape);
+        let mut nodes: Vec<(String, Node)> = vec![("input".into(), input)];
+        let mut last = input;
+        for (i, l) in spec.layers.drain(..).enumerate() {
+            let ins: Vec<Node> = if l.inputs.is_empty() {
+                vec![last]
+            } else {
+                l.inputs
+                    .iter()
+                    .map(|n| nodes.iter().rev().find(|(k, _)| k == n).map(|p| p.1).expect("checked by the spec"))
+                    .collect()
+            };
+            let layer = g.shared_boxed(l.config);
+            last = g
+                .call(layer, ins)
+                .map_err(|e| anyhow::anyhow!("{path}:{}: model.layers: layer {}: {}", lines[i], i + 1, e.message))?;
+            if let Some(id) = l.id {
+                nodes.push((id, last));
+            }
+        }
+        g.model(input, last).map_err(|e| anyhow::anyhow!("{path}: model: {}", e.message))?
+    } else {
+        let mut m = Sequential::new();
+        m.seed(spec.seed).input(&shape);
+        for l in spec.layers.drain(..) {
+            m.add_boxed(l.config);
+        }
+        if let Err(e) = m.build() {
+            // Shape errors name the layer; point at the first spec line as the model's location.
+            bail!("{path}:{}: model: {}", lines.first().copied().unwrap_or(1), e.message);
+        }
+        m
+    };
+    m.set_name(&spec.name);
     let metrics: Vec<&str> = spec.compile.metrics.iter().map(String::as_str).collect();
-    m.compile(optimizer(&spec.compile.optimizer, spec.compile.learning_rate), spec.compile.loss.as_str(), &metrics)
+    let opt = optimizer(&spec.compile.optimizer, spec.compile.learning_rate, spec.compile.cosine_decay);
+    m.compile(opt, spec.compile.loss.as_str(), &metrics)
         .map_err(|e| anyhow::anyhow!("{}: compile: {}", spec.path.display(), e.message))?;
     Ok(m)
 }
@@ -242,8 +357,10 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
     let mut model = build_model(&mut spec, features)?;
     out.say(model.summary()?);
     let k = task.class_names.len();
-    let (y_train, y_test) =
-        (targets(&spec.compile.loss, &task.y_train, k)?, targets(&spec.compile.loss, &task.y_test, k)?);
+    let (y_train, y_test) = match &task.values {
+        Some((a, b)) => (Tensor::from_vec(a.clone(), [a.len(), 1]), Tensor::from_vec(b.clone(), [b.len(), 1])),
+        None => (targets(&spec.compile.loss, &task.y_train, k)?, targets(&spec.compile.loss, &task.y_test, k)?),
+    };
     let mut early = spec.fit.early_stopping.as_ref().map(|e| {
         let mut cb = EarlyStopping::new(&e.monitor).patience(e.patience);
         cb.min_delta = e.min_delta;
@@ -259,8 +376,13 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
         fit = fit.callback(cb);
     }
     let history = model.fit(&x_train, &y_train, fit)?;
-    let test = TestSet { x: &x_test, y: &task.y_test, class_names: &task.class_names, image: task.image };
-    let rec = record(&spec.name, &mut model, &history, &test, &y_test)?;
+    let rec = match &task.values {
+        Some((_, truth)) => crate::run::record_regression(&spec.name, &mut model, &history, &x_test, truth, &y_test)?,
+        None => {
+            let test = TestSet { x: &x_test, y: &task.y_test, class_names: &task.class_names, image: task.image };
+            record(&spec.name, &mut model, &history, &test, &y_test)?
+        }
+    };
     out.say(rec.classification_report.clone().unwrap_or_default());
     std::fs::create_dir_all(&spec.output_dir)
         .with_context(|| format!("cannot create the run directory {}", spec.output_dir.display()))?;

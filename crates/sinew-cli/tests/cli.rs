@@ -60,9 +60,13 @@ fn every_shipped_spec_checks_and_the_small_ones_train() {
         let o = sinew(&["--quiet", "check", s.to_str().unwrap()]);
         assert!(o.status.success(), "{}: {}", s.display(), String::from_utf8_lossy(&o.stderr));
     }
-    for (name, target) in
-        [("digits_mlp", 0.95), ("digits_cnn", 0.95), ("breast_cancer_ann", 0.93), ("adult_income", 0.845)]
-    {
+    for (name, target) in [
+        ("digits_mlp", 0.95),
+        ("digits_cnn", 0.95),
+        ("breast_cancer_ann", 0.93),
+        ("adult_income", 0.845),
+        ("titanic", 0.78),
+    ] {
         let dir = tmp(name);
         let spec = repo().join("specs").join(format!("{name}.toml"));
         let o = sinew(&["--quiet", "--json", "train", spec.to_str().unwrap(), "--out", dir.to_str().unwrap()]);
@@ -71,6 +75,20 @@ fn every_shipped_spec_checks_and_the_small_ones_train() {
         assert!(acc >= target, "{name}: accuracy {acc} < {target}");
         assert!(dir.join("model.sinew").is_file() && dir.join("report.html").is_file());
     }
+    // The regression spec reports R² on its test split.
+    let dir = tmp("diabetes");
+    let o = sinew(&["--quiet", "--json", "train", "specs/diabetes_regression.toml", "--out", dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r2 = stdout_json(&o)["metrics"]["test_r2"].as_f64().unwrap();
+    assert!(r2 > 0.3, "diabetes R² {r2}");
+    assert!(std::fs::read_to_string(dir.join("report.html")).unwrap().contains("Regression report"));
+    // The regression spec reports R² on its test split.
+    let dir = tmp("diabetes");
+    let o = sinew(&["--quiet", "--json", "train", "specs/diabetes_regression.toml", "--out", dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r2 = stdout_json(&o)["metrics"]["test_r2"].as_f64().unwrap();
+    assert!(r2 > 0.3, "diabetes R² {r2}");
+    assert!(std::fs::read_to_string(dir.join("report.html")).unwrap().contains("Regression report"));
     // One MNIST spec trains through the CLI too, for one epoch.
     let dir = tmp("mnist_cnn");
     let o =
@@ -130,6 +148,17 @@ const GOOD: &str = "[data]\nsource = \"digits\"\n\n[model]\n\n[[model.layers]]\n
 fn bad_specs_name_file_line_field_and_suggest() {
     assert_eq!(check("good", GOOD).0, Some(0));
     let cases = [
+        (
+            "functional_input",
+            GOOD.replace("[model]\n", "[model]\ntype = \"functional\"\n")
+                .replace("units = 10\n", "units = 10\ninputs = [\"inpt\"]\n"),
+            "SPEC:10: model.layers.inputs: layer 1: no earlier node \"inpt\"; did you mean \"input\"?",
+        ),
+        (
+            "step_kind",
+            GOOD.replace("source = \"digits\"\n", "source = \"digits\"\n\n[[data.steps]]\nkind = \"extrakt\"\n"),
+            "SPEC:5: data.steps.kind: unknown step \"extrakt\"; did you mean \"extract\"?",
+        ),
         (
             "layer_arg",
             GOOD.replace("units = 10", "unit = 10"),

@@ -152,6 +152,15 @@ impl LabelEncoder {
             })
             .collect()
     }
+    pub fn to_json(&self) -> Value {
+        json!({"class_name": "LabelEncoder", "classes": self.classes})
+    }
+    pub fn from_json(v: &Value) -> Result<Self> {
+        let classes = string_list(&v["classes"]).filter(|c| !c.is_empty()).ok_or_else(|| {
+            Error::invalid(format!("LabelEncoder config: classes must be a non-empty list of strings in {v}"))
+        })?;
+        Ok(LabelEncoder { classes })
+    }
     pub fn inverse_transform(&self, ids: &[usize]) -> Result<Vec<String>> {
         ids.iter()
             .map(|&i| {
@@ -304,6 +313,7 @@ mod tests {
         assert_eq!(e.classes, s(&["amsterdam", "paris", "tokyo"]));
         assert_eq!(e.transform(&s(&["tokyo", "amsterdam"])).unwrap(), vec![2, 0]);
         assert_eq!(e.inverse_transform(&[1]).unwrap(), s(&["paris"]));
+        assert_eq!(LabelEncoder::from_json(&e.to_json()).unwrap(), e);
         let err = e.transform(&s(&["paris", "rome"])).unwrap_err();
         assert!(err.message.contains("row 1 has \"rome\", unseen at fit time"), "{}", err.message);
     }
@@ -317,6 +327,7 @@ mod tests {
             e.transform(&data).unwrap().to_vec_f32(),
             vec![0., 1., 0., 0., 1., 1., 0., 0., 1., 0., 0., 1., 1., 0., 0.]
         );
+        assert_eq!(OneHotEncoder::from_json(&e.to_json()).unwrap(), e);
         let d = OneHotEncoder::fit(&["color", "size"], &data, true, HandleUnknown::Ignore).unwrap();
         assert_eq!(d.feature_names(), s(&["color_red", "size_M", "size_S"]));
         let new = vec![s(&["green"]), s(&["M"])];

@@ -190,7 +190,8 @@ fn model_section(m: &ModelRecord) -> String {
         h += "</div>\n";
     }
     if let Some(r) = &m.classification_report {
-        h += &format!("<h3>Classification report</h3><pre class=\"classification-report\">{}</pre>\n", escape(r));
+        let title = if m.class_names.is_empty() { "Regression report" } else { "Classification report" };
+        h += &format!("<h3>{title}</h3><pre class=\"classification-report\">{}</pre>\n", escape(r));
     }
     let mut evals = String::new();
     if let Some(c) = &m.confusion {
