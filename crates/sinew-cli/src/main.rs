@@ -3,7 +3,9 @@
 
 mod demo;
 mod output;
+mod predict;
 mod run;
+mod sources;
 mod spec;
 mod train;
 
@@ -58,8 +60,19 @@ enum Command {
     Summary { model: PathBuf },
     /// Evaluate a saved model on a CSV, through the preprocessing saved with it.
     Evaluate { model: PathBuf, data: PathBuf },
-    /// Predict CSV rows through the preprocessing saved with the model: one JSON line per row.
-    Predict { model: PathBuf, input: PathBuf },
+    /// Predict through the preprocessing saved with the model: CSV rows (one JSON line each), an
+    /// image or a folder of images, the next value of a time series, or text generated after a
+    /// seed text.
+    Predict {
+        model: PathBuf,
+        input: PathBuf,
+        /// Characters to generate (text models).
+        #[arg(long, default_value_t = 200)]
+        length: usize,
+        /// Sampling temperature (text models).
+        #[arg(long, default_value_t = 0.5)]
+        temperature: f64,
+    },
     /// Rebuild a run directory's report.html from its run.json.
     Report { run_dir: PathBuf },
 }
@@ -138,8 +151,16 @@ fn run(cli: Cli) -> std::result::Result<(), Result<UsageError, anyhow::Error>> {
             out.say(format!("{report}\naccuracy {acc:.4}"));
             out.result(&json!({"model": model, "data": data, "accuracy": acc}));
         }
-        Command::Predict { model, input } => {
+        Command::Predict { model, input, length, temperature } => {
             let mut m = load_model(&model).map_err(Err)?;
+            let kind = m.preprocessing().and_then(|p| p["kind"].as_str()).unwrap_or("table").to_string();
+            if kind != "table" {
+                let rng = &mut Rng::seed(cli.seed.unwrap_or(0));
+                for line in predict::predict(&mut m, &kind, &input, length, temperature, rng).map_err(Err)? {
+                    println!("{line}");
+                }
+                return Ok(());
+            }
             let (recipe, _, classes) = saved_recipe(&m, &model).map_err(Err)?;
             let df = read_csv(&input, &CsvOptions::new()).map_err(|e| Err(e.into()))?;
             let x = recipe.transform(&df).map_err(|e| Err(e.into()))?;

@@ -17,7 +17,13 @@ pub enum Source {
     /// A scikit-learn bundled CSV (iris, wine, breast cancer).
     SklearnCsv { path: PathBuf },
     /// A CSV table with a target column, preprocessed by sinew's column recipe.
-    Csv(CsvSource),
+    Csv(Box<CsvSource>),
+    /// One column of a time-series CSV: `window` past values predict the next.
+    TimeSeries { path: PathBuf, column: String, window: usize },
+    /// Images in one sub-folder per class.
+    ImageFolder { dir: PathBuf, image_size: (usize, usize), channels: usize },
+    /// A plain-text corpus: one-hot windows of `seq_len` characters predict the next one.
+    Text { path: PathBuf, seq_len: usize, step: usize, max_chars: usize },
 }
 
 #[derive(Clone, Debug, PartialEq, Default)]
@@ -113,7 +119,7 @@ pub struct Spec {
     pub output_dir: PathBuf,
 }
 
-pub const SOURCES: &[&str] = &["digits", "mnist", "sklearn_csv", "csv"];
+pub const SOURCES: &[&str] = &["digits", "mnist", "sklearn_csv", "csv", "time_series", "image_folder", "text"];
 pub const OPTIMIZERS: &[&str] =
     &["sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "adamod"];
 
@@ -308,6 +314,13 @@ pub fn parse(src: &str, file: &Path) -> Result<Spec> {
         "steps",
         "test_size",
         "scale",
+        "column",
+        "window",
+        "image_size",
+        "channels",
+        "seq_len",
+        "step",
+        "max_chars",
     ])?;
     let kind = data.str("source", None)?;
     let data_steps = steps(&data, src, file)?;
@@ -320,7 +333,7 @@ pub fn parse(src: &str, file: &Path) -> Result<Spec> {
         "sklearn_csv" => Source::SklearnCsv {
             path: data.path("path")?.ok_or_else(|| data.err(None, "missing required field \"path\""))?,
         },
-        "csv" => Source::Csv(CsvSource {
+        "csv" => Source::Csv(Box::new(CsvSource {
             path: data.path("path")?.ok_or_else(|| data.err(None, "missing required field \"path\""))?,
             test_path: data.path("test_path")?,
             target: data.str("target", None)?,
@@ -338,7 +351,38 @@ pub fn parse(src: &str, file: &Path) -> Result<Spec> {
             target_path: data.path("target_path")?,
             drop: data.strs("drop")?,
             steps: data_steps,
-        }),
+        })),
+        "time_series" => Source::TimeSeries {
+            path: data.path("path")?.ok_or_else(|| data.err(None, "missing required field \"path\""))?,
+            column: data.str("column", None)?,
+            window: data.uint("window", Some(12))?,
+        },
+        "image_folder" => {
+            let size = match data.t.get("image_size") {
+                None => (256, 256),
+                Some(toml::Value::Array(a))
+                    if a.len() == 2 && a.iter().all(|v| v.as_integer().is_some_and(|i| i > 0)) =>
+                {
+                    (a[0].as_integer().unwrap_or(1) as usize, a[1].as_integer().unwrap_or(1) as usize)
+                }
+                Some(v) => return Err(data.err(Some("image_size"), format!("must be [height, width], got {v}"))),
+            };
+            let channels = data.uint("channels", Some(3))?;
+            if ![1, 3, 4].contains(&channels) {
+                return Err(data.err(Some("channels"), format!("must be 1, 3 or 4, got {channels}")));
+            }
+            Source::ImageFolder {
+                dir: data.path("dir")?.ok_or_else(|| data.err(None, "missing required field \"dir\""))?,
+                image_size: size,
+                channels,
+            }
+        }
+        "text" => Source::Text {
+            path: data.path("path")?.ok_or_else(|| data.err(None, "missing required field \"path\""))?,
+            seq_len: data.uint("seq_len", Some(40))?,
+            step: data.uint("step", Some(3))?,
+            max_chars: data.uint("max_chars", Some(20_000))?,
+        },
         other => {
             return Err(data.err(
                 Some("source"),

@@ -67,7 +67,8 @@ pub fn load_task(spec: &Spec) -> Result<Task> {
                 y_test,
                 class_names: (0..10).map(|c| c.to_string()).collect(),
                 image: Some((8, 8)),
-                preprocessing: None,
+                preprocessing: Some(json!({"kind": "image", "height": 8, "width": 8, "channels": 1,
+                    "classes": (0..10).map(|c| c.to_string()).collect::<Vec<_>>()})),
                 values: None,
                 description: "8x8 digits built into sinew (UCI, via scikit-learn)".into(),
             })
@@ -87,7 +88,8 @@ pub fn load_task(spec: &Spec) -> Result<Task> {
                 y_test: ids(&m.y_test),
                 class_names: (0..10).map(|c| c.to_string()).collect(),
                 image: Some((28, 28)),
-                preprocessing: None,
+                preprocessing: Some(json!({"kind": "image", "height": 28, "width": 28, "channels": 1,
+                    "classes": (0..10).map(|c| c.to_string()).collect::<Vec<_>>()})),
                 values: None,
                 description: format!("MNIST from {} (60,000 training and 10,000 test images)", dir.display()),
             })
@@ -111,6 +113,13 @@ pub fn load_task(spec: &Spec) -> Result<Task> {
             })
         }
         Source::Csv(c) => csv_task(spec, c),
+        Source::TimeSeries { path, column, window } => crate::sources::time_series(spec, path, column, *window),
+        Source::ImageFolder { dir, image_size, channels } => {
+            crate::sources::image_folder(spec, dir, *image_size, *channels)
+        }
+        Source::Text { path, seq_len, step, max_chars } => {
+            crate::sources::text(spec, path, *seq_len, *step, *max_chars)
+        }
     }
 }
 
@@ -337,6 +346,18 @@ fn targets(loss: &str, y: &[usize], k: usize) -> Result<Tensor> {
 /// Trains the spec and writes its run directory; returns the test metrics.
 pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result<Vec<(String, f64)>> {
     let task = load_task(&spec)?;
+    if task.values.is_some() != REGRESSION_LOSSES.contains(&spec.compile.loss.as_str()) {
+        let what = if task.values.is_some() {
+            "values (a regression loss such as \"mse\")"
+        } else {
+            "classes (a classification loss)"
+        };
+        bail!(
+            "{}: compile.loss {:?} does not fit this data, whose targets are {what}",
+            spec.path.display(),
+            spec.compile.loss
+        );
+    }
     out.say(format!("{}: {}", spec.name, task.description));
     let features = task.x_train.numel() / task.x_train.dims()[0].max(1);
     let shape = spec.input_shape.clone().unwrap_or_else(|| vec![features]);

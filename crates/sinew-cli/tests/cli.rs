@@ -211,3 +211,91 @@ fn bad_specs_name_file_line_field_and_suggest() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("/no/such/spec.toml: cannot read the spec"));
 }
+
+/// Writes a spec into `dir` and trains it; returns the JSON result.
+fn train_spec(dir: &Path, spec: &str) -> Value {
+    let path = dir.join("spec.toml");
+    std::fs::write(&path, spec).unwrap();
+    let out = dir.join("run");
+    let o = sinew(&["--quiet", "--json", "train", path.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.join("report.html").is_file());
+    stdout_json(&o)
+}
+
+fn predict_lines(model: &Path, input: &Path, extra: &[&str]) -> Vec<Value> {
+    let mut args = vec!["predict", model.to_str().unwrap(), input.to_str().unwrap()];
+    args.extend(extra);
+    let o = sinew(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+const DENSE_TAIL: &str = "[[model.layers]]\nclass = \"Dense\"\nunits = 32\nactivation = \"relu\"\n\n";
+
+#[test]
+fn time_series_image_folder_and_text_sources_train_and_predict() {
+    // The airline series: 12 months of history predict the next month.
+    let dir = tmp("series");
+    let v = train_spec(&dir, &format!(
+        "[data]\nsource = \"time_series\"\npath = \"{}\"\ncolumn = \"Passengers\"\nwindow = 12\n\n[model]\n\n{DENSE_TAIL}[[model.layers]]\nclass = \"Dense\"\nunits = 1\n\n[compile]\nloss = \"mse\"\nlearning_rate = 0.01\n\n[fit]\nepochs = 200\nbatch_size = 16\n",
+        repo().join("../shared/data/airline-passengers/airline-passengers.csv").display()
+    ));
+    assert!(v["metrics"]["test_rmse"].as_f64().unwrap().is_finite());
+    let series = repo().join("../shared/data/airline-passengers/airline-passengers.csv");
+    let next = predict_lines(&dir.join("run/model.sinew"), &series, &[]);
+    let value = next[0]["next"].as_f64().unwrap();
+    assert!(value > 200.0 && value < 1000.0, "next month {value}");
+    assert_eq!(next[0]["after"], "1960-12");
+
+    // Two classes of generated images: dark squares and bright squares, with noise.
+    let dir = tmp("images");
+    let mut state = 12345u32;
+    let mut noise = || {
+        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        (state >> 24) as u8 / 4
+    };
+    for (class, base) in [("dark", 30u8), ("bright", 180)] {
+        std::fs::create_dir_all(dir.join("imgs").join(class)).unwrap();
+        for k in 0..30 {
+            let mut px = vec![0u8; 8 * 8];
+            px.iter_mut().for_each(|p| *p = base + noise());
+            write_grey_png(&dir.join("imgs").join(class).join(format!("{k}.png")), 8, 8, &px);
+        }
+    }
+    let v = train_spec(&dir, &format!(
+        "seed = 3\n[data]\nsource = \"image_folder\"\ndir = \"{}\"\nimage_size = [8, 8]\nchannels = 1\ntest_size = 0.25\n\n[model]\ninput_shape = [8, 8, 1]\n\n[[model.layers]]\nclass = \"Flatten\"\n\n{DENSE_TAIL}[[model.layers]]\nclass = \"Dense\"\nunits = 2\nactivation = \"softmax\"\n\n[compile]\nloss = \"sparse_categorical_crossentropy\"\nmetrics = [\"accuracy\"]\nlearning_rate = 0.01\n\n[fit]\nepochs = 30\nbatch_size = 8\n",
+        dir.join("imgs").display()
+    ));
+    assert_eq!(v["metrics"]["accuracy"].as_f64().unwrap(), 1.0);
+    let preds = predict_lines(&dir.join("run/model.sinew"), &dir.join("imgs/bright"), &[]);
+    assert_eq!(preds.len(), 30);
+    assert!(preds.iter().all(|p| p["prediction"] == "bright"), "{preds:?}");
+
+    // A repetitive corpus: five characters of context determine the next one.
+    let dir = tmp("text");
+    std::fs::write(dir.join("corpus.txt"), "hello world ".repeat(300)).unwrap();
+    let v = train_spec(&dir, &format!(
+        "[data]\nsource = \"text\"\npath = \"{}\"\nseq_len = 5\nstep = 1\n\n[model]\ninput_shape = [5, 8]\n\n[[model.layers]]\nclass = \"Flatten\"\n\n{DENSE_TAIL}[[model.layers]]\nclass = \"Dense\"\nunits = 8\nactivation = \"softmax\"\n\n[compile]\nloss = \"sparse_categorical_crossentropy\"\nmetrics = [\"accuracy\"]\nlearning_rate = 0.01\n\n[fit]\nepochs = 5\n",
+        dir.join("corpus.txt").display()
+    ));
+    assert!(v["metrics"]["accuracy"].as_f64().unwrap() > 0.99);
+    std::fs::write(dir.join("seed.txt"), "hello").unwrap();
+    let g = predict_lines(
+        &dir.join("run/model.sinew"),
+        &dir.join("seed.txt"),
+        &["--length", "12", "--temperature", "0.05"],
+    );
+    assert_eq!(g[0]["generated"], " world hello");
+    // The wrong kind of loss for the data is a clear error.
+    let path = dir.join("bad.toml");
+    std::fs::write(&path, format!("[data]\nsource = \"text\"\npath = \"{}\"\nseq_len = 5\n\n[model]\n\n[[model.layers]]\nclass = \"Dense\"\nunits = 1\n\n[compile]\nloss = \"mse\"\n", dir.join("corpus.txt").display())).unwrap();
+    let o = sinew(&["train", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("does not fit this data, whose targets are classes"));
+}
+
+/// A grey PNG (the image crate is already in sinew's tree).
+fn write_grey_png(path: &Path, w: u32, h: u32, px: &[u8]) {
+    image::GrayImage::from_raw(w, h, px.to_vec()).expect("w * h pixels").save(path).unwrap();
+}

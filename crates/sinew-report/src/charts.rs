@@ -36,7 +36,7 @@ pub fn box_plot(df: &DataFrame, col: &str, by: Option<&str>) -> Result<Plot> {
     let values = column_f64(df, col)?;
     let Some(by) = by else {
         let all: Vec<f64> = values.into_iter().flatten().collect();
-        return Ok(Plot::boxes(&format!("{col}"), &[col.to_string()], &[all]).y_label(col));
+        return Ok(Plot::boxes(col, &[col.to_string()], &[all]).y_label(col));
     };
     let keys = column_str(df, by)?;
     let mut groups: std::collections::BTreeMap<String, Vec<f64>> = Default::default();

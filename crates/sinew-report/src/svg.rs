@@ -81,6 +81,7 @@ impl Svg {
         let _ = writeln!(self.body, r#"<circle cx="{x:.2}" cy="{y:.2}" r="{r}" fill="{fill}" fill-opacity="0.7"/>"#);
     }
     /// Text at (x, y); `rotate` turns it -90 degrees about that point (a y-axis label).
+    #[allow(clippy::too_many_arguments)]
     pub fn text(&mut self, x: f64, y: f64, text: &str, size: f64, anchor: Anchor, rotate: bool, class: &str) {
         self.text_fill(x, y, text, size, anchor, rotate, class, "#222222");
     }

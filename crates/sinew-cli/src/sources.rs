@@ -1,0 +1,173 @@
+//! The spec's non-tabular sources: a time series (windows of past values predict the next one),
+//! an image folder (one sub-folder per class) and a text corpus (one-hot character windows predict
+//! the next character). Each becomes a [`Task`], with what `sinew predict` needs saved as the
+//! model's preprocessing.
+
+use crate::spec::Spec;
+use crate::train::Task;
+use anyhow::{bail, Context, Result};
+use serde_json::json;
+use sinew::data::{collect, image_dataset_from_directory, read_time_series, ImageFolder, MinMaxScaler, TextCorpus};
+use sinew::prelude::*;
+use std::path::Path;
+
+/// Windows of `window` scaled values and the value that follows each, split in time order (the
+/// last `test_size` of the windows are the test set, as forecasting requires).
+pub fn time_series(spec: &Spec, path: &Path, column: &str, window: usize) -> Result<Task> {
+    let ts = read_time_series(path, &[column])?;
+    let v = ts.values.to_vec_f32();
+    if window == 0 || window >= v.len() {
+        bail!("data.window {window} must be between 1 and the series length {}", v.len());
+    }
+    let n = v.len() - window;
+    let n_test = ((n as f64) * spec.data.test_size).ceil() as usize;
+    if n_test == 0 || n_test >= n {
+        bail!("data.test_size {} leaves no training or test windows of {n}", spec.data.test_size);
+    }
+    // Scale with the training part's range only, so the test values stay unseen.
+    let split_at = v.len() - n_test;
+    let scaler = MinMaxScaler::fit(&Tensor::from_vec(v[..split_at].to_vec(), [split_at, 1]))?;
+    let s = scaler.transform(&Tensor::from_vec(v.clone(), [v.len(), 1]))?.to_vec_f32();
+    let mut x = Vec::with_capacity(n * window);
+    let mut y = Vec::with_capacity(n);
+    for i in 0..n {
+        x.extend_from_slice(&s[i..i + window]);
+        y.push(s[i + window]);
+    }
+    let cut = n - n_test;
+    Ok(Task {
+        x_train: Tensor::from_vec(x[..cut * window].to_vec(), [cut, window]),
+        y_train: vec![],
+        x_test: Tensor::from_vec(x[cut * window..].to_vec(), [n_test, window]),
+        y_test: vec![],
+        class_names: vec![],
+        image: None,
+        preprocessing: Some(json!({"kind": "time_series", "column": column, "window": window, "scaler": scaler.to_json()})),
+        values: Some((y[..cut].to_vec(), y[cut..].to_vec())),
+        description: format!(
+            "{} column {column:?}: {} windows of {window} steps, the last {n_test} for testing (values scaled to [0, 1])",
+            path.display(),
+            n
+        ),
+    })
+}
+
+/// Every image of a class-per-folder tree, scaled to [0, 1] and flattened, split by `seed`.
+pub fn image_folder(spec: &Spec, dir: &Path, size: (usize, usize), channels: usize) -> Result<Task> {
+    let split = |subset| ImageFolder {
+        image_size: size,
+        channels,
+        batch_size: 256,
+        shuffle: false,
+        seed: spec.seed,
+        validation_split: Some((spec.data.test_size, subset)),
+    };
+    let load = |subset| -> Result<(Tensor, Vec<usize>, Vec<String>)> {
+        let ds = image_dataset_from_directory(dir, &split(subset))?;
+        let batches = collect(&ds.dataset)?;
+        let xs: Vec<&Tensor> = batches.iter().map(|b| &b.x[0]).collect();
+        let x = Tensor::concat(&xs, 0);
+        let y: Vec<usize> = batches.iter().flat_map(|b| b.y[0].to_vec_f32()).map(|v| v as usize).collect();
+        let n = y.len();
+        Ok((x.reshape([n, size.0 * size.1 * channels]).mul_scalar(1.0 / 255.0), y, ds.class_names))
+    };
+    let (x_train, y_train, class_names) = load(sinew::data::Subset::Training)?;
+    let (x_test, y_test, _) = load(sinew::data::Subset::Validation)?;
+    Ok(Task {
+        x_train,
+        y_train,
+        x_test,
+        y_test,
+        class_names: class_names.clone(),
+        image: (channels == 1).then_some(size),
+        preprocessing: Some(
+            json!({"kind": "image", "height": size.0, "width": size.1, "channels": channels, "classes": class_names}),
+        ),
+        values: None,
+        description: format!("images in {} ({}x{}, {channels} channel(s))", dir.display(), size.0, size.1),
+    })
+}
+
+/// One-hot windows of `seq_len` characters (flattened) and the id of the character after each,
+/// from the first `max_chars` characters; the last `test_size` of the windows are the test set.
+pub fn text(spec: &Spec, path: &Path, seq_len: usize, step: usize, max_chars: usize) -> Result<Task> {
+    let full = TextCorpus::load(path)?;
+    let text: String = full.text.chars().take(max_chars).collect();
+    let corpus = TextCorpus { text, vocab: full.vocab.clone() };
+    let (x, y) = corpus.next_char_windows(seq_len, step).context("data.seq_len")?;
+    let (n, v) = (y.dims()[0], corpus.vocab_size());
+    let ids = x.to_vec_f32();
+    let mut onehot = vec![0f32; n * seq_len * v];
+    for (k, &id) in ids.iter().enumerate() {
+        onehot[k * v + id as usize] = 1.0;
+    }
+    let y: Vec<usize> = y.to_vec_f32().iter().map(|&c| c as usize).collect();
+    let n_test = ((n as f64) * spec.data.test_size).ceil() as usize;
+    let cut = n.saturating_sub(n_test).max(1);
+    let width = seq_len * v;
+    let names: Vec<String> = corpus.vocab.iter().map(|c| format!("{c:?}")).collect();
+    Ok(Task {
+        x_train: Tensor::from_vec(onehot[..cut * width].to_vec(), [cut, width]),
+        y_train: y[..cut].to_vec(),
+        x_test: Tensor::from_vec(onehot[cut * width..].to_vec(), [n - cut, width]),
+        y_test: y[cut..].to_vec(),
+        class_names: names,
+        image: None,
+        preprocessing: Some(
+            json!({"kind": "text", "seq_len": seq_len, "vocab": corpus.vocab.iter().map(|c| c.to_string()).collect::<Vec<_>>()}),
+        ),
+        values: None,
+        description: format!("{}: {} windows of {seq_len} characters over a vocabulary of {v}", path.display(), n),
+    })
+}
+
+/// Samples `length` characters after `seed` from a next-character model, with `temperature`
+/// (the Keras text-generation example's `sample`): low values pick the likeliest character, high
+/// values flatten the distribution. `shape` is the model's per-sample input shape.
+#[allow(clippy::too_many_arguments)]
+pub fn generate(
+    model: &mut Model,
+    shape: &[usize],
+    vocab: &[char],
+    seq_len: usize,
+    seed: &str,
+    length: usize,
+    temperature: f64,
+    rng: &mut Rng,
+) -> Result<String> {
+    if temperature.is_nan() || temperature <= 0.0 {
+        bail!("--temperature must be positive, got {temperature}");
+    }
+    let corpus = TextCorpus { text: String::new(), vocab: vocab.to_vec() };
+    let mut ids = corpus.encode(seed).context("the seed text")?;
+    if ids.len() < seq_len {
+        bail!("the seed text has {} characters; the model reads {seq_len}", ids.len());
+    }
+    let v = vocab.len();
+    let mut out = String::new();
+    for _ in 0..length {
+        let mut x = vec![0f32; seq_len * v];
+        for (k, &id) in ids[ids.len() - seq_len..].iter().enumerate() {
+            x[k * v + id] = 1.0;
+        }
+        let mut dims = vec![1];
+        dims.extend(shape);
+        let p = model.predict(Tensor::from_vec(x, dims), 1)?.to_vec_f32();
+        let logits: Vec<f64> = p.iter().map(|&q| (f64::from(q).max(1e-12)).ln() / temperature).collect();
+        let max = logits.iter().copied().fold(f64::MIN, f64::max);
+        let w: Vec<f64> = logits.iter().map(|l| (l - max).exp()).collect();
+        let total: f64 = w.iter().sum();
+        let mut r = rng.next_f64() * total;
+        let mut next = v - 1;
+        for (i, wi) in w.iter().enumerate() {
+            if r < *wi {
+                next = i;
+                break;
+            }
+            r -= wi;
+        }
+        ids.push(next);
+        out.push(vocab[next]);
+    }
+    Ok(out)
+}
