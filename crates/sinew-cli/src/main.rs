@@ -58,7 +58,8 @@ enum Command {
     Check { spec: PathBuf },
     /// Print a saved model's summary.
     Summary { model: PathBuf },
-    /// Evaluate a saved model on a CSV, through the preprocessing saved with it.
+    /// Evaluate a saved model on a CSV (through the preprocessing saved with it) or, for an image
+    /// model, on a folder with one sub-folder per class.
     Evaluate { model: PathBuf, data: PathBuf },
     /// Predict through the preprocessing saved with the model: CSV rows (one JSON line each), an
     /// image or a folder of images, the next value of a time series, or text generated after a
@@ -135,6 +136,12 @@ fn run(cli: Cli) -> std::result::Result<(), Result<UsageError, anyhow::Error>> {
         }
         Command::Evaluate { model, data } => {
             let mut m = load_model(&model).map_err(Err)?;
+            if data.is_dir() && m.preprocessing().and_then(|p| p["kind"].as_str()) == Some("image") {
+                let (acc, report) = predict::evaluate_images(&mut m, &data).map_err(Err)?;
+                out.say(format!("{report}\naccuracy {acc:.4}"));
+                out.result(&json!({"model": model, "data": data, "accuracy": acc}));
+                return Ok(());
+            }
             let (recipe, target, classes) = saved_recipe(&m, &model).map_err(Err)?;
             let df = read_csv(&data, &CsvOptions::new()).map_err(|e| Err(e.into()))?;
             let x = recipe.transform(&df).map_err(|e| Err(e.into()))?;

@@ -92,3 +92,42 @@ pub fn predict(
         other => bail!("the model's saved preprocessing has an unknown kind {other:?}"),
     }
 }
+
+/// Accuracy and classification report of an image model over a class-per-folder tree whose
+/// folder names are the model's classes.
+pub fn evaluate_images(model: &mut Model, dir: &Path) -> Result<(f64, String)> {
+    let p: Value = model.preprocessing().cloned().unwrap_or_default();
+    let classes: Vec<String> = p["classes"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
+        .unwrap_or_default();
+    let size = (p["height"].as_u64().unwrap_or(0) as usize, p["width"].as_u64().unwrap_or(0) as usize);
+    let channels = p["channels"].as_u64().unwrap_or(1) as usize;
+    let opts =
+        sinew::data::ImageFolder { image_size: size, channels, batch_size: 256, shuffle: false, ..Default::default() };
+    let ds = sinew::data::image_dataset_from_directory(dir, &opts)?;
+    // The folders' own ids follow their sorted names; map them to the model's classes.
+    let to_model: Vec<usize> = ds
+        .class_names
+        .iter()
+        .map(|c| {
+            classes.iter().position(|k| k == c).with_context(|| {
+                format!("{}: class folder {c:?} is not one of the model's classes {classes:?}", dir.display())
+            })
+        })
+        .collect::<Result<_>>()?;
+    let shape: Vec<usize> = model.input_shape().map(<[usize]>::to_vec).context("the model has no input shape")?;
+    let (mut truth, mut pred) = (vec![], vec![]);
+    for b in sinew::data::collect(&ds.dataset)? {
+        let n = b.y[0].numel();
+        let mut dims = vec![n];
+        dims.extend(&shape);
+        let out = model.predict(b.x[0].mul_scalar(1.0 / 255.0).reshape(dims), 256)?;
+        pred.extend(crate::run::predicted_ids(&out));
+        truth.extend(b.y[0].to_vec_f32().iter().map(|&v| to_model[v as usize]));
+    }
+    let acc = truth.iter().zip(&pred).filter(|(a, b)| a == b).count() as f64 / truth.len().max(1) as f64;
+    let names: Vec<&str> = classes.iter().map(String::as_str).collect();
+    let report = sinew::data::classification_report(&truth, &pred, names.len(), Some(&names))?;
+    Ok((acc, report.to_string()))
+}

@@ -101,6 +101,12 @@ pub struct FitSpec {
     pub batch_size: usize,
     pub validation_split: f64,
     pub early_stopping: Option<EarlyStop>,
+    /// Keras ReduceLROnPlateau: monitor, factor, patience, min_lr.
+    pub reduce_lr: Option<(String, f64, usize, f64)>,
+    /// Keras ModelCheckpoint into the run directory: monitor and save_best_only.
+    pub checkpoint: Option<(String, bool)>,
+    /// Keras CSVLogger into the run directory (`history.csv`).
+    pub csv_logger: bool,
 }
 
 /// A parsed and checked spec.
@@ -512,9 +518,44 @@ pub fn parse(src: &str, file: &Path) -> Result<Spec> {
     };
 
     let fit_spec = match top.sub("fit")? {
-        None => FitSpec { epochs: 1, batch_size: 32, validation_split: 0.0, early_stopping: None },
+        None => FitSpec {
+            epochs: 1,
+            batch_size: 32,
+            validation_split: 0.0,
+            early_stopping: None,
+            reduce_lr: None,
+            checkpoint: None,
+            csv_logger: false,
+        },
         Some(fit) => {
-            fit.only(&["epochs", "batch_size", "validation_split", "early_stopping"])?;
+            fit.only(&[
+                "epochs",
+                "batch_size",
+                "validation_split",
+                "early_stopping",
+                "reduce_lr_on_plateau",
+                "model_checkpoint",
+                "csv_logger",
+            ])?;
+            let reduce_lr = match fit.sub("reduce_lr_on_plateau")? {
+                None => None,
+                Some(r) => {
+                    r.only(&["monitor", "factor", "patience", "min_lr"])?;
+                    Some((
+                        r.str("monitor", Some("val_loss"))?,
+                        r.float("factor", 0.1, (1e-9, 0.999_999))?,
+                        r.uint("patience", Some(10))?,
+                        r.float("min_lr", 0.0, (0.0, 10.0))?,
+                    ))
+                }
+            };
+            let checkpoint = match fit.sub("model_checkpoint")? {
+                None => None,
+                Some(c) => {
+                    c.only(&["monitor", "save_best_only"])?;
+                    Some((c.str("monitor", Some("val_loss"))?, c.bool("save_best_only", true)?))
+                }
+            };
             let early_stopping = match fit.sub("early_stopping")? {
                 None => None,
                 Some(es) => {
@@ -538,6 +579,9 @@ pub fn parse(src: &str, file: &Path) -> Result<Spec> {
                 batch_size: fit.uint("batch_size", Some(32))?,
                 validation_split: fit.float("validation_split", 0.0, (0.0, 0.95))?,
                 early_stopping,
+                reduce_lr,
+                checkpoint,
+                csv_logger: fit.bool("csv_logger", false)?,
             }
         }
     };

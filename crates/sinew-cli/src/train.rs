@@ -388,12 +388,35 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
         cb.restore_best_weights = e.restore_best_weights;
         cb
     });
+    std::fs::create_dir_all(&spec.output_dir)
+        .with_context(|| format!("cannot create the run directory {}", spec.output_dir.display()))?;
+    let mut reduce = spec.fit.reduce_lr.as_ref().map(|(monitor, factor, patience, min_lr)| {
+        let mut cb = ReduceLrOnPlateau::new(monitor);
+        (cb.factor, cb.patience, cb.min_lr) = (*factor, *patience, *min_lr);
+        cb
+    });
+    let mut checkpoint = spec.fit.checkpoint.as_ref().map(|(monitor, best)| {
+        let mut cb =
+            ModelCheckpoint::new(spec.output_dir.join("checkpoint.sinew").display().to_string()).monitor(monitor);
+        cb.save_best_only = *best;
+        cb
+    });
+    let mut logger = spec.fit.csv_logger.then(|| CsvLogger::new(spec.output_dir.join("history.csv")));
     let mut fit = Fit::new()
         .epochs(epochs_override.unwrap_or(spec.fit.epochs))
         .batch_size(spec.fit.batch_size)
         .validation_split(spec.fit.validation_split)
         .verbose(out.verbose());
     if let Some(cb) = early.as_mut() {
+        fit = fit.callback(cb);
+    }
+    if let Some(cb) = reduce.as_mut() {
+        fit = fit.callback(cb);
+    }
+    if let Some(cb) = checkpoint.as_mut() {
+        fit = fit.callback(cb);
+    }
+    if let Some(cb) = logger.as_mut() {
         fit = fit.callback(cb);
     }
     let history = model.fit(&x_train, &y_train, fit)?;
@@ -405,8 +428,6 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
         }
     };
     out.say(rec.classification_report.clone().unwrap_or_default());
-    std::fs::create_dir_all(&spec.output_dir)
-        .with_context(|| format!("cannot create the run directory {}", spec.output_dir.display()))?;
     if let Some(p) = task.preprocessing {
         model.set_preprocessing(p);
     }

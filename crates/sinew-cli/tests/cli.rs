@@ -41,7 +41,14 @@ fn demo_trains_both_models_and_writes_the_report() {
     for part in ["Model summary", "Learning curve: loss", "Confusion matrix", "Classification report", "sample wrong"] {
         assert!(html.contains(part), "report lacks {part:?}");
     }
-    assert!(!html.contains("http://") || !html.contains("src=\"http"), "no network fetches");
+    assert!(!html.contains("src=\"http") && !html.contains("href=\"http"), "no network fetches");
+    // --seed reproduces a run exactly and changes it when it changes.
+    let seeded = tmp("demo_seed");
+    let again = |seed: &str| {
+        stdout_json(&sinew(&["--json", "--quiet", "--seed", seed, "demo", "--out", seeded.to_str().unwrap()]))
+    };
+    assert_eq!(again("7")["models"], again("7")["models"]);
+    assert_ne!(again("7")["models"], again("8")["models"]);
     let o = sinew(&["summary", dir.join("digits_cnn.sinew").to_str().unwrap()]);
     assert!(String::from_utf8_lossy(&o.stdout).contains("conv2d (Conv2D)"));
     // --quiet prints nothing; the report can be rebuilt from run.json.
@@ -74,6 +81,11 @@ fn every_shipped_spec_checks_and_the_small_ones_train() {
         let acc = stdout_json(&o)["metrics"]["accuracy"].as_f64().unwrap();
         assert!(acc >= target, "{name}: accuracy {acc} < {target}");
         assert!(dir.join("model.sinew").is_file() && dir.join("report.html").is_file());
+        if name == "digits_cnn" {
+            // Its spec adds CSVLogger and ModelCheckpoint (and ReduceLROnPlateau).
+            assert!(std::fs::read_to_string(dir.join("history.csv")).unwrap().starts_with("epoch,"));
+            assert!(dir.join("checkpoint.sinew").is_file());
+        }
     }
     // The regression spec reports R² on its test split.
     let dir = tmp("diabetes");
@@ -268,6 +280,14 @@ fn time_series_image_folder_and_text_sources_train_and_predict() {
         dir.join("imgs").display()
     ));
     assert_eq!(v["metrics"]["accuracy"].as_f64().unwrap(), 1.0);
+    let o = sinew(&[
+        "--json",
+        "evaluate",
+        dir.join("run/model.sinew").to_str().unwrap(),
+        dir.join("imgs").to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(stdout_json(&o)["accuracy"], 1.0);
     let preds = predict_lines(&dir.join("run/model.sinew"), &dir.join("imgs/bright"), &[]);
     assert_eq!(preds.len(), 30);
     assert!(preds.iter().all(|p| p["prediction"] == "bright"), "{preds:?}");
