@@ -96,6 +96,43 @@ const PER_AXIS: &[&str] = &["kernel_size", "strides", "dilation_rate", "pool_siz
 /// (missing optional arguments take Keras' defaults). `kernel_size = 3` means `[3, 3]` for a
 /// 2-D layer, as in Keras, and a pooling layer's `strides` defaults to its `pool_size`.
 pub fn layer_from_args(class: &str, args: &Map<String, Value>) -> Result<Box<dyn LayerConfig>> {
+    let cfg = filled(class, args)?;
+    layer_from_config(&cfg).map_err(|e| Error::new(e.kind, format!("{class}: {}", e.message)))
+}
+
+/// The complete configuration JSON for `class` and `args`. `WeightNormalization` wraps the Dense
+/// layer its `layer` argument declares (`{"class": "Dense", "units": 8}`).
+fn filled(class: &str, args: &Map<String, Value>) -> Result<Value> {
+    if class == "WeightNormalization" {
+        if let Some(bad) = args.keys().find(|k| *k != "layer" && *k != "name") {
+            return Err(Error::new(
+                ErrorKind::UnknownName,
+                format!(
+                    "WeightNormalization: unknown argument {bad:?}{} (arguments: layer, name)",
+                    crate::suggest(bad, &["layer", "name"])
+                ),
+            ));
+        }
+        let inner = args.get("layer").and_then(Value::as_object).ok_or_else(|| {
+            Error::new(
+                ErrorKind::Mismatch,
+                "WeightNormalization: missing required argument \"layer\" (a Dense layer's arguments)",
+            )
+        })?;
+        let inner_class = inner.get("class").and_then(Value::as_str).unwrap_or("Dense");
+        if inner_class != "Dense" {
+            return Err(Error::new(
+                ErrorKind::Mismatch,
+                format!("WeightNormalization wraps a Dense layer, got {inner_class:?}"),
+            ));
+        }
+        let mut inner_args = inner.clone();
+        inner_args.remove("class");
+        let layer = filled("Dense", &inner_args)?;
+        return Ok(
+            json!({"class_name": "WeightNormalization", "layer": layer, "name": args.get("name").cloned().unwrap_or(Value::Null)}),
+        );
+    }
     let Some((sig, rank)) = signature(class) else {
         let hint = crate::suggest(class, LAYER_CLASSES);
         let hint = if hint.is_empty() && LAYER_CLASSES.contains(&class) {
@@ -148,7 +185,7 @@ pub fn layer_from_args(class: &str, args: &Map<String, Value>) -> Result<Box<dyn
             }
         }
     }
-    layer_from_config(&Value::Object(cfg)).map_err(|e| Error::new(e.kind, format!("{class}: {}", e.message)))
+    Ok(Value::Object(cfg))
 }
 
 #[cfg(test)]
@@ -168,7 +205,11 @@ mod tests {
         let required = json!({"units": 4, "filters": 2, "kernel_size": 3, "rate": 0.5, "stddev": 0.1,
                               "activation": "relu", "target_shape": [4], "dims": [1], "n": 2});
         for class in LAYER_CLASSES {
-            let Some((sig, _)) = signature(class) else { continue };
+            // Every class is declarable; WeightNormalization (a wrapper) is checked below.
+            let Some((sig, _)) = signature(class) else {
+                assert_eq!(*class, "WeightNormalization", "{class} cannot be declared by arguments");
+                continue;
+            };
             let given: Map<String, Value> = sig
                 .iter()
                 .filter(|(_, d)| *d == json!(REQUIRED))
@@ -187,6 +228,12 @@ mod tests {
         assert_eq!(e.message, "Dense: missing required argument \"units\"");
         let e = err("Dens", json!({}));
         assert_eq!(e.message, "unknown layer class \"Dens\"; did you mean \"Dense\"?");
+        let w =
+            layer_from_args("WeightNormalization", &args(json!({"layer": {"class": "Dense", "units": 3}}))).unwrap();
+        assert_eq!(w.class_name(), "WeightNormalization");
+        assert!(err("WeightNormalization", json!({"layer": {"class": "Conv2D"}}))
+            .message
+            .contains("wraps a Dense layer"));
         let e = err("Dense", json!({"units": 3, "activation": "rellu"}));
         assert!(e.message.contains("rellu"), "{}", e.message);
         // One integer means every spatial axis; pooling strides default to the pool size.
