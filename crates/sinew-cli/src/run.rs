@@ -40,9 +40,7 @@ pub fn record(
     test: &TestSet,
     labels: &Tensor,
 ) -> Result<ModelRecord> {
-    let summary = model.summary()?;
-    let logs = model.evaluate(test.x, labels, 256)?;
-    let metrics: Vec<(String, f64)> = logs.0.iter().map(|(k, v)| (k.clone(), *v)).collect();
+    let base = evaluated(name, model, history, test.x, labels)?;
     let p = model.predict(test.x, 256)?;
     let pred = predicted_ids(&p);
     let k = test.class_names.len();
@@ -70,15 +68,24 @@ pub fn record(
         })
         .collect();
     Ok(ModelRecord {
-        name: name.into(),
-        summary,
-        history: history.keys().map(|k| (k.to_string(), history.get(k).unwrap_or_default().to_vec())).collect(),
-        metrics,
         classification_report: Some(report.to_string()),
         class_names: test.class_names.to_vec(),
         confusion: Some(confusion_matrix(test.y, &pred, k)?),
         roc,
         samples,
+        ..base
+    })
+}
+
+/// The parts of a record every model has: name, summary, history and the test loss and metrics.
+fn evaluated(name: &str, model: &mut Model, history: &History, x: &Tensor, labels: &Tensor) -> Result<ModelRecord> {
+    let logs = model.evaluate(x, labels, 256)?;
+    Ok(ModelRecord {
+        name: name.into(),
+        summary: model.summary()?,
+        history: history.keys().map(|k| (k.to_string(), history.get(k).unwrap_or_default().to_vec())).collect(),
+        metrics: logs.0.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+        ..Default::default()
     })
 }
 
@@ -92,26 +99,18 @@ pub fn record_regression(
     truth: &[f32],
     labels: &Tensor,
 ) -> Result<ModelRecord> {
-    let summary = model.summary()?;
-    let logs = model.evaluate(x_test, labels, 256)?;
-    let mut metrics: Vec<(String, f64)> = logs.0.iter().map(|(k, v)| (k.clone(), *v)).collect();
+    let mut rec = evaluated(name, model, history, x_test, labels)?;
     let pred: Vec<f64> = model.predict(x_test, 256)?.to_vec_f32().iter().map(|&v| f64::from(v)).collect();
     let truth: Vec<f64> = truth.iter().map(|&v| f64::from(v)).collect();
     let r = sinew::data::regression_report(&truth, &pred)?;
-    metrics.extend([
+    rec.metrics.extend([
         ("test_mae".to_string(), r.mae),
         ("test_rmse".to_string(), r.rmse),
         ("test_r2".to_string(), r.r2),
         ("test_explained_variance".to_string(), r.explained_variance),
     ]);
-    Ok(ModelRecord {
-        name: name.into(),
-        summary,
-        history: history.keys().map(|k| (k.to_string(), history.get(k).unwrap_or_default().to_vec())).collect(),
-        metrics,
-        classification_report: Some(r.to_string()),
-        ..Default::default()
-    })
+    rec.classification_report = Some(r.to_string());
+    Ok(rec)
 }
 
 /// Writes `run.json` and `report.html` into `dir` (created if needed).
