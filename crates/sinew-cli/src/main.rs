@@ -58,13 +58,21 @@ enum Command {
     Check { spec: PathBuf },
     /// Print a saved model's summary.
     Summary { model: PathBuf },
-    /// Evaluate a saved model on a CSV (through the preprocessing saved with it) or, for an image
-    /// model, on a folder with one sub-folder per class.
-    Evaluate { model: PathBuf, data: PathBuf },
-    /// Predict through the preprocessing saved with the model: CSV rows (one JSON line each), an
-    /// image or a folder of images, the next value of a time series, or text generated after a
-    /// seed text.
+    /// Evaluate a saved model on labelled data.
+    ///
+    /// DATA is a CSV with the target column (read through the preprocessing saved with the
+    /// model) or, for an image model, a folder with one sub-folder per class.
+    Evaluate {
+        /// A model file written by `sinew train` or `sinew demo`.
+        model: PathBuf,
+        data: PathBuf,
+    },
+    /// Predict new inputs through the preprocessing saved with the model.
+    ///
+    /// INPUT is CSV rows (one JSON line each), an image or a folder of images, a time series (the
+    /// next value), or a seed text to continue.
     Predict {
+        /// A model file written by `sinew train` or `sinew demo`.
         model: PathBuf,
         input: PathBuf,
         /// Characters to generate (text models).
