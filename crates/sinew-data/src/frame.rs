@@ -267,29 +267,20 @@ pub struct TimeSeries {
 /// A missing or non-numeric value is an error naming its line.
 pub fn read_time_series(path: impl AsRef<Path>, columns: &[&str]) -> Result<TimeSeries> {
     let path = path.as_ref();
-    let header_only = read_csv_header(path)?;
-    let cols: Vec<String> =
-        if columns.is_empty() { header_only[1..].to_vec() } else { columns.iter().map(|s| s.to_string()).collect() };
-    let refs: Vec<&str> = cols.iter().map(String::as_str).collect();
-    let df = read_csv(path, &CsvOptions::new().numeric(&refs))?;
-    let index = column_str(&df, &header_only[0])?.into_iter().map(|v| v.unwrap_or_default()).collect();
-    let values = to_tensor(&df, &refs).map_err(|e| Error::format(path, e.message))?;
-    Ok(TimeSeries { index, columns: cols, values })
-}
-
-fn read_csv_header(path: &Path) -> Result<Vec<String>> {
-    let raw = read_maybe_gz(path)?;
-    let first = raw.split(|&b| b == b'\n').next().unwrap_or_default();
-    let line = String::from_utf8_lossy(first);
-    let names: Vec<String> =
-        line.trim_end_matches('\r').split(',').map(|s| s.trim().trim_matches('"').to_string()).collect();
-    if names.len() < 2 {
+    let df = read_csv(path, &CsvOptions::new().numeric(columns))?;
+    let all = names(&df);
+    if all.len() < 2 {
         return Err(Error::format(
             path,
-            format!("a time series needs an index column and a value column, header is {line:?}"),
+            format!("a time series needs an index column and a value column, got {all:?}"),
         ));
     }
-    Ok(names)
+    let cols: Vec<String> =
+        if columns.is_empty() { all[1..].to_vec() } else { columns.iter().map(|s| s.to_string()).collect() };
+    let refs: Vec<&str> = cols.iter().map(String::as_str).collect();
+    let index = column_str(&df, &all[0])?.into_iter().map(|v| v.unwrap_or_default()).collect();
+    let values = to_tensor(&df, &refs).map_err(|e| Error::format(path, e.message))?;
+    Ok(TimeSeries { index, columns: cols, values })
 }
 
 /// The column names of `df`.
