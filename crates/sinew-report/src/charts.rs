@@ -68,15 +68,20 @@ pub fn correlation_heatmap(df: &DataFrame) -> Result<Plot> {
 /// (1-based, as Keras prints it), the notes' `pd.DataFrame(history.history).plot()`.
 pub fn learning_curves(history: &History) -> Vec<Plot> {
     let epochs: Vec<f64> = history.epoch.iter().map(|&e| (e + 1) as f64).collect();
-    history
-        .keys()
-        .filter(|k| !k.starts_with("val_"))
-        .map(|k| {
-            let mut p = Plot::lines(&format!("Learning curve: {k}")).x_label("epoch").y_label(k);
-            p = p.series(k, &epochs, history.get(k).unwrap_or_default());
+    let series: Vec<(&str, &[f64])> = history.keys().map(|k| (k, history.get(k).unwrap_or_default())).collect();
+    learning_curves_of(&epochs, &series)
+}
+
+/// [`learning_curves`] from named per-epoch series (what a run record keeps).
+pub fn learning_curves_of(epochs: &[f64], series: &[(&str, &[f64])]) -> Vec<Plot> {
+    series
+        .iter()
+        .filter(|(k, _)| !k.starts_with("val_"))
+        .map(|&(k, v)| {
+            let mut p = Plot::lines(&format!("Learning curve: {k}")).x_label("epoch").y_label(k).series(k, epochs, v);
             let val = format!("val_{k}");
-            if let Some(v) = history.get(&val) {
-                p = p.series(&val, &epochs, v);
+            if let Some((_, vv)) = series.iter().find(|(n, _)| *n == val) {
+                p = p.series(&val, epochs, vv);
             }
             p
         })

@@ -4,7 +4,7 @@
 //! predictions (misclassified images first). A [`RunRecord`] is what a run saves as `run.json`,
 //! so the report can be rebuilt from a run directory.
 
-use crate::charts::{confusion_matrix_plot, roc_plot};
+use crate::charts::{confusion_matrix_plot, learning_curves_of, roc_plot};
 use crate::error::{Error, Result};
 use crate::plot::Plot;
 use crate::svg::escape;
@@ -180,11 +180,8 @@ fn model_section(m: &ModelRecord) -> String {
     if !m.history.is_empty() {
         h += "<h3>Learning curves</h3><div class=\"charts\">";
         let epochs: Vec<f64> = (1..=m.history[0].1.len()).map(|e| e as f64).collect();
-        for (k, v) in m.history.iter().filter(|(k, _)| !k.starts_with("val_")) {
-            let mut p = Plot::lines(&format!("Learning curve: {k}")).x_label("epoch").y_label(k).series(k, &epochs, v);
-            if let Some((vk, vv)) = m.history.iter().find(|(n, _)| *n == format!("val_{k}")) {
-                p = p.series(vk, &epochs, vv);
-            }
+        let series: Vec<(&str, &[f64])> = m.history.iter().map(|(k, v)| (k.as_str(), v.as_slice())).collect();
+        for p in learning_curves_of(&epochs, &series) {
             h += &inline(&p.size(520.0, 340.0));
         }
         h += "</div>\n";

@@ -11,8 +11,8 @@ mod png;
 mod svg;
 
 pub use charts::{
-    box_plot, confusion_matrix_plot, correlation_heatmap, count_plot, histogram, learning_curves, roc_plot,
-    scatter_plot,
+    box_plot, confusion_matrix_plot, correlation_heatmap, count_plot, histogram, learning_curves, learning_curves_of,
+    roc_plot, scatter_plot,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use html::{html_report, ModelRecord, RunRecord, Sample};
