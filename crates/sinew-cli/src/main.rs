@@ -100,8 +100,7 @@ fn saved_recipe(model: &Model, path: &Path) -> Result<(FittedPreprocessor, Strin
     })?;
     let recipe = FittedPreprocessor::from_json(&p["recipe"])
         .with_context(|| format!("{}: bad preprocessing", path.display()))?;
-    let classes = p["classes"].as_array().map(|a| a.iter().filter_map(|c| c.as_str().map(String::from)).collect());
-    Ok((recipe, p["target"].as_str().unwrap_or_default().to_string(), classes.unwrap_or_default()))
+    Ok((recipe, p["target"].as_str().unwrap_or_default().to_string(), predict::saved_classes(p)))
 }
 
 fn run(cli: Cli) -> std::result::Result<(), Result<UsageError, anyhow::Error>> {

@@ -14,18 +14,38 @@ fn images_in(input: &Path) -> Result<Vec<PathBuf>> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(input)
         .with_context(|| format!("{}: cannot list the folder", input.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            matches!(
-                p.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref(),
-                Some("png" | "jpg" | "jpeg")
-            )
-        })
+        .filter(|p| sinew::data::is_image_file(p))
         .collect();
     files.sort();
     if files.is_empty() {
         bail!("{}: no .png or .jpg images", input.display());
     }
     Ok(files)
+}
+
+/// The class names a model's saved preprocessing lists (empty when it lists none).
+pub fn saved_classes(p: &Value) -> Vec<String> {
+    p["classes"].as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect()).unwrap_or_default()
+}
+
+/// What an image model's saved preprocessing says about its input.
+struct ImageInput {
+    height: usize,
+    width: usize,
+    channels: usize,
+    classes: Vec<String>,
+}
+
+impl ImageInput {
+    fn saved(p: &Value) -> Self {
+        let dim = |k: &str, d: u64| p[k].as_u64().unwrap_or(d) as usize;
+        ImageInput {
+            height: dim("height", 0),
+            width: dim("width", 0),
+            channels: dim("channels", 1),
+            classes: saved_classes(p),
+        }
+    }
 }
 
 /// The model's predictions for `input`, as JSON lines.
@@ -41,23 +61,16 @@ pub fn predict(
     let shape: Vec<usize> = model.input_shape().map(<[usize]>::to_vec).context("the model has no input shape")?;
     match kind {
         "image" => {
-            let (h, w, c) = (
-                p["height"].as_u64().unwrap_or(0) as usize,
-                p["width"].as_u64().unwrap_or(0) as usize,
-                p["channels"].as_u64().unwrap_or(1) as usize,
-            );
-            let classes: Vec<String> = p["classes"]
-                .as_array()
-                .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
-                .unwrap_or_default();
+            let ImageInput { height: h, width: w, channels: c, classes } = ImageInput::saved(&p);
             let files = images_in(input)?;
             let mut lines = vec![];
             for f in files {
                 let img = load_image(&f, (h, w), c)?.mul_scalar(1.0 / 255.0);
                 let mut dims = vec![1];
                 dims.extend(&shape);
-                let out = model.predict(img.reshape(dims), 1)?.to_vec_f32();
-                let best = out.iter().enumerate().fold((0, f32::MIN), |b, (i, &x)| if x > b.1 { (i, x) } else { b }).0;
+                let out = model.predict(img.reshape(dims), 1)?;
+                let best = crate::run::predicted_ids(&out)[0];
+                let out = out.to_vec_f32();
                 let label = classes.get(best).cloned().unwrap_or_else(|| best.to_string());
                 lines.push(json!({"file": f, "prediction": label, "outputs": out}).to_string());
             }
@@ -97,14 +110,14 @@ pub fn predict(
 /// folder names are the model's classes.
 pub fn evaluate_images(model: &mut Model, dir: &Path) -> Result<(f64, String)> {
     let p: Value = model.preprocessing().cloned().unwrap_or_default();
-    let classes: Vec<String> = p["classes"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
-        .unwrap_or_default();
-    let size = (p["height"].as_u64().unwrap_or(0) as usize, p["width"].as_u64().unwrap_or(0) as usize);
-    let channels = p["channels"].as_u64().unwrap_or(1) as usize;
-    let opts =
-        sinew::data::ImageFolder { image_size: size, channels, batch_size: 256, shuffle: false, ..Default::default() };
+    let ImageInput { height, width, channels, classes } = ImageInput::saved(&p);
+    let opts = sinew::data::ImageFolder {
+        image_size: (height, width),
+        channels,
+        batch_size: 256,
+        shuffle: false,
+        ..Default::default()
+    };
     let ds = sinew::data::image_dataset_from_directory(dir, &opts)?;
     // The folders' own ids follow their sorted names; map them to the model's classes.
     let to_model: Vec<usize> = ds

@@ -22,13 +22,10 @@ pub struct TestSet<'a> {
 /// Class ids from model outputs: the argmax, or `p > 0.5` for one sigmoid unit.
 pub fn predicted_ids(p: &Tensor) -> Vec<usize> {
     let width = p.dims().last().copied().unwrap_or(1);
-    let v = p.to_vec_f32();
     if width == 1 {
-        return v.iter().map(|&x| usize::from(x > 0.5)).collect();
+        return p.to_vec_f32().iter().map(|&x| usize::from(x > 0.5)).collect();
     }
-    v.chunks(width)
-        .map(|r| r.iter().enumerate().fold((0, f32::MIN), |b, (i, &x)| if x > b.1 { (i, x) } else { b }).0)
-        .collect()
+    p.argmax(-1, false).to_vec_f32().iter().map(|&i| i as usize).collect()
 }
 
 /// Evaluates `model` on `test` and builds its record; `labels` is the target tensor the model

@@ -48,7 +48,8 @@ pub struct ImageDataset {
     pub dataset: Dataset,
 }
 
-fn is_image(p: &Path) -> bool {
+/// Whether `p` names a file [`image_dataset_from_directory`] reads (`.png`, `.jpg`, `.jpeg`).
+pub fn is_image_file(p: &Path) -> bool {
     matches!(
         p.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref(),
         Some("png" | "jpg" | "jpeg")
@@ -93,7 +94,7 @@ pub fn image_dataset_from_directory(dir: impl AsRef<Path>, o: &ImageFolder) -> R
         let mut imgs: Vec<PathBuf> = std::fs::read_dir(c)
             .map_err(|e| Error::io(c, e))?
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.is_file() && is_image(p))
+            .filter(|p| p.is_file() && is_image_file(p))
             .collect();
         imgs.sort();
         files.extend(imgs.into_iter().map(|p| (p, id)));

@@ -39,7 +39,7 @@ pub use frame::{
 };
 pub use idx::{read_idx_u8, read_maybe_gz, IdxU8};
 #[cfg(feature = "images")]
-pub use images::{image_dataset_from_directory, load_image, ImageDataset, ImageFolder, Subset};
+pub use images::{image_dataset_from_directory, is_image_file, load_image, ImageDataset, ImageFolder, Subset};
 pub use labels::to_categorical;
 pub use pipeline::{collect, timeseries_dataset_from_array, timeseries_generator, Cardinality, Dataset, Element};
 /// The table library behind [`read_csv`]: a `DataFrame` is polars' own, so its whole API
