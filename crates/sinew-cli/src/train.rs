@@ -200,8 +200,12 @@ fn csv_task(spec: &Spec, c: &crate::spec::CsvSource) -> Result<Task> {
     let (train_df, test_df) = match &c.test_path {
         Some(p) => (train, read(p)?),
         None => {
-            let strat =
-                if regression { None } else { Some(LabelEncoder::fit(&labels(&train)?)?.transform(&labels(&train)?)?) };
+            let strat = if regression {
+                None
+            } else {
+                let y = labels(&train)?;
+                Some(LabelEncoder::fit(&y)?.transform(&y)?)
+            };
             let s = train_test_split(train.height(), d.test_size, true, spec.seed, strat.as_deref())?;
             (sinew::data::take_rows(&train, &s.train)?, sinew::data::take_rows(&train, &s.test)?)
         }
@@ -245,8 +249,9 @@ fn csv_task(spec: &Spec, c: &crate::spec::CsvSource) -> Result<Task> {
             description,
         });
     }
-    let enc = LabelEncoder::fit(&labels(&train_df)?)?;
-    let y_train = enc.transform(&labels(&train_df)?)?;
+    let train_labels = labels(&train_df)?;
+    let enc = LabelEncoder::fit(&train_labels)?;
+    let y_train = enc.transform(&train_labels)?;
     let y_test = enc.transform(&labels(&test_df)?).context("the test rows have a target class unseen in training")?;
     Ok(Task {
         x_train,
