@@ -167,6 +167,40 @@ pub(crate) fn fit(model: &mut Model, x: &Tensors, y: &Tensors, mut o: Fit<'_>) -
     train_loop(model, source, val, o)
 }
 
+impl Model {
+    /// Keras `fit(dataset)`: trains on a [`sinew_data::Dataset`] whose elements are batches
+    /// (`Dataset::batch`). Validation comes from `Fit::validation_dataset` (or
+    /// `validation_data`); an infinite dataset needs `Fit::steps_per_epoch`.
+    pub fn fit_dataset(&mut self, ds: &sinew_data::Dataset, opts: Fit<'_>) -> Result<History> {
+        fit_dataset(self, ds, opts)
+    }
+
+    /// Keras `evaluate(dataset)`: loss and metrics over every batch of a finite dataset.
+    pub fn evaluate_dataset(&mut self, ds: &sinew_data::Dataset) -> Result<Logs> {
+        self.compiled("evaluate")?;
+        evaluate_dataset(self, ds, false)
+    }
+
+    /// Keras `predict(dataset)` for a one-output model: the outputs for every batch's `x`, in
+    /// order (targets, if the elements have them, are ignored).
+    pub fn predict_dataset(&mut self, ds: &sinew_data::Dataset) -> Result<Tensor> {
+        if ds.cardinality() == sinew_data::Cardinality::Infinite {
+            return Err(Error::data("predict (dataset): the dataset is infinite (repeat()); take() a finite part"));
+        }
+        let mut parts = vec![];
+        for e in ds.iter() {
+            let e = e?;
+            let n = e.x.first().map_or(0, |t| t.dims().first().copied().unwrap_or(0));
+            parts.push(self.predict(Tensors(e.x), n.max(1))?);
+        }
+        if parts.is_empty() {
+            return Err(Error::data("predict (dataset): the dataset is empty"));
+        }
+        let refs: Vec<&Tensor> = parts.iter().collect();
+        Ok(Tensor::concat(&refs, 0))
+    }
+}
+
 /// Keras `fit(dataset)`: every element of `ds` is one batch (batch it first). Validation comes
 /// from `o.validation_dataset` or `o.validation_data`; `batch_size`, `shuffle`, the splits and
 /// the weights belong to tensor input and are rejected here.
