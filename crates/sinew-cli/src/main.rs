@@ -7,6 +7,7 @@ mod predict;
 mod run;
 mod sources;
 mod spec;
+mod spec_table;
 mod train;
 
 use anyhow::{Context, Result};
