@@ -5,7 +5,7 @@ use crate::activation::Activation;
 use crate::error::Result;
 use crate::regularizers::{Constraint, Regularizer};
 use serde_json::Value;
-use sinew_tensor::{Rng, Tensor};
+use sinew_tensor::{Pool2dOpts, Rng, Tensor};
 
 /// A weight of a layer, with its Keras name (`kernel`, `bias`, `gamma`, `moving_mean`, ...).
 /// Non-trainable state (moving statistics) is a `Param` with `trainable = false`.
@@ -69,6 +69,17 @@ pub trait Layer: Send {
     /// When the layer ends in softmax or sigmoid, its output before that activation and the
     /// activation, so a cross-entropy loss can work on logits (stable and fused). `None` otherwise.
     fn forward_logits(&mut self, _x: &Tensor, _ctx: &mut Ctx) -> Option<(Tensor, Activation)> {
+        None
+    }
+    /// Inference fusion with a max pooling layer that alone reads this layer's output: the
+    /// forward pass followed by `max_pool2d(pool)`, computed in one pass where the layer can
+    /// (a `Conv2D` pools each image while its output is in cache). `None` where it cannot.
+    fn forward_max_pooled(&mut self, _x: &Tensor, _pool: Pool2dOpts, _ctx: &mut Ctx) -> Option<Tensor> {
+        None
+    }
+    /// The window of a 2-D max pooling layer, so the layer before it can absorb it through
+    /// [`Layer::forward_max_pooled`]. `None` for every other layer.
+    fn max_pool2d_opts(&self) -> Option<Pool2dOpts> {
         None
     }
     /// Weights and state, in a fixed order.

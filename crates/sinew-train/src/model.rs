@@ -481,8 +481,12 @@ impl Model {
         let mut values: Vec<Option<Tensor>> = xs.iter().cloned().map(Some).chain((n_in..total).map(|_| None)).collect();
         let mut out_logits: HashMap<usize, (Tensor, Activation)> = HashMap::new();
         let mut ctx = Ctx { training, rng: &mut self.rng };
+        let mut absorbed = None;
         for (ci, call) in self.calls.iter().enumerate() {
             let node = n_in + ci;
+            if absorbed == Some(ci) {
+                continue;
+            }
             let args: Vec<Tensor> =
                 call.inputs.iter().map(|&i| values[i].clone().expect("graph order: inputs computed first")).collect();
             for &i in &call.inputs {
@@ -498,6 +502,19 @@ impl Model {
                     continue;
                 }
             }
+            // In inference, a max pooling layer that alone reads this output is fused into it.
+            let next = self
+                .calls
+                .get(ci + 1)
+                .filter(|c| !training && args.len() == 1 && reads[node] == 1 && c.inputs == [node]);
+            if let Some(pool) = next.and_then(|c| self.layers[c.layer].max_pool2d_opts()) {
+                if let Some(y) = self.layers[call.layer].forward_max_pooled(&args[0], pool, &mut ctx) {
+                    values[node + 1] = Some(y);
+                    absorbed = Some(ci + 1);
+                    continue;
+                }
+            }
+            let layer = &mut self.layers[call.layer];
             values[node] = Some(layer.forward_many(&args, &mut ctx));
         }
         self.outputs

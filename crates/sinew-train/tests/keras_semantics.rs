@@ -369,3 +369,30 @@ fn a_cnn_saves_and_loads_with_identical_predictions() {
     );
     assert!(s.contains("Non-trainable params: 8 "), "BatchNormalization's moving statistics: {s}");
 }
+
+#[test]
+fn predict_fuses_conv_and_max_pooling_without_changing_the_result() {
+    use sinew_nn::{Conv2D, Flatten, MaxPooling2D};
+    use sinew_tensor::{Activation as Act, Conv2dOpts, Pool2dOpts};
+    let x = Tensor::rand_normal([5, 9, 9, 2], 0.0, 1.0, &mut Rng::seed(4));
+    let mut m = Sequential::new();
+    m.seed(2).input(&[9, 9, 2]);
+    m.add(Conv2D::new(3, &[3]).activation(Activation::Relu));
+    m.add(MaxPooling2D::new(&[2]));
+    m.add(Flatten::new());
+    m.add(Dense::new(2));
+    let got = m.predict(&x, 5).unwrap().to_vec_f32();
+    let w = m.get_weights();
+    let want = x
+        .conv2d(&w[0], Conv2dOpts::default())
+        .bias_act(&w[1], Act::Relu)
+        .max_pool2d(Pool2dOpts::square(2))
+        .reshape([5, 27])
+        .matmul(&w[2])
+        .add(&w[3])
+        .to_vec_f32();
+    assert_eq!(got.len(), want.len());
+    for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+        assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "output {i}: fused {a} vs chain {b}");
+    }
+}

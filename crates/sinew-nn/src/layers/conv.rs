@@ -9,7 +9,7 @@ use crate::initializers::Initializer;
 use crate::layer::{Ctx, Layer, LayerConfig, Param};
 use crate::regularizers::{Constraint, Regularizer};
 use serde_json::{json, Value};
-use sinew_tensor::{Activation as Elementwise, Conv1dOpts, Conv2dOpts, ConvTranspose2dOpts, Rng, Tensor};
+use sinew_tensor::{Activation as Elementwise, Conv1dOpts, Conv2dOpts, ConvTranspose2dOpts, Pool2dOpts, Rng, Tensor};
 
 /// Keras `padding`: `valid` (none), `same` (output = ceil(input / stride); the odd pixel goes at
 /// the bottom/right, as in TensorFlow) or `causal` (Conv1D only: all padding on the left).
@@ -454,6 +454,18 @@ impl ConvLayer {
             groups,
         }
     }
+    /// A `Conv2D` with an elementwise activation, and the max pooling after it if given, as
+    /// one [`Tensor::conv2d_bias_act`]: fused in inference, the plain op chain when recording.
+    /// `None` for the other kinds and ranks, grouped convs and softmax.
+    pub(crate) fn fused(&self, x: &Tensor, max_pool: Option<Pool2dOpts>) -> Option<Tensor> {
+        let cfg = &self.cfg;
+        if cfg.kind != Kind::Conv || cfg.rank != 2 || cfg.groups != 1 {
+            return None;
+        }
+        let act = cfg.activation.elementwise()?;
+        let bias = self.has_bias.then(|| &self.params[self.params.len() - 1].value);
+        Some(x.conv2d_bias_act(&self.params[0].value, bias, act, self.conv2d_opts(1), max_pool))
+    }
     /// The convolution without bias and activation.
     fn linear(&self, x: &Tensor) -> Tensor {
         let k = &self.params[0].value;
@@ -513,6 +525,9 @@ impl Layer for ConvLayer {
         &self.out
     }
     fn forward(&mut self, x: &Tensor, _ctx: &mut Ctx) -> Tensor {
+        if let Some(y) = self.fused(x, None) {
+            return y;
+        }
         let z = self.linear(x);
         let bias = self.has_bias.then(|| &self.params[self.params.len() - 1].value);
         match (bias, self.cfg.activation.elementwise()) {
@@ -520,6 +535,9 @@ impl Layer for ConvLayer {
             (Some(b), None) => z.bias_act(b, Elementwise::Linear).softmax(-1),
             (None, _) => self.cfg.activation.apply(&z),
         }
+    }
+    fn forward_max_pooled(&mut self, x: &Tensor, pool: Pool2dOpts, _ctx: &mut Ctx) -> Option<Tensor> {
+        self.fused(x, Some(pool))
     }
     fn params(&self) -> Vec<&Param> {
         self.params.iter().collect()

@@ -156,6 +156,13 @@ pub struct PoolLayer {
     out: Vec<usize>,
 }
 
+impl PoolLayer {
+    fn opts2d(&self) -> Pool2dOpts {
+        let (k, s, p) = (&self.cfg.pool_size, &self.strides, &self.pads);
+        Pool2dOpts { kernel: [k[0], k[1]], stride: [s[0], s[1]], padding: [p[0], p[1], p[2], p[3]] }
+    }
+}
+
 impl Layer for PoolLayer {
     fn name(&self) -> &str {
         &self.name
@@ -171,15 +178,12 @@ impl Layer for PoolLayer {
         match (self.cfg.reduce, self.cfg.rank) {
             (Reduce::Max, 1) => x.max_pool1d(k[0], s[0], [p[0], p[1]]),
             (Reduce::Average, 1) => x.avg_pool1d(k[0], s[0], [p[0], p[1]], false),
-            (r, _) => {
-                let o = Pool2dOpts { kernel: [k[0], k[1]], stride: [s[0], s[1]], padding: [p[0], p[1], p[2], p[3]] };
-                if r == Reduce::Max {
-                    x.max_pool2d(o)
-                } else {
-                    x.avg_pool2d(o, false)
-                }
-            }
+            (Reduce::Max, _) => x.max_pool2d(self.opts2d()),
+            (Reduce::Average, _) => x.avg_pool2d(self.opts2d(), false),
         }
+    }
+    fn max_pool2d_opts(&self) -> Option<Pool2dOpts> {
+        (self.cfg.reduce == Reduce::Max && self.cfg.rank == 2).then(|| self.opts2d())
     }
     fn config(&self) -> Value {
         json!({"class_name": self.cfg.class(), "name": self.name, "pool_size": self.cfg.pool_size,

@@ -360,6 +360,52 @@ pub(crate) fn conv2d_forward_chunked<T: Float>(g: &Conv2dGeom, x: &[T], w: &[T],
     });
 }
 
+/// Inference forward, one image at a time per thread. Each image's im2col matrix and conv output
+/// `z` (`[oh * ow, f]`) live in per-thread scratch small enough to stay in L2, and
+/// `epilogue(z, y_b)` finishes the image while `z` is still in cache: bias, activation and
+/// pooling without streaming the whole conv output through memory once per op. With `reduced`
+/// the epilogue writes the image's slice `y_b` of `y` (`y.len() / n` values, e.g. pooled);
+/// without, `y` is the conv output itself, the GEMM writes `z` straight into it and the epilogue
+/// gets `None`. Threads take whole images, so there is no fork/join inside one. One group only.
+pub fn conv2d_forward_images<T: Float>(
+    g: &Conv2dGeom,
+    x: &[T],
+    w: &[T],
+    y: &mut [T],
+    reduced: bool,
+    epilogue: impl Fn(&mut [T], Option<&mut [T]>) + Sync,
+) {
+    let op = "conv2d_forward_images";
+    assert!(g.groups == 1, "{op}: one group only, got {}", g.groups);
+    let z_len = g.out_h() * g.out_w() * g.f;
+    let d = dims(g, x.len(), w.len(), if reduced { g.n * z_len } else { y.len() }, op);
+    if g.n == 0 || z_len == 0 {
+        return;
+    }
+    assert!(y.len() % g.n == 0, "{op}: output of {} values is not {} images", y.len(), g.n);
+    let (rows, y_img) = (d.oh * d.ow, y.len() / g.n);
+    let image = |b: usize, yb: &mut [T]| {
+        let scratch = rows * d.k + if reduced { z_len } else { 0 };
+        with_scratch::<T, _>(scratch, |buf| {
+            let (cols, z) = buf.split_at_mut(rows * d.k);
+            im2col(g, d, x, b * d.oh, 0, cols);
+            let wm = w_block(g, d, w, 0);
+            if reduced {
+                gemm(z, g.f, MatRef::row_major(cols, rows, d.k), wm, false);
+                epilogue(z, Some(yb));
+            } else {
+                gemm(yb, g.f, MatRef::row_major(cols, rows, d.k), wm, false);
+                epilogue(yb, None);
+            }
+        })
+    };
+    if g.n > 1 && g.n * rows * d.k * g.f >= PAR_WORK * 16 {
+        y.par_chunks_mut(y_img).enumerate().for_each(|(b, yb)| image(b, yb));
+    } else {
+        y.chunks_mut(y_img).enumerate().for_each(|(b, yb)| image(b, yb));
+    }
+}
+
 /// `dx` of `conv2d` given `dy` (overwrites `dx`). Also the forward pass of a transposed conv.
 pub fn conv2d_backward_input<T: Float>(g: &Conv2dGeom, dy: &[T], w: &[T], dx: &mut [T]) {
     conv2d_backward_input_chunked(g, dy, w, dx, CHUNK_ELEMS)

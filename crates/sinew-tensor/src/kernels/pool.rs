@@ -119,16 +119,58 @@ pub fn max_pool2d_forward<T: Float>(g: &Pool2dGeom, x: &[T], y: &mut [T], argmax
             )
         });
     } else {
+        // An index loop: a zip of chunk iterators folded out of line, outside the AVX-512 code.
         vectorized(
             #[inline(always)]
             || {
-                y.chunks_mut(len)
-                    .zip(argmax.chunks_mut(len))
-                    .enumerate()
-                    .for_each(|(l, (yl, al))| line(g, x, oh, ow, l, yl, al))
+                for l in 0..y.len() / len {
+                    line(g, x, oh, ow, l, &mut y[l * len..(l + 1) * len], &mut argmax[l * len..(l + 1) * len]);
+                }
             },
         );
     }
+}
+
+/// Max pooling values only, on the calling thread: the inference path, which needs no argmax.
+/// The same rule as [`max_pool2d_forward`]: padding never wins, a NaN in the window wins.
+pub fn max_pool2d_values<T: Float>(g: &Pool2dGeom, x: &[T], y: &mut [T]) {
+    let (oh, ow) = check(g, x.len(), y.len(), "max_pool2d_values");
+    #[inline(always)]
+    fn run<T: Float>(g: &Pool2dGeom, x: &[T], y: &mut [T], oh: usize, ow: usize) {
+        let (c, img) = (g.c, g.h * g.w * g.c);
+        for l in 0..g.n * oh {
+            let (b, oy) = (l / oh, l % oh);
+            let xb = &x[b * img..(b + 1) * img];
+            let (h0, h1) = window(oy, g.stride_h, g.pad_top, g.kh, g.h);
+            for ox in 0..ow {
+                let (w0, w1) = window(ox, g.stride_w, g.pad_left, g.kw, g.w);
+                let yo = &mut y[(l * ow + ox) * c..(l * ow + ox + 1) * c];
+                if h0 == h1 || w0 == w1 {
+                    yo.fill(T::NEG_INFINITY);
+                    continue;
+                }
+                // Channels in register blocks, each maximum kept in locals and stored once: a
+                // running maximum in `yo` itself made every tap a masked store and a reload.
+                let win = Window { x0: (h0 * g.w + w0) * c, rows: h1 - h0, cols: w1 - w0, row: g.w * c, c };
+                let mut c0 = 0;
+                while c0 + 16 <= c {
+                    max_values::<T, 16>(xb, &win, c0, &mut yo[c0..c0 + 16]);
+                    c0 += 16;
+                }
+                while c0 + 8 <= c {
+                    max_values::<T, 8>(xb, &win, c0, &mut yo[c0..c0 + 8]);
+                    c0 += 8;
+                }
+                for ch in c0..c {
+                    max_values::<T, 1>(xb, &win, ch, &mut yo[ch..ch + 1]);
+                }
+            }
+        }
+    }
+    vectorized(
+        #[inline(always)]
+        || run(g, x, y, oh, ow),
+    );
 }
 
 /// The maximum and its offset over window `taps` (tap offsets in the image, at least one) for
@@ -154,6 +196,38 @@ fn max_block<T: Float, const B: usize>(xb: &[T], taps: &[usize], c0: usize, y: &
     for (e, (a, i)) in arg.iter_mut().zip(idx).enumerate() {
         *a = i + e as u32;
     }
+}
+
+/// An in-bounds pooling window of `rows x cols` taps from offset `x0`, rows `row` values apart,
+/// each tap `c` channels wide.
+struct Window {
+    x0: usize,
+    rows: usize,
+    cols: usize,
+    row: usize,
+    c: usize,
+}
+
+/// The maximum over `win` of channels `c0..c0 + B`, by [`max_block`]'s rule, without the index.
+#[inline(always)]
+#[allow(clippy::neg_cmp_op_on_partial_ord)] // `!(v <= m)` is deliberately true for a NaN `v`.
+fn max_values<T: Float, const B: usize>(xb: &[T], win: &Window, c0: usize, y: &mut [T]) {
+    let first = win.x0 + c0;
+    let mut best: [T; B] = xb[first..first + B].try_into().unwrap();
+    for r in 0..win.rows {
+        for t in 0..win.cols {
+            if r + t == 0 {
+                continue;
+            }
+            let base = win.x0 + r * win.row + t * win.c + c0;
+            let v: &[T; B] = xb[base..base + B].try_into().unwrap();
+            for e in 0..B {
+                let take = !(v[e] <= best[e]) & !best[e].is_nan();
+                best[e] = if take { v[e] } else { best[e] };
+            }
+        }
+    }
+    y.copy_from_slice(&best);
 }
 
 /// Routes each output gradient to its recorded maximum (overwrites `dx`); overlapping windows

@@ -76,53 +76,60 @@ macro_rules! kernel_out {
     };
 }
 
+/// The geometry of `conv2d(x, kernel)`, with every shape check of the op (named `op`).
+pub(crate) fn conv2d_geom(x: &Tensor, kernel: &Tensor, o: &Conv2dOpts, op: &str) -> Conv2dGeom {
+    check_opts(op, o.stride, o.dilation, o.groups);
+    assert!(
+        x.rank() == 4 && kernel.rank() == 4,
+        "{op}: expected input [n, h, w, c] and kernel [kh, kw, c/groups, f], got {:?} and {:?}",
+        x.shape(),
+        kernel.shape()
+    );
+    assert!(x.dtype() == kernel.dtype(), "{op}: dtypes differ: {:?} vs {:?}", x.dtype(), kernel.dtype());
+    let (xd, w) = (x.dims(), kernel.dims());
+    let g = Conv2dGeom {
+        n: xd[0],
+        h: xd[1],
+        w: xd[2],
+        c: xd[3],
+        f: w[3],
+        kh: w[0],
+        kw: w[1],
+        stride_h: o.stride[0],
+        stride_w: o.stride[1],
+        pad_top: o.padding[0],
+        pad_bottom: o.padding[1],
+        pad_left: o.padding[2],
+        pad_right: o.padding[3],
+        dil_h: o.dilation[0],
+        dil_w: o.dilation[1],
+        groups: o.groups,
+    };
+    assert!(
+        g.c % g.groups == 0 && g.f % g.groups == 0 && w[2] * g.groups == g.c,
+        "{op}: input {:?} and kernel {:?} do not agree on channels with groups = {}",
+        x.shape(),
+        kernel.shape(),
+        g.groups
+    );
+    let (oh, ow) = (g.out_h(), g.out_w());
+    assert!(
+        oh > 0 && ow > 0,
+        "{op}: kernel {:?} (dilation {:?}) does not fit input {:?} with padding {:?}",
+        kernel.shape(),
+        o.dilation,
+        x.shape(),
+        o.padding
+    );
+    g
+}
+
 impl Tensor {
     /// 2-D convolution: input `[n, h, w, c]`, kernel `[kh, kw, c / groups, filters]`, output
     /// `[n, out_h, out_w, filters]`. No bias: add it with [`Tensor::bias_act`].
     pub fn conv2d(&self, kernel: &Tensor, o: Conv2dOpts) -> Tensor {
-        check_opts("conv2d", o.stride, o.dilation, o.groups);
-        assert!(
-            self.rank() == 4 && kernel.rank() == 4,
-            "conv2d: expected input [n, h, w, c] and kernel [kh, kw, c/groups, f], got {:?} and {:?}",
-            self.shape(),
-            kernel.shape()
-        );
-        assert!(self.dtype() == kernel.dtype(), "conv2d: dtypes differ: {:?} vs {:?}", self.dtype(), kernel.dtype());
-        let (x, w) = (self.dims(), kernel.dims());
-        let g = Conv2dGeom {
-            n: x[0],
-            h: x[1],
-            w: x[2],
-            c: x[3],
-            f: w[3],
-            kh: w[0],
-            kw: w[1],
-            stride_h: o.stride[0],
-            stride_w: o.stride[1],
-            pad_top: o.padding[0],
-            pad_bottom: o.padding[1],
-            pad_left: o.padding[2],
-            pad_right: o.padding[3],
-            dil_h: o.dilation[0],
-            dil_w: o.dilation[1],
-            groups: o.groups,
-        };
-        assert!(
-            g.c % g.groups == 0 && g.f % g.groups == 0 && w[2] * g.groups == g.c,
-            "conv2d: input {:?} and kernel {:?} do not agree on channels with groups = {}",
-            self.shape(),
-            kernel.shape(),
-            g.groups
-        );
+        let g = conv2d_geom(self, kernel, &o, "conv2d");
         let (oh, ow) = (g.out_h(), g.out_w());
-        assert!(
-            oh > 0 && ow > 0,
-            "conv2d: kernel {:?} (dilation {:?}) does not fit input {:?} with padding {:?}",
-            kernel.shape(),
-            o.dilation,
-            self.shape(),
-            o.padding
-        );
         let out_shape = Shape::new(&[g.n, oh, ow, g.f]);
         let st = kernel_out!(self.dtype(), out_shape.numel(), |y, T| conv2d_forward(
             &g,

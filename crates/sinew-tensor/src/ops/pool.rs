@@ -30,7 +30,12 @@ impl Pool2dOpts {
 }
 
 fn pool_geom(x: &Tensor, o: &Pool2dOpts, op: &str) -> Pool2dGeom {
-    assert!(x.rank() == 4, "{op}: expected input [n, h, w, c], got {:?}", x.shape());
+    pool_geom_of(x.dims(), o, op)
+}
+
+/// The geometry of pooling an input of dims `d` (`[n, h, w, c]`), with the op's shape checks.
+pub(crate) fn pool_geom_of(d: &[usize], o: &Pool2dOpts, op: &str) -> Pool2dGeom {
+    assert!(d.len() == 4, "{op}: expected input [n, h, w, c], got {d:?}");
     assert!(
         o.kernel.iter().chain(&o.stride).all(|&v| v > 0),
         "{op}: kernel {:?} and stride {:?} must be positive",
@@ -43,7 +48,6 @@ fn pool_geom(x: &Tensor, o: &Pool2dOpts, op: &str) -> Pool2dGeom {
         o.padding,
         o.kernel
     );
-    let d = x.dims();
     let g = Pool2dGeom {
         n: d[0],
         h: d[1],
@@ -60,9 +64,8 @@ fn pool_geom(x: &Tensor, o: &Pool2dOpts, op: &str) -> Pool2dGeom {
     };
     assert!(
         g.out_h() > 0 && g.out_w() > 0,
-        "{op}: window {:?} does not fit input {:?} with padding {:?}",
+        "{op}: window {:?} does not fit input {d:?} with padding {:?}",
         o.kernel,
-        x.shape(),
         o.padding
     );
     g

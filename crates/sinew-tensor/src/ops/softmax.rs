@@ -121,7 +121,7 @@ pub enum Activation {
 }
 
 impl Activation {
-    fn unary(self) -> Option<Unary> {
+    pub(crate) fn unary(self) -> Option<Unary> {
         Some(match self {
             Activation::Linear => return None,
             Activation::Relu => Unary::Relu,

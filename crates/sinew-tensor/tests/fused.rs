@@ -1,0 +1,165 @@
+//! The inference fusion `conv2d_bias_act` against the op chain it replaces (`conv2d`, `bias_act`,
+//! `max_pool2d`), in f32 and f64, over padding, strides, dilation, pooling windows, activations
+//! and NaN inputs; and its recording path when gradients are needed.
+
+use sinew_tensor::*;
+
+struct Case {
+    x: [usize; 4],
+    k: [usize; 2],
+    f: usize,
+    conv: Conv2dOpts,
+    pool: Option<Pool2dOpts>,
+    bias: bool,
+    act: Activation,
+}
+
+fn cases() -> Vec<Case> {
+    let conv = |stride: usize, pad: usize, dil: usize| Conv2dOpts {
+        stride: [stride, stride],
+        padding: [pad, pad + 1, pad, pad],
+        dilation: [dil, dil],
+        groups: 1,
+    };
+    let pool = |k: usize, s: usize, p: usize| Some(Pool2dOpts { kernel: [k, k], stride: [s, s], padding: [p; 4] });
+    vec![
+        // The MNIST CNN's first layer: one channel, 4x4 kernel, 32 filters, relu, 2x2 pooling.
+        Case {
+            x: [3, 28, 28, 1],
+            k: [4, 4],
+            f: 32,
+            conv: conv(1, 0, 1),
+            pool: pool(2, 2, 0),
+            bias: true,
+            act: Activation::Relu,
+        },
+        Case {
+            x: [2, 9, 11, 3],
+            k: [3, 3],
+            f: 19,
+            conv: conv(2, 1, 1),
+            pool: pool(3, 2, 1),
+            bias: true,
+            act: Activation::Sigmoid,
+        },
+        Case { x: [2, 12, 10, 4], k: [3, 2], f: 8, conv: conv(1, 2, 2), pool: None, bias: true, act: Activation::Gelu },
+        Case {
+            x: [1, 7, 7, 2],
+            k: [1, 1],
+            f: 5,
+            conv: conv(1, 0, 1),
+            pool: pool(2, 1, 0),
+            bias: false,
+            act: Activation::Tanh,
+        },
+        Case {
+            x: [4, 8, 8, 2],
+            k: [3, 3],
+            f: 16,
+            conv: conv(1, 1, 1),
+            pool: None,
+            bias: false,
+            act: Activation::Linear,
+        },
+        Case {
+            x: [2, 10, 10, 3],
+            k: [3, 3],
+            f: 24,
+            conv: conv(1, 0, 1),
+            pool: pool(2, 2, 0),
+            bias: true,
+            act: Activation::Linear,
+        },
+    ]
+}
+
+fn inputs(c: &Case, dtype: DType, seed: u64) -> (Tensor, Tensor, Option<Tensor>) {
+    let mut rng = Rng::seed(seed);
+    let x = Tensor::rand_normal(c.x, 0.0, 1.0, &mut rng).to_dtype(dtype);
+    let w = Tensor::rand_normal([c.k[0], c.k[1], c.x[3], c.f], 0.0, 0.5, &mut rng).to_dtype(dtype);
+    let b = c.bias.then(|| Tensor::rand_normal([c.f], 0.0, 0.5, &mut rng).to_dtype(dtype));
+    (x, w, b)
+}
+
+fn chain(x: &Tensor, w: &Tensor, b: Option<&Tensor>, c: &Case) -> Tensor {
+    let z = x.conv2d(w, c.conv);
+    let zero = Tensor::zeros([c.f]).to_dtype(x.dtype());
+    let y = z.bias_act(b.unwrap_or(&zero), c.act);
+    c.pool.map_or(y.clone(), |p| y.max_pool2d(p))
+}
+
+fn same(a: &Tensor, b: &Tensor, tol: f64, what: &str) {
+    assert_eq!(a.dims(), b.dims(), "{what}: shapes differ");
+    for (i, (p, q)) in a.to_vec_f64().iter().zip(b.to_vec_f64()).enumerate() {
+        if p.is_nan() || q.is_nan() {
+            assert!(p.is_nan() && q.is_nan(), "{what}: element {i}: {p} vs {q}");
+        } else {
+            assert!((p - q).abs() <= tol * (1.0 + q.abs()), "{what}: element {i}: {p} vs {q}");
+        }
+    }
+}
+
+#[test]
+fn fused_conv_matches_the_op_chain_in_f32_and_f64() {
+    for (i, c) in cases().iter().enumerate() {
+        for (dtype, tol) in [(DType::F32, 1e-5), (DType::F64, 1e-12)] {
+            let (x, w, b) = inputs(c, dtype, i as u64);
+            let want = chain(&x, &w, b.as_ref(), c);
+            let got = no_grad(|| x.conv2d_bias_act(&w, b.as_ref(), c.act, c.conv, c.pool));
+            same(&got, &want, tol, &format!("case {i} {dtype:?}"));
+            // Without grad mode off, untracked inputs take the fused path too.
+            let again = x.conv2d_bias_act(&w, b.as_ref(), c.act, c.conv, c.pool);
+            same(&again, &want, tol, &format!("case {i} {dtype:?}, grad mode on"));
+        }
+    }
+}
+
+#[test]
+fn fused_conv_propagates_nan_as_the_chain_does() {
+    for (i, c) in cases().iter().enumerate() {
+        let (x, w, b) = inputs(c, DType::F32, 10 + i as u64);
+        let mut v = x.to_vec_f32();
+        for j in (0..v.len()).step_by(37) {
+            v[j] = f32::NAN;
+        }
+        let x = Tensor::from_vec(v, c.x);
+        let want = chain(&x, &w, b.as_ref(), c);
+        let got = no_grad(|| x.conv2d_bias_act(&w, b.as_ref(), c.act, c.conv, c.pool));
+        assert!(
+            want.to_vec_f32().iter().any(|v| v.is_nan()) || c.act == Activation::Relu,
+            "case {i}: no NaN reached the output"
+        );
+        same(&got, &want, 1e-5, &format!("case {i} with NaN inputs"));
+    }
+}
+
+#[test]
+fn fused_conv_records_the_chain_when_gradients_are_needed() {
+    let c = &cases()[1];
+    let (x, w, b) = inputs(c, DType::F64, 5);
+    let (w, b) = (w.with_grad(), b.map(|b| b.with_grad()));
+    let y = x.conv2d_bias_act(&w, b.as_ref(), c.act, c.conv, c.pool);
+    let ops = y.graph_ops();
+    for op in [Op::Conv2d, Op::BiasAct, Op::MaxPool2d] {
+        assert!(ops.contains(&op), "{op:?} not recorded: {ops:?}");
+    }
+    let want = chain(&x, &w, b.as_ref(), c);
+    same(&y, &want, 0.0, "recording path");
+    let gw = y.sum(&[], false).backward().get(&w).expect("kernel gradient").clone();
+    let gw_chain = want.sum(&[], false).backward().get(&w).expect("kernel gradient").clone();
+    same(&gw, &gw_chain, 0.0, "kernel gradient");
+    // Under no_grad nothing is recorded, even for tracked inputs.
+    assert!(no_grad(|| x.conv2d_bias_act(&w, b.as_ref(), c.act, c.conv, c.pool)).graph_ops().is_empty());
+}
+
+#[test]
+#[should_panic(expected = "conv2d_bias_act: bias shape [3] does not match 4 filters")]
+fn fused_conv_rejects_a_bias_of_the_wrong_length() {
+    let _ = Tensor::zeros([1, 5, 5, 2]).conv2d_bias_act(
+        &Tensor::zeros([3, 3, 2, 4]),
+        Some(&Tensor::zeros([3])),
+        Activation::Relu,
+        Conv2dOpts::default(),
+        None,
+    );
+}
