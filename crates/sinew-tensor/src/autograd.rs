@@ -60,6 +60,7 @@ op_registry! {
     Conv2d => "conv2d", ConvTranspose2d => "conv_transpose2d", MaxPool2d => "max_pool2d",
     AvgPool2d => "avg_pool2d", UpsampleNearest2d => "upsample_nearest2d",
     UpsampleBilinear2d => "upsample_bilinear2d", Dropout => "dropout",
+    ConvBiasActPool => "conv2d_bias_act_pool",
 }
 
 /// Input gradients returned by a backward rule, one per input (`None`: no gradient).

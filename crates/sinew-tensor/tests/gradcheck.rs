@@ -198,6 +198,26 @@ fn image_cases() -> Vec<Case> {
         case("max_pool2d_overlap", vec![rn(&[2, 5, 5, 3], 1)], |x| {
             x[0].max_pool2d(Pool2dOpts { kernel: [3, 3], stride: [2, 2], padding: [1, 1, 1, 1] })
         }),
+        // The fused conv + bias + activation + max pooling, differentiated as one op.
+        case("conv2d_bias_act_pool_sigmoid", vec![rn(&[2, 7, 6, 2], 1), rn(&[3, 3, 2, 4], 2), rn(&[4], 3)], move |x| {
+            let pool = Pool2dOpts { kernel: [3, 3], stride: [2, 2], padding: [1, 1, 1, 1] };
+            x[0].conv2d_bias_act(
+                &x[1],
+                Some(&x[2]),
+                Activation::Sigmoid,
+                c2([1, 2], [1, 1, 0, 1], [1, 1], 1),
+                Some(pool),
+            )
+        }),
+        case("conv2d_bias_act_pool_tanh", vec![rn(&[3, 6, 6, 1], 1), rn(&[2, 2, 1, 3], 2)], move |x| {
+            x[0].conv2d_bias_act(
+                &x[1],
+                None,
+                Activation::Tanh,
+                c2([1, 1], [0; 4], [2, 1], 1),
+                Some(Pool2dOpts::square(2)),
+            )
+        }),
         case("max_pool1d", vec![rn(&[2, 7, 2], 1)], |x| x[0].max_pool1d(2, 2, [0, 0])),
         case("avg_pool2d", vec![rn(&[2, 5, 4, 2], 1)], |x| {
             let o = Pool2dOpts { kernel: [2, 3], stride: [2, 1], padding: [1, 0, 1, 1] };

@@ -502,11 +502,8 @@ impl Model {
                     continue;
                 }
             }
-            // In inference, a max pooling layer that alone reads this output is fused into it.
-            let next = self
-                .calls
-                .get(ci + 1)
-                .filter(|c| !training && args.len() == 1 && reads[node] == 1 && c.inputs == [node]);
+            // A max pooling layer that alone reads this output is fused into it.
+            let next = self.calls.get(ci + 1).filter(|c| args.len() == 1 && reads[node] == 1 && c.inputs == [node]);
             if let Some(pool) = next.and_then(|c| self.layers[c.layer].max_pool2d_opts()) {
                 if let Some(y) = self.layers[call.layer].forward_max_pooled(&args[0], pool, &mut ctx) {
                     values[node + 1] = Some(y);

@@ -17,20 +17,20 @@ use std::cell::RefCell;
 /// im2col elements per chunk (4 MiB of f32): large GEMMs, bounded memory.
 const CHUNK_ELEMS: usize = 1 << 20;
 /// Below this many elements a copy/scatter loop stays on one thread (fork/join costs more).
-const PAR_WORK: usize = 1 << 15;
+pub(super) const PAR_WORK: usize = 1 << 15;
 
 /// Derived sizes of a geometry.
 #[derive(Clone, Copy)]
-struct Dims {
-    oh: usize,
-    ow: usize,
-    cg: usize,
-    fg: usize,
+pub(super) struct Dims {
+    pub(super) oh: usize,
+    pub(super) ow: usize,
+    pub(super) cg: usize,
+    pub(super) fg: usize,
     /// im2col columns: `kh * kw * cg`.
-    k: usize,
+    pub(super) k: usize,
 }
 
-fn dims(g: &Conv2dGeom, x: usize, w: usize, y: usize, op: &str) -> Dims {
+pub(super) fn dims(g: &Conv2dGeom, x: usize, w: usize, y: usize, op: &str) -> Dims {
     assert!(
         g.kh > 0 && g.kw > 0 && g.stride_h > 0 && g.stride_w > 0 && g.dil_h > 0 && g.dil_w > 0,
         "{op}: kernel size, stride and dilation must be positive, got {g:?}"
@@ -54,7 +54,7 @@ fn dims(g: &Conv2dGeom, x: usize, w: usize, y: usize, op: &str) -> Dims {
 /// Runs `f` on a per-thread scratch buffer of `len` elements (contents unspecified), reused
 /// across calls so a warm caller never allocates. Falls back to a fresh buffer when the scratch
 /// is already borrowed, which happens if rayon runs another conv on this thread while it waits.
-fn with_scratch<T: Float, R>(len: usize, f: impl FnOnce(&mut [T]) -> R) -> R {
+pub(super) fn with_scratch<T: Float, R>(len: usize, f: impl FnOnce(&mut [T]) -> R) -> R {
     thread_local! {
         static BUFS: RefCell<(Vec<f32>, Vec<f64>)> = const { RefCell::new((Vec::new(), Vec::new())) };
     }
@@ -158,7 +158,7 @@ fn border_runs(g: &Conv2dGeom, cg: usize, gi: usize, ox: usize, i: usize, mut ru
 }
 
 /// Fills `cols` (`[(l1 - l0) * ow, K]`) with the patches of output lines `l0..l1` for group `gi`.
-fn im2col<T: Float>(g: &Conv2dGeom, d: Dims, x: &[T], l0: usize, gi: usize, cols: &mut [T]) {
+pub(super) fn im2col<T: Float>(g: &Conv2dGeom, d: Dims, x: &[T], l0: usize, gi: usize, cols: &mut [T]) {
     let img = g.h * g.w * g.c;
     let (krow, row_len) = (g.kw * d.cg, g.w * g.c);
     let (a, b) = interior_cols(g, d.ow);
@@ -212,7 +212,7 @@ fn im2col<T: Float>(g: &Conv2dGeom, d: Dims, x: &[T], l0: usize, gi: usize, cols
 
 /// Adds the patches in `cols` (output lines `l0..l1`, group `gi`) back into `dx`. Parallel over
 /// images, whose regions of `dx` are disjoint.
-fn col2im_add<T: Float>(g: &Conv2dGeom, d: Dims, cols: &[T], l0: usize, l1: usize, gi: usize, dx: &mut [T]) {
+pub(super) fn col2im_add<T: Float>(g: &Conv2dGeom, d: Dims, cols: &[T], l0: usize, l1: usize, gi: usize, dx: &mut [T]) {
     let img = g.h * g.w * g.c;
     let (krow, row_len) = (g.kw * d.cg, g.w * g.c);
     let (a, b) = interior_cols(g, d.ow);
@@ -329,7 +329,7 @@ fn add_slices<T: Float>(dst: &mut [T], src: &[T]) {
 }
 
 /// The `[K, fg]` block of the kernel for group `gi`: columns `gi*fg..` of the `[K, f]` matrix.
-fn w_block<'a, T>(g: &Conv2dGeom, d: Dims, w: &'a [T], gi: usize) -> MatRef<'a, T> {
+pub(super) fn w_block<'a, T>(g: &Conv2dGeom, d: Dims, w: &'a [T], gi: usize) -> MatRef<'a, T> {
     MatRef { data: &w[gi * d.fg..], rows: d.k, cols: d.fg, rs: g.f, cs: 1 }
 }
 
@@ -358,52 +358,6 @@ pub(crate) fn conv2d_forward_chunked<T: Float>(g: &Conv2dGeom, x: &[T], w: &[T],
             gemm(dst, g.f, MatRef::row_major(cols, rows, d.k), w_block(g, d, w, gi), false);
         }
     });
-}
-
-/// Inference forward, one image at a time per thread. Each image's im2col matrix and conv output
-/// `z` (`[oh * ow, f]`) live in per-thread scratch small enough to stay in L2, and
-/// `epilogue(z, y_b)` finishes the image while `z` is still in cache: bias, activation and
-/// pooling without streaming the whole conv output through memory once per op. With `reduced`
-/// the epilogue writes the image's slice `y_b` of `y` (`y.len() / n` values, e.g. pooled);
-/// without, `y` is the conv output itself, the GEMM writes `z` straight into it and the epilogue
-/// gets `None`. Threads take whole images, so there is no fork/join inside one. One group only.
-pub fn conv2d_forward_images<T: Float>(
-    g: &Conv2dGeom,
-    x: &[T],
-    w: &[T],
-    y: &mut [T],
-    reduced: bool,
-    epilogue: impl Fn(&mut [T], Option<&mut [T]>) + Sync,
-) {
-    let op = "conv2d_forward_images";
-    assert!(g.groups == 1, "{op}: one group only, got {}", g.groups);
-    let z_len = g.out_h() * g.out_w() * g.f;
-    let d = dims(g, x.len(), w.len(), if reduced { g.n * z_len } else { y.len() }, op);
-    if g.n == 0 || z_len == 0 {
-        return;
-    }
-    assert!(y.len() % g.n == 0, "{op}: output of {} values is not {} images", y.len(), g.n);
-    let (rows, y_img) = (d.oh * d.ow, y.len() / g.n);
-    let image = |b: usize, yb: &mut [T]| {
-        let scratch = rows * d.k + if reduced { z_len } else { 0 };
-        with_scratch::<T, _>(scratch, |buf| {
-            let (cols, z) = buf.split_at_mut(rows * d.k);
-            im2col(g, d, x, b * d.oh, 0, cols);
-            let wm = w_block(g, d, w, 0);
-            if reduced {
-                gemm(z, g.f, MatRef::row_major(cols, rows, d.k), wm, false);
-                epilogue(z, Some(yb));
-            } else {
-                gemm(yb, g.f, MatRef::row_major(cols, rows, d.k), wm, false);
-                epilogue(yb, None);
-            }
-        })
-    };
-    if g.n > 1 && g.n * rows * d.k * g.f >= PAR_WORK * 16 {
-        y.par_chunks_mut(y_img).enumerate().for_each(|(b, yb)| image(b, yb));
-    } else {
-        y.chunks_mut(y_img).enumerate().for_each(|(b, yb)| image(b, yb));
-    }
 }
 
 /// `dx` of `conv2d` given `dy` (overwrites `dx`). Also the forward pass of a transposed conv.

@@ -6,6 +6,7 @@
 //! (`[kh, kw, in_channels / groups, out_channels]`, the Keras kernel layout).
 
 pub mod conv;
+pub mod conv_fused;
 pub mod gemm;
 pub mod math;
 pub mod pool;

@@ -12,7 +12,7 @@ use rayon::prelude::*;
 const PAR_WORK: usize = 1 << 15;
 
 /// `argmax` of an output whose window lies entirely in padding: its gradient goes nowhere.
-const NO_INPUT: u32 = u32::MAX;
+pub(crate) const NO_INPUT: u32 = u32::MAX;
 
 fn check(g: &Pool2dGeom, x: usize, y: usize, op: &str) -> (usize, usize) {
     assert!(

@@ -2,10 +2,11 @@
 //! memory, when no gradient is needed. When one is, each records the chain itself instead, so
 //! training never sees the fused path.
 
-use crate::autograd::is_grad_enabled;
+use crate::autograd::{grads, is_grad_enabled, record, Op};
 use crate::dtype::Float;
-use crate::kernels::conv::conv2d_forward_images;
-use crate::kernels::pool::max_pool2d_values;
+use crate::kernels::conv_fused::{conv2d_forward_images, conv2d_pool_backward};
+use crate::kernels::pool::{max_pool2d_forward, max_pool2d_values};
+use crate::kernels::Conv2dGeom;
 use crate::ops::conv::{conv2d_geom, Conv2dOpts};
 use crate::ops::pool::{pool_geom_of, Pool2dOpts};
 use crate::ops::softmax::Activation;
@@ -35,13 +36,64 @@ fn bias_act_in_place<T: Float>(z: &mut [T], bias: Option<&[T]>, act: Option<Unar
     }
 }
 
+/// The activations the recorded fusion supports: monotone, so pooling the activation's output
+/// picks the same maxima as the op chain, and with a derivative that is a function of the
+/// output, so the backward pass needs only the pooled output.
+#[derive(Clone, Copy)]
+enum OutputDerivative {
+    Linear,
+    Relu,
+    Sigmoid,
+    Tanh,
+}
+
+impl OutputDerivative {
+    fn of(act: Activation) -> Option<Self> {
+        Some(match act {
+            Activation::Linear => OutputDerivative::Linear,
+            Activation::Relu => OutputDerivative::Relu,
+            Activation::Sigmoid => OutputDerivative::Sigmoid,
+            Activation::Tanh => OutputDerivative::Tanh,
+            _ => return None,
+        })
+    }
+}
+
+/// [`conv2d_pool_backward`] with the derivative as a closure of its own in each arm, so the
+/// scatter loop inlines it.
+#[allow(clippy::too_many_arguments)]
+fn pool_backward<T: Float>(
+    g: &Conv2dGeom,
+    deriv: OutputDerivative,
+    (x, w, gy, y): (&[T], &[T], &[T], &[T]),
+    argmax: &[u32],
+    dx: Option<&mut [T]>,
+    dw: &mut [T],
+    db: &mut [T],
+) {
+    match deriv {
+        OutputDerivative::Linear => conv2d_pool_backward(g, x, w, gy, y, argmax, |_| T::ONE, dx, dw, db),
+        OutputDerivative::Relu => {
+            conv2d_pool_backward(g, x, w, gy, y, argmax, |y| if y > T::ZERO { T::ONE } else { T::ZERO }, dx, dw, db)
+        }
+        OutputDerivative::Sigmoid => conv2d_pool_backward(g, x, w, gy, y, argmax, |y| y * (T::ONE - y), dx, dw, db),
+        OutputDerivative::Tanh => conv2d_pool_backward(g, x, w, gy, y, argmax, |y| T::ONE - y * y, dx, dw, db),
+    }
+}
+
 impl Tensor {
     /// `act(conv2d(x, kernel) + bias)`, then `max_pool2d(pool)` when given: a Keras `Conv2D`
-    /// with its activation, followed by `MaxPooling2D`. Without recorded gradients (under
-    /// `no_grad`, or when no input requires grad) and with one group, it runs image by image so
-    /// each conv output is biased, activated and pooled while still in cache
-    /// ([`conv2d_forward_images`]); otherwise it records `conv2d`, `bias_act` and `max_pool2d`.
-    /// Both paths run the same kernels per element; results agree up to GEMM rounding order.
+    /// with its activation, followed by `MaxPooling2D`. Runs image by image with one group
+    /// ([`conv2d_forward_images`]), so each conv output is biased, activated and pooled while
+    /// still in cache:
+    /// - without recorded gradients (under `no_grad`, or when no input requires grad), for any
+    ///   elementwise activation;
+    /// - when recording, with pooling and a linear, relu, sigmoid or tanh activation, as one op
+    ///   whose backward also works image by image ([`conv2d_pool_backward`]): the batch's conv
+    ///   output is never stored.
+    ///
+    /// Otherwise it records `conv2d`, `bias_act` and `max_pool2d`. The paths agree up to the
+    /// rounding order of the GEMM.
     pub fn conv2d_bias_act(
         &self,
         kernel: &Tensor,
@@ -57,7 +109,9 @@ impl Tensor {
             assert!(b.dtype() == self.dtype(), "{op}: dtypes differ: {:?} vs {:?}", self.dtype(), b.dtype());
         }
         let tracked = [Some(self), Some(kernel), bias].into_iter().flatten().any(|t| t.requires_grad());
-        if (is_grad_enabled() && tracked) || o.groups != 1 {
+        let recording = is_grad_enabled() && tracked;
+        let dact = OutputDerivative::of(act).filter(|_| max_pool.is_some());
+        if o.groups != 1 || (recording && dact.is_none()) {
             let z = self.conv2d(kernel, o);
             let y = match bias {
                 Some(b) => z.bias_act(b, act),
@@ -71,17 +125,42 @@ impl Tensor {
             None => Shape::new(&[g.n, g.out_h(), g.out_w(), g.f]),
         };
         let u = act.unary();
+        let mut argmax = if recording { vec![0u32; out.numel()] } else { Vec::new() };
         let st = with_dtype!(self.dtype(), T => {
             let mut y = crate::storage::overwritten::<T>(out.numel());
             let b = bias.map(|b| b.data::<T>());
-            conv2d_forward_images(&g, self.data::<T>(), kernel.data::<T>(), &mut y, pg.is_some(), |z, yb| {
+            conv2d_forward_images(&g, self.data::<T>(), kernel.data::<T>(), &mut y, &mut argmax, pg.is_some(), |z, yb| {
                 bias_act_in_place(z, b, u, g.f);
-                if let (Some(p), Some(yb)) = (&pg, yb) {
-                    max_pool2d_values(p, z, yb);
+                match (&pg, yb) {
+                    (Some(p), Some((yb, ab))) if !ab.is_empty() => max_pool2d_forward(p, z, yb, ab),
+                    (Some(p), Some((yb, _))) => max_pool2d_values(p, z, yb),
+                    _ => {}
                 }
             });
             T::wrap(y)
         });
-        Tensor::from_storage(st, out)
+        let (Some(dact), true) = (dact, recording) else {
+            return Tensor::from_storage(st, out);
+        };
+        let inputs: Vec<&Tensor> = [Some(self), Some(kernel), bias].into_iter().flatten().collect();
+        record(Op::ConvBiasActPool, st, out, &inputs, move |gy, y, xs| {
+            let (x, w) = (&xs[0], &xs[1]);
+            let (gx, gw, gb) = with_dtype!(gy.dtype(), T => {
+                let mut dx = x.requires_grad().then(|| crate::storage::overwritten::<T>(x.numel()));
+                let (mut dw, mut db) = (crate::storage::overwritten::<T>(w.numel()), crate::storage::overwritten::<T>(g.f));
+                let data = (x.data::<T>(), w.data::<T>(), gy.data::<T>(), y.data::<T>());
+                pool_backward(&g, dact, data, &argmax, dx.as_deref_mut(), &mut dw, &mut db);
+                (
+                    dx.map(|v| Tensor::from_storage(T::wrap(v), x.shape().clone())),
+                    Tensor::from_storage(T::wrap(dw), w.shape().clone()),
+                    Tensor::from_storage(T::wrap(db), Shape::new(&[g.f])),
+                )
+            });
+            let gw = w.requires_grad().then_some(gw);
+            match xs.get(2) {
+                Some(b) => grads![gx, gw, b.requires_grad().then_some(gb)],
+                None => grads![gx, gw],
+            }
+        })
     }
 }
