@@ -287,6 +287,15 @@ fn strided_n<T: Float, const N: usize, const ADD: bool>(dst: &mut [T], ds: usize
         for (d, s) in dst.chunks_mut(ds).zip(src.chunks(ss)).take(count) {
             run_n::<T, N, ADD>(d, s);
         }
+    } else if ds >= N && ss == 1 && count > 0 {
+        // Overlapping source runs one value apart (a one-channel input at stride 1): sliding
+        // windows, which need no bounds check per run. The last run may end before a whole
+        // `ds`, so it goes on its own.
+        let last = count - 1;
+        for (d, s) in dst.chunks_exact_mut(ds).zip(src.windows(N)).take(last) {
+            run_n::<T, N, ADD>(d, s);
+        }
+        run_n::<T, N, ADD>(&mut dst[last * ds..last * ds + N], &src[last..last + N]);
     } else {
         // Overlapping runs (a stride below the run length).
         for t in 0..count {
@@ -496,6 +505,9 @@ mod tests {
             geom(3, (7, 7, 4, 8), (4, 4), (2, 2), [1, 1, 1, 1], (1, 1), 1), // conv-transpose shape
             geom(1, (3, 3, 2, 2), (5, 5), (1, 1), [2, 2, 2, 2], (1, 1), 1), // kernel wider than image
             geom(2, (5, 7, 6, 6), (3, 3), (3, 1), [2, 0, 0, 2], (1, 2), 2),
+            // One channel at stride 1 (the MNIST CNN): im2col's sliding-window runs.
+            geom(2, (10, 9, 1, 5), (4, 4), (1, 1), [0; 4], (1, 1), 1),
+            geom(1, (7, 8, 1, 3), (3, 2), (1, 1), [1, 2, 0, 1], (1, 1), 1),
         ];
         let mut s = 12345;
         while v.len() < 120 {
