@@ -132,11 +132,24 @@ pub fn max_pool2d_forward<T: Float>(g: &Pool2dGeom, x: &[T], y: &mut [T], argmax
 }
 
 /// Max pooling values only, on the calling thread: the inference path, which needs no argmax.
-/// The same rule as [`max_pool2d_forward`]: padding never wins, a NaN in the window wins.
-pub fn max_pool2d_values<T: Float>(g: &Pool2dGeom, x: &[T], y: &mut [T]) {
+/// Padding never wins. With `nan_wins`, [`max_pool2d_forward`]'s rule: a NaN in the window
+/// wins. Without, NaNs are skipped (a window of NaNs gives -inf): what pooling after a relu
+/// gives, since relu maps NaN to 0, so the relu can be applied after the pooling instead.
+pub fn max_pool2d_values<T: Float>(g: &Pool2dGeom, x: &[T], y: &mut [T], nan_wins: bool) {
     let (oh, ow) = check(g, x.len(), y.len(), "max_pool2d_values");
+    if nan_wins {
+        vectorized(
+            #[inline(always)]
+            || run::<T, true>(g, x, y, oh, ow),
+        );
+    } else {
+        vectorized(
+            #[inline(always)]
+            || run::<T, false>(g, x, y, oh, ow),
+        );
+    }
     #[inline(always)]
-    fn run<T: Float>(g: &Pool2dGeom, x: &[T], y: &mut [T], oh: usize, ow: usize) {
+    fn run<T: Float, const NAN_WINS: bool>(g: &Pool2dGeom, x: &[T], y: &mut [T], oh: usize, ow: usize) {
         let (c, img) = (g.c, g.h * g.w * g.c);
         for l in 0..g.n * oh {
             let (b, oy) = (l / oh, l % oh);
@@ -154,23 +167,19 @@ pub fn max_pool2d_values<T: Float>(g: &Pool2dGeom, x: &[T], y: &mut [T]) {
                 let win = Window { x0: (h0 * g.w + w0) * c, rows: h1 - h0, cols: w1 - w0, row: g.w * c, c };
                 let mut c0 = 0;
                 while c0 + 16 <= c {
-                    max_values::<T, 16>(xb, &win, c0, &mut yo[c0..c0 + 16]);
+                    max_values::<T, 16, NAN_WINS>(xb, &win, c0, &mut yo[c0..c0 + 16]);
                     c0 += 16;
                 }
                 while c0 + 8 <= c {
-                    max_values::<T, 8>(xb, &win, c0, &mut yo[c0..c0 + 8]);
+                    max_values::<T, 8, NAN_WINS>(xb, &win, c0, &mut yo[c0..c0 + 8]);
                     c0 += 8;
                 }
                 for ch in c0..c {
-                    max_values::<T, 1>(xb, &win, ch, &mut yo[ch..ch + 1]);
+                    max_values::<T, 1, NAN_WINS>(xb, &win, ch, &mut yo[ch..ch + 1]);
                 }
             }
         }
     }
-    vectorized(
-        #[inline(always)]
-        || run(g, x, y, oh, ow),
-    );
 }
 
 /// The maximum and its offset over window `taps` (tap offsets in the image, at least one) for
@@ -208,22 +217,27 @@ struct Window {
     c: usize,
 }
 
-/// The maximum over `win` of channels `c0..c0 + B`, by [`max_block`]'s rule, without the index.
+/// The maximum over `win` of channels `c0..c0 + B`, without the index: by [`max_block`]'s rule
+/// with `NAN_WINS`, else skipping NaNs (starting from -inf, a plain vector max).
 #[inline(always)]
 #[allow(clippy::neg_cmp_op_on_partial_ord)] // `!(v <= m)` is deliberately true for a NaN `v`.
-fn max_values<T: Float, const B: usize>(xb: &[T], win: &Window, c0: usize, y: &mut [T]) {
+fn max_values<T: Float, const B: usize, const NAN_WINS: bool>(xb: &[T], win: &Window, c0: usize, y: &mut [T]) {
     let first = win.x0 + c0;
-    let mut best: [T; B] = xb[first..first + B].try_into().unwrap();
+    let mut best: [T; B] = if NAN_WINS { xb[first..first + B].try_into().unwrap() } else { [T::NEG_INFINITY; B] };
     for r in 0..win.rows {
         for t in 0..win.cols {
-            if r + t == 0 {
+            if NAN_WINS && r + t == 0 {
                 continue;
             }
             let base = win.x0 + r * win.row + t * win.c + c0;
             let v: &[T; B] = xb[base..base + B].try_into().unwrap();
             for e in 0..B {
-                let take = !(v[e] <= best[e]) & !best[e].is_nan();
-                best[e] = if take { v[e] } else { best[e] };
+                if NAN_WINS {
+                    let take = !(v[e] <= best[e]) & !best[e].is_nan();
+                    best[e] = if take { v[e] } else { best[e] };
+                } else {
+                    best[e] = if v[e] > best[e] { v[e] } else { best[e] };
+                }
             }
         }
     }

@@ -125,16 +125,30 @@ impl Tensor {
             None => Shape::new(&[g.n, g.out_h(), g.out_w(), g.f]),
         };
         let u = act.unary();
+        let commutes = matches!(act, Activation::Linear | Activation::Relu);
         let mut argmax = if recording { vec![0u32; out.numel()] } else { Vec::new() };
         let st = with_dtype!(self.dtype(), T => {
             let mut y = crate::storage::overwritten::<T>(out.numel());
             let b = bias.map(|b| b.data::<T>());
             conv2d_forward_images(&g, self.data::<T>(), kernel.data::<T>(), &mut y, &mut argmax, pg.is_some(), |z, yb| {
-                bias_act_in_place(z, b, u, g.f);
                 match (&pg, yb) {
-                    (Some(p), Some((yb, ab))) if !ab.is_empty() => max_pool2d_forward(p, z, yb, ab),
-                    (Some(p), Some((yb, _))) => max_pool2d_values(p, z, yb),
-                    _ => {}
+                    (Some(p), Some((yb, ab))) if !ab.is_empty() => {
+                        bias_act_in_place(z, b, u, g.f);
+                        max_pool2d_forward(p, z, yb, ab)
+                    }
+                    // Pooling commutes exactly with adding the bias and with relu (both monotone,
+                    // and rounding of `z + b` is monotone in `z`), so they run on the pooled
+                    // values, a quarter as many for 2x2. Relu maps NaN to 0, which the NaN-skipping
+                    // max reproduces; without an activation a NaN wins, as in max_pool2d.
+                    (Some(p), Some((yb, _))) if commutes => {
+                        max_pool2d_values(p, z, yb, u.is_none());
+                        bias_act_in_place(yb, b, u, g.f);
+                    }
+                    (Some(p), Some((yb, _))) => {
+                        bias_act_in_place(z, b, u, g.f);
+                        max_pool2d_values(p, z, yb, true)
+                    }
+                    _ => bias_act_in_place(z, b, u, g.f),
                 }
             });
             T::wrap(y)
