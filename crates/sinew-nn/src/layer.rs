@@ -82,6 +82,12 @@ pub trait Layer: Send {
     fn max_pool2d_opts(&self) -> Option<Pool2dOpts> {
         None
     }
+    /// A copy that runs inference on another thread, with the same weights (tensors are
+    /// shared, not copied). `None` (the default) for a layer that cannot be copied; a model
+    /// with one predicts one sub-batch at a time.
+    fn replicate(&self) -> Option<Box<dyn Layer>> {
+        None
+    }
     /// Weights and state, in a fixed order.
     fn params(&self) -> Vec<&Param> {
         vec![]

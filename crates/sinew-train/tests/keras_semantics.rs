@@ -396,3 +396,21 @@ fn predict_fuses_conv_and_max_pooling_without_changing_the_result() {
         assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "output {i}: fused {a} vs chain {b}");
     }
 }
+
+#[test]
+fn predict_on_threads_matches_predict_on_one_sub_batch_at_a_time() {
+    // Over 65,536 weights and more rows than one sub-batch, so predict runs sub-batches on
+    // every thread through copies of the layers; ten rows at a time stay on one thread.
+    let mut m = Sequential::new();
+    m.seed(5).input(&[256]);
+    m.add(Dense::new(300).activation(Activation::Relu));
+    m.add(Dense::new(3).activation(Activation::Softmax));
+    let x = Tensor::rand_normal([200, 256], 0.0, 1.0, &mut Rng::seed(8));
+    let whole = m.predict(&x, 200).unwrap().to_vec_f32();
+    assert!(m.count_params() >= 65_536);
+    let mut parts = vec![];
+    for s in (0..200).step_by(10) {
+        parts.extend(m.predict(&x.narrow(0, s, 10), 10).unwrap().to_vec_f32());
+    }
+    assert_eq!(whole, parts);
+}

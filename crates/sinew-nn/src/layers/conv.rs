@@ -432,6 +432,7 @@ fn transpose_window(
 }
 
 /// A built convolution layer.
+#[derive(Clone)]
 pub struct ConvLayer {
     cfg: Conv,
     name: String,
@@ -515,6 +516,9 @@ impl ConvLayer {
 }
 
 impl Layer for ConvLayer {
+    fn replicate(&self) -> Option<Box<dyn Layer>> {
+        Some(Box::new(self.clone()))
+    }
     fn name(&self) -> &str {
         &self.name
     }

@@ -100,6 +100,7 @@ impl LayerConfig for Dense {
 }
 
 /// A built [`Dense`].
+#[derive(Clone)]
 pub struct DenseLayer {
     cfg: Dense,
     name: String,
@@ -110,6 +111,9 @@ pub struct DenseLayer {
 }
 
 impl Layer for DenseLayer {
+    fn replicate(&self) -> Option<Box<dyn Layer>> {
+        Some(Box::new(self.clone()))
+    }
     fn name(&self) -> &str {
         &self.name
     }

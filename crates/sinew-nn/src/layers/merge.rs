@@ -167,6 +167,7 @@ impl LayerConfig for Merge {
 }
 
 /// A built merge layer.
+#[derive(Clone)]
 pub struct MergeLayer {
     cfg: Merge,
     name: String,
@@ -176,6 +177,9 @@ pub struct MergeLayer {
 }
 
 impl Layer for MergeLayer {
+    fn replicate(&self) -> Option<Box<dyn Layer>> {
+        Some(Box::new(self.clone()))
+    }
     fn name(&self) -> &str {
         &self.name
     }

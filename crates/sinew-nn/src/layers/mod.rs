@@ -38,12 +38,16 @@ macro_rules! stateless_layer {
             }
         }
         /// The built form of the layer of the same name.
+        #[derive(Clone)]
         pub struct $built {
             cfg: $cfg,
             name: String,
             out: Vec<usize>,
         }
         impl Layer for $built {
+            fn replicate(&self) -> Option<Box<dyn Layer>> {
+                Some(Box::new(self.clone()))
+            }
             fn name(&self) -> &str {
                 &self.name
             }

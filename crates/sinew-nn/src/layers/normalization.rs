@@ -128,6 +128,7 @@ impl LayerConfig for BatchNormalization {
 }
 
 /// A built [`BatchNormalization`].
+#[derive(Clone)]
 pub struct BatchNormLayer {
     cfg: BatchNormalization,
     name: String,
@@ -146,6 +147,9 @@ impl BatchNormLayer {
 }
 
 impl Layer for BatchNormLayer {
+    fn replicate(&self) -> Option<Box<dyn Layer>> {
+        Some(Box::new(self.clone()))
+    }
     fn name(&self) -> &str {
         &self.name
     }
@@ -258,6 +262,7 @@ impl LayerConfig for LayerNormalization {
 }
 
 /// A built [`LayerNormalization`].
+#[derive(Clone)]
 pub struct LayerNormLayer {
     cfg: LayerNormalization,
     name: String,
@@ -266,6 +271,9 @@ pub struct LayerNormLayer {
 }
 
 impl Layer for LayerNormLayer {
+    fn replicate(&self) -> Option<Box<dyn Layer>> {
+        Some(Box::new(self.clone()))
+    }
     fn name(&self) -> &str {
         &self.name
     }
@@ -363,6 +371,7 @@ impl LayerConfig for GroupNormalization {
 }
 
 /// A built [`GroupNormalization`].
+#[derive(Clone)]
 pub struct GroupNormLayer {
     cfg: GroupNormalization,
     groups: usize,
@@ -372,6 +381,9 @@ pub struct GroupNormLayer {
 }
 
 impl Layer for GroupNormLayer {
+    fn replicate(&self) -> Option<Box<dyn Layer>> {
+        Some(Box::new(self.clone()))
+    }
     fn name(&self) -> &str {
         &self.name
     }

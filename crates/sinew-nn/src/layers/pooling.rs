@@ -148,6 +148,7 @@ impl LayerConfig for Pool {
 }
 
 /// A built pooling layer.
+#[derive(Clone)]
 pub struct PoolLayer {
     cfg: Pool,
     name: String,
@@ -164,6 +165,9 @@ impl PoolLayer {
 }
 
 impl Layer for PoolLayer {
+    fn replicate(&self) -> Option<Box<dyn Layer>> {
+        Some(Box::new(self.clone()))
+    }
     fn name(&self) -> &str {
         &self.name
     }

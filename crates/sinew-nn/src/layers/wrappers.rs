@@ -46,6 +46,7 @@ impl LayerConfig for WeightNormalization {
 }
 
 /// A built [`WeightNormalization`].
+#[derive(Clone)]
 pub struct WeightNormLayer {
     name: String,
     g: Param,
@@ -66,6 +67,9 @@ impl WeightNormLayer {
 }
 
 impl Layer for WeightNormLayer {
+    fn replicate(&self) -> Option<Box<dyn Layer>> {
+        Some(Box::new(self.clone()))
+    }
     fn name(&self) -> &str {
         &self.name
     }

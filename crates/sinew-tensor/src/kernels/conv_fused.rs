@@ -5,7 +5,7 @@
 //! take whole images, so there is no fork/join inside one. One group only.
 
 use super::conv::{col2im_add, dims, im2col, w_block, with_scratch, Dims, PAR_WORK};
-use super::gemm::{gemm, MatRef};
+use super::gemm::{gemm, threads_here, MatRef};
 use super::pool::NO_INPUT;
 use super::Conv2dGeom;
 use crate::dtype::Float;
@@ -18,7 +18,7 @@ fn one_image(g: &Conv2dGeom, op: &str) -> Conv2dGeom {
 
 /// Whether a batch is worth splitting across threads.
 fn parallel(g: &Conv2dGeom, d: Dims) -> bool {
-    g.n > 1 && g.n * d.oh * d.ow * d.k * g.f >= PAR_WORK * 16
+    g.n > 1 && g.n * d.oh * d.ow * d.k * g.f >= PAR_WORK * 16 && threads_here() > 1
 }
 
 /// Runs `f(b, y_b, a_b)` for every image `b`, with its slices of `y` and of `aux` (which may be

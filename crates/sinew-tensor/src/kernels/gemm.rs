@@ -4,6 +4,7 @@
 
 use crate::dtype::Float;
 use std::any::TypeId;
+use std::cell::Cell;
 use std::sync::OnceLock;
 
 /// A strided read-only matrix operand: element (i, j) is `data[i * rs + j * cs]`.
@@ -60,6 +61,33 @@ pub fn num_threads() -> usize {
     *N.get_or_init(rayon::current_num_threads)
 }
 
+thread_local! {
+    static SERIAL: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` with the GEMM and fused-conv kernels on this thread kept to this thread: for a
+/// caller that already gives every thread work of its own (data-parallel inference), where a
+/// split inside a kernel only adds fork/join.
+pub fn serial<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            SERIAL.with(|s| s.set(self.0));
+        }
+    }
+    let _restore = Restore(SERIAL.with(|s| s.replace(true)));
+    f()
+}
+
+/// The threads a kernel on this thread may split across: 1 inside [`serial`].
+pub fn threads_here() -> usize {
+    if SERIAL.with(|s| s.get()) {
+        1
+    } else {
+        num_threads()
+    }
+}
+
 /// `dst = alpha_dst * dst + a · b` where `dst` is row-major with row stride `dst_rs`.
 /// `accumulate = false` overwrites `dst` (its old contents may be garbage).
 pub fn gemm<T: Float>(dst: &mut [T], dst_rs: usize, a: MatRef<'_, T>, b: MatRef<'_, T>, accumulate: bool) {
@@ -85,7 +113,7 @@ pub fn gemm<T: Float>(dst: &mut [T], dst_rs: usize, a: MatRef<'_, T>, b: MatRef<
         return;
     }
     // Below ~4 MFLOP the fork/join costs more than a second core gains.
-    let threads = num_threads();
+    let threads = threads_here();
     if threads > 1 && 2 * m * n * k >= 4_000_000 {
         // Partition the output ourselves and run one single-threaded GEMM per block: on 2 cores
         // this beats the crate's internal threading, most at the GRU shape 64x1024x3072 (102 vs 54
