@@ -148,12 +148,12 @@ pub fn conv2d_pool_backward<T: Float>(
             let s = b * p_img..(b + 1) * p_img;
             let (gyb, yb, ab) = (&gy[s.clone()], &y[s.clone()], &argmax[s]);
             for p in 0..p_img / f {
-                for ch in 0..f {
+                for (ch, db) in dbp.iter_mut().enumerate() {
                     let i = p * f + ch;
                     if ab[i] != NO_INPUT {
                         let v = gyb[i] * dact(yb[i]);
                         dz[ab[i] as usize] += v;
-                        dbp[ch] += v;
+                        *db += v;
                     }
                 }
             }
