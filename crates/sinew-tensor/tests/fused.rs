@@ -1,6 +1,7 @@
-//! The inference fusion `conv2d_bias_act` against the op chain it replaces (`conv2d`, `bias_act`,
+//! The fusion `conv2d_bias_act` against the op chain it replaces (`conv2d`, `bias_act`,
 //! `max_pool2d`), in f32 and f64, over padding, strides, dilation, pooling windows, activations
-//! and NaN inputs; and its recording path when gradients are needed.
+//! and NaN inputs: its values without recorded gradients, and when recording, its op and its
+//! gradients.
 
 use sinew_tensor::*;
 

@@ -1,6 +1,6 @@
-//! Inference fusions: one op computing what a chain of recorded ops computes, in one pass over
-//! memory, when no gradient is needed. When one is, each records the chain itself instead, so
-//! training never sees the fused path.
+//! Fusions: one op computing what a chain of ops computes, in one pass over memory. Without
+//! recorded gradients any such chain fuses; when recording, a fusion with a backward rule of its
+//! own is one recorded op, and the others record the chain itself.
 
 use crate::autograd::{grads, is_grad_enabled, record, Op};
 use crate::dtype::Float;
