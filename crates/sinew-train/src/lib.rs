@@ -7,6 +7,7 @@ mod data;
 mod error;
 mod fit;
 mod functional;
+mod graph;
 mod history;
 mod metrics;
 mod metrics_more;
