@@ -89,6 +89,16 @@ fn cases() -> Vec<Case> {
         case(Conv2D::new(3, &[3]).activation(Activation::Relu), &[6, 5, 2], 3 * 3 * 2 * 3 + 3, false),
         case(Conv2D::new(2, &[2, 3]).strides(&[2]).padding(Padding::Same), &[5, 7, 3], 2 * 3 * 3 * 2 + 2, false),
         case(
+            SeparableConv2D::new(2, &[2])
+                .kernel_regularizer(Regularizer::l2(0.03))
+                .bias_regularizer(Regularizer::l1(0.01))
+                .kernel_constraint(Constraint::UnitNorm { axis: 0 })
+                .bias_constraint(Constraint::NonNeg),
+            &[5, 4, 2],
+            2 * 2 * 2 + 2 * 2 + 2,
+            false,
+        ),
+        case(
             Conv2D::new(4, &[3]).dilation_rate(&[2]).padding(Padding::Same).groups(2).use_bias(false),
             &[6, 6, 2],
             3 * 3 * 4,

@@ -7,7 +7,7 @@ use crate::activation::Activation;
 use crate::error::{Error, Result};
 use crate::initializers::Initializer;
 use crate::layer::{Ctx, Layer, LayerConfig, Param};
-use crate::regularizers::{Constraint, Regularizer};
+use crate::regularizers::{weight_rule_setters, WeightRules};
 use serde_json::{json, Value};
 use sinew_tensor::{Activation as Elementwise, Conv1dOpts, Conv2dOpts, ConvTranspose2dOpts, Pool2dOpts, Rng, Tensor};
 
@@ -94,10 +94,7 @@ pub struct Conv {
     use_bias: bool,
     kernel_initializer: Initializer,
     bias_initializer: Initializer,
-    kernel_regularizer: Option<Regularizer>,
-    bias_regularizer: Option<Regularizer>,
-    kernel_constraint: Option<Constraint>,
-    bias_constraint: Option<Constraint>,
+    rules: WeightRules,
     name: Option<String>,
 }
 
@@ -162,10 +159,7 @@ impl Conv {
             use_bias: true,
             kernel_initializer: Initializer::GlorotUniform,
             bias_initializer: Initializer::Zeros,
-            kernel_regularizer: None,
-            bias_regularizer: None,
-            kernel_constraint: None,
-            bias_constraint: None,
+            rules: WeightRules::default(),
             name: None,
         }
     }
@@ -233,22 +227,7 @@ impl Conv {
         self.bias_initializer = i;
         self
     }
-    pub fn kernel_regularizer(mut self, r: Regularizer) -> Self {
-        self.kernel_regularizer = Some(r);
-        self
-    }
-    pub fn bias_regularizer(mut self, r: Regularizer) -> Self {
-        self.bias_regularizer = Some(r);
-        self
-    }
-    pub fn kernel_constraint(mut self, c: Constraint) -> Self {
-        self.kernel_constraint = Some(c);
-        self
-    }
-    pub fn bias_constraint(mut self, c: Constraint) -> Self {
-        self.bias_constraint = Some(c);
-        self
-    }
+    weight_rule_setters!();
     pub fn name(mut self, n: impl Into<String>) -> Self {
         self.name = Some(n.into());
         self
@@ -385,18 +364,18 @@ impl LayerConfig for Conv {
         };
         let kernel_name = if self.kind == Kind::Separable { "depthwise_kernel" } else { "kernel" };
         let mut kernel = Param::trainable(kernel_name, self.kernel_initializer.init(&kernel_shape, rng));
-        (kernel.regularizer, kernel.constraint) = (self.kernel_regularizer, self.kernel_constraint);
+        self.rules.on_kernel(&mut kernel);
         params.push(kernel);
         if self.kind == Kind::Separable {
             let shape = [1, 1, c * self.depth_multiplier, self.filters];
             let mut pw = Param::trainable("pointwise_kernel", self.kernel_initializer.init(&shape, rng));
-            (pw.regularizer, pw.constraint) = (self.kernel_regularizer, self.kernel_constraint);
+            self.rules.on_kernel(&mut pw);
             params.push(pw);
         }
         let has_bias = self.use_bias;
         if has_bias {
             let mut bias = Param::trainable("bias", self.bias_initializer.init(&[out_channels], rng));
-            (bias.regularizer, bias.constraint) = (self.bias_regularizer, self.bias_constraint);
+            self.rules.on_bias(&mut bias);
             params.push(bias);
         }
         out.push(out_channels);
@@ -556,9 +535,8 @@ impl Layer for ConvLayer {
             "padding": c.padding.name(), "dilation_rate": c.dilation_rate, "activation": c.activation.config(),
             "use_bias": c.use_bias, "kernel_initializer": c.kernel_initializer.config(),
             "bias_initializer": c.bias_initializer.config(),
-            "kernel_regularizer": c.kernel_regularizer.map(|r| r.config()), "bias_regularizer": c.bias_regularizer.map(|r| r.config()),
-            "kernel_constraint": c.kernel_constraint.map(|r| r.config()), "bias_constraint": c.bias_constraint.map(|r| r.config()),
         });
+        c.rules.write_config(&mut v);
         match c.kind {
             Kind::Conv => {
                 v["filters"] = json!(c.filters);
@@ -606,19 +584,7 @@ pub(crate) fn conv_from_config(class: &str, v: &Value) -> Result<Conv> {
     if v.get("output_padding").is_some_and(|x| !x.is_null()) {
         c = c.output_padding(&ints("output_padding")?);
     }
-    let opt = |k: &str| v.get(k).filter(|x| !x.is_null());
-    if let Some(r) = opt("kernel_regularizer") {
-        c = c.kernel_regularizer(Regularizer::from_config(r)?);
-    }
-    if let Some(r) = opt("bias_regularizer") {
-        c = c.bias_regularizer(Regularizer::from_config(r)?);
-    }
-    if let Some(r) = opt("kernel_constraint") {
-        c = c.kernel_constraint(Constraint::from_config(r)?);
-    }
-    if let Some(r) = opt("bias_constraint") {
-        c = c.bias_constraint(Constraint::from_config(r)?);
-    }
+    c.rules = WeightRules::from_config(v)?;
     Ok(c)
 }
 

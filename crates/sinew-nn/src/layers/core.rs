@@ -4,7 +4,7 @@ use crate::activation::Activation;
 use crate::error::{Error, Result};
 use crate::initializers::Initializer;
 use crate::layer::{Ctx, Layer, LayerConfig, Param};
-use crate::regularizers::{Constraint, Regularizer};
+use crate::regularizers::{weight_rule_setters, Regularizer, WeightRules};
 use serde_json::{json, Value};
 use sinew_tensor::{Activation as Elementwise, Rng, Tensor};
 
@@ -20,10 +20,7 @@ pub struct Dense {
     use_bias: bool,
     kernel_initializer: Initializer,
     bias_initializer: Initializer,
-    kernel_regularizer: Option<Regularizer>,
-    bias_regularizer: Option<Regularizer>,
-    kernel_constraint: Option<Constraint>,
-    bias_constraint: Option<Constraint>,
+    pub(crate) rules: WeightRules,
     activity_regularizer: Option<Regularizer>,
     name: Option<String>,
 }
@@ -36,33 +33,15 @@ impl Dense {
             use_bias: true,
             kernel_initializer: Initializer::GlorotUniform,
             bias_initializer: Initializer::Zeros,
-            kernel_regularizer: None,
-            bias_regularizer: None,
-            kernel_constraint: None,
-            bias_constraint: None,
+            rules: WeightRules::default(),
             activity_regularizer: None,
             name: None,
         }
     }
-    pub fn kernel_regularizer(mut self, r: Regularizer) -> Self {
-        self.kernel_regularizer = Some(r);
-        self
-    }
-    pub fn bias_regularizer(mut self, r: Regularizer) -> Self {
-        self.bias_regularizer = Some(r);
-        self
-    }
+    weight_rule_setters!();
     /// A penalty on the layer's output, divided by the batch size (Keras `activity_regularizer`).
     pub fn activity_regularizer(mut self, r: Regularizer) -> Self {
         self.activity_regularizer = Some(r);
-        self
-    }
-    pub fn kernel_constraint(mut self, c: Constraint) -> Self {
-        self.kernel_constraint = Some(c);
-        self
-    }
-    pub fn bias_constraint(mut self, c: Constraint) -> Self {
-        self.bias_constraint = Some(c);
         self
     }
     pub fn activation(mut self, a: Activation) -> Self {
@@ -163,11 +142,11 @@ impl DenseLayer {
             )));
         }
         let mut kernel = Param::trainable("kernel", cfg.kernel_initializer.init(&[fan_in, cfg.units], rng));
-        (kernel.regularizer, kernel.constraint) = (cfg.kernel_regularizer, cfg.kernel_constraint);
+        cfg.rules.on_kernel(&mut kernel);
         let mut params = vec![kernel];
         if cfg.use_bias {
             let mut bias = Param::trainable("bias", cfg.bias_initializer.init(&[cfg.units], rng));
-            (bias.regularizer, bias.constraint) = (cfg.bias_regularizer, cfg.bias_constraint);
+            cfg.rules.on_bias(&mut bias);
             params.push(bias);
         }
         let mut out = input.to_vec();
@@ -212,12 +191,12 @@ impl DenseLayer {
         self.cfg.units
     }
     fn config_json(&self) -> Value {
-        json!({"class_name": "Dense", "name": self.name, "units": self.cfg.units, "activation": self.cfg.activation.config(),
+        let mut v = json!({"class_name": "Dense", "name": self.name, "units": self.cfg.units, "activation": self.cfg.activation.config(),
                "use_bias": self.cfg.use_bias, "kernel_initializer": self.cfg.kernel_initializer.config(),
                "bias_initializer": self.cfg.bias_initializer.config(),
-               "kernel_regularizer": self.cfg.kernel_regularizer.map(|r| r.config()), "bias_regularizer": self.cfg.bias_regularizer.map(|r| r.config()),
-               "kernel_constraint": self.cfg.kernel_constraint.map(|c| c.config()), "bias_constraint": self.cfg.bias_constraint.map(|c| c.config()),
-               "activity_regularizer": self.cfg.activity_regularizer.map(|r| r.config())})
+               "activity_regularizer": self.cfg.activity_regularizer.map(|r| r.config())});
+        self.cfg.rules.write_config(&mut v);
+        v
     }
 }
 

@@ -87,7 +87,7 @@ use crate::activation::Activation;
 use crate::error::{Error, ErrorKind, Result};
 use crate::initializers::Initializer;
 use crate::layer::LayerConfig;
-use crate::regularizers::{Constraint, Regularizer};
+use crate::regularizers::{Regularizer, WeightRules};
 use serde_json::Value;
 
 fn field<'a>(v: &'a Value, class: &str, key: &str) -> Result<&'a Value> {
@@ -172,21 +172,9 @@ fn dense_from_config(v: &Value) -> Result<core::Dense> {
     if let Some(n) = name {
         d = d.name(n);
     }
-    let opt = |k: &str| v.get(k).filter(|x| !x.is_null());
-    if let Some(r) = opt("kernel_regularizer") {
-        d = d.kernel_regularizer(Regularizer::from_config(r)?);
-    }
-    if let Some(r) = opt("bias_regularizer") {
-        d = d.bias_regularizer(Regularizer::from_config(r)?);
-    }
-    if let Some(r) = opt("activity_regularizer") {
+    d.rules = WeightRules::from_config(v)?;
+    if let Some(r) = v.get("activity_regularizer").filter(|x| !x.is_null()) {
         d = d.activity_regularizer(Regularizer::from_config(r)?);
-    }
-    if let Some(c) = opt("kernel_constraint") {
-        d = d.kernel_constraint(Constraint::from_config(c)?);
-    }
-    if let Some(c) = opt("bias_constraint") {
-        d = d.bias_constraint(Constraint::from_config(c)?);
     }
     Ok(d)
 }
