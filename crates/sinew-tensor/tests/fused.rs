@@ -23,54 +23,17 @@ fn cases() -> Vec<Case> {
         groups: 1,
     };
     let pool = |k: usize, s: usize, p: usize| Some(Pool2dOpts { kernel: [k, k], stride: [s, s], padding: [p; 4] });
+    // (input, kernel, filters, conv, pool, bias, activation)
+    let case = |x, k, f, conv, pool, bias, act| Case { x, k, f, conv, pool, bias, act };
+    use Activation::*;
     vec![
         // The MNIST CNN's first layer: one channel, 4x4 kernel, 32 filters, relu, 2x2 pooling.
-        Case {
-            x: [3, 28, 28, 1],
-            k: [4, 4],
-            f: 32,
-            conv: conv(1, 0, 1),
-            pool: pool(2, 2, 0),
-            bias: true,
-            act: Activation::Relu,
-        },
-        Case {
-            x: [2, 9, 11, 3],
-            k: [3, 3],
-            f: 19,
-            conv: conv(2, 1, 1),
-            pool: pool(3, 2, 1),
-            bias: true,
-            act: Activation::Sigmoid,
-        },
-        Case { x: [2, 12, 10, 4], k: [3, 2], f: 8, conv: conv(1, 2, 2), pool: None, bias: true, act: Activation::Gelu },
-        Case {
-            x: [1, 7, 7, 2],
-            k: [1, 1],
-            f: 5,
-            conv: conv(1, 0, 1),
-            pool: pool(2, 1, 0),
-            bias: false,
-            act: Activation::Tanh,
-        },
-        Case {
-            x: [4, 8, 8, 2],
-            k: [3, 3],
-            f: 16,
-            conv: conv(1, 1, 1),
-            pool: None,
-            bias: false,
-            act: Activation::Linear,
-        },
-        Case {
-            x: [2, 10, 10, 3],
-            k: [3, 3],
-            f: 24,
-            conv: conv(1, 0, 1),
-            pool: pool(2, 2, 0),
-            bias: true,
-            act: Activation::Linear,
-        },
+        case([3, 28, 28, 1], [4, 4], 32, conv(1, 0, 1), pool(2, 2, 0), true, Relu),
+        case([2, 9, 11, 3], [3, 3], 19, conv(2, 1, 1), pool(3, 2, 1), true, Sigmoid),
+        case([2, 12, 10, 4], [3, 2], 8, conv(1, 2, 2), None, true, Gelu),
+        case([1, 7, 7, 2], [1, 1], 5, conv(1, 0, 1), pool(2, 1, 0), false, Tanh),
+        case([4, 8, 8, 2], [3, 3], 16, conv(1, 1, 1), None, false, Linear),
+        case([2, 10, 10, 3], [3, 3], 24, conv(1, 0, 1), pool(2, 2, 0), true, Linear),
     ]
 }
 
