@@ -71,9 +71,10 @@ pub trait Layer: Send {
     fn forward_logits(&mut self, _x: &Tensor, _ctx: &mut Ctx) -> Option<(Tensor, Activation)> {
         None
     }
-    /// Inference fusion with a max pooling layer that alone reads this layer's output: the
-    /// forward pass followed by `max_pool2d(pool)`, computed in one pass where the layer can
-    /// (a `Conv2D` pools each image while its output is in cache). `None` where it cannot.
+    /// Fusion with a max pooling layer that alone reads this layer's output, in training and in
+    /// inference: the forward pass followed by `max_pool2d(pool)`, computed in one pass where
+    /// the layer can (a `Conv2D` pools each image while its output is in cache). `None` where
+    /// it cannot.
     fn forward_max_pooled(&mut self, _x: &Tensor, _pool: Pool2dOpts, _ctx: &mut Ctx) -> Option<Tensor> {
         None
     }

@@ -58,7 +58,7 @@ fn same(a: &Tensor, b: &Tensor, tol: f64, what: &str) {
         if p.is_nan() || q.is_nan() {
             assert!(p.is_nan() && q.is_nan(), "{what}: element {i}: {p} vs {q}");
         } else {
-            assert!((p - q).abs() <= tol * (1.0 + q.abs()), "{what}: element {i}: {p} vs {q}");
+            assert!(*p == q || (p - q).abs() <= tol * (1.0 + q.abs()), "{what}: element {i}: {p} vs {q}");
         }
     }
 }
@@ -151,4 +151,69 @@ fn fused_conv_rejects_a_bias_of_the_wrong_length() {
         Conv2dOpts::default(),
         None,
     );
+}
+
+#[test]
+fn fused_conv_gradients_are_identical_run_to_run() {
+    // Large enough for the backward pass to split images across threads.
+    let c = &cases()[0];
+    let (x, w, b) = inputs(&Case { x: [16, 28, 28, 1], ..cases().remove(0) }, DType::F32, 9);
+    let ins: Vec<Tensor> = [Some(x), Some(w), b].into_iter().flatten().collect();
+    let run = || grads(&ins, |t| t[0].conv2d_bias_act(&t[1], t.get(2), c.act, c.conv, c.pool)).2;
+    let first: Vec<Vec<f32>> = run().iter().map(|g| g.to_vec_f32()).collect();
+    for _ in 0..5 {
+        let again: Vec<Vec<f32>> = run().iter().map(|g| g.to_vec_f32()).collect();
+        assert_eq!(again, first, "a second run of the same inputs gave different gradients");
+    }
+}
+
+#[test]
+fn fused_conv_takes_the_chain_for_large_images_and_zero_filters() {
+    // 298 x 298 outputs with a 36-value im2col row: 3.9M scratch values, over the 1M bound.
+    let c = Case {
+        x: [1, 300, 300, 4],
+        k: [3, 3],
+        f: 8,
+        conv: Conv2dOpts::default(),
+        pool: Some(Pool2dOpts::square(2)),
+        bias: true,
+        act: Activation::Relu,
+    };
+    let (x, w, b) = inputs(&c, DType::F32, 4);
+    let (w, b) = (w.with_grad(), b.map(|b| b.with_grad()));
+    let y = x.conv2d_bias_act(&w, b.as_ref(), c.act, c.conv, c.pool);
+    let ops = y.graph_ops();
+    assert!(ops.contains(&Op::Conv2d) && !ops.contains(&Op::ConvBiasActPool), "{ops:?}");
+    same(&no_grad(|| x.conv2d_bias_act(&w, b.as_ref(), c.act, c.conv, c.pool)), &y, 0.0, "large image");
+    // No filters: an empty output and empty gradients, no division by zero.
+    let (x, w0, b0) =
+        (Tensor::zeros([2, 6, 6, 2]), Tensor::zeros([3, 3, 2, 0]).with_grad(), Tensor::zeros([0]).with_grad());
+    let y = x.conv2d_bias_act(&w0, Some(&b0), Activation::Relu, Conv2dOpts::default(), Some(Pool2dOpts::square(2)));
+    assert_eq!(y.dims(), [2, 2, 2, 0]);
+    let g = y.sum_all().backward();
+    assert_eq!(g.get(&w0).map(|t| t.numel()), Some(0));
+}
+
+#[test]
+fn fused_conv_pooling_first_keeps_the_chain_result_for_infinite_biases() {
+    // A 1x1 identity conv, so the conv output is the input: -inf + inf is NaN in the chain.
+    let x = Tensor::from_vec(vec![f32::NEG_INFINITY, 1.0, 2.0, 3.0], [1, 2, 2, 1]);
+    let w = Tensor::from_vec(vec![1.0], [1, 1, 1, 1]);
+    for bias in [f32::INFINITY, f32::NEG_INFINITY] {
+        let b = Tensor::from_vec(vec![bias], [1]);
+        for act in [Activation::Linear, Activation::Relu, Activation::Sigmoid] {
+            let c = Case {
+                x: [1, 2, 2, 1],
+                k: [1, 1],
+                f: 1,
+                conv: Conv2dOpts::default(),
+                pool: Some(Pool2dOpts::square(2)),
+                bias: true,
+                act,
+            };
+            let want = chain(&x, &w, Some(&b), &c);
+            let got = no_grad(|| x.conv2d_bias_act(&w, Some(&b), act, c.conv, c.pool));
+            same(&got, &want, 0.0, &format!("bias {bias}, {act:?}"));
+        }
+    }
 }

@@ -435,7 +435,7 @@ impl ConvLayer {
         }
     }
     /// A `Conv2D` with an elementwise activation, and the max pooling after it if given, as
-    /// one [`Tensor::conv2d_bias_act`]: fused in inference, the plain op chain when recording.
+    /// one [`Tensor::conv2d_bias_act`] (which decides between its fused paths and the op chain).
     /// `None` for the other kinds and ranks, grouped convs and softmax.
     pub(crate) fn fused(&self, x: &Tensor, max_pool: Option<Pool2dOpts>) -> Option<Tensor> {
         let cfg = &self.cfg;

@@ -7,7 +7,7 @@
 //! Work proceeds in chunks of whole output lines `(b, oy)` so the im2col matrix stays under
 //! [`CHUNK_ELEMS`] (a 1-line minimum), held in a per-thread scratch buffer reused across calls.
 
-use super::gemm::{gemm, MatRef};
+use super::gemm::{gemm, threads_here, MatRef};
 use super::Conv2dGeom;
 use crate::dtype::Float;
 use rayon::prelude::*;
@@ -203,7 +203,7 @@ pub(super) fn im2col<T: Float>(g: &Conv2dGeom, d: Dims, x: &[T], l0: usize, gi: 
     if per_line == 0 {
         return;
     }
-    if cols.len() >= PAR_WORK && cols.len() > per_line {
+    if cols.len() >= PAR_WORK && cols.len() > per_line && threads_here() > 1 {
         cols.par_chunks_mut(per_line).enumerate().for_each(|(r, c)| line(l0 + r, c));
     } else {
         cols.chunks_mut(per_line).enumerate().for_each(|(r, c)| line(l0 + r, c));
@@ -242,7 +242,7 @@ pub(super) fn col2im_add<T: Float>(g: &Conv2dGeom, d: Dims, cols: &[T], l0: usiz
     };
     let (n0, n1) = (l0 / d.oh, l1.div_ceil(d.oh));
     let region = &mut dx[n0 * img..n1 * img];
-    if cols.len() >= PAR_WORK && n1 - n0 > 1 {
+    if cols.len() >= PAR_WORK && n1 - n0 > 1 && threads_here() > 1 {
         region.par_chunks_mut(img).enumerate().for_each(|(i, r)| image(n0 + i, r));
     } else {
         region.chunks_mut(img).enumerate().for_each(|(i, r)| image(n0 + i, r));

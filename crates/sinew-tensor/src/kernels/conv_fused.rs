@@ -1,8 +1,9 @@
 //! Convolution fused with what follows it (bias, activation, max pooling), one image at a time
 //! per thread. Each image's im2col matrix and conv output `z` (`[oh * ow, f]`) live in per-thread
-//! scratch small enough to stay in L2, so the batch's conv output (10 MB for the MNIST CNN at
-//! batch 128) is never written to memory, in the forward pass or in the backward one. Threads
-//! take whole images, so there is no fork/join inside one. One group only.
+//! scratch (80 KB and 40 KB for the MNIST CNN, in L2), so the batch's conv output (10 MB at batch
+//! 128) is never written to memory, in the forward pass or in the backward one. Threads take
+//! whole images; an image's own GEMM and im2col split further only when they are large. Callers
+//! use this only for images whose scratch fits [`fits`]. One group only.
 
 use super::conv::{col2im_add, dims, im2col, w_block, with_scratch, Dims, PAR_WORK};
 use super::gemm::{gemm, threads_here, MatRef};
@@ -14,6 +15,17 @@ use rayon::prelude::*;
 fn one_image(g: &Conv2dGeom, op: &str) -> Conv2dGeom {
     assert!(g.groups == 1, "{op}: one group only, got {}", g.groups);
     Conv2dGeom { n: 1, ..*g }
+}
+
+/// The largest per-image scratch (im2col matrix plus conv output, in elements) the fused path
+/// takes on: 4 MiB of f32, the bound of the chunked conv's im2col. Larger images take the op
+/// chain, whose buffers are bounded by chunks of output lines.
+const MAX_SCRATCH: usize = 1 << 20;
+
+/// Whether the per-image scratch of `g` fits [`MAX_SCRATCH`].
+pub fn fits(g: &Conv2dGeom) -> bool {
+    let (rows, k) = (g.out_h() * g.out_w(), g.kh * g.kw * g.c / g.groups.max(1));
+    rows * (k + g.f) <= MAX_SCRATCH
 }
 
 /// Whether a batch is worth splitting across threads.
@@ -167,35 +179,28 @@ pub fn conv2d_pool_backward<T: Float>(
             }
         })
     };
-    let zeros = || vec![T::ZERO; d.k * f + f];
-    let add = |mut a: Vec<T>, b: Vec<T>| {
-        a.iter_mut().zip(&b).for_each(|(a, b)| *a += *b);
-        a
-    };
-    let acc = if !parallel(g, d) {
-        let mut acc = zeros();
-        for b in 0..n {
-            let dxb = if want_dx { &mut dx[b * x_img..(b + 1) * x_img] } else { &mut [][..] };
+    // Images in a fixed number of consecutive blocks, one accumulator each, summed in block
+    // order: the gradient does not depend on how rayon schedules the blocks (a fold/reduce
+    // summed in whatever order work was stolen, so two runs of one seed could differ).
+    let blocks = if parallel(g, d) { threads_here().min(n) } else { 1 };
+    let per = n.div_ceil(blocks);
+    let block = |b0: usize, dxs: &mut [T]| {
+        let mut acc = vec![T::ZERO; d.k * f + f];
+        for b in b0..(b0 + per).min(n) {
+            let dxb = if want_dx { &mut dxs[(b - b0) * x_img..(b - b0 + 1) * x_img] } else { &mut [][..] };
             image(b, dxb, &mut acc);
         }
         acc
-    } else if want_dx {
-        dx.par_chunks_mut(x_img)
-            .enumerate()
-            .fold(zeros, |mut acc, (b, dxb)| {
-                image(b, dxb, &mut acc);
-                acc
-            })
-            .reduce(zeros, add)
-    } else {
-        (0..n)
-            .into_par_iter()
-            .fold(zeros, |mut acc, b| {
-                image(b, &mut [], &mut acc);
-                acc
-            })
-            .reduce(zeros, add)
     };
+    let parts: Vec<Vec<T>> = if want_dx {
+        dx.par_chunks_mut(per * x_img).enumerate().map(|(i, dxs)| block(i * per, dxs)).collect()
+    } else {
+        (0..blocks).into_par_iter().map(|i| block(i * per, &mut [])).collect()
+    };
+    let mut acc = vec![T::ZERO; d.k * f + f];
+    for part in parts {
+        acc.iter_mut().zip(&part).for_each(|(a, p)| *a += *p);
+    }
     dw.copy_from_slice(&acc[..d.k * f]);
     db.copy_from_slice(&acc[d.k * f..]);
 }

@@ -65,9 +65,10 @@ thread_local! {
     static SERIAL: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Runs `f` with the GEMM and fused-conv kernels on this thread kept to this thread: for a
-/// caller that already gives every thread work of its own (data-parallel inference), where a
-/// split inside a kernel only adds fork/join.
+/// Runs `f` with the GEMM, conv (im2col, col2im, fused conv) and pooling kernels on this thread
+/// kept to this thread: for a caller that already gives every thread work of its own
+/// (data-parallel inference), where a split inside a kernel only adds fork/join. Elementwise
+/// ops still split above their own threshold.
 pub fn serial<R>(f: impl FnOnce() -> R) -> R {
     struct Restore(bool);
     impl Drop for Restore {

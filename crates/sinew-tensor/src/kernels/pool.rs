@@ -3,6 +3,7 @@
 //! values. Forward passes split the output lines `(b, oy)` across threads; backward passes split
 //! images, whose gradient regions are disjoint, so overlapping windows accumulate without races.
 
+use super::gemm::threads_here;
 use super::Pool2dGeom;
 use crate::dtype::Float;
 use crate::kernels::simd::vectorized;
@@ -47,7 +48,7 @@ fn for_lines<T: Send>(data: &mut [T], len: usize, f: impl Fn(usize, &mut [T]) + 
     if len == 0 {
         return;
     }
-    if data.len() >= PAR_WORK && data.len() > len {
+    if data.len() >= PAR_WORK && data.len() > len && threads_here() > 1 {
         data.par_chunks_mut(len).enumerate().for_each(|(i, d)| f(i, d));
     } else {
         data.chunks_mut(len).enumerate().for_each(|(i, d)| f(i, d));
@@ -111,7 +112,7 @@ pub fn max_pool2d_forward<T: Float>(g: &Pool2dGeom, x: &[T], y: &mut [T], argmax
     if len == 0 {
         return;
     }
-    if y.len() >= PAR_WORK && y.len() > len {
+    if y.len() >= PAR_WORK && y.len() > len && threads_here() > 1 {
         y.par_chunks_mut(len).zip(argmax.par_chunks_mut(len)).enumerate().for_each(|(l, (yl, al))| {
             vectorized(
                 #[inline(always)]
@@ -439,7 +440,7 @@ mod tests {
             let (kh, kw) = (pick(&mut s, 1, 4), pick(&mut s, 1, 4));
             let g = geom(
                 pick(&mut s, 1, 3),
-                (pick(&mut s, 1, 9), pick(&mut s, 1, 9), [1, 2, 3, 8][pick(&mut s, 0, 3)]),
+                (pick(&mut s, 1, 9), pick(&mut s, 1, 9), [1, 2, 3, 8, 17, 24][pick(&mut s, 0, 5)]),
                 (kh, kw),
                 (pick(&mut s, 1, 3), pick(&mut s, 1, 3)),
                 [pick(&mut s, 0, kh - 1), pick(&mut s, 0, kh - 1), pick(&mut s, 0, kw - 1), pick(&mut s, 0, kw - 1)],
@@ -480,6 +481,14 @@ mod tests {
             max_pool2d_forward_naive(&g, &x, &mut yr, &mut amr);
             same(&y, &yr, 0.0, &format!("max {g:?}"));
             assert_eq!(am, amr, "argmax {g:?}");
+            // Values only: NaN wins as above, or NaNs are skipped (the naive max with NaN as -inf).
+            let mut yv = vec![junk; ny];
+            max_pool2d_values(&g, &x, &mut yv, true);
+            same(&yv, &yr, 0.0, &format!("max values {g:?}"));
+            let skipped: Vec<T> = x.iter().map(|&v| if v.is_nan() { T::NEG_INFINITY } else { v }).collect();
+            max_pool2d_forward_naive(&g, &skipped, &mut yr, &mut amr);
+            max_pool2d_values(&g, &x, &mut yv, false);
+            same(&yv, &yr, 0.0, &format!("max values skipping NaN {g:?}"));
             let (mut dx, mut dxr) = (vec![junk; x.len()], vec![junk; x.len()]);
             max_pool2d_backward(&g, &dy, &am, &mut dx);
             max_pool2d_backward_naive(&g, &x, &dy, &mut dxr);

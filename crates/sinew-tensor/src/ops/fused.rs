@@ -4,7 +4,7 @@
 
 use crate::autograd::{grads, is_grad_enabled, record, Op};
 use crate::dtype::Float;
-use crate::kernels::conv_fused::{conv2d_forward_images, conv2d_pool_backward};
+use crate::kernels::conv_fused::{conv2d_forward_images, conv2d_pool_backward, fits};
 use crate::kernels::pool::{max_pool2d_forward, max_pool2d_values};
 use crate::kernels::Conv2dGeom;
 use crate::ops::conv::{conv2d_geom, Conv2dOpts};
@@ -92,8 +92,9 @@ impl Tensor {
     ///   whose backward also works image by image ([`conv2d_pool_backward`]): the batch's conv
     ///   output is never stored.
     ///
-    /// Otherwise it records `conv2d`, `bias_act` and `max_pool2d`. The paths agree up to the
-    /// rounding order of the GEMM.
+    /// Otherwise, and for grouped convs or images whose scratch exceeds 4 MiB, it runs the chain:
+    /// `conv2d`, then `bias_act` (or the activation alone without a bias), then `max_pool2d`. The
+    /// paths agree up to the rounding order of the GEMM.
     pub fn conv2d_bias_act(
         &self,
         kernel: &Tensor,
@@ -111,7 +112,11 @@ impl Tensor {
         let tracked = [Some(self), Some(kernel), bias].into_iter().flatten().any(|t| t.requires_grad());
         let recording = is_grad_enabled() && tracked;
         let dact = OutputDerivative::of(act).filter(|_| max_pool.is_some());
-        if o.groups != 1 || (recording && dact.is_none()) {
+        // Grouped convs, zero filters and images too large for the per-image scratch take the
+        // chain, as does a 1x1 conv without pooling (the chain's pointwise GEMM needs no im2col).
+        let pointwise = g.kh == 1 && g.kw == 1 && o.stride == [1, 1] && o.padding == [0; 4];
+        let chain = o.groups != 1 || g.f == 0 || !fits(&g) || (pointwise && max_pool.is_none());
+        if chain || (recording && dact.is_none()) {
             let z = self.conv2d(kernel, o);
             let y = match bias {
                 Some(b) => z.bias_act(b, act),
@@ -125,7 +130,7 @@ impl Tensor {
             None => Shape::new(&[g.n, g.out_h(), g.out_w(), g.f]),
         };
         let u = act.unary();
-        let commutes = matches!(act, Activation::Linear | Activation::Relu);
+        let commutes = act == Activation::Relu;
         let mut argmax = if recording { vec![0u32; out.numel()] } else { Vec::new() };
         let st = with_dtype!(self.dtype(), T => {
             let mut y = crate::storage::overwritten::<T>(out.numel());
@@ -136,12 +141,13 @@ impl Tensor {
                         bias_act_in_place(z, b, u, g.f);
                         max_pool2d_forward(p, z, yb, ab)
                     }
-                    // Pooling commutes exactly with adding the bias and with relu (both monotone,
+                    // Pooling commutes exactly with adding the bias and then relu (both monotone,
                     // and rounding of `z + b` is monotone in `z`), so they run on the pooled
-                    // values, a quarter as many for 2x2. Relu maps NaN to 0, which the NaN-skipping
-                    // max reproduces; without an activation a NaN wins, as in max_pool2d.
+                    // values, a quarter as many for 2x2. Relu maps NaN to 0 (`f32::max`), which
+                    // the NaN-skipping max reproduces, infinite biases included. Without relu an
+                    // infinite bias breaks it (`-inf + inf` is NaN in the chain), so only relu.
                     (Some(p), Some((yb, _))) if commutes => {
-                        max_pool2d_values(p, z, yb, u.is_none());
+                        max_pool2d_values(p, z, yb, false);
                         bias_act_in_place(yb, b, u, g.f);
                     }
                     (Some(p), Some((yb, _))) => {
