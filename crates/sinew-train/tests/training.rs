@@ -58,6 +58,28 @@ fn fit_is_reproducible_from_a_seed() {
 }
 
 #[test]
+fn cnn_fit_is_reproducible_from_a_seed() {
+    // Conv2D + MaxPooling2D train as one fused op whose weight gradient sums images split
+    // across threads (batch 16 of 28x28 is over the split threshold): still bit-identical.
+    use sinew_nn::{Conv2D, Flatten, MaxPooling2D};
+    let mut rng = Rng::seed(6);
+    let x = Tensor::rand_uniform([64, 28, 28, 1], 0.0, 1.0, &mut rng);
+    let y = Tensor::from_vec((0..64).map(|i| (i % 10) as f32).collect(), [64]);
+    let run = || {
+        let mut m = Sequential::new();
+        m.seed(9).input(&[28, 28, 1]);
+        m.add(Conv2D::new(32, &[4]).activation(Activation::Relu));
+        m.add(MaxPooling2D::new(&[2]));
+        m.add(Flatten::new());
+        m.add(Dense::new(10).activation(Activation::Softmax));
+        m.compile(Optimizer::adam(0.01), "sparse_categorical_crossentropy", &[]).unwrap();
+        let h = m.fit(&x, &y, Fit::new().epochs(2).batch_size(16).verbose(0)).unwrap();
+        (h["loss"].to_vec(), m.get_weights().iter().map(|w| w.to_vec_f32()).collect::<Vec<_>>())
+    };
+    assert_eq!(run(), run());
+}
+
+#[test]
 fn early_stopping_stops_and_restores_best_weights() {
     let (x, y) = blobs(200, 3);
     let mut m = model(3);
