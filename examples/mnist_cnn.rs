@@ -3,7 +3,7 @@
 //! patience 2. Early stopping watches the last 10% of the training images (Keras
 //! `validation_split=0.1`), so the test set is touched only by the final evaluation. Keras 3
 //! reaches 98.57% on average over 5 seeds on this model (stopping at epochs 4-6); the numbers
-//! this example reaches are in its closing output and in BENCHMARKS.md. About 4 s per epoch on
+//! this example reaches are in its closing output and in BENCHMARKS.md. About 2 s per epoch on
 //! 2 cores in a release build.
 //!
 //! Data: real MNIST from `../shared/data/mnist` (or `$SINEW_DATA_DIR/mnist`).
