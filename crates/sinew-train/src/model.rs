@@ -630,9 +630,11 @@ impl Model {
         // in cache: on the MNIST CNN at batch 1024 the conv output alone is 82 MB, and bias, relu
         // and pooling each streamed it from memory again.
         let bs = batch_size.clamp(1, INFERENCE_CHUNK);
-        let batches = match self.replicas() {
-            Some(replicas) if n > bs => self.predict_parallel(&x, bs, replicas),
-            _ => self.run_sized(|m| {
+        // Copies of the layers only when there is more than one sub-batch to share out.
+        let replicas = if n > bs { self.replicas() } else { None };
+        let batches = match replicas {
+            Some(replicas) => self.predict_parallel(&x, bs, replicas),
+            None => self.run_sized(|m| {
                 no_grad(|| (0..n).step_by(bs).map(|s| m.forward(&x.rows(s, bs.min(n - s)).0, false)).collect())
             }),
         };

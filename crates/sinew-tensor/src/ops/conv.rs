@@ -76,6 +76,37 @@ macro_rules! kernel_out {
     };
 }
 
+/// A conv geometry from an input `[n, h, w, c]`, a kernel `[kh, kw, f]` and the options, padding
+/// `[top, bottom, left, right]`.
+fn geom(
+    [n, h, w, c]: [usize; 4],
+    [kh, kw, f]: [usize; 3],
+    stride: [usize; 2],
+    padding: [usize; 4],
+    dilation: [usize; 2],
+    groups: usize,
+) -> Conv2dGeom {
+    let [pad_top, pad_bottom, pad_left, pad_right] = padding;
+    Conv2dGeom {
+        n,
+        h,
+        w,
+        c,
+        f,
+        kh,
+        kw,
+        stride_h: stride[0],
+        stride_w: stride[1],
+        pad_top,
+        pad_bottom,
+        pad_left,
+        pad_right,
+        dil_h: dilation[0],
+        dil_w: dilation[1],
+        groups,
+    }
+}
+
 /// The geometry of `conv2d(x, kernel)`, with every shape check of the op (named `op`).
 pub(crate) fn conv2d_geom(x: &Tensor, kernel: &Tensor, o: &Conv2dOpts, op: &str) -> Conv2dGeom {
     check_opts(op, o.stride, o.dilation, o.groups);
@@ -87,24 +118,7 @@ pub(crate) fn conv2d_geom(x: &Tensor, kernel: &Tensor, o: &Conv2dOpts, op: &str)
     );
     assert!(x.dtype() == kernel.dtype(), "{op}: dtypes differ: {:?} vs {:?}", x.dtype(), kernel.dtype());
     let (xd, w) = (x.dims(), kernel.dims());
-    let g = Conv2dGeom {
-        n: xd[0],
-        h: xd[1],
-        w: xd[2],
-        c: xd[3],
-        f: w[3],
-        kh: w[0],
-        kw: w[1],
-        stride_h: o.stride[0],
-        stride_w: o.stride[1],
-        pad_top: o.padding[0],
-        pad_bottom: o.padding[1],
-        pad_left: o.padding[2],
-        pad_right: o.padding[3],
-        dil_h: o.dilation[0],
-        dil_w: o.dilation[1],
-        groups: o.groups,
-    };
+    let g = geom([xd[0], xd[1], xd[2], xd[3]], [w[0], w[1], w[3]], o.stride, o.padding, o.dilation, o.groups);
     assert!(
         g.c % g.groups == 0 && g.f % g.groups == 0 && w[2] * g.groups == g.c,
         "{op}: input {:?} and kernel {:?} do not agree on channels with groups = {}",
@@ -234,24 +248,7 @@ impl Tensor {
         let oh = out_len(x[1], o.stride[0], w[0], o.dilation[0], o.padding[0] + o.padding[1], o.output_padding[0]);
         let ow = out_len(x[2], o.stride[1], w[1], o.dilation[1], o.padding[2] + o.padding[3], o.output_padding[1]);
         // The convolution whose input-gradient this is: its input is our output.
-        let g = Conv2dGeom {
-            n: x[0],
-            h: oh,
-            w: ow,
-            c: w[2] * o.groups,
-            f: x[3],
-            kh: w[0],
-            kw: w[1],
-            stride_h: o.stride[0],
-            stride_w: o.stride[1],
-            pad_top: o.padding[0],
-            pad_bottom: o.padding[1],
-            pad_left: o.padding[2],
-            pad_right: o.padding[3],
-            dil_h: o.dilation[0],
-            dil_w: o.dilation[1],
-            groups: o.groups,
-        };
+        let g = geom([x[0], oh, ow, w[2] * o.groups], [w[0], w[1], x[3]], o.stride, o.padding, o.dilation, o.groups);
         debug_assert_eq!((g.out_h(), g.out_w()), (x[1], x[2]));
         let out_shape = Shape::new(&[g.n, oh, ow, g.c]);
         let st = kernel_out!(self.dtype(), out_shape.numel(), |y, T| conv2d_backward_input(
