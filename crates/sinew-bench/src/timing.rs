@@ -41,5 +41,5 @@ fn round4(v: f64) -> f64 {
 }
 
 fn rayon_threads() -> usize {
-    sinew_tensor::kernels::gemm::num_threads()
+    sinew_tensor::runtime::num_threads()
 }

@@ -11,12 +11,14 @@ mod layers;
 mod losses;
 mod regularizers;
 
-pub use activation::Activation;
+pub use activation::{activation_config, activation_from_config, activation_from_name, Activation};
 pub use error::{Error, ErrorKind, Result};
 pub use initializers::{fans, Initializer};
 pub use layer::{snake_case, Ctx, Layer, LayerConfig, Param};
+pub use layers::activations::{LeakyReLU, PReLU, PReLULayer, ReLU, Softmax, ELU};
 pub use layers::conv::{Conv, Conv1D, Conv2D, Conv2DTranspose, ConvLayer, DepthwiseConv2D, Padding, SeparableConv2D};
 pub use layers::core::{ActivationLayer, Dense, DenseLayer, Dropout, Flatten, Permute, RepeatVector, Reshape};
+pub use layers::declare::{Arg, ArgInto, ArgValue, Declared};
 pub use layers::merge::{
     Add, Average, Concatenate, Maximum, Merge, MergeKind, MergeLayer, Minimum, Multiply, Subtract,
 };
@@ -30,10 +32,11 @@ pub use layers::pooling::{
 };
 pub use layers::reshaping::{Cropping2D, UpSampling2D, ZeroPadding2D};
 pub use layers::wrappers::WeightNormalization;
-pub use layers::{layer_from_args, layer_from_config, register_layer, LayerFromConfig, LAYER_CLASSES};
+pub use layers::{layer_classes, layer_from_args, layer_from_config, register_layer, LayerFromConfig};
 pub use losses::{
     class_ids, loss_from_config, loss_from_name, reduce, BinaryCrossentropy, CategoricalCrossentropy, CategoricalHinge,
-    Elementwise as ElementwiseLoss, KlDivergence, Loss, Reduction, SparseCategoricalCrossentropy, EPSILON,
+    KlDivergence, Loss, Pointwise as PointwiseLoss, Reduction, SparseCategoricalCrossentropy, TargetKind, EPSILON,
+    LOSS_NAMES,
 };
 pub use regularizers::{Constraint, Regularizer};
 

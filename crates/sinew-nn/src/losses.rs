@@ -21,6 +21,11 @@ pub enum Reduction {
 pub trait Loss: Send + Sync {
     /// Keras name (`categorical_crossentropy`).
     fn name(&self) -> &'static str;
+    /// What targets the loss takes, so that a caller holding only class ids or values (the
+    /// command line) can shape them without its own list of loss names.
+    fn target_kind(&self) -> TargetKind {
+        TargetKind::Values
+    }
     /// One loss per sample: shape `[batch]`.
     fn per_sample(&self, y_true: &Tensor, y_pred: &Tensor) -> Tensor;
     /// The same loss computed from the logits of a final softmax/sigmoid layer, when this loss
@@ -51,6 +56,28 @@ pub trait Loss: Send + Sync {
             msg.push_str("; integer class ids need sparse_categorical_crossentropy, or one-hot them");
         }
         Err(msg)
+    }
+}
+
+/// The targets a loss takes, for callers that shape them ([`Loss::target_kind`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TargetKind {
+    /// One integer class id per sample (`sparse_categorical_crossentropy`).
+    ClassIds,
+    /// One probability (usually one-hot) vector per sample, one entry per class
+    /// (`categorical_crossentropy`, `kl_divergence`, `categorical_hinge`).
+    Distribution,
+    /// Labels 0/1 with the output's shape (`binary_crossentropy`; the hinges also take -1/1).
+    Binary,
+    /// Real values with the output's shape (the regression losses).
+    Values,
+}
+
+impl TargetKind {
+    /// Whether the targets are classes (any kind but [`TargetKind::Values`]).
+    pub fn is_classes(self) -> bool {
+        self != TargetKind::Values
     }
 }
 
@@ -119,6 +146,9 @@ impl BinaryCrossentropy {
 }
 
 impl Loss for BinaryCrossentropy {
+    fn target_kind(&self) -> TargetKind {
+        TargetKind::Binary
+    }
     fn name(&self) -> &'static str {
         "binary_crossentropy"
     }
@@ -160,6 +190,9 @@ impl CategoricalCrossentropy {
 }
 
 impl Loss for CategoricalCrossentropy {
+    fn target_kind(&self) -> TargetKind {
+        TargetKind::Distribution
+    }
     fn name(&self) -> &'static str {
         "categorical_crossentropy"
     }
@@ -190,6 +223,9 @@ pub struct SparseCategoricalCrossentropy {
 }
 
 impl Loss for SparseCategoricalCrossentropy {
+    fn target_kind(&self) -> TargetKind {
+        TargetKind::ClassIds
+    }
     fn name(&self) -> &'static str {
         "sparse_categorical_crossentropy"
     }
@@ -235,10 +271,11 @@ impl Loss for SparseCategoricalCrossentropy {
     }
 }
 
-/// Regression and margin losses that are a per-element function averaged over the last axes.
+/// Regression and margin losses that are a per-element function of target and prediction,
+/// averaged over the last axes. (Not an activation: activations are `sinew_tensor::Activation`.)
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[non_exhaustive]
-pub enum Elementwise {
+pub enum Pointwise {
     MeanSquaredError,
     MeanAbsoluteError,
     MeanAbsolutePercentageError,
@@ -252,23 +289,29 @@ pub enum Elementwise {
     SquaredHinge,
 }
 
-impl Loss for Elementwise {
+impl Loss for Pointwise {
+    fn target_kind(&self) -> TargetKind {
+        match self {
+            Pointwise::Hinge | Pointwise::SquaredHinge => TargetKind::Binary,
+            _ => TargetKind::Values,
+        }
+    }
     fn name(&self) -> &'static str {
         match self {
-            Elementwise::MeanSquaredError => "mean_squared_error",
-            Elementwise::MeanAbsoluteError => "mean_absolute_error",
-            Elementwise::MeanAbsolutePercentageError => "mean_absolute_percentage_error",
-            Elementwise::MeanSquaredLogarithmicError => "mean_squared_logarithmic_error",
-            Elementwise::Huber(_) => "huber",
-            Elementwise::LogCosh => "log_cosh",
-            Elementwise::Poisson => "poisson",
-            Elementwise::Hinge => "hinge",
-            Elementwise::SquaredHinge => "squared_hinge",
+            Pointwise::MeanSquaredError => "mean_squared_error",
+            Pointwise::MeanAbsoluteError => "mean_absolute_error",
+            Pointwise::MeanAbsolutePercentageError => "mean_absolute_percentage_error",
+            Pointwise::MeanSquaredLogarithmicError => "mean_squared_logarithmic_error",
+            Pointwise::Huber(_) => "huber",
+            Pointwise::LogCosh => "log_cosh",
+            Pointwise::Poisson => "poisson",
+            Pointwise::Hinge => "hinge",
+            Pointwise::SquaredHinge => "squared_hinge",
         }
     }
     fn config(&self) -> serde_json::Value {
         match *self {
-            Elementwise::Huber(delta) => serde_json::json!({"class_name": "huber", "delta": delta}),
+            Pointwise::Huber(delta) => serde_json::json!({"class_name": "huber", "delta": delta}),
             _ => serde_json::json!(self.name()),
         }
     }
@@ -276,27 +319,25 @@ impl Loss for Elementwise {
         check_same(self.name(), t, p);
         let d = p.sub(t);
         let v = match *self {
-            Elementwise::MeanSquaredError => d.square(),
-            Elementwise::MeanAbsoluteError => d.abs(),
-            Elementwise::MeanAbsolutePercentageError => {
-                d.div(&t.abs().clamp(EPSILON, f64::MAX)).abs().mul_scalar(100.0)
-            }
-            Elementwise::MeanSquaredLogarithmicError => {
+            Pointwise::MeanSquaredError => d.square(),
+            Pointwise::MeanAbsoluteError => d.abs(),
+            Pointwise::MeanAbsolutePercentageError => d.div(&t.abs().clamp(EPSILON, f64::MAX)).abs().mul_scalar(100.0),
+            Pointwise::MeanSquaredLogarithmicError => {
                 let lp = p.clamp(EPSILON, f64::MAX).add_scalar(1.0).log();
                 let lt = t.clamp(EPSILON, f64::MAX).add_scalar(1.0).log();
                 lp.sub(&lt).square()
             }
-            Elementwise::Huber(delta) => {
+            Pointwise::Huber(delta) => {
                 let a = d.abs();
                 let quad = a.clamp(0.0, delta);
                 // 0.5 q² + delta (|d| - q): quadratic inside delta, linear outside.
                 quad.square().mul_scalar(0.5).add(&a.sub(&quad).mul_scalar(delta))
             }
             // log(cosh(d)) = d + softplus(-2d) - log 2, stable for large |d|.
-            Elementwise::LogCosh => d.add(&d.mul_scalar(-2.0).softplus()).add_scalar(-std::f64::consts::LN_2),
-            Elementwise::Poisson => p.sub(&t.mul(&p.add_scalar(EPSILON).log())),
-            Elementwise::Hinge => signed_labels(t).mul(p).affine(-1.0, 1.0).relu(),
-            Elementwise::SquaredHinge => signed_labels(t).mul(p).affine(-1.0, 1.0).relu().square(),
+            Pointwise::LogCosh => d.add(&d.mul_scalar(-2.0).softplus()).add_scalar(-std::f64::consts::LN_2),
+            Pointwise::Poisson => p.sub(&t.mul(&p.add_scalar(EPSILON).log())),
+            Pointwise::Hinge => signed_labels(t).mul(p).affine(-1.0, 1.0).relu(),
+            Pointwise::SquaredHinge => signed_labels(t).mul(p).affine(-1.0, 1.0).relu().square(),
         };
         mean_per_sample(&v)
     }
@@ -316,6 +357,9 @@ fn signed_labels(t: &Tensor) -> Tensor {
 pub struct KlDivergence;
 
 impl Loss for KlDivergence {
+    fn target_kind(&self) -> TargetKind {
+        TargetKind::Distribution
+    }
     fn name(&self) -> &'static str {
         "kl_divergence"
     }
@@ -332,6 +376,9 @@ impl Loss for KlDivergence {
 pub struct CategoricalHinge;
 
 impl Loss for CategoricalHinge {
+    fn target_kind(&self) -> TargetKind {
+        TargetKind::Distribution
+    }
     fn name(&self) -> &'static str {
         "categorical_hinge"
     }
@@ -343,7 +390,8 @@ impl Loss for CategoricalHinge {
     }
 }
 
-const NAMES: &[&str] = &[
+/// Every name and alias [`loss_from_name`] accepts.
+pub const LOSS_NAMES: &[&str] = &[
     "binary_crossentropy",
     "categorical_crossentropy",
     "sparse_categorical_crossentropy",
@@ -357,7 +405,9 @@ const NAMES: &[&str] = &[
     "msle",
     "huber",
     "log_cosh",
+    "logcosh",
     "kl_divergence",
+    "kld",
     "poisson",
     "hinge",
     "squared_hinge",
@@ -370,21 +420,21 @@ pub fn loss_from_name(name: &str) -> Result<Box<dyn Loss>> {
         "binary_crossentropy" => Box::new(BinaryCrossentropy::default()),
         "categorical_crossentropy" => Box::new(CategoricalCrossentropy::default()),
         "sparse_categorical_crossentropy" => Box::new(SparseCategoricalCrossentropy::default()),
-        "mean_squared_error" | "mse" => Box::new(Elementwise::MeanSquaredError),
-        "mean_absolute_error" | "mae" => Box::new(Elementwise::MeanAbsoluteError),
-        "mean_absolute_percentage_error" | "mape" => Box::new(Elementwise::MeanAbsolutePercentageError),
-        "mean_squared_logarithmic_error" | "msle" => Box::new(Elementwise::MeanSquaredLogarithmicError),
-        "huber" => Box::new(Elementwise::Huber(1.0)),
-        "log_cosh" | "logcosh" => Box::new(Elementwise::LogCosh),
+        "mean_squared_error" | "mse" => Box::new(Pointwise::MeanSquaredError),
+        "mean_absolute_error" | "mae" => Box::new(Pointwise::MeanAbsoluteError),
+        "mean_absolute_percentage_error" | "mape" => Box::new(Pointwise::MeanAbsolutePercentageError),
+        "mean_squared_logarithmic_error" | "msle" => Box::new(Pointwise::MeanSquaredLogarithmicError),
+        "huber" => Box::new(Pointwise::Huber(1.0)),
+        "log_cosh" | "logcosh" => Box::new(Pointwise::LogCosh),
         "kl_divergence" | "kld" => Box::new(KlDivergence),
-        "poisson" => Box::new(Elementwise::Poisson),
-        "hinge" => Box::new(Elementwise::Hinge),
-        "squared_hinge" => Box::new(Elementwise::SquaredHinge),
+        "poisson" => Box::new(Pointwise::Poisson),
+        "hinge" => Box::new(Pointwise::Hinge),
+        "squared_hinge" => Box::new(Pointwise::SquaredHinge),
         "categorical_hinge" => Box::new(CategoricalHinge),
         _ => {
             return Err(Error::new(
                 ErrorKind::UnknownName,
-                format!("unknown loss {name:?}{}", crate::suggest(name, NAMES)),
+                format!("unknown loss {name:?}{}", crate::suggest(name, LOSS_NAMES)),
             ))
         }
     })
@@ -411,7 +461,29 @@ pub fn loss_from_config(v: &serde_json::Value) -> Result<Box<dyn Loss>> {
         "sparse_categorical_crossentropy" => {
             Box::new(SparseCategoricalCrossentropy { from_logits: flag("from_logits") })
         }
-        "huber" => Box::new(Elementwise::Huber(v["delta"].as_f64().unwrap_or(1.0))),
+        "huber" => Box::new(Pointwise::Huber(v["delta"].as_f64().unwrap_or(1.0))),
         other => loss_from_name(other)?,
     })
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::*;
+
+    #[test]
+    fn every_loss_name_and_alias_builds_and_says_its_targets() {
+        for name in LOSS_NAMES {
+            let l = loss_from_name(name).unwrap_or_else(|e| panic!("{name}: {}", e.message));
+            // The config it writes rebuilds a loss of the same name and target kind.
+            let back = loss_from_config(&l.config()).unwrap();
+            assert_eq!((back.name(), back.target_kind()), (l.name(), l.target_kind()), "{name}");
+        }
+        let kind = |n: &str| loss_from_name(n).unwrap().target_kind();
+        assert_eq!(kind("mape"), TargetKind::Values);
+        assert_eq!(kind("logcosh"), TargetKind::Values);
+        assert_eq!(kind("sparse_categorical_crossentropy"), TargetKind::ClassIds);
+        assert_eq!(kind("categorical_crossentropy"), TargetKind::Distribution);
+        assert_eq!(kind("binary_crossentropy"), TargetKind::Binary);
+        assert_eq!(kind("hinge"), TargetKind::Binary);
+    }
 }

@@ -53,7 +53,22 @@ fn cases() -> Vec<Case> {
             15,
             false,
         ),
-        case(ActivationLayer::new(Activation::Swish), &[3, 4], 0, false),
+        case(ActivationLayer::new(Activation::Silu), &[3, 4], 0, false),
+        case(ActivationLayer::new(Activation::Selu), &[5], 0, false),
+        // The Keras activation layers (issue 14).
+        case(ReLU::new(), &[2, 3], 0, false),
+        case(ReLU::new().max_value(1.1).negative_slope(0.1).threshold(0.3), &[2, 3], 0, false),
+        case(ReLU::new().max_value(6.0), &[4], 0, false),
+        case(ReLU::new().threshold(-0.4), &[4], 0, false),
+        case(LeakyReLU::new(), &[2, 3], 0, false),
+        case(LeakyReLU::new().negative_slope(0.2), &[5], 0, false),
+        // (alpha = 0, the default, is a stationary point of the harness's squared-output loss.)
+        case(PReLU::new().alpha_initializer(Initializer::Constant(-0.3)), &[4], 4, false),
+        case(PReLU::new().alpha_initializer(Initializer::Constant(0.25)).shared_axes(vec![1, 2]), &[3, 4, 2], 2, false),
+        case(ELU::new(), &[2, 3], 0, false),
+        case(ELU::new().alpha(0.5), &[4], 0, false),
+        case(Softmax::new(), &[5], 0, false),
+        case(Softmax::new().axis(1), &[3, 4], 0, false),
         case(ActivationLayer::new(Activation::Softmax), &[5], 0, false),
         case(Dropout::new(0.4), &[6], 0, true),
         case(Flatten::new(), &[2, 3, 2], 0, false),
@@ -251,6 +266,15 @@ fn check_layer(c: &Case) {
     let rebuilt_cfg = layer_from_config(&cfg).unwrap_or_else(|e| panic!("{name}: from_config failed: {e}"));
     let mut rebuilt = rebuilt_cfg.build_many("probe".into(), &c.inputs, &mut Rng::seed(99)).unwrap();
     assert_eq!(rebuilt.config(), cfg, "{name}: config round-trip");
+    // The same arguments by the command line's path (`layer_from_args`, checked against the
+    // class's signature) rebuild the same config: signature, config and loader agree.
+    if !NOT_DECLARABLE_BY_CONFIG.contains(&class) {
+        let mut args = cfg.as_object().expect("a config is an object").clone();
+        args.remove("class_name");
+        let by_args = layer_from_args(class, &args).unwrap_or_else(|e| panic!("{name}: layer_from_args failed: {e}"));
+        let built = by_args.build_many("probe".into(), &c.inputs, &mut Rng::seed(99)).unwrap();
+        assert_eq!(built.config(), cfg, "{name}: config through layer_from_args");
+    }
     for (dst, src) in rebuilt.params_mut().into_iter().zip(layer.params()) {
         dst.value.data_mut_f32().copy_from_slice(src.value.as_slice_f32());
     }
@@ -298,6 +322,9 @@ fn check_layer(c: &Case) {
     }
 }
 
+/// Hand-written classes whose config does not (yet) read back through `layer_from_args`.
+const NOT_DECLARABLE_BY_CONFIG: &[&str] = &[];
+
 #[test]
 fn conformance_every_layer() {
     for c in cases() {
@@ -310,11 +337,11 @@ fn conformance_covers_every_registered_layer() {
     let covered: Vec<&str> = cases().iter().map(|c| c.cfg.class_name()).collect();
     for class in &covered {
         assert!(
-            LAYER_CLASSES.contains(class),
-            "{class} has a conformance case but is missing from LAYER_CLASSES / layer_from_config"
+            layer_classes().contains(class),
+            "{class} has a conformance case but is missing from layer_classes() / layer_from_config"
         );
     }
-    for &class in LAYER_CLASSES {
+    for class in layer_classes() {
         assert!(covered.contains(&class), "layer {class} has no conformance case");
         // The registry knows it too (a config with only the class name fails on a field, not the class).
         let err = layer_from_config(&serde_json::json!({"class_name": class})).err();

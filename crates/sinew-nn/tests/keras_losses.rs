@@ -30,7 +30,7 @@ fn make(c: &Value) -> Box<dyn Loss> {
         "sparse_categorical_crossentropy" => {
             Box::new(SparseCategoricalCrossentropy { from_logits: flag("from_logits") })
         }
-        "huber" => Box::new(ElementwiseLoss::Huber(num("delta"))),
+        "huber" => Box::new(PointwiseLoss::Huber(num("delta"))),
         other => loss_from_name(other).unwrap(),
     }
 }

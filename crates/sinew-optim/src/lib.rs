@@ -10,8 +10,7 @@ pub use schedules::LearningRate;
 
 use rayon::prelude::*;
 use serde_json::{json, Value};
-use sinew_nn::Param;
-use sinew_tensor::{Gradients, TensorId};
+use sinew_tensor::{Gradients, Tensor, TensorId};
 use std::collections::HashMap;
 
 /// An optimizer: an update rule plus learning rate, clipping and state.
@@ -103,6 +102,31 @@ impl Optimizer {
         Self::new(AdaMod { beta_1: 0.9, beta_2: 0.999, beta_3: 0.999, epsilon: 1e-8 }, learning_rate)
     }
 
+    /// Every name [`Optimizer::from_name`] accepts: Keras' lower-case identifiers.
+    pub const NAMES: &'static [&'static str] =
+        &["sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "adamod"];
+
+    /// The optimizer with Keras identifier `name` (`"adam"`, `"sgd"`, ...; case-insensitive), with
+    /// Keras' default arguments and `learning_rate`, or Keras' default rate for it when `None`
+    /// (0.01 for SGD, 0.001 for the rest). The one table of optimizer names: the command line
+    /// asks it too. `None` for an unknown name (see [`Optimizer::NAMES`]).
+    pub fn from_name(name: &str, learning_rate: Option<LearningRate>) -> Option<Self> {
+        let name = name.to_ascii_lowercase();
+        let lr = |default: f64| learning_rate.clone().unwrap_or(LearningRate::Constant(default));
+        Some(match name.as_str() {
+            "sgd" => Self::sgd(lr(0.01)),
+            "adam" => Self::adam(lr(0.001)),
+            "adamw" => Self::adamw(lr(0.001), 0.004),
+            "rmsprop" => Self::rmsprop(lr(0.001)),
+            "adagrad" => Self::adagrad(lr(0.001)),
+            "adadelta" => Self::adadelta(lr(0.001)),
+            "adamax" => Self::adamax(lr(0.001)),
+            "nadam" => Self::nadam(lr(0.001)),
+            "adamod" => Self::adamod(lr(0.001)),
+            _ => return None,
+        })
+    }
+
     /// Clips each gradient to this L2 norm (Keras `clipnorm`).
     pub fn clipnorm(mut self, v: f32) -> Self {
         self.clipnorm = Some(v);
@@ -148,20 +172,21 @@ impl Optimizer {
         self.lr = LearningRate::Constant(lr);
     }
 
-    /// One update of every trainable parameter from `grads`.
-    pub fn apply(&mut self, params: &mut [&mut Param], grads: &Gradients) {
-        self.apply_scaled(params, grads, 1.0, true);
+    /// One update of every trainable variable from `grads`. Each variable is a leaf tensor
+    /// (updated in place, keeping its id, which keys its slots) and whether it is trainable.
+    pub fn apply(&mut self, vars: &mut [(&mut Tensor, bool)], grads: &Gradients) {
+        self.apply_scaled(vars, grads, 1.0, true);
     }
 
     /// An update with the learning rate scaled by `scale`; `count` decides whether it advances the
     /// iteration counter (Backstitch's first, negative sub-step does not).
-    pub fn apply_scaled(&mut self, params: &mut [&mut Param], grads: &Gradients, scale: f64, count: bool) {
+    pub fn apply_scaled(&mut self, vars: &mut [(&mut Tensor, bool)], grads: &Gradients, scale: f64, count: bool) {
         let step = self.iterations + 1;
         let lr = (self.lr.at(self.iterations) * scale) as f32;
         let global = self.global_clipnorm.map(|max| {
-            let sq: f64 = params
+            let sq: f64 = vars
                 .iter()
-                .filter_map(|p| grads.get(&p.value))
+                .filter_map(|(v, _)| grads.get(v))
                 .map(|g| g.as_slice_f32().iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>())
                 .sum();
             let norm = sq.sqrt() as f32;
@@ -171,8 +196,8 @@ impl Optimizer {
                 1.0
             }
         });
-        for p in params.iter_mut().filter(|p| p.trainable) {
-            let Some(g) = grads.get(&p.value) else { continue };
+        for (var, _) in vars.iter_mut().filter(|(_, trainable)| *trainable) {
+            let Some(g) = grads.get(var) else { continue };
             let mut owned;
             let mut g: &[f32] = g.as_slice_f32();
             if self.clipvalue.is_some() || self.clipnorm.is_some() || global.is_some_and(|s| s != 1.0) {
@@ -191,10 +216,10 @@ impl Optimizer {
                 }
                 g = &owned;
             }
-            let n = p.value.numel();
+            let n = var.numel();
             let (slots, init) = (self.rule.slots(), self.rule.slot_init());
-            let state = self.state.entry(p.value.id()).or_insert_with(|| vec![vec![init; n]; slots]);
-            update_chunked(self.rule.as_ref(), step, lr, p.value.data_mut_f32(), g, state);
+            let state = self.state.entry(var.id()).or_insert_with(|| vec![vec![init; n]; slots]);
+            update_chunked(self.rule.as_ref(), step, lr, var.data_mut_f32(), g, state);
         }
         if count {
             self.iterations += 1;
@@ -273,5 +298,24 @@ impl Optimizer {
         c["global_clipnorm"] = json!(self.global_clipnorm);
         c["backstitch"] = json!(self.backstitch);
         c
+    }
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::*;
+
+    #[test]
+    fn from_name_knows_every_name_with_keras_default_rates() {
+        for name in Optimizer::NAMES {
+            let o = Optimizer::from_name(name, None).unwrap_or_else(|| panic!("{name}"));
+            let want = if *name == "sgd" { 0.01 } else { 0.001 };
+            assert!((o.learning_rate() - want).abs() < 1e-12, "{name}: {}", o.learning_rate());
+            // The config it writes rebuilds the same optimizer.
+            assert_eq!(Optimizer::from_config(&o.config()).unwrap().config(), o.config(), "{name}");
+        }
+        let o = Optimizer::from_name("Adam", Some(LearningRate::Constant(0.5))).unwrap();
+        assert_eq!((o.name(), o.learning_rate()), ("Adam", 0.5));
+        assert!(Optimizer::from_name("adamm", None).is_none());
     }
 }

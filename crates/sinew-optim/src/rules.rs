@@ -2,7 +2,7 @@
 //! included). Each rule updates one variable in place from its gradient and its slot buffers.
 
 use serde_json::{json, Value};
-use sinew_tensor::kernels::simd::vectorized;
+use sinew_tensor::runtime::vectorized;
 
 /// One optimizer algorithm: how a variable moves given its gradient and state.
 pub trait UpdateRule: Send + Sync {

@@ -3,9 +3,20 @@
 //! references written from their papers' update rules.
 
 use serde_json::Value;
-use sinew_nn::Param;
 use sinew_optim::{LearningRate, Optimizer};
 use sinew_tensor::Tensor;
+
+/// A variable and its trainable flag, what the optimizer takes.
+struct Param {
+    value: Tensor,
+    trainable: bool,
+}
+
+impl Param {
+    fn trainable(_name: &str, value: Tensor) -> Self {
+        Param { value: value.with_grad(), trainable: true }
+    }
+}
 
 const FIXTURE: &str = include_str!("fixtures/keras_optimizers.json");
 
@@ -44,7 +55,7 @@ fn trajectory(opt: &mut Optimizer, var0: &[f32], grads: &[Vec<f32>]) -> Vec<Vec<
             // A loss whose gradient is exactly g: sum(g * w).
             let gt = Tensor::from_vec(g.clone(), [g.len()]);
             let grads = p.value.mul(&gt).sum_all().backward();
-            opt.apply(&mut [&mut p], &grads);
+            opt.apply(&mut [(&mut p.value, p.trainable)], &grads);
             p.value.to_vec_f32()
         })
         .collect()
@@ -116,7 +127,7 @@ fn backstitch_takes_a_negative_then_a_positive_step() {
     let mut p = Param::trainable("kernel", Tensor::from_vec(vec![2.0], [1]));
     let step = |p: &mut Param, opt: &mut Optimizer, scale: f64, count: bool| {
         let grads = p.value.square().mul_scalar(0.5).sum_all().backward();
-        opt.apply_scaled(&mut [p], &grads, scale, count);
+        opt.apply_scaled(&mut [(&mut p.value, p.trainable)], &grads, scale, count);
     };
     step(&mut p, &mut opt, -alpha, false);
     step(&mut p, &mut opt, 1.0 + alpha, true);
@@ -133,7 +144,7 @@ fn optimizer_uses_the_schedule_at_each_iteration() {
     let mut p = Param::trainable("w", Tensor::from_vec(vec![0.0], [1]));
     for want in [-1.0, -1.5] {
         let grads = p.value.sum_all().backward();
-        opt.apply(&mut [&mut p], &grads);
+        opt.apply(&mut [(&mut p.value, p.trainable)], &grads);
         assert_eq!(p.value.item(), want);
     }
 }
@@ -144,7 +155,7 @@ fn optimizer_skips_frozen_parameters() {
     let mut p = Param::trainable("w", Tensor::from_vec(vec![1.0], [1]));
     let grads = p.value.sum_all().backward();
     p.trainable = false;
-    opt.apply(&mut [&mut p], &grads);
+    opt.apply(&mut [(&mut p.value, p.trainable)], &grads);
     assert_eq!(p.value.item(), 1.0);
 }
 
@@ -162,10 +173,10 @@ fn large_variables_update_in_parallel_chunks_exactly_like_small_ones() {
         let (mut ob, mut os) = (make(), make());
         for _ in 0..3 {
             let g = big.value.square().sum_all().backward();
-            ob.apply(&mut [&mut big], &g);
+            ob.apply(&mut [(&mut big.value, big.trainable)], &g);
             let loss = small.iter().map(|p| p.value.square().sum_all()).reduce(|a, b| a.add(&b)).unwrap();
             let g = loss.backward();
-            os.apply(&mut small.iter_mut().collect::<Vec<_>>(), &g);
+            os.apply(&mut small.iter_mut().map(|p| (&mut p.value, p.trainable)).collect::<Vec<_>>(), &g);
         }
         let joined: Vec<f32> = small.iter().flat_map(|p| p.value.to_vec_f32()).collect();
         assert_eq!(big.value.to_vec_f32(), joined, "{}", ob.name());

@@ -5,7 +5,7 @@
 //! soon as the node is done.
 
 use crate::shape::Shape;
-use crate::storage::{with_dtype, Storage};
+use crate::storage::{with_dtype, Element, Storage};
 use crate::tensor::{Tensor, TensorId};
 use smallvec::SmallVec;
 use std::cell::Cell;
@@ -60,6 +60,8 @@ op_registry! {
     Conv2d => "conv2d", ConvTranspose2d => "conv_transpose2d", MaxPool2d => "max_pool2d",
     AvgPool2d => "avg_pool2d", UpsampleNearest2d => "upsample_nearest2d",
     UpsampleBilinear2d => "upsample_bilinear2d", Dropout => "dropout",
+    // several outputs
+    Split => "split",
     ConvBiasActPool => "conv2d_bias_act_pool",
 }
 
@@ -70,10 +72,26 @@ pub(crate) type Grads = SmallVec<[Option<Tensor>; 2]>;
 /// captured, so a closure never holds its own node (no reference cycles).
 pub(crate) type BackwardFn = Box<dyn Fn(&Tensor, &Tensor, &[Tensor]) -> Grads + Send + Sync>;
 
+/// `(grads of each output, None where no gradient reached it; inputs) -> input grads`: the one
+/// backward of an op with several outputs.
+pub(crate) type JointBackwardFn = Box<dyn Fn(&[Option<Tensor>], &[Tensor]) -> Grads + Send + Sync>;
+
+/// How a recorded node turns the gradient of its output into gradients of its inputs.
+pub(crate) enum Rule {
+    /// A one-output op.
+    One(BackwardFn),
+    /// The hidden node of a multi-output op (an empty tensor): its inputs are the op's inputs,
+    /// and it runs once, after every output has handed it its gradient.
+    Joint(JointBackwardFn, usize),
+    /// Output `i` of a multi-output op. Its only input is the op's joint node, and backward
+    /// hands its gradient to slot `i` there instead of calling anything.
+    Part(usize),
+}
+
 pub(crate) struct GradFn {
     pub(crate) op: crate::Op,
     pub(crate) inputs: SmallVec<[Tensor; 2]>,
-    pub(crate) backward: BackwardFn,
+    pub(crate) rule: Rule,
 }
 
 macro_rules! grads {
@@ -142,11 +160,59 @@ where
     F: Fn(&Tensor, &Tensor, &[Tensor]) -> Grads + Send + Sync + 'static,
 {
     if is_grad_enabled() && inputs.iter().any(|t| t.requires_grad()) {
-        let gf = GradFn { op, inputs: inputs.iter().map(|&t| t.clone()).collect(), backward: Box::new(backward) };
+        let gf =
+            GradFn { op, inputs: inputs.iter().map(|&t| t.clone()).collect(), rule: Rule::One(Box::new(backward)) };
         Tensor::with_grad_fn(storage, shape, gf)
     } else {
         Tensor::from_shared(storage, shape)
     }
+}
+
+/// As [`record`], for an output a kernel already wrapped in an untracked tensor: its buffer is
+/// handed to the graph as it is, never copied.
+pub(crate) fn record_tensor<F>(op: crate::Op, y: Tensor, inputs: &[&Tensor], backward: F) -> Tensor
+where
+    F: Fn(&Tensor, &Tensor, &[Tensor]) -> Grads + Send + Sync + 'static,
+{
+    debug_assert!(y.is_leaf() && !y.requires_grad(), "{}: record_tensor takes an untracked result", op.name());
+    record_shared(op, y.storage().clone(), y.shape().clone(), inputs, backward)
+}
+
+/// Records an op with several outputs and one backward rule. `backward` receives the gradient
+/// of each output (`None` for an output the loss does not depend on) and the inputs, and
+/// returns one gradient per input. Each output is an ordinary tensor; behind them sits one
+/// hidden joint node that backward visits once, after all of them.
+pub(crate) fn record_multi<F>(
+    op: crate::Op,
+    outputs: Vec<(Storage, Shape)>,
+    inputs: &[&Tensor],
+    backward: F,
+) -> Vec<Tensor>
+where
+    F: Fn(&[Option<Tensor>], &[Tensor]) -> Grads + Send + Sync + 'static,
+{
+    for (st, sh) in &outputs {
+        debug_assert_eq!(st.len(), sh.numel(), "{}: storage does not match shape", op.name());
+    }
+    if !(is_grad_enabled() && inputs.iter().any(|t| t.requires_grad())) {
+        return outputs.into_iter().map(|(st, sh)| Tensor::from_storage(st, sh)).collect();
+    }
+    let n = outputs.len();
+    let dtype = outputs.first().map_or(crate::DType::F32, |(st, _)| st.dtype());
+    let empty = with_dtype!(dtype, T => T::wrap(Vec::new()));
+    let joint = Tensor::with_grad_fn(
+        Arc::new(empty),
+        Shape::new(&[0]),
+        GradFn { op, inputs: inputs.iter().map(|&t| t.clone()).collect(), rule: Rule::Joint(Box::new(backward), n) },
+    );
+    outputs
+        .into_iter()
+        .enumerate()
+        .map(|(i, (st, sh))| {
+            let part = GradFn { op, inputs: smallvec::smallvec![joint.clone()], rule: Rule::Part(i) };
+            Tensor::with_grad_fn(Arc::new(st), sh, part)
+        })
+        .collect()
 }
 
 /// Gradients of leaves, keyed by tensor id, as returned by [`Tensor::backward`].
@@ -231,8 +297,12 @@ impl Tensor {
             order.iter().enumerate().map(|(i, t)| (Arc::as_ptr(&t.0) as *const (), i)).collect();
         let mut pending: Vec<Option<Tensor>> = vec![None; order.len()];
         pending[0] = Some(grad.clone());
+        // Gradients handed by the outputs of multi-output ops, keyed by their joint node.
+        let mut parts: HashMap<usize, Vec<Option<Tensor>>> = HashMap::new();
         for (i, node) in order.iter().enumerate() {
-            let Some(gy) = pending[i].take() else { continue };
+            if pending[i].is_none() && !parts.contains_key(&i) {
+                continue;
+            }
             let gf_guard = node.0.grad_fn.lock().unwrap();
             let taken;
             let gf: &GradFn = if retain_graph {
@@ -244,7 +314,23 @@ impl Tensor {
                     panic!("backward: the graph was already freed by an earlier backward (use backward_with(.., retain_graph = true))")
                 })
             };
-            let grads = (gf.backward)(&gy, node, &gf.inputs);
+            let grads = match &gf.rule {
+                Rule::One(f) => f(&pending[i].take().expect("checked above"), node, &gf.inputs),
+                Rule::Part(k) => {
+                    let joint = index[&(Arc::as_ptr(&gf.inputs[0].0) as *const ())];
+                    let slots = parts.entry(joint).or_default();
+                    if slots.len() <= *k {
+                        slots.resize(k + 1, None);
+                    }
+                    accumulate(&mut slots[*k], pending[i].take().expect("a part is reached only through its gradient"));
+                    continue;
+                }
+                Rule::Joint(f, n) => {
+                    let mut gys = parts.remove(&i).expect("a joint node is reached only through its parts");
+                    gys.resize(*n, None);
+                    f(&gys, &gf.inputs)
+                }
+            };
             debug_assert_eq!(
                 grads.len(),
                 gf.inputs.len(),

@@ -120,3 +120,35 @@ fn autograd_long_chain_does_not_overflow_the_stack() {
     let g = y.sum_all().backward();
     assert_eq!(g.get(&x).unwrap().to_vec_f32(), vec![1.0]);
 }
+
+#[test]
+fn autograd_multi_output_op_runs_its_backward_once_with_every_gradient() {
+    // split has one recorded backward for all its pieces: using both pieces twice each gives
+    // the sum of every path in one gradient of the input's shape.
+    let x = t(&[1.0, 2.0, 3.0, 4.0, 5.0], &[5]).with_grad();
+    let p = x.split(0, &[2, 3]);
+    assert_eq!(p[0].op(), Some(Op::Split));
+    let loss = p[0].sum_all().mul_scalar(2.0).add(&p[1].square().sum_all()).add(&p[0].sum_all());
+    let g = loss.backward();
+    assert_eq!(g.get(&x).unwrap().to_vec_f32(), [3.0, 3.0, 6.0, 8.0, 10.0]);
+}
+
+#[test]
+fn autograd_multi_output_backward_from_one_piece_and_retained_twice() {
+    let x = t(&[1.0, 2.0, 3.0], &[3]).with_grad();
+    let p = x.split(0, &[1, 2]);
+    // The root itself is one of the outputs.
+    let g = p[1].backward_with(&t(&[1.0, 1.0], &[2]), true);
+    assert_eq!(g.get(&x).unwrap().to_vec_f32(), [0.0, 1.0, 1.0]);
+    let g = p[1].backward_with(&t(&[2.0, 3.0], &[2]), false);
+    assert_eq!(g.get(&x).unwrap().to_vec_f32(), [0.0, 2.0, 3.0]);
+}
+
+#[test]
+fn autograd_multi_output_without_grad_records_nothing() {
+    let x = t(&[1.0, 2.0], &[2]);
+    let p = x.with_grad().split(0, &[1, 1]);
+    assert!(p.iter().all(|y| y.requires_grad()));
+    let p = no_grad(|| x.with_grad().split(0, &[1, 1]));
+    assert!(p.iter().all(|y| !y.requires_grad() && y.op().is_none()));
+}

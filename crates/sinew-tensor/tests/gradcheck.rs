@@ -223,6 +223,13 @@ fn image_cases() -> Vec<Case> {
             let o = Pool2dOpts { kernel: [2, 3], stride: [2, 1], padding: [1, 0, 1, 1] };
             x[0].avg_pool2d(o, false).sum_all().add(&x[0].avg_pool2d(o, true).mul_scalar(0.5).sum_all())
         }),
+        // A two-output op: both pieces feed one product, so their gradients meet in one backward.
+        case("split_two_outputs", vec![rn(&[2, 5, 3], 1)], |x| {
+            let p = x[0].split(1, &[2, 3]);
+            p[0].sum(&[1], true).mul(&p[1].tanh())
+        }),
+        // Only one piece reaches the loss: the other's slot gets zeros.
+        case("split_one_output_used", vec![rn(&[3, 4], 1)], |x| x[0].split(-1, &[1, 3])[1].square()),
         case("avg_pool1d", vec![rn(&[2, 7, 2], 1)], |x| x[0].avg_pool1d(3, 2, [1, 1], false)),
         case("upsample_nearest2d", vec![rn(&[2, 3, 2, 2], 1)], |x| x[0].upsample_nearest2d([2, 3])),
         case("upsample_bilinear2d", vec![rn(&[1, 3, 4, 2], 1)], |x| x[0].upsample_bilinear2d([7, 5])),

@@ -4,7 +4,7 @@
 use crate::data::Tensors;
 use crate::model::{Call, Model, PARALLEL_STEP_PARAMS};
 use sinew_nn::{Activation, Ctx, Layer};
-use sinew_tensor::kernels::gemm::{num_threads, serial};
+use sinew_tensor::runtime::{num_threads, serial};
 use sinew_tensor::{no_grad, Rng, Tensor};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};

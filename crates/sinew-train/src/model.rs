@@ -62,7 +62,7 @@ loss_spec_from!(
     sinew_nn::BinaryCrossentropy,
     sinew_nn::CategoricalCrossentropy,
     sinew_nn::SparseCategoricalCrossentropy,
-    sinew_nn::ElementwiseLoss,
+    sinew_nn::PointwiseLoss,
     sinew_nn::KlDivergence,
     sinew_nn::CategoricalHinge
 );
@@ -130,6 +130,8 @@ pub struct Model {
     counters: HashMap<String, usize>,
     /// A fitted preprocessing recipe saved with the model (see [`Model::set_preprocessing`]).
     pub(crate) preprocessing: Option<serde_json::Value>,
+    /// The number of weights, counted once per change of the layers (every training step asks).
+    param_count: Option<usize>,
 }
 
 impl Default for Model {
@@ -153,6 +155,7 @@ impl Model {
             rng: Rng::seed(0),
             counters: HashMap::new(),
             preprocessing: None,
+            param_count: None,
         }
     }
 
@@ -176,6 +179,7 @@ impl Model {
             rng,
             counters: HashMap::new(),
             preprocessing: None,
+            param_count: None,
         }
     }
 
@@ -224,6 +228,7 @@ impl Model {
         if self.pending.pop().is_some() {
             return Ok(());
         }
+        self.param_count = None;
         if self.layers.pop().is_none() {
             return Err(Error::state("pop: the model has no layers"));
         }
@@ -236,6 +241,7 @@ impl Model {
         &self.layers
     }
     pub fn layers_mut(&mut self) -> &mut [Box<dyn Layer>] {
+        self.param_count = None;
         &mut self.layers
     }
     /// The layer called `name` (Keras `get_layer`).
@@ -248,6 +254,7 @@ impl Model {
             .ok_or_else(|| Error::new(format!("get_layer: no layer named {name:?}{}", sinew_nn::suggest(name, &names))))
     }
     pub fn get_layer_mut(&mut self, name: &str) -> Result<&mut Box<dyn Layer>> {
+        self.param_count = None;
         let names: Vec<String> = self.layers.iter().map(|l| l.name().to_string()).collect();
         self.layers
             .iter_mut()
@@ -274,9 +281,10 @@ impl Model {
         }
         if self.inputs.is_empty() {
             return Err(Error::state(
-                "build: the input shape is unknown; call `input(&[...])` before adding layers (Keras `keras.Input(shape=...)`)",
+                "build: the input shape is unknown; call `input(&[...])` (Keras `keras.Input(shape=...)`), or let the first `fit`, `predict` or call build the model from its data",
             ));
         }
+        self.param_count = None;
         for cfg in std::mem::take(&mut self.pending) {
             let name = unique_name(&mut self.counters, cfg.as_ref());
             if self.layers.iter().any(|l| l.name() == name) {
@@ -290,6 +298,26 @@ impl Model {
         }
         self.outputs = vec![self.inputs.len() + self.calls.len() - 1];
         Ok(())
+    }
+
+    /// A Sequential model with layers and no input shape yet: Keras builds it on its first
+    /// `fit`, `predict` or call, from the data's shape.
+    fn deferred(&self) -> bool {
+        self.kind == Kind::Sequential && self.inputs.is_empty() && !self.pending.is_empty()
+    }
+
+    /// Builds the model, taking a deferred Sequential model's input shape from `x` (its
+    /// per-sample shape), as Keras does on the first call.
+    pub(crate) fn build_for(&mut self, x: &Tensors) -> Result<()> {
+        if self.deferred() {
+            if let [x] = x.0.as_slice() {
+                if x.rank() >= 1 {
+                    let shape = x.dims()[1..].to_vec();
+                    self.input(&shape);
+                }
+            }
+        }
+        self.build()
     }
 
     /// Per-sample shape of the first output.
@@ -322,8 +350,13 @@ impl Model {
     /// names. With several outputs, one loss is used for all of them and every metric is tracked
     /// per output (`<output>_<metric>`).
     pub fn compile(&mut self, optimizer: Optimizer, loss: impl Into<LossSpec>, metrics: &[&str]) -> Result<()> {
-        self.build()?;
-        let n_out = self.outputs.len();
+        // A Sequential model without an input shape has one output and builds on its first call.
+        let n_out = if self.deferred() {
+            1
+        } else {
+            self.build()?;
+            self.outputs.len()
+        };
         let losses: Vec<Box<dyn Loss>> = match loss.into() {
             LossSpec::PerOutput(v) => {
                 if v.len() != n_out {
@@ -525,6 +558,10 @@ impl Model {
 
     /// Keras `count_params`: every weight, trainable or not.
     pub fn count_params(&self) -> usize {
+        self.param_count.unwrap_or_else(|| self.walk_params())
+    }
+
+    fn walk_params(&self) -> usize {
         self.layers.iter().map(|l| l.params().iter().map(|p| p.value.numel()).sum::<usize>()).sum()
     }
 
@@ -534,8 +571,12 @@ impl Model {
     /// stays on the caller's core, where its weights and optimizer state sit in L2 (the tabular
     /// MLP lost 40 us per step in the pool).
     fn run_sized<R: Send>(&mut self, f: impl FnOnce(&mut Model) -> R + Send) -> R {
-        if self.count_params() >= PARALLEL_STEP_PARAMS {
-            sinew_tensor::kernels::gemm::in_pool(|| f(self))
+        let n = match self.param_count {
+            Some(n) => n,
+            None => *self.param_count.insert(self.walk_params()),
+        };
+        if n >= PARALLEL_STEP_PARAMS {
+            sinew_tensor::runtime::in_pool(|| f(self))
         } else {
             f(self)
         }
@@ -557,7 +598,9 @@ impl Model {
     fn apply(&mut self, grads: &sinew_tensor::Gradients, scale: f64, count: bool) {
         let c = self.compiled.as_mut().expect("compiled");
         let mut params: Vec<&mut Param> = self.layers.iter_mut().flat_map(|l| l.params_mut()).collect();
-        c.optimizer.apply_scaled(&mut params, grads, scale, count);
+        let mut vars: Vec<(&mut Tensor, bool)> = params.iter_mut().map(|p| (&mut p.value, p.trainable)).collect();
+        c.optimizer.apply_scaled(&mut vars, grads, scale, count);
+        drop(vars);
         for p in params.iter_mut() {
             p.apply_constraint();
         }
@@ -571,8 +614,8 @@ impl Model {
 
     /// Keras `model([x1, x2], training=...)`: the forward pass to every output, recorded.
     pub fn call_many(&mut self, x: impl Into<Tensors>, training: bool) -> Result<Vec<Tensor>> {
-        self.build()?;
         let x = x.into();
+        self.build_for(&x)?;
         self.check_data("call", &x, None)?;
         Ok(self.forward(&x.0, training))
     }
@@ -596,12 +639,15 @@ impl Model {
     /// Keras `fit`. `x` and `y` are a tensor each, or one tensor per input and output. Returns
     /// the History of per-epoch logs.
     pub fn fit(&mut self, x: impl Into<Tensors>, y: impl Into<Tensors>, opts: Fit<'_>) -> Result<History> {
-        crate::fit::fit(self, &x.into(), &y.into(), opts)
+        let x = x.into();
+        self.build_for(&x)?;
+        crate::fit::fit(self, &x, &y.into(), opts)
     }
 
     /// Keras `evaluate`: the loss and metrics over `x`, in batches.
     pub fn evaluate(&mut self, x: impl Into<Tensors>, y: impl Into<Tensors>, batch_size: usize) -> Result<Logs> {
         let (x, y) = (x.into(), y.into());
+        self.build_for(&x)?;
         self.compiled("evaluate")?;
         self.check_data("evaluate", &x, Some(&y))?;
         Ok(crate::fit::evaluate_batches(self, &x, &y, batch_size.max(1), false))
@@ -609,7 +655,8 @@ impl Model {
 
     /// Keras `predict` for a one-output model: outputs for `x`, in batches, in inference mode.
     pub fn predict(&mut self, x: impl Into<Tensors>, batch_size: usize) -> Result<Tensor> {
-        self.build()?;
+        let x = x.into();
+        self.build_for(&x)?;
         if self.outputs.len() != 1 {
             return Err(Error::state(format!(
                 "predict: the model has {} outputs {:?}; use predict_outputs",
@@ -622,8 +669,8 @@ impl Model {
 
     /// Keras `predict` for any model: one tensor per output, in batches, in inference mode.
     pub fn predict_outputs(&mut self, x: impl Into<Tensors>, batch_size: usize) -> Result<Vec<Tensor>> {
-        self.build()?;
         let x = x.into();
+        self.build_for(&x)?;
         self.check_data("predict", &x, None)?;
         let n = x.samples();
         // Inference is per sample, so a large batch runs in sub-batches whose activations stay
@@ -649,6 +696,7 @@ impl Model {
     /// Keras `train_on_batch`: one step; returns the batch loss and metrics.
     pub fn train_on_batch(&mut self, x: impl Into<Tensors>, y: impl Into<Tensors>) -> Result<Logs> {
         let (x, y) = (x.into(), y.into());
+        self.build_for(&x)?;
         self.compiled("train_on_batch")?;
         self.check_data("train_on_batch", &x, Some(&y))?;
         let (loss, parts, pred) = self.step(&x, &y, None);

@@ -414,3 +414,24 @@ fn predict_on_threads_matches_predict_on_one_sub_batch_at_a_time() {
     }
     assert_eq!(whole, parts);
 }
+
+/// Issue 14: the notes' ANN never states an input shape. As in Keras, a Sequential model
+/// without `input()` compiles, and builds from the data on its first `fit` (or `predict`).
+#[test]
+fn sequential_without_input_builds_on_first_fit_or_predict() {
+    let (x, y) = blobs(64, 5);
+    let mut m = Sequential::new();
+    m.seed(3);
+    m.add(Dense::new(6).activation(Activation::Relu));
+    m.add(Dense::new(1).activation(Activation::Sigmoid));
+    m.compile(Optimizer::adam(0.05), "binary_crossentropy", &["accuracy"]).unwrap();
+    assert!(m.summary().unwrap_err().to_string().contains("first `fit`"), "summary before the first fit");
+    let h = m.fit(&x, &y, Fit::new().epochs(30).batch_size(16).verbose(0)).unwrap();
+    assert!(h["accuracy"].last().unwrap() > &0.9, "{:?}", &h["accuracy"]);
+    assert_eq!(m.input_shape(), Some(&[x.dims()[1]][..]));
+    assert_eq!(m.count_params(), x.dims()[1] * 6 + 6 + 7);
+
+    let mut p = Sequential::new();
+    p.add(Dense::new(2));
+    assert_eq!(p.predict(&x, 32).unwrap().dims(), [x.dims()[0], 2]);
+}

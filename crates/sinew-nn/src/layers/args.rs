@@ -4,7 +4,7 @@
 //! missing required ones are errors naming the class and the argument, with a suggestion for a
 //! typo.
 
-use super::{layer_from_config, LAYER_CLASSES};
+use super::{find_declared, layer_classes, layer_from_config};
 use crate::error::{Error, ErrorKind, Result};
 use crate::layer::LayerConfig;
 use serde_json::{json, Map, Value};
@@ -12,9 +12,21 @@ use serde_json::{json, Map, Value};
 /// Marks an argument without a default.
 const REQUIRED: &str = "<required>";
 
-/// The arguments of `class` and their Keras defaults (as JSON), or `None` for an unknown class.
-/// `rank` is the number of spatial axes for the convolution and pooling classes.
+/// The arguments of `class` and their Keras defaults (as JSON; [`REQUIRED`] marks a required
+/// one), or `None` for an unknown class. `rank` is the number of spatial axes for the
+/// convolution and pooling classes. A declared layer's signature comes from its declaration.
 fn signature(class: &str) -> Option<(Vec<(&'static str, Value)>, usize)> {
+    if let Some(r) = find_declared(class) {
+        let mut args: Vec<(&'static str, Value)> =
+            (r.signature)().into_iter().map(|a| (a.name, a.default.unwrap_or_else(|| json!(REQUIRED)))).collect();
+        args.push(("name", Value::Null));
+        return Some((args, 1));
+    }
+    hand_written_signature(class)
+}
+
+/// The signatures of the classes not declared with `declare_layer!`.
+fn hand_written_signature(class: &str) -> Option<(Vec<(&'static str, Value)>, usize)> {
     let req = || json!(REQUIRED);
     let dense_like = || {
         vec![
@@ -61,18 +73,13 @@ fn signature(class: &str) -> Option<(Vec<(&'static str, Value)>, usize)> {
         "GlobalMaxPooling1D" | "GlobalMaxPooling2D" | "GlobalAveragePooling1D" | "GlobalAveragePooling2D" => {
             vec![("keepdims", json!(false))]
         }
-        "Dropout" | "SpatialDropout1D" | "SpatialDropout2D" | "GaussianDropout" | "AlphaDropout" => {
-            vec![("rate", req())]
-        }
-        "GaussianNoise" => vec![("stddev", req())],
-        "Activation" => vec![("activation", req())],
-        "Flatten" | "UnitNormalization" | "Add" | "Subtract" | "Multiply" | "Average" | "Maximum" | "Minimum" => {
+        "SpatialDropout1D" | "SpatialDropout2D" => vec![("rate", req())],
+        "UnitNormalization" | "Add" | "Subtract" | "Multiply" | "Average" | "Maximum" | "Minimum" => {
             vec![]
         }
         "Concatenate" => vec![("axis", json!(-1))],
         "Reshape" => vec![("target_shape", req())],
         "Permute" => vec![("dims", req())],
-        "RepeatVector" => vec![("n", req())],
         "BatchNormalization" => {
             vec![("momentum", json!(0.99)), ("epsilon", json!(1e-3)), ("center", json!(true)), ("scale", json!(true))]
         }
@@ -119,7 +126,9 @@ fn filled(class: &str, args: &Map<String, Value>) -> Result<Value> {
                 "WeightNormalization: missing required argument \"layer\" (a Dense layer's arguments)",
             )
         })?;
-        let inner_class = inner.get("class").and_then(Value::as_str).unwrap_or("Dense");
+        // `class` in a spec; `class_name` in a saved config.
+        let inner_class =
+            inner.get("class").or_else(|| inner.get("class_name")).and_then(Value::as_str).unwrap_or("Dense");
         if inner_class != "Dense" {
             return Err(Error::new(
                 ErrorKind::Mismatch,
@@ -128,14 +137,16 @@ fn filled(class: &str, args: &Map<String, Value>) -> Result<Value> {
         }
         let mut inner_args = inner.clone();
         inner_args.remove("class");
+        inner_args.remove("class_name");
         let layer = filled("Dense", &inner_args)?;
         return Ok(
             json!({"class_name": "WeightNormalization", "layer": layer, "name": args.get("name").cloned().unwrap_or(Value::Null)}),
         );
     }
     let Some((sig, rank)) = signature(class) else {
-        let hint = crate::suggest(class, LAYER_CLASSES);
-        let hint = if hint.is_empty() && LAYER_CLASSES.contains(&class) {
+        let classes = layer_classes();
+        let hint = crate::suggest(class, &classes);
+        let hint = if hint.is_empty() && classes.contains(&class) {
             " (it cannot be declared by arguments yet)".to_string()
         } else {
             hint
@@ -204,10 +215,10 @@ mod tests {
     fn every_declarable_class_builds_from_its_required_arguments() {
         let required = json!({"units": 4, "filters": 2, "kernel_size": 3, "rate": 0.5, "stddev": 0.1,
                               "activation": "relu", "target_shape": [4], "dims": [1], "n": 2});
-        for class in LAYER_CLASSES {
+        for class in layer_classes() {
             // Every class is declarable; WeightNormalization (a wrapper) is checked below.
             let Some((sig, _)) = signature(class) else {
-                assert_eq!(*class, "WeightNormalization", "{class} cannot be declared by arguments");
+                assert_eq!(class, "WeightNormalization", "{class} cannot be declared by arguments");
                 continue;
             };
             let given: Map<String, Value> = sig
@@ -216,7 +227,7 @@ mod tests {
                 .map(|(k, _)| (k.to_string(), required[k].clone()))
                 .collect();
             let cfg = layer_from_args(class, &given).unwrap_or_else(|e| panic!("{class}: {}", e.message));
-            assert_eq!(cfg.class_name(), *class);
+            assert_eq!(cfg.class_name(), class);
         }
     }
 

@@ -3,13 +3,13 @@
 //! they share; each Keras class is a constructor on it, so the layers cannot drift apart in how
 //! they pad, initialise or serialise.
 
-use crate::activation::Activation;
+use crate::activation::{activation_config, activation_from_config, Activation};
 use crate::error::{Error, Result};
 use crate::initializers::Initializer;
 use crate::layer::{Ctx, Layer, LayerConfig, Param};
 use crate::regularizers::{weight_rule_setters, WeightRules};
 use serde_json::{json, Value};
-use sinew_tensor::{Activation as Elementwise, Conv1dOpts, Conv2dOpts, ConvTranspose2dOpts, Pool2dOpts, Rng, Tensor};
+use sinew_tensor::{Conv1dOpts, Conv2dOpts, ConvTranspose2dOpts, Pool2dOpts, Rng, Tensor};
 
 /// Keras `padding`: `valid` (none), `same` (output = ceil(input / stride); the odd pixel goes at
 /// the bottom/right, as in TensorFlow) or `causal` (Conv1D only: all padding on the left).
@@ -442,7 +442,7 @@ impl ConvLayer {
         if cfg.kind != Kind::Conv || cfg.rank != 2 || cfg.groups != 1 {
             return None;
         }
-        let act = cfg.activation.elementwise()?;
+        let act = Some(cfg.activation).filter(Activation::is_elementwise)?;
         let bias = self.has_bias.then(|| &self.params[self.params.len() - 1].value);
         Some(x.conv2d_bias_act(&self.params[0].value, bias, act, self.conv2d_opts(1), max_pool))
     }
@@ -513,10 +513,9 @@ impl Layer for ConvLayer {
         }
         let z = self.linear(x);
         let bias = self.has_bias.then(|| &self.params[self.params.len() - 1].value);
-        match (bias, self.cfg.activation.elementwise()) {
-            (Some(b), Some(act)) => z.bias_act(b, act),
-            (Some(b), None) => z.bias_act(b, Elementwise::Linear).softmax(-1),
-            (None, _) => self.cfg.activation.apply(&z),
+        match bias {
+            Some(b) => z.bias_act(b, self.cfg.activation),
+            None => z.activation(self.cfg.activation),
         }
     }
     fn forward_max_pooled(&mut self, x: &Tensor, pool: Pool2dOpts, _ctx: &mut Ctx) -> Option<Tensor> {
@@ -532,7 +531,7 @@ impl Layer for ConvLayer {
         let c = &self.cfg;
         let mut v = json!({
             "class_name": c.class(), "name": self.name, "kernel_size": c.kernel_size, "strides": c.strides,
-            "padding": c.padding.name(), "dilation_rate": c.dilation_rate, "activation": c.activation.config(),
+            "padding": c.padding.name(), "dilation_rate": c.dilation_rate, "activation": activation_config(&c.activation),
             "use_bias": c.use_bias, "kernel_initializer": c.kernel_initializer.config(),
             "bias_initializer": c.bias_initializer.config(),
         });
@@ -573,7 +572,7 @@ pub(crate) fn conv_from_config(class: &str, v: &Value) -> Result<Conv> {
         .strides(&ints("strides")?)
         .dilation_rate(&ints("dilation_rate")?)
         .padding(Padding::from_name(v["padding"].as_str().unwrap_or("?"))?)
-        .activation(Activation::from_config(&v["activation"])?)
+        .activation(activation_from_config(&v["activation"])?)
         .use_bias(v["use_bias"].as_bool().unwrap_or(true))
         .kernel_initializer(Initializer::from_config(&v["kernel_initializer"])?)
         .bias_initializer(Initializer::from_config(&v["bias_initializer"])?)

@@ -1,12 +1,13 @@
 //! Core layers: Dense, Activation, Dropout, Flatten, Reshape.
 
-use crate::activation::Activation;
+use super::declare::declare_layer;
+use crate::activation::{activation_config, Activation};
 use crate::error::{Error, Result};
 use crate::initializers::Initializer;
 use crate::layer::{Ctx, Layer, LayerConfig, Param};
 use crate::regularizers::{weight_rule_setters, Regularizer, WeightRules};
 use serde_json::{json, Value};
-use sinew_tensor::{Activation as Elementwise, Rng, Tensor};
+use sinew_tensor::{Rng, Tensor};
 
 /// Keras `Dense`: `activation(x · kernel + bias)` on the last axis.
 ///
@@ -157,11 +158,10 @@ impl DenseLayer {
     /// kernel computed from their own parameters).
     pub(crate) fn forward_with_kernel(&mut self, x: &Tensor, kernel: &Tensor) -> Tensor {
         let z = x.matmul(kernel);
-        let y = match (self.params.get(1), self.cfg.activation.elementwise()) {
-            // Bias and an elementwise activation in one fused pass.
-            (Some(b), Some(act)) => z.bias_act(&b.value, act),
-            (Some(b), None) => z.bias_act(&b.value, Elementwise::Linear).softmax(-1),
-            (None, _) => self.cfg.activation.apply(&z),
+        // Bias and an elementwise activation in one fused pass.
+        let y = match self.params.get(1) {
+            Some(b) => z.bias_act(&b.value, self.cfg.activation),
+            None => z.activation(self.cfg.activation),
         };
         self.activity =
             self.cfg.activity_regularizer.map(|r| r.penalty(&y).mul_scalar(1.0 / x.dims()[0].max(1) as f64));
@@ -173,7 +173,7 @@ impl DenseLayer {
             Activation::Softmax | Activation::Sigmoid if self.cfg.activity_regularizer.is_none() => {
                 let z = x.matmul(kernel);
                 let z = match self.params.get(1) {
-                    Some(b) => z.bias_act(&b.value, Elementwise::Linear),
+                    Some(b) => z.bias_act(&b.value, Activation::Linear),
                     None => z,
                 };
                 Some((z, self.cfg.activation))
@@ -191,7 +191,7 @@ impl DenseLayer {
         self.cfg.units
     }
     fn config_json(&self) -> Value {
-        let mut v = json!({"class_name": "Dense", "name": self.name, "units": self.cfg.units, "activation": self.cfg.activation.config(),
+        let mut v = json!({"class_name": "Dense", "name": self.name, "units": self.cfg.units, "activation": activation_config(&self.cfg.activation),
                "use_bias": self.cfg.use_bias, "kernel_initializer": self.cfg.kernel_initializer.config(),
                "bias_initializer": self.cfg.bias_initializer.config(),
                "activity_regularizer": self.cfg.activity_regularizer.map(|r| r.config())});
@@ -200,41 +200,32 @@ impl DenseLayer {
     }
 }
 
-/// Keras `Activation`: applies an activation function.
-#[derive(Clone, Debug)]
-pub struct ActivationLayer {
-    activation: Activation,
-    name: Option<String>,
+declare_layer! {
+    /// Keras `Activation`: applies an activation function.
+    pub struct ActivationLayer("Activation") {
+        new(activation: Activation),
+    }
 }
 
 impl ActivationLayer {
-    pub fn new(activation: Activation) -> Self {
-        ActivationLayer { activation, name: None }
-    }
     fn out_shape(&self, _name: &str, input: &[usize]) -> Result<Vec<usize>> {
         Ok(input.to_vec())
     }
     fn apply(&self, x: &Tensor, _out: &[usize], _ctx: &mut Ctx) -> Tensor {
         self.activation.apply(x)
     }
-    fn args(&self) -> Value {
-        json!({"activation": self.activation.config()})
-    }
 }
 stateless_layer!(ActivationLayer, BuiltActivation, "Activation");
 
-/// Keras `Dropout`: inverted dropout in training (kept units scaled by `1 / (1 - rate)`), the
-/// identity in inference. Args: `rate` in `[0, 1)`.
-#[derive(Clone, Debug)]
-pub struct Dropout {
-    rate: f64,
-    name: Option<String>,
+declare_layer! {
+    /// Keras `Dropout`: inverted dropout in training (kept units scaled by `1 / (1 - rate)`), the
+    /// identity in inference. Args: `rate` in `[0, 1)`.
+    pub struct Dropout("Dropout") {
+        new(rate: f64),
+    }
 }
 
 impl Dropout {
-    pub fn new(rate: f64) -> Self {
-        Dropout { rate, name: None }
-    }
     fn out_shape(&self, _name: &str, input: &[usize]) -> Result<Vec<usize>> {
         if !(0.0..1.0).contains(&self.rate) {
             return Err(Error::invalid(format!(
@@ -251,30 +242,22 @@ impl Dropout {
             x.clone()
         }
     }
-    fn args(&self) -> Value {
-        json!({"rate": self.rate})
-    }
 }
 stateless_layer!(Dropout, BuiltDropout, "Dropout");
 
-/// Keras `Flatten`: `[batch, d1, d2, ...] -> [batch, d1 * d2 * ...]`.
-#[derive(Clone, Debug, Default)]
-pub struct Flatten {
-    name: Option<String>,
+declare_layer! {
+    /// Keras `Flatten`: `[batch, d1, d2, ...] -> [batch, d1 * d2 * ...]`.
+    pub struct Flatten("Flatten") {
+        new(),
+    }
 }
 
 impl Flatten {
-    pub fn new() -> Self {
-        Flatten { name: None }
-    }
     fn out_shape(&self, _name: &str, input: &[usize]) -> Result<Vec<usize>> {
         Ok(vec![input.iter().product()])
     }
     fn apply(&self, x: &Tensor, _out: &[usize], _ctx: &mut Ctx) -> Tensor {
         x.flatten_from(1)
-    }
-    fn args(&self) -> Value {
-        json!({})
     }
 }
 stateless_layer!(Flatten, BuiltFlatten, "Flatten");
@@ -348,17 +331,14 @@ impl Permute {
 }
 stateless_layer!(Permute, BuiltPermute, "Permute");
 
-/// Keras `RepeatVector`: `[batch, features] -> [batch, n, features]`.
-#[derive(Clone, Debug)]
-pub struct RepeatVector {
-    n: usize,
-    name: Option<String>,
+declare_layer! {
+    /// Keras `RepeatVector`: `[batch, features] -> [batch, n, features]`.
+    pub struct RepeatVector("RepeatVector") {
+        new(n: usize),
+    }
 }
 
 impl RepeatVector {
-    pub fn new(n: usize) -> Self {
-        RepeatVector { n, name: None }
-    }
     fn out_shape(&self, name: &str, input: &[usize]) -> Result<Vec<usize>> {
         if input.len() != 1 {
             return Err(Error::shape(format!("Input 0 of layer {name} is incompatible: RepeatVector expects [batch, features], got per-sample shape {input:?}")));
@@ -370,9 +350,6 @@ impl RepeatVector {
     }
     fn apply(&self, x: &Tensor, out: &[usize], _ctx: &mut Ctx) -> Tensor {
         x.unsqueeze(1).broadcast_to([x.dims()[0], out[0], out[1]])
-    }
-    fn args(&self) -> Value {
-        json!({"n": self.n})
     }
 }
 stateless_layer!(RepeatVector, BuiltRepeatVector, "RepeatVector");

@@ -71,9 +71,11 @@ macro_rules! stateless_layer {
     };
 }
 
+pub mod activations;
 mod args;
 pub mod conv;
 pub mod core;
+pub(crate) mod declare;
 pub mod merge;
 pub mod noise;
 pub mod normalization;
@@ -83,11 +85,12 @@ pub mod wrappers;
 
 pub use args::layer_from_args;
 
-use crate::activation::Activation;
+use crate::activation::activation_from_config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::initializers::Initializer;
 use crate::layer::LayerConfig;
 use crate::regularizers::{Regularizer, WeightRules};
+use declare::{declared, Registered};
 use serde_json::Value;
 
 fn field<'a>(v: &'a Value, class: &str, key: &str) -> Result<&'a Value> {
@@ -116,18 +119,13 @@ fn f64_field(v: &Value, class: &str, key: &str) -> Result<f64> {
     })
 }
 
-/// Every layer class `layer_from_config` can rebuild (the conformance suite checks each has a case).
-pub const LAYER_CLASSES: &[&str] = &[
+/// The classes `layer_from_config` rebuilds through their own code rather than the declared
+/// table (layers not yet declared with `declare_layer!`, and the families that share one
+/// configuration type across several Keras classes).
+const HAND_WRITTEN: &[&str] = &[
     "Dense",
-    "Activation",
-    "Dropout",
-    "Flatten",
     "Reshape",
     "Permute",
-    "RepeatVector",
-    "GaussianNoise",
-    "GaussianDropout",
-    "AlphaDropout",
     "BatchNormalization",
     "LayerNormalization",
     "GroupNormalization",
@@ -160,12 +158,43 @@ pub const LAYER_CLASSES: &[&str] = &[
     "SpatialDropout2D",
 ];
 
+/// Layers declared with `declare_layer!`: one line each makes a class loadable from a saved
+/// model and declarable in a spec, with its signature.
+fn declared_layers() -> Vec<Registered> {
+    vec![
+        declared::<core::ActivationLayer>(),
+        declared::<core::Dropout>(),
+        declared::<core::Flatten>(),
+        declared::<core::RepeatVector>(),
+        declared::<noise::GaussianNoise>(),
+        declared::<noise::GaussianDropout>(),
+        declared::<noise::AlphaDropout>(),
+        declared::<activations::ReLU>(),
+        declared::<activations::LeakyReLU>(),
+        declared::<activations::PReLU>(),
+        declared::<activations::ELU>(),
+        declared::<activations::Softmax>(),
+    ]
+}
+
+/// The declared layer of class `class`, if it is one.
+fn find_declared(class: &str) -> Option<Registered> {
+    declared_layers().into_iter().find(|r| r.class == class)
+}
+
+/// Every layer class `layer_from_config` can rebuild (the conformance suite checks each has a case).
+pub fn layer_classes() -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = HAND_WRITTEN.to_vec();
+    v.extend(declared_layers().iter().map(|r| r.class));
+    v
+}
+
 /// A `Dense` config from its JSON (also the inner layer of `WeightNormalization`).
 fn dense_from_config(v: &Value) -> Result<core::Dense> {
     let class = "Dense";
     let name = v["name"].as_str().map(str::to_string);
     let mut d = core::Dense::new(usize_field(v, class, "units")?)
-        .activation(Activation::from_config(field(v, class, "activation")?)?)
+        .activation(activation_from_config(field(v, class, "activation")?)?)
         .use_bias(field(v, class, "use_bias")?.as_bool().unwrap_or(true))
         .kernel_initializer(Initializer::from_config(field(v, class, "kernel_initializer")?)?)
         .bias_initializer(Initializer::from_config(field(v, class, "bias_initializer")?)?);
@@ -185,6 +214,9 @@ pub fn layer_from_config(v: &Value) -> Result<Box<dyn LayerConfig>> {
     let class = v["class_name"]
         .as_str()
         .ok_or_else(|| Error::new(ErrorKind::Mismatch, format!("layer config without class_name: {v}")))?;
+    if let Some(r) = find_declared(class) {
+        return (r.from_config)(v);
+    }
     let name = v["name"].as_str().map(str::to_string);
     let cfg: Box<dyn LayerConfig> = match class {
         "Dense" => Box::new(dense_from_config(v)?),
@@ -192,11 +224,6 @@ pub fn layer_from_config(v: &Value) -> Result<Box<dyn LayerConfig>> {
             let inner = dense_from_config(field(v, class, "layer")?)?;
             Box::new(wrappers::WeightNormalization::new(inner).with_name(name))
         }
-        "Activation" => Box::new(
-            core::ActivationLayer::new(Activation::from_config(field(v, class, "activation")?)?).with_name(name),
-        ),
-        "Dropout" => Box::new(core::Dropout::new(f64_field(v, class, "rate")?).with_name(name)),
-        "Flatten" => Box::new(core::Flatten::new().with_name(name)),
         "Reshape" => {
             let t: Option<Vec<isize>> = field(v, class, "target_shape")?
                 .as_array()
@@ -221,10 +248,6 @@ pub fn layer_from_config(v: &Value) -> Result<Box<dyn LayerConfig>> {
             })?;
             Box::new(core::Permute::new(&d).with_name(name))
         }
-        "RepeatVector" => Box::new(core::RepeatVector::new(usize_field(v, class, "n")?).with_name(name)),
-        "GaussianNoise" => Box::new(noise::GaussianNoise::new(f64_field(v, class, "stddev")?).with_name(name)),
-        "GaussianDropout" => Box::new(noise::GaussianDropout::new(f64_field(v, class, "rate")?).with_name(name)),
-        "AlphaDropout" => Box::new(noise::AlphaDropout::new(f64_field(v, class, "rate")?).with_name(name)),
         "BatchNormalization" => Box::new(normalization::BatchNormalization::from_args(v, name)),
         "LayerNormalization" => Box::new(normalization::LayerNormalization::from_args(v, name)),
         "GroupNormalization" => Box::new(normalization::GroupNormalization::from_args(v, name)),
@@ -268,7 +291,7 @@ pub fn layer_from_config(v: &Value) -> Result<Box<dyn LayerConfig>> {
             return match custom {
                 Some(from_config) => from_config(v),
                 None => {
-                    let hint = match crate::suggest(other, LAYER_CLASSES) {
+                    let hint = match crate::suggest(other, &layer_classes()) {
                         s if s.is_empty() => {
                             " (a custom layer must be registered with register_layer before loading)".into()
                         }
@@ -295,7 +318,7 @@ fn custom_layers() -> &'static std::sync::RwLock<std::collections::HashMap<Strin
 /// rebuild it: Keras `register_keras_serializable` / `custom_objects`. Built-in class names cannot
 /// be replaced.
 pub fn register_layer(class_name: &str, from_config: LayerFromConfig) -> Result<()> {
-    if LAYER_CLASSES.contains(&class_name) {
+    if layer_classes().contains(&class_name) {
         return Err(Error::new(
             ErrorKind::Mismatch,
             format!("register_layer: {class_name:?} is a built-in layer class and cannot be replaced"),

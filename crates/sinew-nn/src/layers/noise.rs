@@ -1,6 +1,7 @@
 //! Regularisation layers that inject noise in training and are the identity in inference:
 //! GaussianNoise, GaussianDropout, AlphaDropout, SpatialDropout1D/2D.
 
+use super::declare::declare_layer;
 use crate::error::{Error, Result};
 use crate::layer::{Ctx, Layer, LayerConfig};
 use serde_json::{json, Value};
@@ -18,17 +19,14 @@ fn normal_like(x: &Tensor, mean: f64, std: f64, rng: &mut Rng) -> Tensor {
     Tensor::rand_normal(x.dims(), mean, std, rng).to_dtype(x.dtype())
 }
 
-/// Keras `GaussianNoise`: adds `N(0, stddev)` noise in training.
-#[derive(Clone, Debug)]
-pub struct GaussianNoise {
-    stddev: f64,
-    name: Option<String>,
+declare_layer! {
+    /// Keras `GaussianNoise`: adds `N(0, stddev)` noise in training.
+    pub struct GaussianNoise("GaussianNoise") {
+        new(stddev: f64),
+    }
 }
 
 impl GaussianNoise {
-    pub fn new(stddev: f64) -> Self {
-        GaussianNoise { stddev, name: None }
-    }
     fn out_shape(&self, _name: &str, input: &[usize]) -> Result<Vec<usize>> {
         if !(self.stddev >= 0.0) {
             return Err(Error::invalid(format!(
@@ -45,23 +43,17 @@ impl GaussianNoise {
             x.clone()
         }
     }
-    fn args(&self) -> Value {
-        json!({"stddev": self.stddev})
-    }
 }
 stateless_layer!(GaussianNoise, BuiltGaussianNoise, "GaussianNoise");
 
-/// Keras `GaussianDropout`: multiplies by `N(1, sqrt(rate / (1 - rate)))` noise in training.
-#[derive(Clone, Debug)]
-pub struct GaussianDropout {
-    rate: f64,
-    name: Option<String>,
+declare_layer! {
+    /// Keras `GaussianDropout`: multiplies by `N(1, sqrt(rate / (1 - rate)))` noise in training.
+    pub struct GaussianDropout("GaussianDropout") {
+        new(rate: f64),
+    }
 }
 
 impl GaussianDropout {
-    pub fn new(rate: f64) -> Self {
-        GaussianDropout { rate, name: None }
-    }
     fn out_shape(&self, _name: &str, input: &[usize]) -> Result<Vec<usize>> {
         check_rate("GaussianDropout", self.rate)?;
         Ok(input.to_vec())
@@ -73,24 +65,18 @@ impl GaussianDropout {
             x.clone()
         }
     }
-    fn args(&self) -> Value {
-        json!({"rate": self.rate})
-    }
 }
 stateless_layer!(GaussianDropout, BuiltGaussianDropout, "GaussianDropout");
 
-/// Keras `AlphaDropout` (Klambauer et al. 2017): drops to SELU's negative saturation value and
-/// applies the affine correction that keeps a SELU network's mean and variance.
-#[derive(Clone, Debug)]
-pub struct AlphaDropout {
-    rate: f64,
-    name: Option<String>,
+declare_layer! {
+    /// Keras `AlphaDropout` (Klambauer et al. 2017): drops to SELU's negative saturation value and
+    /// applies the affine correction that keeps a SELU network's mean and variance.
+    pub struct AlphaDropout("AlphaDropout") {
+        new(rate: f64),
+    }
 }
 
 impl AlphaDropout {
-    pub fn new(rate: f64) -> Self {
-        AlphaDropout { rate, name: None }
-    }
     fn out_shape(&self, _name: &str, input: &[usize]) -> Result<Vec<usize>> {
         check_rate("AlphaDropout", self.rate)?;
         Ok(input.to_vec())
@@ -108,9 +94,6 @@ impl AlphaDropout {
         let keep = Tensor::bernoulli(x.dims(), 1.0 - r, ctx.rng).to_dtype(x.dtype());
         // x * keep + alpha_p * (1 - keep), then a * (.) + b
         x.mul(&keep).add(&keep.affine(-alpha_p, alpha_p)).affine(a, b)
-    }
-    fn args(&self) -> Value {
-        json!({"rate": self.rate})
     }
 }
 stateless_layer!(AlphaDropout, BuiltAlphaDropout, "AlphaDropout");

@@ -7,9 +7,10 @@
 //! Work proceeds in chunks of whole output lines `(b, oy)` so the im2col matrix stays under
 //! [`CHUNK_ELEMS`] (a 1-line minimum), held in a per-thread scratch buffer reused across calls.
 
-use super::gemm::{gemm, threads_here, MatRef};
+use super::gemm::{gemm, MatRef};
 use super::Conv2dGeom;
 use crate::dtype::Float;
+use crate::runtime::threads_here;
 use rayon::prelude::*;
 use std::any::Any;
 use std::cell::RefCell;

@@ -6,10 +6,11 @@
 //! use this only for images whose scratch fits [`fits`]. One group only.
 
 use super::conv::{col2im_add, dims, im2col, w_block, with_scratch, Dims, PAR_WORK};
-use super::gemm::{gemm, threads_here, MatRef};
+use super::gemm::{gemm, MatRef};
 use super::pool::NO_INPUT;
 use super::Conv2dGeom;
 use crate::dtype::Float;
+use crate::runtime::threads_here;
 use rayon::prelude::*;
 
 fn one_image(g: &Conv2dGeom, op: &str) -> Conv2dGeom {

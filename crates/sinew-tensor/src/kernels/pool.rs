@@ -3,10 +3,10 @@
 //! values. Forward passes split the output lines `(b, oy)` across threads; backward passes split
 //! images, whose gradient regions are disjoint, so overlapping windows accumulate without races.
 
-use super::gemm::threads_here;
 use super::Pool2dGeom;
 use crate::dtype::Float;
 use crate::kernels::simd::vectorized;
+use crate::runtime::threads_here;
 use rayon::prelude::*;
 
 /// Below this many elements a loop stays on one thread (fork/join costs more).

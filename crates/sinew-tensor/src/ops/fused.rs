@@ -2,6 +2,7 @@
 //! recorded gradients any such chain fuses; when recording, a fusion with a backward rule of its
 //! own is one recorded op, and the others record the chain itself.
 
+use crate::activation::Activation;
 use crate::autograd::{grads, is_grad_enabled, record, Op};
 use crate::dtype::Float;
 use crate::kernels::conv_fused::{conv2d_forward_images, conv2d_pool_backward, fits};
@@ -9,7 +10,6 @@ use crate::kernels::pool::{max_pool2d_forward, max_pool2d_values};
 use crate::kernels::Conv2dGeom;
 use crate::ops::conv::{conv2d_geom, Conv2dOpts};
 use crate::ops::pool::{pool_geom_of, Pool2dOpts};
-use crate::ops::softmax::Activation;
 use crate::ops::unary::{dispatch_unary, Unary};
 use crate::shape::Shape;
 use crate::storage::{with_dtype, Element};
@@ -115,12 +115,14 @@ impl Tensor {
         // Grouped convs, zero filters and images too large for the per-image scratch take the
         // chain, as does a 1x1 conv without pooling (the chain's pointwise GEMM needs no im2col).
         let pointwise = g.kh == 1 && g.kw == 1 && o.stride == [1, 1] && o.padding == [0; 4];
-        let chain = o.groups != 1 || g.f == 0 || !fits(&g) || (pointwise && max_pool.is_none());
+        // Softmax is not elementwise, so it runs after the conv's output is complete.
+        let chain =
+            o.groups != 1 || g.f == 0 || !fits(&g) || (pointwise && max_pool.is_none()) || !act.is_elementwise();
         if chain || (recording && dact.is_none()) {
             let z = self.conv2d(kernel, o);
             let y = match bias {
                 Some(b) => z.bias_act(b, act),
-                None => act.unary().map_or(z.clone(), |u| z.unary(u)),
+                None => z.activation(act),
             };
             return max_pool.map_or_else(|| y.clone(), |p| y.max_pool2d(p));
         }

@@ -1,6 +1,6 @@
 //! Shape and layout ops: reshape (a view), broadcast, permute, narrow, pad, concat and friends.
 
-use crate::autograd::{grads, record, record_shared, Op};
+use crate::autograd::{grads, record, record_multi, record_shared, Op};
 use crate::dtype::Float;
 use crate::shape::{Dims, Shape};
 use crate::storage::{with_dtype, Element};
@@ -218,6 +218,10 @@ impl Tensor {
         t
     }
     /// Splits `axis` into pieces of the given sizes (which must add up to its length).
+    ///
+    /// One recorded op with one output per piece: its backward writes the pieces' gradients
+    /// into one buffer of the input's shape (zeros where a piece got none), instead of one
+    /// padded copy of the whole input per piece.
     pub fn split(&self, axis: isize, sizes: &[usize]) -> Vec<Tensor> {
         let a = self.shape().axis(axis, "split");
         assert!(
@@ -225,15 +229,39 @@ impl Tensor {
             "split: sizes {sizes:?} do not add up to axis {a} of shape {:?}",
             self.shape()
         );
+        let strides = self.shape().strides();
+        let piece_dims = |s: usize| {
+            let mut d: Dims = self.dims().into();
+            d[a] = s;
+            d
+        };
         let mut start = 0;
-        sizes
+        let outputs = sizes
             .iter()
             .map(|&s| {
-                let t = self.narrow(a as isize, start, s);
+                let dims = piece_dims(s);
+                let st = with_dtype!(self.dtype(), T => T::wrap(strided_copy(self.data::<T>(), &dims, &strides, start * strides[a])));
                 start += s;
-                t
+                (st, Shape(dims))
             })
-            .collect()
+            .collect();
+        let sizes = sizes.to_vec();
+        record_multi(Op::Split, outputs, &[self], move |gys, xs| {
+            let x = &xs[0];
+            let ost = x.shape().strides();
+            let st = with_dtype!(x.dtype(), T => {
+                let mut out = crate::storage::zeroed::<T>(x.numel());
+                let mut start = 0;
+                for (g, &s) in gys.iter().zip(&sizes) {
+                    if let Some(g) = g {
+                        scatter_into(&mut out, g.data::<T>(), g.dims(), &ost, start * ost[a]);
+                    }
+                    start += s;
+                }
+                T::wrap(out)
+            });
+            grads![Some(Tensor::from_storage(st, x.shape().clone()))]
+        })
     }
     /// Splits `axis` into `n` equal chunks.
     pub fn chunk(&self, n: usize, axis: isize) -> Vec<Tensor> {

@@ -1,7 +1,7 @@
 //! Batched matrix multiplication with NumPy `matmul` semantics, on the `gemm` crate.
 //! Transposes in the backward pass are strides, never copies.
 
-use crate::autograd::{grads, record, Op};
+use crate::autograd::{grads, record_tensor, Op};
 use crate::kernels::gemm::{gemm, MatRef};
 use crate::shape::Shape;
 use crate::storage::{with_dtype, Element};
@@ -83,8 +83,7 @@ impl Tensor {
             return y;
         }
         let y = bmm_raw(self, false, rhs, false);
-        let st = (**y.storage()).clone();
-        record(Op::Matmul, st, y.shape().clone(), &[self, rhs], |gy, _, xs| {
+        record_tensor(Op::Matmul, y, &[self, rhs], |gy, _, xs| {
             let (a, b) = (&xs[0], &xs[1]);
             let ga = a.requires_grad().then(|| bmm_raw(gy, false, b, true).sum_to(a.shape()));
             let gb = b.requires_grad().then(|| {

@@ -1,6 +1,6 @@
 //! Pooling, upsampling and dropout over NHWC tensors.
 
-use crate::autograd::{grads, record, Op};
+use crate::autograd::{grads, record, record_tensor, Op};
 use crate::dtype::Float;
 use crate::kernels::pool::{avg_pool2d_backward, avg_pool2d_forward, max_pool2d_backward, max_pool2d_forward};
 use crate::kernels::simd::vectorized;
@@ -271,7 +271,6 @@ impl Tensor {
             Tensor::from_storage(st, x.shape().clone())
         };
         let y = apply(self, &bits);
-        let st = (**y.storage()).clone();
-        record(Op::Dropout, st, self.shape().clone(), &[self], move |gy, _, _| grads![Some(apply(gy, &bits))])
+        record_tensor(Op::Dropout, y, &[self], move |gy, _, _| grads![Some(apply(gy, &bits))])
     }
 }

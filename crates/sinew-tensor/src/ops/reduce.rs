@@ -1,6 +1,6 @@
 //! Reductions along any set of axes, with `keepdims`.
 
-use crate::autograd::{grads, no_grad, record, Op};
+use crate::autograd::{grads, no_grad, record, record_tensor, Op};
 use crate::dtype::Float;
 use crate::shape::Shape;
 use crate::storage::{with_dtype, Element};
@@ -123,9 +123,8 @@ impl Tensor {
             }
         }
         let raw = reduce_raw(self, &ax, r);
-        let st = (**raw.storage()).clone();
         let kept2 = kept.clone();
-        record(op, st, out_shape, &[self], move |gy, y, xs| {
+        record_tensor(op, raw.reshape(out_shape.dims()), &[self], move |gy, y, xs| {
             let x = &xs[0];
             let g = gy.reshape(kept2.dims()).broadcast_to(x.shape());
             let g = match r {
@@ -196,8 +195,7 @@ impl Tensor {
             let s = reduce_raw(&self.sub(&m).exp(), &ax, Red::Sum);
             s.log().add(&m)
         });
-        let st = (**y.storage()).clone();
-        record(Op::LogSumExp, st, out_shape, &[self], move |gy, y, xs| {
+        record_tensor(Op::LogSumExp, y.reshape(out_shape.dims()), &[self], move |gy, y, xs| {
             let y = y.reshape(kept.dims());
             grads![Some(xs[0].sub(&y).exp().mul(&gy.reshape(kept.dims())))]
         })

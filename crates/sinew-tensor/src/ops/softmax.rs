@@ -1,5 +1,6 @@
 //! Softmax, log-softmax, the fused softmax cross-entropies, and fused bias + activation.
 
+use crate::activation::Activation;
 use crate::autograd::{grads, record, Op};
 use crate::dtype::Float;
 use crate::kernels::simd::vectorized;
@@ -96,50 +97,6 @@ fn par_rows_out<T: Element, F: Fn(usize, &mut [T]) + Sync + Copy>(n: usize, c: u
         )
     });
     out
-}
-
-/// Keras activation functions, for the fused [`Tensor::bias_act`] and [`Tensor::activation`].
-/// Softmax is not here: it is not elementwise (use [`Tensor::softmax`]).
-#[derive(Clone, Copy, Debug, PartialEq)]
-#[non_exhaustive]
-pub enum Activation {
-    Linear,
-    Relu,
-    LeakyRelu(f64),
-    Elu(f64),
-    Selu,
-    Gelu,
-    GeluTanh,
-    Sigmoid,
-    HardSigmoid,
-    Tanh,
-    Softplus,
-    Softsign,
-    Silu,
-    Mish,
-    Exponential,
-}
-
-impl Activation {
-    pub(crate) fn unary(self) -> Option<Unary> {
-        Some(match self {
-            Activation::Linear => return None,
-            Activation::Relu => Unary::Relu,
-            Activation::LeakyRelu(a) => Unary::LeakyRelu(a),
-            Activation::Elu(a) => Unary::Elu(a),
-            Activation::Selu => Unary::Selu,
-            Activation::Gelu => Unary::Gelu,
-            Activation::GeluTanh => Unary::GeluTanh,
-            Activation::Sigmoid => Unary::Sigmoid,
-            Activation::HardSigmoid => Unary::HardSigmoid,
-            Activation::Tanh => Unary::Tanh,
-            Activation::Softplus => Unary::Softplus,
-            Activation::Softsign => Unary::Softsign,
-            Activation::Silu => Unary::Silu,
-            Activation::Mish => Unary::Mish,
-            Activation::Exponential => Unary::Exp,
-        })
-    }
 }
 
 impl Tensor {
@@ -282,17 +239,22 @@ impl Tensor {
         })
     }
 
-    /// Applies a Keras activation elementwise.
+    /// Applies a Keras activation (softmax over the last axis).
     pub fn activation(&self, act: Activation) -> Tensor {
-        match act.unary() {
-            None => self.clone(),
-            Some(u) => self.unary(u),
+        match (act, act.unary()) {
+            (Activation::Softmax, _) => self.softmax(-1),
+            (_, None) => self.clone(),
+            (_, Some(u)) => self.unary(u),
         }
     }
 
     /// `act(self + bias)` with `bias` broadcast along the last axis, in one pass (the Dense and
-    /// Conv epilogue). `bias` has shape `[channels]`.
+    /// Conv epilogue). `bias` has shape `[channels]`. Softmax, which is not elementwise, runs
+    /// after the fused bias.
     pub fn bias_act(&self, bias: &Tensor, act: Activation) -> Tensor {
+        if act == Activation::Softmax {
+            return self.bias_act(bias, Activation::Linear).softmax(-1);
+        }
         let c = *self.dims().last().unwrap_or_else(|| panic!("bias_act: input must have a channel axis, got a scalar"));
         assert!(
             bias.dims() == [c],

@@ -1,0 +1,59 @@
+//! Where work runs: the engine's one thread policy. Kernels split across rayon's global pool
+//! (which honours `RAYON_NUM_THREADS`); the crates above decide only *where a whole step runs*
+//! ([`in_pool`]) and when a thread must keep its kernels to itself ([`serial`]). Nothing above
+//! the engine reaches into `kernels` for this.
+
+use std::cell::Cell;
+use std::sync::OnceLock;
+
+/// Runs `f` on a thread of rayon's global pool (directly when already on one). The parallel
+/// kernels inside then split work with the calling thread as a pool worker: the other half of a
+/// GEMM is stolen by an awake worker or, if none took it yet, run by the caller itself, instead
+/// of every split waking a sleeping worker and blocking the caller until it is done. Training
+/// steps run through this.
+pub fn in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    if rayon::current_thread_index().is_some() {
+        f()
+    } else {
+        rayon::scope(|_| f())
+    }
+}
+
+/// Threads for GEMM, decided once from rayon's global pool (which honours `RAYON_NUM_THREADS`).
+pub fn num_threads() -> usize {
+    static N: OnceLock<usize> = OnceLock::new();
+    *N.get_or_init(rayon::current_num_threads)
+}
+
+thread_local! {
+    static SERIAL: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` with the GEMM, conv (im2col, col2im, fused conv) and pooling kernels on this thread
+/// kept to this thread: for a caller that already gives every thread work of its own
+/// (data-parallel inference), where a split inside a kernel only adds fork/join. Elementwise
+/// ops still split above their own threshold.
+pub fn serial<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            SERIAL.with(|s| s.set(self.0));
+        }
+    }
+    let _restore = Restore(SERIAL.with(|s| s.replace(true)));
+    f()
+}
+
+/// The threads a kernel on this thread may split across: 1 inside [`serial`].
+pub fn threads_here() -> usize {
+    if SERIAL.with(|s| s.get()) {
+        1
+    } else {
+        num_threads()
+    }
+}
+
+/// Runs a loop compiled for AVX-512 or AVX2+FMA when the CPU has them (detected once), else for
+/// the x86-64 baseline: how elementwise loops outside the engine (optimizer update rules) get
+/// the engine's vector width. See ARCHITECTURE.md, "Elementwise loops are vectorised on purpose".
+pub use crate::kernels::simd::vectorized;
