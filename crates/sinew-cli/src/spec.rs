@@ -127,8 +127,8 @@ pub struct Spec {
 }
 
 pub const SOURCES: &[&str] = &["digits", "mnist", "sklearn_csv", "csv", "time_series", "image_folder", "text"];
-pub const OPTIMIZERS: &[&str] =
-    &["sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "adamod"];
+/// Optimizer names: the library's one table.
+pub const OPTIMIZERS: &[&str] = sinew::optim::Optimizer::NAMES;
 
 /// Reads and checks a spec file.
 pub fn load(path: &Path) -> Result<Spec> {
@@ -351,6 +351,10 @@ pub fn parse(src: &str, file: &Path) -> Result<Spec> {
             ),
         ));
     }
+    let loss = compile.str("loss", None)?;
+    if let Err(e) = sinew::nn::loss_from_name(&loss) {
+        return Err(compile.err(Some("loss"), e.message));
+    }
     let learning_rate =
         compile.t.get("learning_rate").map(|_| compile.float("learning_rate", 0.0, (1e-12, 10.0))).transpose()?;
     let cosine_decay = match compile.t.get("cosine_decay_steps") {
@@ -360,13 +364,7 @@ pub fn parse(src: &str, file: &Path) -> Result<Spec> {
             compile.float("cosine_decay_alpha", 0.0, (0.0, 1.0))?,
         )),
     };
-    let compile_spec = Compile {
-        optimizer,
-        learning_rate,
-        cosine_decay,
-        loss: compile.str("loss", None)?,
-        metrics: compile.strs("metrics")?,
-    };
+    let compile_spec = Compile { optimizer, learning_rate, cosine_decay, loss, metrics: compile.strs("metrics")? };
 
     let fit_spec = match top.sub("fit")? {
         None => FitSpec {

@@ -12,6 +12,7 @@ use sinew::data::{
     HandleUnknown, LabelEncoder, MinMaxScaler, Preprocessor, Scaling, StandardScaler, Strategy, MNIST,
 };
 use sinew::datasets::load_digits;
+use sinew::nn::TargetKind;
 use sinew::prelude::*;
 use sinew::report::RunRecord;
 
@@ -123,17 +124,13 @@ pub fn load_task(spec: &Spec) -> Result<Task> {
     }
 }
 
-/// Losses whose targets are values, not classes.
-pub const REGRESSION_LOSSES: &[&str] = &[
-    "mse",
-    "mean_squared_error",
-    "mae",
-    "mean_absolute_error",
-    "huber",
-    "log_cosh",
-    "mean_squared_logarithmic_error",
-    "mean_absolute_percentage_error",
-];
+/// What targets the spec's loss takes (the library's loss says; the spec reader has already
+/// checked the name).
+fn target_kind(spec: &Spec) -> Result<TargetKind> {
+    sinew::nn::loss_from_name(&spec.compile.loss)
+        .map(|l| l.target_kind())
+        .map_err(|e| anyhow::anyhow!("{}: compile.loss: {}", spec.path.display(), e.message))
+}
 
 fn apply_steps(df: &mut sinew::data::DataFrame, c: &crate::spec::CsvSource) -> Result<()> {
     use crate::spec::Step;
@@ -186,7 +183,7 @@ fn csv_task(spec: &Spec, c: &crate::spec::CsvSource) -> Result<Task> {
         apply_steps(&mut df, c)?;
         Ok(df)
     };
-    let regression = REGRESSION_LOSSES.contains(&spec.compile.loss.as_str());
+    let regression = !target_kind(spec)?.is_classes();
     let train = read(&c.path)?;
     let labels = |df: &sinew::data::DataFrame| -> Result<Vec<String>> {
         let strip: Vec<char> = c.target_strip.chars().collect();
@@ -266,26 +263,16 @@ fn csv_task(spec: &Spec, c: &crate::spec::CsvSource) -> Result<Task> {
     })
 }
 
-/// The optimizer a spec names, with Keras' default learning rates, optionally decayed.
-pub fn optimizer(name: &str, lr: Option<f64>, cosine: Option<(u64, f64)>) -> Optimizer {
-    let lr = |d: f64| -> LearningRate {
-        let initial = lr.unwrap_or(d);
-        match cosine {
-            Some((decay_steps, alpha)) => LearningRate::CosineDecay { initial, decay_steps, alpha },
-            None => initial.into(),
-        }
+/// The optimizer a spec names (checked against [`Optimizer::NAMES`] when the spec was read),
+/// with Keras' default learning rate unless the spec sets one, optionally cosine-decayed.
+pub fn optimizer(name: &str, lr: Option<f64>, cosine: Option<(u64, f64)>) -> Result<Optimizer> {
+    let default = Optimizer::from_name(name, None).map(|o| o.learning_rate());
+    let initial = lr.or(default);
+    let rate = match (initial, cosine) {
+        (Some(initial), Some((decay_steps, alpha))) => Some(LearningRate::CosineDecay { initial, decay_steps, alpha }),
+        (initial, _) => initial.map(LearningRate::Constant),
     };
-    match name {
-        "sgd" => Optimizer::sgd(lr(0.01)),
-        "rmsprop" => Optimizer::rmsprop(lr(0.001)),
-        "adagrad" => Optimizer::adagrad(lr(0.001)),
-        "adadelta" => Optimizer::adadelta(lr(0.001)),
-        "adamax" => Optimizer::adamax(lr(0.001)),
-        "nadam" => Optimizer::nadam(lr(0.001)),
-        "adamod" => Optimizer::adamod(lr(0.001)),
-        "adamw" => Optimizer::adamw(lr(0.001), 0.004),
-        _ => Optimizer::adam(lr(0.001)),
-    }
+    Optimizer::from_name(name, rate).ok_or_else(|| anyhow::anyhow!("unknown optimizer {name:?}"))
 }
 
 /// Builds and compiles the spec's model for samples of `features` values when the spec gives no
@@ -331,19 +318,19 @@ pub fn build_model(spec: &mut Spec, features: usize) -> Result<Model> {
     };
     m.set_name(&spec.name);
     let metrics: Vec<&str> = spec.compile.metrics.iter().map(String::as_str).collect();
-    let opt = optimizer(&spec.compile.optimizer, spec.compile.learning_rate, spec.compile.cosine_decay);
+    let opt = optimizer(&spec.compile.optimizer, spec.compile.learning_rate, spec.compile.cosine_decay)?;
     m.compile(opt, spec.compile.loss.as_str(), &metrics)
         .map_err(|e| anyhow::anyhow!("{}: compile: {}", spec.path.display(), e.message))?;
     Ok(m)
 }
 
-/// The target tensor the compiled loss expects: one-hot for categorical cross-entropy, a
-/// `[n, 1]` column for binary cross-entropy, class ids otherwise.
-fn targets(loss: &str, y: &[usize], k: usize) -> Result<Tensor> {
+/// The target tensor the compiled loss expects: one-hot for a loss over class distributions, a
+/// `[n, 1]` column of 0/1 for a binary one, class ids for a sparse one.
+fn targets(kind: TargetKind, y: &[usize], k: usize) -> Result<Tensor> {
     let ids = Tensor::from_vec(y.iter().map(|&c| c as f32).collect(), [y.len()]);
-    Ok(match loss {
-        "categorical_crossentropy" => sinew::data::to_categorical(&ids, k)?,
-        "binary_crossentropy" => ids.reshape([y.len(), 1]),
+    Ok(match kind {
+        TargetKind::Distribution => sinew::data::to_categorical(&ids, k)?,
+        TargetKind::Binary => ids.reshape([y.len(), 1]),
         _ => ids,
     })
 }
@@ -351,7 +338,8 @@ fn targets(loss: &str, y: &[usize], k: usize) -> Result<Tensor> {
 /// Trains the spec and writes its run directory; returns the test metrics.
 pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result<Vec<(String, f64)>> {
     let task = load_task(&spec)?;
-    if task.values.is_some() != REGRESSION_LOSSES.contains(&spec.compile.loss.as_str()) {
+    let kind = target_kind(&spec)?;
+    if task.values.is_some() == kind.is_classes() {
         let what = if task.values.is_some() {
             "values (a regression loss such as \"mse\")"
         } else {
@@ -385,7 +373,7 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
     let k = task.class_names.len();
     let (y_train, y_test) = match &task.values {
         Some((a, b)) => (Tensor::from_vec(a.clone(), [a.len(), 1]), Tensor::from_vec(b.clone(), [b.len(), 1])),
-        None => (targets(&spec.compile.loss, &task.y_train, k)?, targets(&spec.compile.loss, &task.y_test, k)?),
+        None => (targets(kind, &task.y_train, k)?, targets(kind, &task.y_test, k)?),
     };
     let mut early = spec.fit.early_stopping.as_ref().map(|e| {
         let mut cb = EarlyStopping::new(&e.monitor).patience(e.patience);
