@@ -7,6 +7,8 @@ Usage, from the repository root, after `cargo build --release -p sinew-bench`
   python3 scripts/compare_peers.py engine [ROUNDS]   # sinew-bench engine vs bench_torch_engine.py
   python3 scripts/compare_peers.py train [ROUNDS] [NAME...]  # sinew-bench train vs bench_torch.py and bench_keras.py (train_on_batch)
 NAME limits the train workloads to those whose sinew name starts with it (b1, b2, b5, b6).
+With SINEW_BASE=/path/to/an/older/sinew-bench, that binary runs in every round too (column
+"base"), so a change is measured before and after beside the peers in one session.
 """
 import json, os, statistics, subprocess, sys
 
@@ -25,8 +27,13 @@ def lines(cmd, cwd=None):
     return [json.loads(l) for l in out.splitlines() if l.strip().startswith("{")]
 
 
+BASE = os.environ.get("SINEW_BASE")
+
 runs = {}
 for _ in range(ROUNDS):
+    if BASE:
+        for r in lines([BASE, MODE, "--json"] + ONLY):
+            runs.setdefault(("base", r["name"]), []).append(r)
     for r in lines(["./target/release/sinew-bench", MODE, "--json"] + ONLY):
         runs.setdefault(("sinew", r["name"]), []).append(r)
     if MODE == "engine":
@@ -60,9 +67,11 @@ def med(fw, name):
 
 
 names = sorted({n for (_, n) in runs})
-fws = ["sinew", "torch"] + (["keras"] if MODE == "train" else [])
-print("| benchmark | " + " | ".join(f"{fw} (median of {ROUNDS}; range)" for fw in fws) + " | sinew / fastest peer |")
-print("|---|" + "---|" * (len(fws) + 1))
+fws = (["base"] if BASE else []) + ["sinew", "torch"] + (["keras"] if MODE == "train" else [])
+peer_fws = [f for f in fws if f not in ("base", "sinew")]
+extra = " | base / fastest peer" if BASE else ""
+print("| benchmark | " + " | ".join(f"{fw} (median of {ROUNDS}; range)" for fw in fws) + extra + " | sinew / fastest peer |")
+print("|---|" + "---|" * (len(fws) + 1 + bool(BASE)))
 for n in names:
     cells, vals = [], {}
     for fw in fws:
@@ -72,8 +81,8 @@ for n in names:
             cells.append(f"{m[0]:.3f} {m[3]} ({m[1]:.3f}–{m[2]:.3f})")
         else:
             cells.append("–")
-    peers = [vals[f][0] for f in fws[1:] if f in vals]
+    peers = [vals[f][0] for f in peer_fws if f in vals]
     higher_better = vals["sinew"][3] in ("gflops", "images_per_s")
     best = (max if higher_better else min)(peers) if peers else None
-    ratio = f"{vals['sinew'][0] / best:.2f}" if best else "–"
-    print(f"| {n} | " + " | ".join(cells) + f" | {ratio} |")
+    ratios = [f"{vals[f][0] / best:.2f}" if best and f in vals else "–" for f in (["base"] if BASE else []) + ["sinew"]]
+    print(f"| {n} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")

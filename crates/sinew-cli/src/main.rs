@@ -8,6 +8,7 @@ mod run;
 mod sources;
 mod spec;
 mod spec_table;
+mod task;
 mod train;
 
 use anyhow::{Context, Result};

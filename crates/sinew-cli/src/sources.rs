@@ -4,7 +4,7 @@
 //! model's preprocessing.
 
 use crate::spec::Spec;
-use crate::train::Task;
+use crate::task::Task;
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 use sinew::data::{collect, image_dataset_from_directory, read_time_series, ImageFolder, MinMaxScaler, TextCorpus};

@@ -5,6 +5,7 @@
 use crate::output::Out;
 use crate::run::{record, write_run, TestSet};
 use crate::spec::{Source, Spec};
+use crate::task::Task;
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 use sinew::data::{
@@ -15,23 +16,6 @@ use sinew::datasets::load_digits;
 use sinew::nn::TargetKind;
 use sinew::prelude::*;
 use sinew::report::RunRecord;
-
-/// A classification task ready for the model.
-pub struct Task {
-    pub x_train: Tensor,
-    pub y_train: Vec<usize>,
-    pub x_test: Tensor,
-    pub y_test: Vec<usize>,
-    pub class_names: Vec<String>,
-    /// Grey images `(height, width)` for the report's samples.
-    pub image: Option<(usize, usize)>,
-    /// The fitted column recipe and target classes, saved in the model file.
-    pub preprocessing: Option<serde_json::Value>,
-    /// For a regression loss: the target values of the train and test rows (the class fields
-    /// are then empty).
-    pub values: Option<(Vec<f32>, Vec<f32>)>,
-    pub description: String,
-}
 
 fn split_rows(x: &Tensor, y: &[usize], test_size: f64, seed: u64) -> Result<(Tensor, Vec<usize>, Tensor, Vec<usize>)> {
     let s = train_test_split(y.len(), test_size, true, seed, Some(y))?;

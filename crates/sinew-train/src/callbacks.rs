@@ -1,29 +1,11 @@
 //! Keras callbacks: a trait with the Keras hooks, a [`Control`] handle that lets a callback stop
 //! training, change the learning rate and read or write weights, and the built-in callbacks.
 
+use crate::logs::Logs;
 use crate::model::Model;
 use sinew_nn::Layer;
 use sinew_optim::Optimizer;
 use sinew_tensor::Tensor;
-
-/// Named values of one batch or epoch, in insertion order (`loss` first, as Keras prints them).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Logs(pub Vec<(String, f64)>);
-
-impl Logs {
-    pub fn get(&self, name: &str) -> Option<f64> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| *v)
-    }
-    pub fn set(&mut self, name: &str, v: f64) {
-        match self.0.iter_mut().find(|(k, _)| k == name) {
-            Some(e) => e.1 = v,
-            None => self.0.push((name.to_string(), v)),
-        }
-    }
-    pub fn iter(&self) -> impl Iterator<Item = (&str, f64)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), *v))
-    }
-}
 
 /// What a callback may touch during `fit`.
 pub struct Control<'a> {
@@ -541,5 +523,11 @@ impl Callback for BackupAndRestore {
         if self.delete_checkpoint {
             let _ = std::fs::remove_file(self.file());
         }
+    }
+}
+
+impl Model {
+    pub(crate) fn control(&mut self) -> Control<'_> {
+        Control { stop_training: false, resume_epoch: None, model: self }
     }
 }

@@ -1,13 +1,16 @@
 //! The training loop behind `Model::fit`, with Keras `fit` arguments and defaults.
 
-use crate::callbacks::{Callback, Logs};
+use crate::callbacks::Callback;
 use crate::data::Tensors;
 use crate::error::{Error, Result};
 use crate::history::History;
+use crate::logs::{batch_logs, Logs};
 use crate::metrics::update_outputs;
-use crate::model::{batch_logs, Model};
+use crate::model::Model;
 use crate::progress::Progress;
 use sinew_data::{Cardinality, Dataset};
+use sinew_nn::Param;
+use sinew_nn::{reduce, Reduction};
 use sinew_tensor::{no_grad, Rng, Tensor};
 use std::collections::HashMap;
 
@@ -467,4 +470,90 @@ fn evaluate_iter(
         let metrics = if val { &c.val_metrics } else { &c.metrics };
         Ok(batch_logs(sum / d, &means, &names, metrics, if val { "val_" } else { "" }))
     })
+}
+
+impl Model {
+    /// One optimisation step on a batch; returns the total loss, each output's loss and the
+    /// predictions (detached).
+    pub(crate) fn step(&mut self, x: &Tensors, y: &Tensors, sw: Option<&Tensor>) -> (f64, Vec<f64>, Vec<Tensor>) {
+        self.run_sized(|m| m.step_here(x, y, sw))
+    }
+
+    fn step_here(&mut self, x: &Tensors, y: &Tensors, sw: Option<&Tensor>) -> (f64, Vec<f64>, Vec<Tensor>) {
+        let alpha = self.compiled.as_ref().expect("compiled").optimizer.backstitch_alpha();
+        if let Some(a) = alpha {
+            let (loss, _, _) = self.loss_and_pred(x, y, sw, true);
+            let grads = loss.backward();
+            self.apply(&grads, -a, false);
+        }
+        let (loss, parts, pred) = self.loss_and_pred(x, y, sw, true);
+        let grads = loss.backward();
+        self.apply(&grads, 1.0 + alpha.unwrap_or(0.0), true);
+        (loss.item(), parts, pred)
+    }
+
+    fn apply(&mut self, grads: &sinew_tensor::Gradients, scale: f64, count: bool) {
+        let c = self.compiled.as_mut().expect("compiled");
+        let mut params: Vec<&mut Param> = self.layers.iter_mut().flat_map(|l| l.params_mut()).collect();
+        let mut vars: Vec<(&mut Tensor, bool)> = params.iter_mut().map(|p| (&mut p.value, p.trainable)).collect();
+        c.optimizer.apply_scaled(&mut vars, grads, scale, count);
+        drop(vars);
+        for p in params.iter_mut() {
+            p.apply_constraint();
+        }
+    }
+
+    /// Keras `optimizer.apply_gradients(zip(grads, model.trainable_weights))`: one optimizer step
+    /// on this model's trainable weights from `grads` (weights absent from `grads` are left
+    /// alone), then the weight constraints. Needs `compile` for the optimizer.
+    pub fn apply_gradients(&mut self, grads: &sinew_tensor::Gradients) -> Result<()> {
+        self.compiled("apply_gradients")?;
+        self.apply(grads, 1.0, true);
+        Ok(())
+    }
+
+    /// The compiled loss of the first output applied to targets and predictions, reduced to a
+    /// scalar (Keras `compute_loss`), for custom training steps.
+    pub fn compute_loss(&mut self, y: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
+        let c = self.compiled("compute_loss")?;
+        Ok(reduce(&c.losses[0].per_sample(y, y_pred), None, Reduction::SumOverBatchSize))
+    }
+
+    /// Keras `fit`. `x` and `y` are a tensor each, or one tensor per input and output. Returns
+    /// the History of per-epoch logs.
+    pub fn fit(&mut self, x: impl Into<Tensors>, y: impl Into<Tensors>, opts: Fit<'_>) -> Result<History> {
+        let x = x.into();
+        self.build_for(&x)?;
+        crate::fit::fit(self, &x, &y.into(), opts)
+    }
+
+    /// Keras `evaluate`: the loss and metrics over `x`, in batches.
+    pub fn evaluate(&mut self, x: impl Into<Tensors>, y: impl Into<Tensors>, batch_size: usize) -> Result<Logs> {
+        let (x, y) = (x.into(), y.into());
+        self.build_for(&x)?;
+        self.compiled("evaluate")?;
+        self.check_data("evaluate", &x, Some(&y))?;
+        Ok(crate::fit::evaluate_batches(self, &x, &y, batch_size.max(1), false))
+    }
+
+    /// Keras `train_on_batch`: one step; returns the batch loss and metrics.
+    pub fn train_on_batch(&mut self, x: impl Into<Tensors>, y: impl Into<Tensors>) -> Result<Logs> {
+        let (x, y) = (x.into(), y.into());
+        self.build_for(&x)?;
+        self.compiled("train_on_batch")?;
+        self.check_data("train_on_batch", &x, Some(&y))?;
+        let (loss, parts, pred) = self.step(&x, &y, None);
+        let names = self.output_names();
+        let c = self.compiled.as_mut().expect("compiled");
+        c.metrics.iter_mut().flatten().for_each(|m| m.reset());
+        crate::metrics::update_outputs(&mut c.metrics, &y, &pred);
+        Ok(batch_logs(loss, &parts, &names, &c.metrics, ""))
+    }
+
+    /// Keras `test_on_batch`: loss and metrics of one batch, no update.
+    pub fn test_on_batch(&mut self, x: impl Into<Tensors>, y: impl Into<Tensors>) -> Result<Logs> {
+        let x = x.into();
+        let n = x.samples().max(1);
+        self.evaluate(x, y, n)
+    }
 }

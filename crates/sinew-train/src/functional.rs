@@ -16,7 +16,8 @@
 //! ```
 
 use crate::error::{Error, Result};
-use crate::model::{unique_name, Call, InputSpec, Model};
+use crate::graph::Call;
+use crate::model::{unique_name, InputSpec, Model};
 use sinew_nn::{Layer, LayerConfig};
 use sinew_tensor::Rng;
 use std::collections::HashMap;

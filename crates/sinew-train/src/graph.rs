@@ -1,14 +1,21 @@
-//! The walk over a model's graph of layer calls, and inference that runs it on several threads
-//! at once over copies of the layers.
+//! The walk over a model's graph of layer calls. It takes the layers it runs as an argument, so
+//! copies of them can run it on other threads (data-parallel `predict`, in `predict.rs`).
 
-use crate::data::Tensors;
-use crate::model::{Call, Model, PARALLEL_STEP_PARAMS};
 use sinew_nn::{Activation, Ctx, Layer};
-use sinew_tensor::runtime::{num_threads, serial};
-use sinew_tensor::{no_grad, Rng, Tensor};
+use sinew_tensor::{Rng, Tensor};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+
+/// One layer call in the graph: which layer, reading which nodes. Nodes `0..inputs` are the model
+/// inputs; node `inputs + i` is the output of call `i`. Calls are in topological order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Call {
+    pub(crate) layer: usize,
+    pub(crate) inputs: Vec<usize>,
+}
+
+/// Models with at least this many weights train and predict on a rayon pool thread (see
+/// `Model::run_sized`).
+pub(crate) const PARALLEL_STEP_PARAMS: usize = 1 << 16;
 
 /// The result of a forward pass at one output: a value, or logits and the activation that
 /// would follow them (so a cross-entropy loss can use the logits).
@@ -101,55 +108,4 @@ pub(crate) fn values(outs: Vec<Out>) -> Vec<Tensor> {
             Out::Logits(z, a) => a.apply(&z),
         })
         .collect()
-}
-
-impl Model {
-    /// One copy of the layers per GEMM thread beyond the first, when there are several threads
-    /// and every layer can be copied ([`Layer::replicate`]).
-    pub(crate) fn replicas(&self) -> Option<Vec<Vec<Box<dyn Layer>>>> {
-        let threads = num_threads();
-        if threads < 2 || self.count_params() < PARALLEL_STEP_PARAMS {
-            return None;
-        }
-        (1..threads).map(|_| self.layers.iter().map(|l| l.replicate()).collect()).collect()
-    }
-
-    /// Inference with one sub-batch per thread at a time: each thread runs whole sub-batches
-    /// through its own copy of the layers (the weights are shared), taking the next one from a
-    /// counter, so the threads meet once at the end instead of at every op of every sub-batch.
-    pub(crate) fn predict_parallel(
-        &mut self,
-        x: &Tensors,
-        bs: usize,
-        replicas: Vec<Vec<Box<dyn Layer>>>,
-    ) -> Vec<Vec<Tensor>> {
-        let n = x.samples();
-        let chunks = n.div_ceil(bs);
-        let next = AtomicUsize::new(0);
-        let results: Vec<Mutex<Vec<Tensor>>> = (0..chunks).map(|_| Mutex::new(vec![])).collect();
-        let graph = Graph { calls: &self.calls, n_in: self.inputs.len(), outputs: &self.outputs };
-        let work = |layers: &mut [Box<dyn Layer>]| {
-            let mut rng = Rng::seed(0); // inference draws nothing; Ctx needs one
-            serial(|| {
-                no_grad(|| loop {
-                    let c = next.fetch_add(1, Ordering::Relaxed);
-                    if c >= chunks {
-                        break;
-                    }
-                    let s = c * bs;
-                    let out = values(graph.run(layers, &mut rng, &x.rows(s, bs.min(n - s)).0, false, false));
-                    *results[c].lock().expect("no panic while holding the lock") = out;
-                })
-            })
-        };
-        let own = &mut self.layers;
-        rayon::scope(|sc| {
-            for mut layers in replicas {
-                let work = &work;
-                sc.spawn(move |_| work(&mut layers));
-            }
-            work(own);
-        });
-        results.into_iter().map(|m| m.into_inner().expect("no panic while holding the lock")).collect()
-    }
 }

@@ -1,6 +1,6 @@
 //! Keras `History`: the per-epoch logs returned by `fit`.
 
-use crate::callbacks::Logs;
+use crate::logs::Logs;
 
 /// Every logged value per epoch (`history["loss"]`, `history["val_accuracy"]`, ...).
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -9,16 +9,17 @@ mod fit;
 mod functional;
 mod graph;
 mod history;
+mod logs;
 mod metrics;
-mod metrics_more;
 mod model;
+mod predict;
 mod progress;
 mod saving;
 mod summary;
 mod weights;
 
 pub use callbacks::{
-    BackupAndRestore, Callback, Control, CsvLogger, EarlyStopping, LearningRateScheduler, Logs, Mode, ModelCheckpoint,
+    BackupAndRestore, Callback, Control, CsvLogger, EarlyStopping, LearningRateScheduler, Mode, ModelCheckpoint,
     OnEpochEnd, ReduceLrOnPlateau, TerminateOnNaN,
 };
 pub use data::Tensors;
@@ -26,6 +27,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use fit::{Fit, TrainStep};
 pub use functional::{Functional, IntoLayerCall, IntoNodes, Node, SharedLayer};
 pub use history::History;
+pub use logs::Logs;
 pub use metrics::{metric_from_name, Accuracy, AccuracyKind, Metric};
-pub use metrics_more::{Auc, Confusion, ConfusionKind, TopK, R2};
+pub use metrics::{Auc, Confusion, ConfusionKind, TopK, R2};
 pub use model::{LossSpec, Model, Sequential};

@@ -2,14 +2,11 @@
 //! `Sequential` is the same type built as a chain with `add`; [`crate::Functional`] builds any
 //! directed acyclic graph (several inputs and outputs, shared layers, skip connections).
 
-use crate::callbacks::{Control, Logs};
 use crate::data::Tensors;
 use crate::error::{Error, Result};
-use crate::fit::Fit;
-use crate::graph::{values, Graph, Out};
-use crate::history::History;
+use crate::graph::{values, Call, Graph, Out, PARALLEL_STEP_PARAMS};
 use crate::metrics::{metric_from_name, Metric};
-use sinew_nn::{loss_from_name, reduce, snake_case, Layer, LayerConfig, Loss, Param, Reduction};
+use sinew_nn::{loss_from_name, reduce, snake_case, Layer, LayerConfig, Loss, Reduction};
 use sinew_optim::Optimizer;
 use sinew_tensor::{no_grad, Rng, Tensor};
 use std::collections::HashMap;
@@ -77,13 +74,6 @@ impl LossSpec {
     }
 }
 
-/// Models with at least this many weights train and predict on a rayon pool thread (see
-/// `Model::run_sized`).
-pub(crate) const PARALLEL_STEP_PARAMS: usize = 1 << 16;
-
-/// The largest sub-batch inference runs at once (see `Model::predict_outputs`).
-const INFERENCE_CHUNK: usize = 64;
-
 pub(crate) struct Compiled {
     pub(crate) metric_names: Vec<String>,
     pub(crate) optimizer: Optimizer,
@@ -93,14 +83,6 @@ pub(crate) struct Compiled {
     /// Per output, the metrics of training and of validation.
     pub(crate) metrics: Vec<Vec<Box<dyn Metric>>>,
     pub(crate) val_metrics: Vec<Vec<Box<dyn Metric>>>,
-}
-
-/// One layer call in the graph: which layer, reading which nodes. Nodes `0..inputs` are the model
-/// inputs; node `inputs + i` is the output of call `i`. Calls are in topological order.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Call {
-    pub(crate) layer: usize,
-    pub(crate) inputs: Vec<usize>,
 }
 
 /// A model input: its name and per-sample shape.
@@ -339,13 +321,6 @@ impl Model {
             .collect()
     }
 
-    /// The Keras summary table: layer (type), output shape, params (and, for functional models,
-    /// what each call is connected to), then totals.
-    pub fn summary(&mut self) -> Result<String> {
-        self.build()?;
-        Ok(crate::summary::summary(self))
-    }
-
     /// Keras `compile`: optimizer, loss (a name, a loss object, or one per output) and metric
     /// names. With several outputs, one loss is used for all of them and every metric is tracked
     /// per output (`<output>_<metric>`).
@@ -550,12 +525,6 @@ impl Model {
         (loss, parts, preds)
     }
 
-    /// One optimisation step on a batch; returns the total loss, each output's loss and the
-    /// predictions (detached).
-    pub(crate) fn step(&mut self, x: &Tensors, y: &Tensors, sw: Option<&Tensor>) -> (f64, Vec<f64>, Vec<Tensor>) {
-        self.run_sized(|m| m.step_here(x, y, sw))
-    }
-
     /// Keras `count_params`: every weight, trainable or not.
     pub fn count_params(&self) -> usize {
         self.param_count.unwrap_or_else(|| self.walk_params())
@@ -570,7 +539,7 @@ impl Model {
     /// steal rather than a wake-up (dense autoencoder: 0.87 -> 0.75 ms per step). A small one
     /// stays on the caller's core, where its weights and optimizer state sit in L2 (the tabular
     /// MLP lost 40 us per step in the pool).
-    fn run_sized<R: Send>(&mut self, f: impl FnOnce(&mut Model) -> R + Send) -> R {
+    pub(crate) fn run_sized<R: Send>(&mut self, f: impl FnOnce(&mut Model) -> R + Send) -> R {
         let n = match self.param_count {
             Some(n) => n,
             None => *self.param_count.insert(self.walk_params()),
@@ -582,145 +551,6 @@ impl Model {
         }
     }
 
-    fn step_here(&mut self, x: &Tensors, y: &Tensors, sw: Option<&Tensor>) -> (f64, Vec<f64>, Vec<Tensor>) {
-        let alpha = self.compiled.as_ref().expect("compiled").optimizer.backstitch_alpha();
-        if let Some(a) = alpha {
-            let (loss, _, _) = self.loss_and_pred(x, y, sw, true);
-            let grads = loss.backward();
-            self.apply(&grads, -a, false);
-        }
-        let (loss, parts, pred) = self.loss_and_pred(x, y, sw, true);
-        let grads = loss.backward();
-        self.apply(&grads, 1.0 + alpha.unwrap_or(0.0), true);
-        (loss.item(), parts, pred)
-    }
-
-    fn apply(&mut self, grads: &sinew_tensor::Gradients, scale: f64, count: bool) {
-        let c = self.compiled.as_mut().expect("compiled");
-        let mut params: Vec<&mut Param> = self.layers.iter_mut().flat_map(|l| l.params_mut()).collect();
-        let mut vars: Vec<(&mut Tensor, bool)> = params.iter_mut().map(|p| (&mut p.value, p.trainable)).collect();
-        c.optimizer.apply_scaled(&mut vars, grads, scale, count);
-        drop(vars);
-        for p in params.iter_mut() {
-            p.apply_constraint();
-        }
-    }
-
-    /// Keras `model(x, training=...)` for a one-input, one-output model: the forward pass,
-    /// recorded for autograd, so custom training steps (GANs, VAEs) can build their own losses.
-    pub fn call(&mut self, x: &Tensor, training: bool) -> Result<Tensor> {
-        Ok(self.call_many(x, training)?.remove(0))
-    }
-
-    /// Keras `model([x1, x2], training=...)`: the forward pass to every output, recorded.
-    pub fn call_many(&mut self, x: impl Into<Tensors>, training: bool) -> Result<Vec<Tensor>> {
-        let x = x.into();
-        self.build_for(&x)?;
-        self.check_data("call", &x, None)?;
-        Ok(self.forward(&x.0, training))
-    }
-
-    /// Keras `optimizer.apply_gradients(zip(grads, model.trainable_weights))`: one optimizer step
-    /// on this model's trainable weights from `grads` (weights absent from `grads` are left
-    /// alone), then the weight constraints. Needs `compile` for the optimizer.
-    pub fn apply_gradients(&mut self, grads: &sinew_tensor::Gradients) -> Result<()> {
-        self.compiled("apply_gradients")?;
-        self.apply(grads, 1.0, true);
-        Ok(())
-    }
-
-    /// The compiled loss of the first output applied to targets and predictions, reduced to a
-    /// scalar (Keras `compute_loss`), for custom training steps.
-    pub fn compute_loss(&mut self, y: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
-        let c = self.compiled("compute_loss")?;
-        Ok(reduce(&c.losses[0].per_sample(y, y_pred), None, Reduction::SumOverBatchSize))
-    }
-
-    /// Keras `fit`. `x` and `y` are a tensor each, or one tensor per input and output. Returns
-    /// the History of per-epoch logs.
-    pub fn fit(&mut self, x: impl Into<Tensors>, y: impl Into<Tensors>, opts: Fit<'_>) -> Result<History> {
-        let x = x.into();
-        self.build_for(&x)?;
-        crate::fit::fit(self, &x, &y.into(), opts)
-    }
-
-    /// Keras `evaluate`: the loss and metrics over `x`, in batches.
-    pub fn evaluate(&mut self, x: impl Into<Tensors>, y: impl Into<Tensors>, batch_size: usize) -> Result<Logs> {
-        let (x, y) = (x.into(), y.into());
-        self.build_for(&x)?;
-        self.compiled("evaluate")?;
-        self.check_data("evaluate", &x, Some(&y))?;
-        Ok(crate::fit::evaluate_batches(self, &x, &y, batch_size.max(1), false))
-    }
-
-    /// Keras `predict` for a one-output model: outputs for `x`, in batches, in inference mode.
-    pub fn predict(&mut self, x: impl Into<Tensors>, batch_size: usize) -> Result<Tensor> {
-        let x = x.into();
-        self.build_for(&x)?;
-        if self.outputs.len() != 1 {
-            return Err(Error::state(format!(
-                "predict: the model has {} outputs {:?}; use predict_outputs",
-                self.outputs.len(),
-                self.output_names()
-            )));
-        }
-        Ok(self.predict_outputs(x, batch_size)?.remove(0))
-    }
-
-    /// Keras `predict` for any model: one tensor per output, in batches, in inference mode.
-    pub fn predict_outputs(&mut self, x: impl Into<Tensors>, batch_size: usize) -> Result<Vec<Tensor>> {
-        let x = x.into();
-        self.build_for(&x)?;
-        self.check_data("predict", &x, None)?;
-        let n = x.samples();
-        // Inference is per sample, so a large batch runs in sub-batches whose activations stay
-        // in cache: on the MNIST CNN at batch 1024 the conv output alone is 82 MB, and bias, relu
-        // and pooling each streamed it from memory again.
-        let bs = batch_size.clamp(1, INFERENCE_CHUNK);
-        // Copies of the layers only when there is more than one sub-batch to share out.
-        let replicas = if n > bs { self.replicas() } else { None };
-        let batches = match replicas {
-            Some(replicas) => self.predict_parallel(&x, bs, replicas),
-            None => self.run_sized(|m| {
-                no_grad(|| (0..n).step_by(bs).map(|s| m.forward(&x.rows(s, bs.min(n - s)).0, false)).collect())
-            }),
-        };
-        Ok((0..self.outputs.len())
-            .map(|o| {
-                let refs: Vec<&Tensor> = batches.iter().map(|b| &b[o]).collect();
-                Tensor::concat(&refs, 0)
-            })
-            .collect())
-    }
-
-    /// Keras `train_on_batch`: one step; returns the batch loss and metrics.
-    pub fn train_on_batch(&mut self, x: impl Into<Tensors>, y: impl Into<Tensors>) -> Result<Logs> {
-        let (x, y) = (x.into(), y.into());
-        self.build_for(&x)?;
-        self.compiled("train_on_batch")?;
-        self.check_data("train_on_batch", &x, Some(&y))?;
-        let (loss, parts, pred) = self.step(&x, &y, None);
-        let names = self.output_names();
-        let c = self.compiled.as_mut().expect("compiled");
-        c.metrics.iter_mut().flatten().for_each(|m| m.reset());
-        crate::metrics::update_outputs(&mut c.metrics, &y, &pred);
-        Ok(batch_logs(loss, &parts, &names, &c.metrics, ""))
-    }
-
-    /// Keras `test_on_batch`: loss and metrics of one batch, no update.
-    pub fn test_on_batch(&mut self, x: impl Into<Tensors>, y: impl Into<Tensors>) -> Result<Logs> {
-        let x = x.into();
-        let n = x.samples().max(1);
-        self.evaluate(x, y, n)
-    }
-
-    /// Keras `predict_on_batch`.
-    pub fn predict_on_batch(&mut self, x: impl Into<Tensors>) -> Result<Tensor> {
-        let x = x.into();
-        let n = x.samples().max(1);
-        self.predict(x, n)
-    }
-
     /// Copies of every weight (Keras `get_weights`).
     pub fn get_weights(&self) -> Vec<Tensor> {
         crate::weights::get_weights(&self.layers)
@@ -729,31 +559,6 @@ impl Model {
     pub fn set_weights(&mut self, w: &[Tensor]) -> Result<()> {
         crate::weights::set_weights(&mut self.layers, w)
     }
-
-    pub(crate) fn control(&mut self) -> Control<'_> {
-        Control { stop_training: false, resume_epoch: None, model: self }
-    }
-}
-
-/// Logs of a batch or epoch: `loss`, then per-output losses (several outputs only), then metrics.
-pub(crate) fn batch_logs(
-    loss: f64,
-    parts: &[f64],
-    names: &[String],
-    metrics: &[Vec<Box<dyn Metric>>],
-    prefix: &str,
-) -> Logs {
-    let mut logs = Logs::default();
-    logs.set(&format!("{prefix}loss"), loss);
-    if parts.len() > 1 {
-        for (name, v) in names.iter().zip(parts) {
-            logs.set(&format!("{prefix}{name}_loss"), *v);
-        }
-    }
-    for m in metrics.iter().flatten() {
-        logs.set(m.name(), m.result());
-    }
-    logs
 }
 
 /// The next Keras-style default name for a layer: `dense`, `dense_1`, ... (or its given name).

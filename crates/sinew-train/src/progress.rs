@@ -2,7 +2,7 @@
 //! A live bar on a terminal (verbose 1), one line per epoch otherwise (verbose 2, or when stderr is
 //! not a terminal), nothing at verbose 0. Everything goes to stderr.
 
-use crate::callbacks::Logs;
+use crate::logs::Logs;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::time::Instant;

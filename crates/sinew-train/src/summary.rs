@@ -1,5 +1,6 @@
 //! The Keras `model.summary()` table.
 
+use crate::error::Result;
 use crate::model::{Kind, Model};
 
 /// `1234567` -> `1,234,567`.
@@ -76,4 +77,13 @@ pub(crate) fn summary(m: &Model) -> String {
     s += &format!(" Trainable params: {} ({})\n", group(trainable), bytes(trainable));
     s += &format!(" Non-trainable params: {} ({})\n", group(total - trainable), bytes(total - trainable));
     s
+}
+
+impl Model {
+    /// The Keras summary table: layer (type), output shape, params (and, for functional models,
+    /// what each call is connected to), then totals.
+    pub fn summary(&mut self) -> Result<String> {
+        self.build()?;
+        Ok(crate::summary::summary(self))
+    }
 }

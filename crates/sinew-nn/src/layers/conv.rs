@@ -2,12 +2,15 @@
 //! SeparableConv2D and Conv2DTranspose. One configuration type, [`Conv`], carries the arguments
 //! they share; each Keras class is a constructor on it, so the layers cannot drift apart in how
 //! they pad, initialise or serialise.
+//!
+//! Why one file past 600 lines: the five classes share one configuration type, and splitting it by
+//! class would split what keeps them consistent; the tail of the file is its unit tests.
 
+use super::weight_rules::{weight_rule_setters, WeightRules};
 use crate::activation::{activation_config, activation_from_config, Activation};
 use crate::error::{Error, Result};
 use crate::initializers::Initializer;
 use crate::layer::{Ctx, Layer, LayerConfig, Param};
-use crate::regularizers::{weight_rule_setters, WeightRules};
 use serde_json::{json, Value};
 use sinew_tensor::{Conv1dOpts, Conv2dOpts, ConvTranspose2dOpts, Pool2dOpts, Rng, Tensor};
 

@@ -1,11 +1,12 @@
 //! Core layers: Dense, Activation, Dropout, Flatten, Reshape.
 
 use super::declare::declare_layer;
+use super::weight_rules::{weight_rule_setters, WeightRules};
 use crate::activation::{activation_config, Activation};
 use crate::error::{Error, Result};
 use crate::initializers::Initializer;
 use crate::layer::{Ctx, Layer, LayerConfig, Param};
-use crate::regularizers::{weight_rule_setters, Regularizer, WeightRules};
+use crate::regularizers::Regularizer;
 use serde_json::{json, Value};
 use sinew_tensor::{Rng, Tensor};
 

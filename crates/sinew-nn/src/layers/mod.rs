@@ -81,6 +81,7 @@ pub mod noise;
 pub mod normalization;
 pub mod pooling;
 pub mod reshaping;
+pub(crate) mod weight_rules;
 pub mod wrappers;
 
 pub use args::layer_from_args;
@@ -89,9 +90,10 @@ use crate::activation::activation_from_config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::initializers::Initializer;
 use crate::layer::LayerConfig;
-use crate::regularizers::{Regularizer, WeightRules};
+use crate::regularizers::Regularizer;
 use declare::{declared, Registered};
 use serde_json::Value;
+use weight_rules::WeightRules;
 
 fn field<'a>(v: &'a Value, class: &str, key: &str) -> Result<&'a Value> {
     v.get(key).ok_or_else(|| Error::new(ErrorKind::Mismatch, format!("{class} config: missing field {key:?}")))
