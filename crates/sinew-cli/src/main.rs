@@ -5,6 +5,7 @@ mod demo;
 mod output;
 mod predict;
 mod run;
+mod saved;
 mod sources;
 mod spec;
 mod spec_table;
@@ -14,6 +15,7 @@ mod train;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use output::Out;
+use saved::Saved;
 use serde_json::json;
 use sinew::data::{read_csv, CsvOptions, FittedPreprocessor};
 use sinew::prelude::*;
@@ -96,13 +98,11 @@ fn load_model(path: &Path) -> Result<Model> {
 }
 
 /// The saved column recipe, the target column and the classes of a model trained from a CSV.
-fn saved_recipe(model: &Model, path: &Path) -> Result<(FittedPreprocessor, String, Vec<String>)> {
-    let p = model.preprocessing().with_context(|| {
-        format!("{}: the model has no saved preprocessing (it was not trained from a CSV spec)", path.display())
+fn saved_recipe(saved: &Saved, path: &Path) -> Result<(FittedPreprocessor, String, Vec<String>)> {
+    let (recipe, target) = saved.table().with_context(|| {
+        format!("{}: the model was trained on {} data, not a CSV table", path.display(), saved.kind())
     })?;
-    let recipe = FittedPreprocessor::from_json(&p["recipe"])
-        .with_context(|| format!("{}: bad preprocessing", path.display()))?;
-    Ok((recipe, p["target"].as_str().unwrap_or_default().to_string(), predict::saved_classes(p)))
+    Ok((recipe, target.to_string(), saved.classes().to_vec()))
 }
 
 fn run(cli: Cli) -> std::result::Result<(), Result<UsageError, anyhow::Error>> {
@@ -145,13 +145,14 @@ fn run(cli: Cli) -> std::result::Result<(), Result<UsageError, anyhow::Error>> {
         }
         Command::Evaluate { model, data } => {
             let mut m = load_model(&model).map_err(Err)?;
-            if data.is_dir() && m.preprocessing().and_then(|p| p["kind"].as_str()) == Some("image") {
-                let (acc, report) = predict::evaluate_images(&mut m, &data).map_err(Err)?;
+            let saved = Saved::from_model(&m, &model).map_err(Err)?;
+            if data.is_dir() && matches!(saved, Saved::Image { .. }) {
+                let (acc, report) = predict::evaluate_images(&mut m, &saved, &data).map_err(Err)?;
                 out.say(format!("{report}\naccuracy {acc:.4}"));
                 out.result(&json!({"model": model, "data": data, "accuracy": acc}));
                 return Ok(());
             }
-            let (recipe, target, classes) = saved_recipe(&m, &model).map_err(Err)?;
+            let (recipe, target, classes) = saved_recipe(&saved, &model).map_err(Err)?;
             let df = read_csv(&data, &CsvOptions::new()).map_err(|e| Err(e.into()))?;
             let x = recipe.transform(&df).map_err(|e| Err(e.into()))?;
             let truth = sinew::data::column_str(&df, &target).map_err(|e| Err(e.into()))?;
@@ -169,15 +170,15 @@ fn run(cli: Cli) -> std::result::Result<(), Result<UsageError, anyhow::Error>> {
         }
         Command::Predict { model, input, length, temperature } => {
             let mut m = load_model(&model).map_err(Err)?;
-            let kind = m.preprocessing().and_then(|p| p["kind"].as_str()).unwrap_or("table").to_string();
-            if kind != "table" {
+            let saved = Saved::from_model(&m, &model).map_err(Err)?;
+            if !matches!(saved, Saved::Table { .. }) {
                 let rng = &mut Rng::seed(cli.seed.unwrap_or(0));
-                for line in predict::predict(&mut m, &kind, &input, length, temperature, rng).map_err(Err)? {
+                for line in predict::predict(&mut m, &saved, &input, length, temperature, rng).map_err(Err)? {
                     println!("{line}");
                 }
                 return Ok(());
             }
-            let (recipe, _, classes) = saved_recipe(&m, &model).map_err(Err)?;
+            let (recipe, _, classes) = saved_recipe(&saved, &model).map_err(Err)?;
             let df = read_csv(&input, &CsvOptions::new()).map_err(|e| Err(e.into()))?;
             let x = recipe.transform(&df).map_err(|e| Err(e.into()))?;
             let p = m.predict(&x, 256).map_err(|e| Err(e.into()))?;

@@ -1,9 +1,10 @@
 //! `sinew predict` for models trained from images, a time series or a text corpus: the saved
 //! preprocessing says how to turn the input file into model input. Each result is one JSON line.
 
+use crate::saved::Saved;
 use anyhow::{bail, Context, Result};
-use serde_json::{json, Value};
-use sinew::data::{load_image, read_time_series, MinMaxScaler};
+use serde_json::json;
+use sinew::data::{load_image, read_time_series};
 use sinew::prelude::*;
 use std::path::{Path, PathBuf};
 
@@ -23,45 +24,18 @@ fn images_in(input: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// The class names a model's saved preprocessing lists (empty when it lists none).
-pub fn saved_classes(p: &Value) -> Vec<String> {
-    p["classes"].as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect()).unwrap_or_default()
-}
-
-/// What an image model's saved preprocessing says about its input.
-struct ImageInput {
-    height: usize,
-    width: usize,
-    channels: usize,
-    classes: Vec<String>,
-}
-
-impl ImageInput {
-    fn saved(p: &Value) -> Self {
-        let dim = |k: &str, d: u64| p[k].as_u64().unwrap_or(d) as usize;
-        ImageInput {
-            height: dim("height", 0),
-            width: dim("width", 0),
-            channels: dim("channels", 1),
-            classes: saved_classes(p),
-        }
-    }
-}
-
 /// The model's predictions for `input`, as JSON lines.
 pub fn predict(
     model: &mut Model,
-    kind: &str,
+    saved: &Saved,
     input: &Path,
     length: usize,
     temperature: f64,
     rng: &mut Rng,
 ) -> Result<Vec<String>> {
-    let p: Value = model.preprocessing().cloned().unwrap_or_default();
     let shape: Vec<usize> = model.input_shape().map(<[usize]>::to_vec).context("the model has no input shape")?;
-    match kind {
-        "image" => {
-            let ImageInput { height: h, width: w, channels: c, classes } = ImageInput::saved(&p);
+    match saved {
+        &Saved::Image { height: h, width: w, channels: c, ref classes } => {
             let files = images_in(input)?;
             let mut lines = vec![];
             for f in files {
@@ -76,11 +50,9 @@ pub fn predict(
             }
             Ok(lines)
         }
-        "time_series" => {
-            let column = p["column"].as_str().unwrap_or_default();
-            let window = p["window"].as_u64().unwrap_or(0) as usize;
-            let scaler = MinMaxScaler::from_json(&p["scaler"])?;
-            let ts = read_time_series(input, &[column])?;
+        &Saved::TimeSeries { ref column, window, ref scaler } => {
+            let scaler = Saved::scaler(scaler)?;
+            let ts = read_time_series(input, &[column.as_str()])?;
             let v = ts.values.to_vec_f32();
             if v.len() < window {
                 bail!("{}: {} values, the model needs the last {window}", input.display(), v.len());
@@ -91,26 +63,23 @@ pub fn predict(
             let next = scaler.inverse_transform(&y.reshape([1, 1]))?.to_vec_f32()[0];
             Ok(vec![json!({"after": ts.index.last(), "next": next}).to_string()])
         }
-        "text" => {
-            let vocab: Vec<char> = p["vocab"]
-                .as_array()
-                .map(|a| a.iter().filter_map(|s| s.as_str()?.chars().next()).collect())
-                .unwrap_or_default();
-            let seq_len = p["seq_len"].as_u64().unwrap_or(0) as usize;
+        &Saved::Text { seq_len, ref vocab } => {
+            let vocab: Vec<char> = vocab.iter().filter_map(|s| s.chars().next()).collect();
             let seed = std::fs::read_to_string(input)
                 .with_context(|| format!("{}: cannot read the seed text", input.display()))?;
             let text = crate::sources::generate(model, &shape, &vocab, seq_len, &seed, length, temperature, rng)?;
             Ok(vec![json!({"seed": seed, "temperature": temperature, "generated": text}).to_string()])
         }
-        other => bail!("the model's saved preprocessing has an unknown kind {other:?}"),
+        Saved::Table { .. } => bail!("a table model predicts CSV rows (this is handled by the caller)"),
     }
 }
 
 /// Accuracy and classification report of an image model over a class-per-folder tree whose
 /// folder names are the model's classes.
-pub fn evaluate_images(model: &mut Model, dir: &Path) -> Result<(f64, String)> {
-    let p: Value = model.preprocessing().cloned().unwrap_or_default();
-    let ImageInput { height, width, channels, classes } = ImageInput::saved(&p);
+pub fn evaluate_images(model: &mut Model, saved: &Saved, dir: &Path) -> Result<(f64, String)> {
+    let Saved::Image { height, width, channels, classes } = saved.clone() else {
+        bail!("{}: the model was not trained on images", dir.display());
+    };
     let opts = sinew::data::ImageFolder {
         image_size: (height, width),
         channels,

@@ -3,10 +3,10 @@
 //! the next character). Each becomes a [`Task`], with what `sinew predict` needs saved as the
 //! model's preprocessing.
 
+use crate::saved::Saved;
 use crate::spec::Spec;
 use crate::task::Task;
 use anyhow::{bail, Context, Result};
-use serde_json::json;
 use sinew::data::{collect, image_dataset_from_directory, read_time_series, ImageFolder, MinMaxScaler, TextCorpus};
 use sinew::prelude::*;
 use std::path::Path;
@@ -42,7 +42,7 @@ pub fn time_series(spec: &Spec, path: &Path, column: &str, window: usize) -> Res
         y_test: vec![],
         class_names: vec![],
         image: None,
-        preprocessing: Some(json!({"kind": "time_series", "column": column, "window": window, "scaler": scaler.to_json()})),
+        preprocessing: Some(Saved::TimeSeries { column: column.to_string(), window, scaler: scaler.to_json() }),
         values: Some((y[..cut].to_vec(), y[cut..].to_vec())),
         description: format!(
             "{} column {column:?}: {} windows of {window} steps, the last {n_test} for testing (values scaled to [0, 1])",
@@ -80,9 +80,7 @@ pub fn image_folder(spec: &Spec, dir: &Path, size: (usize, usize), channels: usi
         y_test,
         class_names: class_names.clone(),
         image: (channels == 1).then_some(size),
-        preprocessing: Some(
-            json!({"kind": "image", "height": size.0, "width": size.1, "channels": channels, "classes": class_names}),
-        ),
+        preprocessing: Some(Saved::Image { height: size.0, width: size.1, channels, classes: class_names.clone() }),
         values: None,
         description: format!("images in {} ({}x{}, {channels} channel(s))", dir.display(), size.0, size.1),
     })
@@ -113,9 +111,7 @@ pub fn text(spec: &Spec, path: &Path, seq_len: usize, step: usize, max_chars: us
         y_test: y[cut..].to_vec(),
         class_names: names,
         image: None,
-        preprocessing: Some(
-            json!({"kind": "text", "seq_len": seq_len, "vocab": corpus.vocab.iter().map(|c| c.to_string()).collect::<Vec<_>>()}),
-        ),
+        preprocessing: Some(Saved::Text { seq_len, vocab: corpus.vocab.iter().map(|c| c.to_string()).collect() }),
         values: None,
         description: format!("{}: {} windows of {seq_len} characters over a vocabulary of {v}", path.display(), n),
     })

@@ -4,6 +4,7 @@
 
 use crate::output::Out;
 use crate::run::{record, write_run, TestSet};
+use crate::saved::Saved;
 use crate::spec::{Source, Spec};
 use crate::task::Task;
 use anyhow::{bail, Context, Result};
@@ -52,8 +53,12 @@ pub fn load_task(spec: &Spec) -> Result<Task> {
                 y_test,
                 class_names: (0..10).map(|c| c.to_string()).collect(),
                 image: Some((8, 8)),
-                preprocessing: Some(json!({"kind": "image", "height": 8, "width": 8, "channels": 1,
-                    "classes": (0..10).map(|c| c.to_string()).collect::<Vec<_>>()})),
+                preprocessing: Some(Saved::Image {
+                    height: 8,
+                    width: 8,
+                    channels: 1,
+                    classes: (0..10).map(|c| c.to_string()).collect(),
+                }),
                 values: None,
                 description: "8x8 digits built into sinew (UCI, via scikit-learn)".into(),
             })
@@ -73,8 +78,12 @@ pub fn load_task(spec: &Spec) -> Result<Task> {
                 y_test: ids(&m.y_test),
                 class_names: (0..10).map(|c| c.to_string()).collect(),
                 image: Some((28, 28)),
-                preprocessing: Some(json!({"kind": "image", "height": 28, "width": 28, "channels": 1,
-                    "classes": (0..10).map(|c| c.to_string()).collect::<Vec<_>>()})),
+                preprocessing: Some(Saved::Image {
+                    height: 28,
+                    width: 28,
+                    channels: 1,
+                    classes: (0..10).map(|c| c.to_string()).collect(),
+                }),
                 values: None,
                 description: format!("MNIST from {} (60,000 training and 10,000 test images)", dir.display()),
             })
@@ -225,7 +234,7 @@ fn csv_task(spec: &Spec, c: &crate::spec::CsvSource) -> Result<Task> {
             y_test: vec![],
             class_names: vec![],
             image: None,
-            preprocessing: Some(json!({"recipe": prep.to_json(), "target": c.target})),
+            preprocessing: Some(Saved::Table { recipe: prep.to_json(), target: c.target.clone(), classes: vec![] }),
             values: Some((vals(&train_df)?, vals(&test_df)?)),
             description,
         });
@@ -241,7 +250,11 @@ fn csv_task(spec: &Spec, c: &crate::spec::CsvSource) -> Result<Task> {
         y_test,
         class_names: enc.classes.clone(),
         image: None,
-        preprocessing: Some(json!({"recipe": prep.to_json(), "target": c.target, "classes": enc.classes})),
+        preprocessing: Some(Saved::Table {
+            recipe: prep.to_json(),
+            target: c.target.clone(),
+            classes: enc.classes.clone(),
+        }),
         values: None,
         description,
     })
@@ -406,7 +419,7 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
     };
     out.say(rec.classification_report.clone().unwrap_or_default());
     if let Some(p) = task.preprocessing {
-        model.set_preprocessing(p);
+        model.set_preprocessing(p.to_json());
     }
     let model_path = spec.output_dir.join("model.sinew");
     model.save(&model_path)?;

@@ -81,8 +81,8 @@ fn cases() -> Vec<Case> {
         case(BatchNormalization::new(), &[4], 16, true),
         case(BatchNormalization::new().momentum(0.9).center(false), &[2, 3, 3], 9, true),
         case(LayerNormalization::new(), &[2, 5], 10, false),
-        case(GroupNormalization::new(2), &[3, 3, 4], 8, false),
-        case(GroupNormalization::new(-1), &[5, 3], 6, false),
+        case(GroupNormalization::new().groups(2), &[3, 3, 4], 8, false),
+        case(GroupNormalization::new().groups(-1), &[5, 3], 6, false),
         case(UnitNormalization::new(), &[2, 4], 0, false),
         case(WeightNormalization::new(Dense::new(3).activation(Activation::Tanh)), &[4], 4 * 3 + 3 + 3, false),
         case(

@@ -2,11 +2,11 @@
 //! `LeakyReLU`, `PReLU` (a learned slope, per channel with `shared_axes`), `ELU` and
 //! `Softmax(axis)`. The `Activation` layer (any activation by name) is in `core.rs`.
 
-use super::declare::{declare_layer, Declared};
+use super::declare::{declare_layer, named_config, Declared};
 use crate::error::{Error, Result};
 use crate::initializers::Initializer;
 use crate::layer::{Ctx, Layer, LayerConfig, Param};
-use serde_json::{json, Value};
+use serde_json::Value;
 use sinew_tensor::{Rng, Tensor};
 
 declare_layer! {
@@ -214,9 +214,6 @@ impl Layer for PReLULayer {
         vec![&mut self.alpha]
     }
     fn config(&self) -> Value {
-        let mut v = self.cfg.args();
-        v["class_name"] = json!(PReLU::CLASS);
-        v["name"] = json!(self.name);
-        v
+        named_config(self.cfg.args(), PReLU::CLASS, &self.name)
     }
 }

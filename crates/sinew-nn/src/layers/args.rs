@@ -74,19 +74,10 @@ fn hand_written_signature(class: &str) -> Option<(Vec<(&'static str, Value)>, us
             vec![("keepdims", json!(false))]
         }
         "SpatialDropout1D" | "SpatialDropout2D" => vec![("rate", req())],
-        "UnitNormalization" | "Add" | "Subtract" | "Multiply" | "Average" | "Maximum" | "Minimum" => {
+        "Add" | "Subtract" | "Multiply" | "Average" | "Maximum" | "Minimum" => {
             vec![]
         }
         "Concatenate" => vec![("axis", json!(-1))],
-        "Reshape" => vec![("target_shape", req())],
-        "Permute" => vec![("dims", req())],
-        "BatchNormalization" => {
-            vec![("momentum", json!(0.99)), ("epsilon", json!(1e-3)), ("center", json!(true)), ("scale", json!(true))]
-        }
-        "LayerNormalization" => vec![("epsilon", json!(1e-3)), ("center", json!(true)), ("scale", json!(true))],
-        "GroupNormalization" => {
-            vec![("groups", json!(32)), ("epsilon", json!(1e-3)), ("center", json!(true)), ("scale", json!(true))]
-        }
         "UpSampling2D" => vec![("size", json!([2, 2])), ("interpolation", json!("nearest"))],
         "ZeroPadding2D" => vec![("padding", json!([[1, 1], [1, 1]]))],
         "Cropping2D" => vec![("cropping", json!([[0, 0], [0, 0]]))],

@@ -263,53 +263,44 @@ impl Flatten {
 }
 stateless_layer!(Flatten, BuiltFlatten, "Flatten");
 
-/// Keras `Reshape`: a new per-sample shape of the same size; one axis may be `-1`.
-#[derive(Clone, Debug)]
-pub struct Reshape {
-    target: Vec<isize>,
-    name: Option<String>,
+declare_layer! {
+    /// Keras `Reshape`: a new per-sample shape of the same size; one axis may be `-1`.
+    pub struct Reshape("Reshape") {
+        new(target_shape: Vec<isize>),
+    }
 }
 
 impl Reshape {
-    pub fn new(target_shape: &[isize]) -> Self {
-        Reshape { target: target_shape.to_vec(), name: None }
-    }
     fn out_shape(&self, name: &str, input: &[usize]) -> Result<Vec<usize>> {
         let size: usize = input.iter().product();
-        let known: usize = self.target.iter().filter(|&&d| d > 0).map(|&d| d as usize).product();
-        let unknown = self.target.iter().filter(|&&d| d == -1).count();
-        let bad = self.target.iter().any(|&d| d == 0 || d < -1) || unknown > 1;
+        let known: usize = self.target_shape.iter().filter(|&&d| d > 0).map(|&d| d as usize).product();
+        let unknown = self.target_shape.iter().filter(|&&d| d == -1).count();
+        let bad = self.target_shape.iter().any(|&d| d == 0 || d < -1) || unknown > 1;
         if bad || (unknown == 0 && known != size) || (unknown == 1 && (known == 0 || size % known != 0)) {
             return Err(Error::shape(format!(
                 "Reshape {name}: cannot reshape input of shape {input:?} ({size} values) to target_shape {:?}",
-                self.target
+                self.target_shape
             )));
         }
-        Ok(self.target.iter().map(|&d| if d == -1 { size / known } else { d as usize }).collect())
+        Ok(self.target_shape.iter().map(|&d| if d == -1 { size / known } else { d as usize }).collect())
     }
     fn apply(&self, x: &Tensor, out: &[usize], _ctx: &mut Ctx) -> Tensor {
         let mut dims = vec![x.dims()[0]];
         dims.extend_from_slice(out);
         x.reshape(dims)
     }
-    fn args(&self) -> Value {
-        json!({"target_shape": self.target})
-    }
 }
 stateless_layer!(Reshape, BuiltReshape, "Reshape");
 
-/// Keras `Permute`: reorders the per-sample axes; `dims` are 1-based as in Keras (`(2, 1)` swaps
-/// the two axes of a `[batch, a, b]` input).
-#[derive(Clone, Debug)]
-pub struct Permute {
-    dims: Vec<usize>,
-    name: Option<String>,
+declare_layer! {
+    /// Keras `Permute`: reorders the per-sample axes; `dims` are 1-based as in Keras (`(2, 1)` swaps
+    /// the two axes of a `[batch, a, b]` input).
+    pub struct Permute("Permute") {
+        new(dims: Vec<usize>),
+    }
 }
 
 impl Permute {
-    pub fn new(dims: &[usize]) -> Self {
-        Permute { dims: dims.to_vec(), name: None }
-    }
     fn out_shape(&self, name: &str, input: &[usize]) -> Result<Vec<usize>> {
         let mut sorted = self.dims.clone();
         sorted.sort_unstable();
@@ -325,9 +316,6 @@ impl Permute {
     fn apply(&self, x: &Tensor, _out: &[usize], _ctx: &mut Ctx) -> Tensor {
         let perm: Vec<usize> = std::iter::once(0).chain(self.dims.iter().copied()).collect();
         x.permute(&perm)
-    }
-    fn args(&self) -> Value {
-        json!({"dims": self.dims})
     }
 }
 stateless_layer!(Permute, BuiltPermute, "Permute");

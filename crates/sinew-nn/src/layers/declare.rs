@@ -176,6 +176,13 @@ pub fn read_arg<T: ArgValue>(class: &str, v: &Value, key: &str, default: Option<
     }
 }
 
+/// A built layer's config: its configuration's arguments with the class and layer names.
+pub fn named_config(mut args: Value, class: &str, name: &str) -> Value {
+    args["class_name"] = json!(class);
+    args["name"] = json!(name);
+    args
+}
+
 /// What the registry keeps of a class: its signature and how to rebuild it from a config.
 pub(crate) struct Registered {
     pub(crate) class: &'static str,

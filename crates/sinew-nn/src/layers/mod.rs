@@ -61,10 +61,10 @@ macro_rules! stateless_layer {
             fn forward(&mut self, x: &Tensor, ctx: &mut Ctx) -> Tensor {
                 self.cfg.apply(x, &self.out, ctx)
             }
-            fn config(&self) -> Value {
+            fn config(&self) -> serde_json::Value {
                 let mut v = self.cfg.args();
-                v["class_name"] = json!(self.class_name());
-                v["name"] = json!(self.name);
+                v["class_name"] = serde_json::json!(self.class_name());
+                v["name"] = serde_json::json!(self.name);
                 v
             }
         }
@@ -126,12 +126,6 @@ fn f64_field(v: &Value, class: &str, key: &str) -> Result<f64> {
 /// configuration type across several Keras classes).
 const HAND_WRITTEN: &[&str] = &[
     "Dense",
-    "Reshape",
-    "Permute",
-    "BatchNormalization",
-    "LayerNormalization",
-    "GroupNormalization",
-    "UnitNormalization",
     "WeightNormalization",
     "Add",
     "Subtract",
@@ -171,6 +165,12 @@ fn declared_layers() -> Vec<Registered> {
         declared::<noise::GaussianNoise>(),
         declared::<noise::GaussianDropout>(),
         declared::<noise::AlphaDropout>(),
+        declared::<core::Reshape>(),
+        declared::<core::Permute>(),
+        declared::<normalization::UnitNormalization>(),
+        declared::<normalization::BatchNormalization>(),
+        declared::<normalization::LayerNormalization>(),
+        declared::<normalization::GroupNormalization>(),
         declared::<activations::ReLU>(),
         declared::<activations::LeakyReLU>(),
         declared::<activations::PReLU>(),
@@ -226,34 +226,6 @@ pub fn layer_from_config(v: &Value) -> Result<Box<dyn LayerConfig>> {
             let inner = dense_from_config(field(v, class, "layer")?)?;
             Box::new(wrappers::WeightNormalization::new(inner).with_name(name))
         }
-        "Reshape" => {
-            let t: Option<Vec<isize>> = field(v, class, "target_shape")?
-                .as_array()
-                .and_then(|a| a.iter().map(|d| d.as_i64().map(|d| d as isize)).collect());
-            let t = t.ok_or_else(|| {
-                Error::new(
-                    ErrorKind::Mismatch,
-                    format!("Reshape config: target_shape must be a list of integers, got {}", v["target_shape"]),
-                )
-            })?;
-            Box::new(core::Reshape::new(&t).with_name(name))
-        }
-        "Permute" => {
-            let d: Option<Vec<usize>> = field(v, class, "dims")?
-                .as_array()
-                .and_then(|a| a.iter().map(|d| d.as_u64().map(|d| d as usize)).collect());
-            let d = d.ok_or_else(|| {
-                Error::new(
-                    ErrorKind::Mismatch,
-                    format!("Permute config: dims must be a list of integers, got {}", v["dims"]),
-                )
-            })?;
-            Box::new(core::Permute::new(&d).with_name(name))
-        }
-        "BatchNormalization" => Box::new(normalization::BatchNormalization::from_args(v, name)),
-        "LayerNormalization" => Box::new(normalization::LayerNormalization::from_args(v, name)),
-        "GroupNormalization" => Box::new(normalization::GroupNormalization::from_args(v, name)),
-        "UnitNormalization" => Box::new(normalization::UnitNormalization::new().with_name(name)),
         "Conv1D" | "Conv2D" | "DepthwiseConv2D" | "SeparableConv2D" | "Conv2DTranspose" => {
             Box::new(conv::conv_from_config(class, v)?)
         }

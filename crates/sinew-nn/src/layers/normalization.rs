@@ -1,10 +1,11 @@
 //! Normalization layers over the last (channel) axis: BatchNormalization and LayerNormalization.
 //! Both are compositions of engine ops, so their gradients come from the ops' checked rules.
 
+use super::declare::{declare_layer, named_config, Declared};
 use crate::error::{Error, Result};
 use crate::initializers::Initializer;
 use crate::layer::{Ctx, Layer, LayerConfig, Param};
-use serde_json::{json, Value};
+use serde_json::Value;
 use sinew_tensor::{no_grad, Rng, Tensor};
 
 fn channels(class: &str, name: &str, input: &[usize]) -> Result<usize> {
@@ -42,19 +43,22 @@ fn normalize(
     y
 }
 
-/// Keras `BatchNormalization` on the last axis. Training normalises with the batch statistics
-/// (over every axis but the last) and updates `moving_mean`/`moving_variance` with `momentum`;
-/// inference uses the moving statistics.
-///
-/// Args: `momentum` 0.99, `epsilon` 1e-3, `center` (beta) and `scale` (gamma) true.
-/// Weights: `gamma`, `beta` (trainable), `moving_mean`, `moving_variance` (non-trainable).
-#[derive(Clone, Debug)]
-pub struct BatchNormalization {
-    momentum: f64,
-    epsilon: f64,
-    center: bool,
-    scale: bool,
-    name: Option<String>,
+declare_layer! {
+    /// Keras `BatchNormalization` on the last axis. Training normalises with the batch statistics
+    /// (over every axis but the last) and updates `moving_mean`/`moving_variance` with `momentum`;
+    /// inference uses the moving statistics.
+    /// Weights: `gamma`, `beta` (trainable), `moving_mean`, `moving_variance` (non-trainable).
+    pub struct BatchNormalization("BatchNormalization") {
+        new(),
+        /// The weight of the old moving statistics in each update, in [0, 1].
+        momentum: f64 = 0.99,
+        /// Added to the variance before its square root.
+        epsilon: f64 = 1e-3,
+        /// Learn an offset `beta`.
+        center: bool = true,
+        /// Learn a scale `gamma`.
+        scale: bool = true,
+    }
 }
 
 impl Default for BatchNormalization {
@@ -64,43 +68,16 @@ impl Default for BatchNormalization {
 }
 
 impl BatchNormalization {
-    pub fn new() -> Self {
-        BatchNormalization { momentum: 0.99, epsilon: 1e-3, center: true, scale: true, name: None }
-    }
-    pub fn momentum(mut self, m: f64) -> Self {
-        self.momentum = m;
-        self
-    }
-    pub fn epsilon(mut self, e: f64) -> Self {
-        self.epsilon = e;
-        self
-    }
-    pub fn center(mut self, c: bool) -> Self {
-        self.center = c;
-        self
-    }
-    pub fn scale(mut self, s: bool) -> Self {
-        self.scale = s;
-        self
-    }
+    /// Sets the layer name.
     pub fn name(mut self, n: impl Into<String>) -> Self {
         self.name = Some(n.into());
         self
-    }
-    pub(crate) fn from_args(v: &Value, name: Option<String>) -> Self {
-        BatchNormalization {
-            momentum: v["momentum"].as_f64().unwrap_or(0.99),
-            epsilon: v["epsilon"].as_f64().unwrap_or(1e-3),
-            center: v["center"].as_bool().unwrap_or(true),
-            scale: v["scale"].as_bool().unwrap_or(true),
-            name,
-        }
     }
 }
 
 impl LayerConfig for BatchNormalization {
     fn class_name(&self) -> &'static str {
-        "BatchNormalization"
+        Self::CLASS
     }
     fn name(&self) -> Option<&str> {
         self.name.as_deref()
@@ -188,20 +165,22 @@ impl Layer for BatchNormLayer {
         self.params.iter_mut().collect()
     }
     fn config(&self) -> Value {
-        json!({"class_name": "BatchNormalization", "name": self.name, "momentum": self.cfg.momentum, "epsilon": self.cfg.epsilon,
-               "center": self.cfg.center, "scale": self.cfg.scale})
+        named_config(self.cfg.args(), BatchNormalization::CLASS, &self.name)
     }
 }
 
-/// Keras `LayerNormalization` on the last axis: each sample normalised by its own mean and
-/// variance over the channels, then scaled by `gamma` and shifted by `beta`.
-/// Args: `epsilon` 1e-3, `center`, `scale` true.
-#[derive(Clone, Debug)]
-pub struct LayerNormalization {
-    epsilon: f64,
-    center: bool,
-    scale: bool,
-    name: Option<String>,
+declare_layer! {
+    /// Keras `LayerNormalization` on the last axis: each sample normalised by its own mean and
+    /// variance over the channels, then scaled by `gamma` and shifted by `beta`.
+    pub struct LayerNormalization("LayerNormalization") {
+        new(),
+        /// Added to the variance before its square root.
+        epsilon: f64 = 1e-3,
+        /// Learn an offset `beta`.
+        center: bool = true,
+        /// Learn a scale `gamma`.
+        scale: bool = true,
+    }
 }
 
 impl Default for LayerNormalization {
@@ -211,38 +190,16 @@ impl Default for LayerNormalization {
 }
 
 impl LayerNormalization {
-    pub fn new() -> Self {
-        LayerNormalization { epsilon: 1e-3, center: true, scale: true, name: None }
-    }
-    pub fn epsilon(mut self, e: f64) -> Self {
-        self.epsilon = e;
-        self
-    }
-    pub fn center(mut self, c: bool) -> Self {
-        self.center = c;
-        self
-    }
-    pub fn scale(mut self, s: bool) -> Self {
-        self.scale = s;
-        self
-    }
+    /// Sets the layer name.
     pub fn name(mut self, n: impl Into<String>) -> Self {
         self.name = Some(n.into());
         self
-    }
-    pub(crate) fn from_args(v: &Value, name: Option<String>) -> Self {
-        LayerNormalization {
-            epsilon: v["epsilon"].as_f64().unwrap_or(1e-3),
-            center: v["center"].as_bool().unwrap_or(true),
-            scale: v["scale"].as_bool().unwrap_or(true),
-            name,
-        }
     }
 }
 
 impl LayerConfig for LayerNormalization {
     fn class_name(&self) -> &'static str {
-        "LayerNormalization"
+        Self::CLASS
     }
     fn name(&self) -> Option<&str> {
         self.name.as_deref()
@@ -296,55 +253,44 @@ impl Layer for LayerNormLayer {
         self.params.iter_mut().collect()
     }
     fn config(&self) -> Value {
-        json!({"class_name": "LayerNormalization", "name": self.name, "epsilon": self.cfg.epsilon, "center": self.cfg.center, "scale": self.cfg.scale})
+        named_config(self.cfg.args(), LayerNormalization::CLASS, &self.name)
     }
 }
 
-/// Keras `GroupNormalization` on the last axis: channels split into `groups`, each sample
-/// normalised per group over its spatial positions and the group's channels. `groups = -1` gives
-/// one channel per group (instance normalization). Args: `groups` 32, `epsilon` 1e-3, `center`,
-/// `scale` true.
-#[derive(Clone, Debug)]
-pub struct GroupNormalization {
-    groups: isize,
-    epsilon: f64,
-    center: bool,
-    scale: bool,
-    name: Option<String>,
+declare_layer! {
+    /// Keras `GroupNormalization` on the last axis: channels split into `groups`, each sample
+    /// normalised per group over its spatial positions and the group's channels. `groups = -1`
+    /// gives one channel per group (instance normalization).
+    pub struct GroupNormalization("GroupNormalization") {
+        new(),
+        /// The number of channel groups (`-1`: one per channel); it must divide the channels.
+        groups: isize = 32,
+        /// Added to the variance before its square root.
+        epsilon: f64 = 1e-3,
+        /// Learn an offset `beta`.
+        center: bool = true,
+        /// Learn a scale `gamma`.
+        scale: bool = true,
+    }
 }
 
 impl Default for GroupNormalization {
     fn default() -> Self {
-        Self::new(32)
+        Self::new()
     }
 }
 
 impl GroupNormalization {
-    pub fn new(groups: isize) -> Self {
-        GroupNormalization { groups, epsilon: 1e-3, center: true, scale: true, name: None }
-    }
-    pub fn epsilon(mut self, e: f64) -> Self {
-        self.epsilon = e;
-        self
-    }
+    /// Sets the layer name.
     pub fn name(mut self, n: impl Into<String>) -> Self {
         self.name = Some(n.into());
         self
-    }
-    pub(crate) fn from_args(v: &Value, name: Option<String>) -> Self {
-        GroupNormalization {
-            groups: v["groups"].as_i64().unwrap_or(32) as isize,
-            epsilon: v["epsilon"].as_f64().unwrap_or(1e-3),
-            center: v["center"].as_bool().unwrap_or(true),
-            scale: v["scale"].as_bool().unwrap_or(true),
-            name,
-        }
     }
 }
 
 impl LayerConfig for GroupNormalization {
     fn class_name(&self) -> &'static str {
-        "GroupNormalization"
+        Self::CLASS
     }
     fn name(&self) -> Option<&str> {
         self.name.as_deref()
@@ -419,30 +365,24 @@ impl Layer for GroupNormLayer {
         self.params.iter_mut().collect()
     }
     fn config(&self) -> Value {
-        json!({"class_name": "GroupNormalization", "name": self.name, "groups": self.cfg.groups, "epsilon": self.cfg.epsilon,
-               "center": self.cfg.center, "scale": self.cfg.scale})
+        named_config(self.cfg.args(), GroupNormalization::CLASS, &self.name)
     }
 }
 
-/// Keras `UnitNormalization` (cosine normalization): each sample scaled to unit L2 norm along the
-/// last axis, `x / max(||x||, 1e-6)`.
-#[derive(Clone, Debug, Default)]
-pub struct UnitNormalization {
-    name: Option<String>,
+declare_layer! {
+    /// Keras `UnitNormalization` (cosine normalization): each sample scaled to unit L2 norm along the
+    /// last axis, `x / max(||x||, 1e-6)`.
+    pub struct UnitNormalization("UnitNormalization") {
+        new(),
+    }
 }
 
 impl UnitNormalization {
-    pub fn new() -> Self {
-        UnitNormalization { name: None }
-    }
     fn out_shape(&self, _name: &str, input: &[usize]) -> Result<Vec<usize>> {
         Ok(input.to_vec())
     }
     fn apply(&self, x: &Tensor, _out: &[usize], _ctx: &mut Ctx) -> Tensor {
         x.div(&x.square().sum(&[-1], true).clamp(1e-12, f64::MAX).sqrt())
-    }
-    fn args(&self) -> Value {
-        json!({})
     }
 }
 stateless_layer!(UnitNormalization, BuiltUnitNormalization, "UnitNormalization");

@@ -1,0 +1,142 @@
+//! [`Saved`]: what `sinew train` stores in a model file so that `sinew predict` and `sinew
+//! evaluate` can turn raw inputs into model inputs. One typed, versioned enum, written by serde
+//! in one place ([`Saved::to_json`]) and read in one place ([`Saved::from_model`]).
+//!
+//! The model keeps it as JSON (`Model::set_preprocessing`): the library does not know the
+//! command line's sources. Files written before the version field (version 1 without `version`,
+//! and tables without `kind`) still read.
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sinew::data::{FittedPreprocessor, MinMaxScaler};
+use sinew::prelude::Model;
+use std::path::Path;
+
+/// The version this build writes.
+pub const VERSION: u32 = 1;
+
+/// How a model's raw inputs are prepared, by the kind of source it was trained from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Saved {
+    /// Images (a folder of class folders, MNIST, the built-in digits): resized to `height` x
+    /// `width` with `channels`, scaled to [0, 1].
+    Image { height: usize, width: usize, channels: usize, classes: Vec<String> },
+    /// A CSV table: the fitted column recipe, the target column, and the class names (empty for
+    /// a regression target).
+    Table {
+        recipe: Value,
+        target: String,
+        #[serde(default)]
+        classes: Vec<String>,
+    },
+    /// One column of a time series: the last `window` values, min-max scaled, predict the next.
+    TimeSeries { column: String, window: usize, scaler: Value },
+    /// A character model: one-hot windows of `seq_len` characters over `vocab`.
+    Text { seq_len: usize, vocab: Vec<String> },
+}
+
+#[derive(Serialize, Deserialize)]
+struct Versioned {
+    #[serde(default = "first_version")]
+    version: u32,
+    #[serde(flatten)]
+    saved: Saved,
+}
+
+fn first_version() -> u32 {
+    1
+}
+
+impl Saved {
+    /// The JSON stored in the model file.
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(Versioned { version: VERSION, saved: self.clone() }).expect("plain data serialises")
+    }
+
+    /// Reads what [`Saved::to_json`] wrote (or an older file's form).
+    pub fn from_json(v: &Value) -> Result<Self> {
+        let mut v = v.clone();
+        if let Some(o) = v.as_object_mut() {
+            // Tables were saved without a kind before it was typed.
+            o.entry("kind").or_insert_with(|| Value::from("table"));
+        }
+        let versioned: Versioned = serde_json::from_value(v).context("unreadable saved preprocessing")?;
+        if versioned.version > VERSION {
+            bail!(
+                "saved preprocessing version {} is newer than this sinew reads ({VERSION}); update sinew",
+                versioned.version
+            );
+        }
+        Ok(versioned.saved)
+    }
+
+    /// The preprocessing saved in `model` (loaded from `path`, named in errors).
+    pub fn from_model(model: &Model, path: &Path) -> Result<Self> {
+        let p = model.preprocessing().with_context(|| {
+            format!("{}: the model has no saved preprocessing (it was not trained by `sinew train`)", path.display())
+        })?;
+        Self::from_json(p).with_context(|| format!("{}: bad saved preprocessing", path.display()))
+    }
+
+    /// The kind's name, as written in the file.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Saved::Image { .. } => "image",
+            Saved::Table { .. } => "table",
+            Saved::TimeSeries { .. } => "time_series",
+            Saved::Text { .. } => "text",
+        }
+    }
+
+    /// The class names, where the model predicts classes.
+    pub fn classes(&self) -> &[String] {
+        match self {
+            Saved::Image { classes, .. } | Saved::Table { classes, .. } => classes,
+            _ => &[],
+        }
+    }
+
+    /// A table's fitted recipe and target column.
+    pub fn table(&self) -> Option<(FittedPreprocessor, &str)> {
+        match self {
+            Saved::Table { recipe, target, .. } => Some((FittedPreprocessor::from_json(recipe).ok()?, target)),
+            _ => None,
+        }
+    }
+
+    /// A time series' fitted scaler.
+    pub fn scaler(v: &Value) -> Result<MinMaxScaler> {
+        Ok(MinMaxScaler::from_json(v)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn saved_round_trips_every_kind_and_reads_older_files() {
+        let all = [
+            Saved::Image { height: 8, width: 8, channels: 1, classes: vec!["0".into(), "1".into()] },
+            Saved::Table { recipe: json!({"steps": []}), target: "y".into(), classes: vec![] },
+            Saved::TimeSeries { column: "v".into(), window: 12, scaler: json!({"min": [0.0]}) },
+            Saved::Text { seq_len: 5, vocab: vec!["a".into()] },
+        ];
+        for s in all {
+            let v = s.to_json();
+            assert_eq!(v["version"], json!(VERSION));
+            assert_eq!(v["kind"], json!(s.kind()));
+            assert_eq!(Saved::from_json(&v).unwrap(), s);
+        }
+        // A table saved before the kind and version were written.
+        let old = json!({"recipe": {"steps": []}, "target": "age", "classes": ["a", "b"]});
+        assert_eq!(Saved::from_json(&old).unwrap().classes(), ["a", "b"]);
+        let newer = json!({"version": VERSION + 1, "kind": "text", "seq_len": 1, "vocab": []});
+        assert!(format!("{:#}", Saved::from_json(&newer).unwrap_err()).contains("newer"));
+        let bad = json!({"kind": "image", "height": "tall"});
+        assert!(Saved::from_json(&bad).is_err());
+    }
+}
