@@ -94,7 +94,7 @@ enum Command {
 struct UsageError(anyhow::Error);
 
 fn load_model(path: &Path) -> Result<Model> {
-    Model::load(path).map_err(|e| anyhow::anyhow!("{}", e.message))
+    Ok(Model::load(path)?)
 }
 
 /// The saved column recipe, the target column and the classes of a model trained from a CSV.

@@ -305,9 +305,8 @@ pub fn parse(src: &str, file: &Path) -> Result<Spec> {
         let args: Map<String, Value> =
             t.iter().filter(|(k, _)| *k != "class" && *k != "inputs").map(|(k, v)| (k.clone(), to_json(v))).collect();
         let config = layer_from_args(&class, &args).map_err(|e| {
-            // Point at the argument the message names, else at the class.
-            let key =
-                args.keys().find(|k| e.message.contains(&format!("{k:?}"))).map(String::as_str).unwrap_or("class");
+            // Point at the argument the error is about (the library says which), else at the class.
+            let key = e.argument.as_deref().filter(|k| args.contains_key(*k)).unwrap_or("class");
             lt.err(Some(key), format!("layer {}: {}", i + 1, e.message))
         })?;
         layer_specs.push(LayerSpec { config, line: locate(src, "model.layers", i, None), id, inputs });

@@ -122,7 +122,7 @@ pub fn load_task(spec: &Spec) -> Result<Task> {
 fn target_kind(spec: &Spec) -> Result<TargetKind> {
     sinew::nn::loss_from_name(&spec.compile.loss)
         .map(|l| l.target_kind())
-        .map_err(|e| anyhow::anyhow!("{}: compile.loss: {}", spec.path.display(), e.message))
+        .with_context(|| format!("{}: compile.loss", spec.path.display()))
 }
 
 fn apply_steps(df: &mut sinew::data::DataFrame, c: &crate::spec::CsvSource) -> Result<()> {
@@ -293,31 +293,27 @@ pub fn build_model(spec: &mut Spec, features: usize) -> Result<Model> {
                     .collect()
             };
             let layer = g.shared_boxed(l.config);
-            last = g
-                .call(layer, ins)
-                .map_err(|e| anyhow::anyhow!("{path}:{}: model.layers: layer {}: {}", lines[i], i + 1, e.message))?;
+            last = g.call(layer, ins).with_context(|| format!("{path}:{}: model.layers: layer {}", lines[i], i + 1))?;
             if let Some(id) = l.id {
                 nodes.push((id, last));
             }
         }
-        g.model(input, last).map_err(|e| anyhow::anyhow!("{path}: model: {}", e.message))?
+        g.model(input, last).with_context(|| format!("{path}: model"))?
     } else {
         let mut m = Sequential::new();
         m.seed(spec.seed).input(&shape);
         for l in spec.layers.drain(..) {
             m.add_boxed(l.config);
         }
-        if let Err(e) = m.build() {
-            // Shape errors name the layer; point at the first spec line as the model's location.
-            bail!("{path}:{}: model: {}", lines.first().copied().unwrap_or(1), e.message);
-        }
+        // Shape errors name the layer; point at the first spec line as the model's location.
+        m.build().with_context(|| format!("{path}:{}: model", lines.first().copied().unwrap_or(1)))?;
         m
     };
     m.set_name(&spec.name);
     let metrics: Vec<&str> = spec.compile.metrics.iter().map(String::as_str).collect();
     let opt = optimizer(&spec.compile.optimizer, spec.compile.learning_rate, spec.compile.cosine_decay)?;
     m.compile(opt, spec.compile.loss.as_str(), &metrics)
-        .map_err(|e| anyhow::anyhow!("{}: compile: {}", spec.path.display(), e.message))?;
+        .with_context(|| format!("{}: compile", spec.path.display()))?;
     Ok(m)
 }
 

@@ -16,16 +16,28 @@ pub enum ErrorKind {
     Mismatch,
 }
 
-/// An error with a Keras-style message that names the argument and echoes its value.
+/// An error with a Keras-style message that names the argument and echoes its value. Where the
+/// error is about one argument of a layer, `argument` and `value` say which, so a caller (the
+/// spec reader) can point at it without reading the message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Error {
     pub kind: ErrorKind,
     pub message: String,
+    /// The argument the error is about (`units`), when it is about one.
+    pub argument: Option<String>,
+    /// That argument's value as written (JSON), when known.
+    pub value: Option<String>,
 }
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into() }
+        Error { kind, message: message.into(), argument: None, value: None }
+    }
+    /// The same error, about argument `name` (with its value, if known).
+    pub fn about(mut self, name: &str, value: Option<String>) -> Self {
+        self.argument = Some(name.to_string());
+        self.value = value;
+        self
     }
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::InvalidArgument, message)

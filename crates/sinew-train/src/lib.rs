@@ -23,7 +23,7 @@ pub use callbacks::{
     OnEpochEnd, ReduceLrOnPlateau, TerminateOnNaN,
 };
 pub use data::Tensors;
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Cause, Error, ErrorKind, Result};
 pub use fit::{Fit, TrainStep};
 pub use functional::{Functional, IntoLayerCall, IntoNodes, Node, SharedLayer};
 pub use history::History;

@@ -435,3 +435,14 @@ fn sequential_without_input_builds_on_first_fit_or_predict() {
     p.add(Dense::new(2));
     assert_eq!(p.predict(&x, 32).unwrap().dims(), [x.dims()[0], 2]);
 }
+
+/// Issue 14: a layer error keeps its kind and fields on its way through the model.
+#[test]
+fn layer_errors_keep_their_cause_through_the_model() {
+    let e: Error =
+        sinew_nn::layer_from_args("Dense", json!({"units": "two"}).as_object().unwrap()).err().unwrap().into();
+    assert_eq!(e.kind, ErrorKind::Config);
+    let layer = e.layer_error().expect("the sinew-nn error is kept");
+    assert_eq!(layer.argument.as_deref(), Some("units"));
+    assert_eq!(e.message, layer.message);
+}

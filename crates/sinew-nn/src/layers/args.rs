@@ -95,7 +95,12 @@ const PER_AXIS: &[&str] = &["kernel_size", "strides", "dilation_rate", "pool_siz
 /// 2-D layer, as in Keras, and a pooling layer's `strides` defaults to its `pool_size`.
 pub fn layer_from_args(class: &str, args: &Map<String, Value>) -> Result<Box<dyn LayerConfig>> {
     let cfg = filled(class, args)?;
-    layer_from_config(&cfg).map_err(|e| Error::new(e.kind, format!("{class}: {}", e.message)))
+    layer_from_config(&cfg).map_err(|mut e| {
+        if !e.message.starts_with(&format!("{class}:")) {
+            e.message = format!("{class}: {}", e.message);
+        }
+        e
+    })
 }
 
 /// The complete configuration JSON for `class` and `args`. `WeightNormalization` wraps the Dense
@@ -153,14 +158,17 @@ fn filled(class: &str, args: &Map<String, Value>) -> Result<Value> {
                 crate::suggest(bad, &names),
                 names.join(", ")
             ),
-        ));
+        )
+        .about(bad, args.get(bad).map(Value::to_string)));
     }
     let mut cfg = Map::new();
     cfg.insert("class_name".into(), json!(class));
     for (k, default) in sig {
         let v = args.get(k).cloned().unwrap_or(default);
         if v == json!(REQUIRED) {
-            return Err(Error::new(ErrorKind::Mismatch, format!("{class}: missing required argument {k:?}")));
+            return Err(
+                Error::new(ErrorKind::Mismatch, format!("{class}: missing required argument {k:?}")).about(k, None)
+            );
         }
         let v = match (&v, PER_AXIS.contains(&k)) {
             (Value::Number(_), true) => json!(vec![v.clone(); rank]),
@@ -220,6 +228,25 @@ mod tests {
             let cfg = layer_from_args(class, &given).unwrap_or_else(|e| panic!("{class}: {}", e.message));
             assert_eq!(cfg.class_name(), class);
         }
+    }
+
+    #[test]
+    fn argument_errors_say_which_argument_and_value() {
+        // Issue 14: the spec reader locates the key from these fields, not from the message.
+        let about = |class: &str, v: Value| {
+            let e = err(class, v);
+            (e.argument, e.value)
+        };
+        assert_eq!(about("Dense", json!({"unit": 3})), (Some("unit".into()), Some("3".into())));
+        assert_eq!(about("Dense", json!({})), (Some("units".into()), None));
+        assert_eq!(
+            about("Dense", json!({"units": 3, "activation": "rellu"})),
+            (Some("activation".into()), Some("\"rellu\"".into()))
+        );
+        assert_eq!(about("Dropout", json!({"rate": "half"})), (Some("rate".into()), Some("\"half\"".into())));
+        assert_eq!(about("ReLU", json!({"max_value": [1]})), (Some("max_value".into()), Some("[1]".into())));
+        let e = err("Dropout", json!({"rate": "half"}));
+        assert_eq!(e.message, "Dropout: rate must be a number, got \"half\"");
     }
 
     #[test]

@@ -575,10 +575,19 @@ pub(crate) fn conv_from_config(class: &str, v: &Value) -> Result<Conv> {
         .strides(&ints("strides")?)
         .dilation_rate(&ints("dilation_rate")?)
         .padding(Padding::from_name(v["padding"].as_str().unwrap_or("?"))?)
-        .activation(activation_from_config(&v["activation"])?)
+        .activation(
+            activation_from_config(&v["activation"])
+                .map_err(|e| e.about("activation", Some(v["activation"].to_string())))?,
+        )
         .use_bias(v["use_bias"].as_bool().unwrap_or(true))
-        .kernel_initializer(Initializer::from_config(&v["kernel_initializer"])?)
-        .bias_initializer(Initializer::from_config(&v["bias_initializer"])?)
+        .kernel_initializer(
+            Initializer::from_config(&v["kernel_initializer"])
+                .map_err(|e| e.about("kernel_initializer", Some(v["kernel_initializer"].to_string())))?,
+        )
+        .bias_initializer(
+            Initializer::from_config(&v["bias_initializer"])
+                .map_err(|e| e.about("bias_initializer", Some(v["bias_initializer"].to_string())))?,
+        )
         .with_name(v["name"].as_str().map(str::to_string));
     if class == "Conv1D" || class == "Conv2D" {
         c = c.groups(int("groups")?);

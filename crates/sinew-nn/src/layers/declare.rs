@@ -169,10 +169,13 @@ pub trait Declared: Sized {
 pub fn read_arg<T: ArgValue>(class: &str, v: &Value, key: &str, default: Option<T>) -> Result<T> {
     match (v.get(key), default) {
         (None, Some(d)) => Ok(d),
-        (None, None) => Err(Error::new(ErrorKind::Mismatch, format!("{class}: missing required argument {key:?}"))),
-        (Some(x), _) => {
-            T::from_json(x).map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("{class}: {key} {e}, got {x}")))
+        (None, None) => {
+            Err(Error::new(ErrorKind::Mismatch, format!("{class}: missing required argument {key:?}")).about(key, None))
         }
+        (Some(x), _) => T::from_json(x).map_err(|e| {
+            Error::new(ErrorKind::InvalidArgument, format!("{class}: {key} {e}, got {x}"))
+                .about(key, Some(x.to_string()))
+        }),
     }
 }
 

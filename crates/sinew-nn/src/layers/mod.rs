@@ -96,28 +96,39 @@ use serde_json::Value;
 use weight_rules::WeightRules;
 
 fn field<'a>(v: &'a Value, class: &str, key: &str) -> Result<&'a Value> {
-    v.get(key).ok_or_else(|| Error::new(ErrorKind::Mismatch, format!("{class} config: missing field {key:?}")))
+    v.get(key).ok_or_else(|| {
+        Error::new(ErrorKind::Mismatch, format!("{class} config: missing field {key:?}")).about(key, None)
+    })
+}
+
+/// Reads `key` with `parse`; an error is about that argument (and echoes its value).
+fn parsed<T>(v: &Value, class: &str, key: &str, parse: impl FnOnce(&Value) -> Result<T>) -> Result<T> {
+    parse(field(v, class, key)?).map_err(|e| e.about(key, Some(v[key].to_string())))
 }
 
 fn usize_field(v: &Value, class: &str, key: &str) -> Result<usize> {
-    field(v, class, key)?.as_u64().map(|u| u as usize).ok_or_else(|| {
-        Error::new(ErrorKind::Mismatch, format!("{class} config: {key} must be a non-negative integer, got {}", v[key]))
+    parsed(v, class, key, |x| {
+        x.as_u64().map(|u| u as usize).ok_or_else(|| {
+            Error::new(ErrorKind::Mismatch, format!("{class} config: {key} must be a non-negative integer, got {x}"))
+        })
     })
 }
 
 /// A list of non-negative integers (`kernel_size`, `strides`, ...).
 fn usize_list(v: &Value, class: &str, key: &str) -> Result<Vec<usize>> {
-    field(v, class, key)?
-        .as_array()
-        .and_then(|a| a.iter().map(|x| x.as_u64().map(|u| u as usize)).collect::<Option<Vec<_>>>())
-        .ok_or_else(|| {
-            Error::new(ErrorKind::Mismatch, format!("{class} config: {key} must be a list of integers, got {}", v[key]))
-        })
+    parsed(v, class, key, |x| {
+        x.as_array()
+            .and_then(|a| a.iter().map(|x| x.as_u64().map(|u| u as usize)).collect::<Option<Vec<_>>>())
+            .ok_or_else(|| {
+                Error::new(ErrorKind::Mismatch, format!("{class} config: {key} must be a list of integers, got {x}"))
+            })
+    })
 }
 
 fn f64_field(v: &Value, class: &str, key: &str) -> Result<f64> {
-    field(v, class, key)?.as_f64().ok_or_else(|| {
-        Error::new(ErrorKind::Mismatch, format!("{class} config: {key} must be a number, got {}", v[key]))
+    parsed(v, class, key, |x| {
+        x.as_f64()
+            .ok_or_else(|| Error::new(ErrorKind::Mismatch, format!("{class} config: {key} must be a number, got {x}")))
     })
 }
 
@@ -196,10 +207,10 @@ fn dense_from_config(v: &Value) -> Result<core::Dense> {
     let class = "Dense";
     let name = v["name"].as_str().map(str::to_string);
     let mut d = core::Dense::new(usize_field(v, class, "units")?)
-        .activation(activation_from_config(field(v, class, "activation")?)?)
+        .activation(parsed(v, class, "activation", activation_from_config)?)
         .use_bias(field(v, class, "use_bias")?.as_bool().unwrap_or(true))
-        .kernel_initializer(Initializer::from_config(field(v, class, "kernel_initializer")?)?)
-        .bias_initializer(Initializer::from_config(field(v, class, "bias_initializer")?)?);
+        .kernel_initializer(parsed(v, class, "kernel_initializer", Initializer::from_config)?)
+        .bias_initializer(parsed(v, class, "bias_initializer", Initializer::from_config)?);
     if let Some(n) = name {
         d = d.name(n);
     }
