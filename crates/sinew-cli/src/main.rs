@@ -124,13 +124,17 @@ fn run(cli: Cli) -> std::result::Result<(), Result<UsageError, anyhow::Error>> {
         }
         Command::Check { spec } => {
             let mut s = spec::load(&spec).map_err(usage)?;
-            // Without an input shape the model's input is the data's feature count.
+            // Without an input shape the model's input is the data's feature count: from the spec
+            // and the file's header where that is enough, else from the data.
             let features = match &s.input_shape {
                 Some(_) => 0,
-                None => {
-                    let t = train::load_task(&s).map_err(Err)?;
-                    t.x_train.numel() / t.x_train.dims()[0].max(1)
-                }
+                None => match train::feature_count(&s).map_err(Err)? {
+                    Some(n) => n,
+                    None => {
+                        let t = train::load_task(&s).map_err(Err)?;
+                        t.x_train.numel() / t.x_train.dims()[0].max(1)
+                    }
+                },
             };
             let mut m = train::build_model(&mut s, features).map_err(usage)?;
             out.say(m.summary().map_err(|e| Err(e.into()))?);

@@ -5,7 +5,7 @@
 use crate::output::Out;
 use crate::run::{record, write_run, TestSet};
 use crate::saved::Saved;
-use crate::spec::{Source, Spec};
+use crate::spec::{Source, Spec, Step};
 use crate::task::Task;
 use anyhow::{bail, Context, Result};
 use serde_json::json;
@@ -117,6 +117,49 @@ pub fn load_task(spec: &Spec) -> Result<Task> {
     }
 }
 
+/// The model's input width, from the spec and at most the first line of its data file, when
+/// that is enough: `sinew check` uses it so that checking a spec does not load the data. `None`
+/// when the data must be read (categorical columns one-hot encode the values they hold; a
+/// text's vocabulary).
+pub fn feature_count(spec: &Spec) -> Result<Option<usize>> {
+    Ok(match &spec.data.source {
+        Source::Digits => Some(64),
+        Source::Mnist { .. } => Some(784),
+        Source::SklearnCsv { path } => {
+            // `n_samples,n_features,class names...`
+            let header = sinew::data::read_first_line(path)?;
+            let d = header.split(',').nth(1).and_then(|d| d.trim().parse::<usize>().ok());
+            Some(d.with_context(|| {
+                format!("{}: line 1: expected `n_samples,n_features,...`, got {header:?}", path.display())
+            })?)
+        }
+        Source::Csv(c) if c.categorical.is_empty() => {
+            let names: Vec<String> = if c.header {
+                let header = sinew::data::read_first_line(&c.path)?;
+                header.split(c.separator as char).map(|s| s.trim().trim_matches('"').to_string()).collect()
+            } else {
+                c.column_names.clone()
+            };
+            // Columns the feature steps create.
+            let derived: Vec<&str> = c
+                .steps
+                .iter()
+                .filter_map(|s| match s {
+                    Step::Extract { into, .. } | Step::Sum { into, .. } => Some(into.as_str()),
+                    Step::Replace { .. } => None,
+                })
+                .collect();
+            if let Some(missing) = c.numeric.iter().find(|n| !names.contains(n) && !derived.contains(&n.as_str())) {
+                bail!("{}: data.numeric: column {missing:?} is not in the file's columns {names:?}", c.path.display());
+            }
+            Some(c.numeric.len())
+        }
+        Source::TimeSeries { window, .. } => Some(*window),
+        Source::ImageFolder { image_size, channels, .. } => Some(image_size.0 * image_size.1 * channels),
+        _ => None,
+    })
+}
+
 /// What targets the spec's loss takes (the library's loss says; the spec reader has already
 /// checked the name).
 fn target_kind(spec: &Spec) -> Result<TargetKind> {
@@ -126,7 +169,6 @@ fn target_kind(spec: &Spec) -> Result<TargetKind> {
 }
 
 fn apply_steps(df: &mut sinew::data::DataFrame, c: &crate::spec::CsvSource) -> Result<()> {
-    use crate::spec::Step;
     for name in &c.drop {
         *df = df.drop(name).map_err(|_| anyhow::anyhow!("data.drop: no column {name:?}"))?;
     }
@@ -431,4 +473,27 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
         "model": model_path, "report": spec.output_dir.join("report.html"),
     }));
     Ok(metrics)
+}
+
+#[cfg(test)]
+mod tests {
+    /// `feature_count` (what `sinew check` reads) agrees with the loaded data of every shipped
+    /// spec it can size without reading the data.
+    #[test]
+    fn feature_count_matches_the_loaded_data_for_every_shipped_spec() {
+        let specs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../specs");
+        let mut sized = 0;
+        for entry in std::fs::read_dir(specs).unwrap() {
+            let spec = crate::spec::load(&entry.unwrap().path()).unwrap();
+            let Some(n) = super::feature_count(&spec).unwrap() else { continue };
+            if matches!(spec.data.source, crate::spec::Source::Mnist { .. }) {
+                assert_eq!(n, 784);
+                continue; // loading MNIST here would take the suite's time for a constant
+            }
+            let t = super::load_task(&spec).unwrap();
+            assert_eq!(n, t.x_train.numel() / t.x_train.dims()[0], "{}", spec.path.display());
+            sized += 1;
+        }
+        assert!(sized >= 3, "only {sized} shipped specs were sized from their header");
+    }
 }

@@ -248,6 +248,33 @@ fn every_loss_name_trains_from_a_spec() {
     }
 }
 
+/// Issue 14: `sinew check` reads a CSV's header, not its rows, to size a model without an input
+/// shape; `sinew train` reads the rows and reports the bad one.
+#[test]
+fn check_reads_only_the_csv_header() {
+    let dir = tmp("check_header");
+    let csv = dir.join("t.csv");
+    std::fs::write(&csv, "a,b,label\n1,2,x\n3,not a number,y\n").unwrap();
+    let spec = |numeric: &str| {
+        format!(
+            "[data]\nsource = \"csv\"\npath = \"t.csv\"\ntarget = \"label\"\nnumeric = {numeric}\n\n[model]\n\n[[model.layers]]\nclass = \"Dense\"\nunits = 2\nactivation = \"softmax\"\n\n[compile]\nloss = \"sparse_categorical_crossentropy\"\n"
+        )
+    };
+    let path = dir.join("spec.toml");
+    std::fs::write(&path, spec("[\"a\", \"b\"]")).unwrap();
+    let o = sinew(&["--json", "check", path.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(stdout_json(&o)["params"], 2 * 2 + 2);
+    let o = sinew(&["--quiet", "train", path.to_str().unwrap(), "--out", dir.join("run").to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a number"), "{}", String::from_utf8_lossy(&o.stderr));
+    // A numeric column the header lacks is named at check time.
+    std::fs::write(&path, spec("[\"a\", \"c\"]")).unwrap();
+    let o = sinew(&["check", path.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("column \"c\""), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
 /// Writes a spec into `dir` and trains it; returns the JSON result.
 fn train_spec(dir: &Path, spec: &str) -> Value {
     let path = dir.join("spec.toml");

@@ -27,6 +27,23 @@ pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
     }
 }
 
+/// The first line of a text file, gzip-compressed or not, reading no further than it (for a
+/// header). Without its line ending; an empty file gives an empty line.
+pub fn read_first_line(path: &Path) -> Result<String> {
+    use std::io::{BufRead, BufReader};
+    let mut f = BufReader::new(std::fs::File::open(path).map_err(|e| Error::io(path, e))?);
+    let gz = f.fill_buf().map_err(|e| Error::io(path, e))?.starts_with(&[0x1f, 0x8b]);
+    let mut line = Vec::new();
+    let read = if gz {
+        BufReader::new(GzDecoder::new(f)).read_until(b'\n', &mut line)
+    } else {
+        f.read_until(b'\n', &mut line)
+    };
+    read.map_err(|e| Error::format(path, format!("cannot read the first line: {e}")))?;
+    let line = String::from_utf8(line).map_err(|_| Error::format(path, "line 1 is not UTF-8 text"))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
 /// Parses an IDX file of u8 values, checking the magic and that the payload fills the dims.
 pub fn read_idx_u8(path: &Path) -> Result<IdxU8> {
     parse_idx_u8(&read_maybe_gz(path)?).map_err(|what| Error::format(path, what))
@@ -76,5 +93,30 @@ mod tests {
         assert!(parse_idx_u8(&[1, 2, 3, 4, 5]).unwrap_err().contains("not an IDX file"));
         assert!(parse_idx_u8(&[0, 0, 0x0d, 1, 0, 0, 0, 1, 0]).unwrap_err().contains("not supported"));
         assert!(parse_idx_u8(&[]).unwrap_err().contains("shorter than the 4-byte magic"));
+    }
+}
+
+#[cfg(test)]
+mod first_line_tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn read_first_line_stops_at_the_header_plain_or_gzip() {
+        let dir = std::env::temp_dir().join(format!("sinew-first-line-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // The rest of the file is not text: reading it would fail, so only the header is read.
+        let mut body = b"a,b,c\r\n".to_vec();
+        body.extend([0xff, 0xfe, 0x00, b'\n']);
+        let plain = dir.join("t.csv");
+        std::fs::write(&plain, &body).unwrap();
+        assert_eq!(read_first_line(&plain).unwrap(), "a,b,c");
+        let gz = dir.join("t.csv.gz");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(&body).unwrap();
+        std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+        assert_eq!(read_first_line(&gz).unwrap(), "a,b,c");
+        let e = read_first_line(&dir.join("missing.csv")).unwrap_err();
+        assert!(e.message.contains("missing.csv"), "{}", e.message);
     }
 }

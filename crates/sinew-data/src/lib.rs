@@ -37,7 +37,7 @@ pub use frame::{
     column_f64, column_str, derive, drop_missing, extract, filter_rows, frame_from_rows, get_dummies, names, read_csv,
     read_time_series, set_column, take_rows, to_tensor, CsvOptions, TimeSeries, DEFAULT_NULL_VALUES,
 };
-pub use idx::{read_idx_u8, read_maybe_gz, IdxU8};
+pub use idx::{read_first_line, read_idx_u8, read_maybe_gz, IdxU8};
 #[cfg(feature = "images")]
 pub use images::{image_dataset_from_directory, is_image_file, load_image, ImageDataset, ImageFolder, Subset};
 pub use labels::to_categorical;
