@@ -46,11 +46,6 @@ fn hand_written_signature(class: &str) -> Option<(Vec<(&'static str, Value)>, us
     };
     let ones = json!(vec![1; rank]);
     let mut args: Vec<(&'static str, Value)> = match class {
-        "Dense" => {
-            let mut a = vec![("units", req()), ("activity_regularizer", Value::Null)];
-            a.extend(dense_like());
-            a
-        }
         "Conv1D" | "Conv2D" | "Conv2DTranspose" | "SeparableConv2D" | "DepthwiseConv2D" => {
             let mut a = vec![
                 ("kernel_size", req()),

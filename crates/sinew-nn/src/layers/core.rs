@@ -1,76 +1,60 @@
 //! Core layers: Dense, Activation, Dropout, Flatten, Reshape.
 
-use super::declare::declare_layer;
-use super::weight_rules::{weight_rule_setters, WeightRules};
-use crate::activation::{activation_config, Activation};
+use super::declare::{declare_layer, named_config, Declared};
+use super::weight_rules::WeightRules;
+use crate::activation::Activation;
 use crate::error::{Error, Result};
 use crate::initializers::Initializer;
 use crate::layer::{Ctx, Layer, LayerConfig, Param};
-use crate::regularizers::Regularizer;
-use serde_json::{json, Value};
+use crate::regularizers::{Constraint, Regularizer};
+use serde_json::Value;
 use sinew_tensor::{Rng, Tensor};
 
-/// Keras `Dense`: `activation(x · kernel + bias)` on the last axis.
-///
-/// Args: `units` (required), `activation` (default linear), `use_bias` (true),
-/// `kernel_initializer` (glorot_uniform), `bias_initializer` (zeros), `name`.
-/// Input shape: `[..., input_dim]`. Output shape: `[..., units]`.
-#[derive(Clone, Debug)]
-pub struct Dense {
-    units: usize,
-    activation: Activation,
-    use_bias: bool,
-    kernel_initializer: Initializer,
-    bias_initializer: Initializer,
-    pub(crate) rules: WeightRules,
-    activity_regularizer: Option<Regularizer>,
-    name: Option<String>,
+declare_layer! {
+    /// Keras `Dense`: `activation(x · kernel + bias)` on the last axis.
+    /// Input shape: `[..., input_dim]`. Output shape: `[..., units]`. Weights: `kernel`
+    /// `[input_dim, units]`, `bias` `[units]`.
+    pub struct Dense("Dense") {
+        new(units: usize),
+        /// Applied to the output (fused with the bias).
+        activation: Activation = Activation::Linear,
+        /// Add a learned bias.
+        use_bias: bool = true,
+        kernel_initializer: Initializer = Initializer::GlorotUniform,
+        bias_initializer: Initializer = Initializer::Zeros,
+        /// A penalty on the kernel added to the loss.
+        kernel_regularizer: Option<Regularizer> = None,
+        /// A penalty on the bias added to the loss.
+        bias_regularizer: Option<Regularizer> = None,
+        /// A projection of the kernel after every optimizer step.
+        kernel_constraint: Option<Constraint> = None,
+        /// A projection of the bias after every optimizer step.
+        bias_constraint: Option<Constraint> = None,
+        /// A penalty on the layer's output, divided by the batch size.
+        activity_regularizer: Option<Regularizer> = None,
+    }
 }
 
 impl Dense {
-    pub fn new(units: usize) -> Self {
-        Dense {
-            units,
-            activation: Activation::Linear,
-            use_bias: true,
-            kernel_initializer: Initializer::GlorotUniform,
-            bias_initializer: Initializer::Zeros,
-            rules: WeightRules::default(),
-            activity_regularizer: None,
-            name: None,
-        }
-    }
-    weight_rule_setters!();
-    /// A penalty on the layer's output, divided by the batch size (Keras `activity_regularizer`).
-    pub fn activity_regularizer(mut self, r: Regularizer) -> Self {
-        self.activity_regularizer = Some(r);
-        self
-    }
-    pub fn activation(mut self, a: Activation) -> Self {
-        self.activation = a;
-        self
-    }
-    pub fn use_bias(mut self, b: bool) -> Self {
-        self.use_bias = b;
-        self
-    }
-    pub fn kernel_initializer(mut self, i: Initializer) -> Self {
-        self.kernel_initializer = i;
-        self
-    }
-    pub fn bias_initializer(mut self, i: Initializer) -> Self {
-        self.bias_initializer = i;
-        self
-    }
+    /// Sets the layer name.
     pub fn name(mut self, n: impl Into<String>) -> Self {
         self.name = Some(n.into());
         self
+    }
+    /// The kernel and bias rules, as `WeightRules` attaches them to the built weights.
+    fn rules(&self) -> WeightRules {
+        WeightRules {
+            kernel_regularizer: self.kernel_regularizer,
+            bias_regularizer: self.bias_regularizer,
+            kernel_constraint: self.kernel_constraint,
+            bias_constraint: self.bias_constraint,
+        }
     }
 }
 
 impl LayerConfig for Dense {
     fn class_name(&self) -> &'static str {
-        "Dense"
+        Self::CLASS
     }
     fn name(&self) -> Option<&str> {
         self.name.as_deref()
@@ -144,11 +128,11 @@ impl DenseLayer {
             )));
         }
         let mut kernel = Param::trainable("kernel", cfg.kernel_initializer.init(&[fan_in, cfg.units], rng));
-        cfg.rules.on_kernel(&mut kernel);
+        cfg.rules().on_kernel(&mut kernel);
         let mut params = vec![kernel];
         if cfg.use_bias {
             let mut bias = Param::trainable("bias", cfg.bias_initializer.init(&[cfg.units], rng));
-            cfg.rules.on_bias(&mut bias);
+            cfg.rules().on_bias(&mut bias);
             params.push(bias);
         }
         let mut out = input.to_vec();
@@ -192,12 +176,7 @@ impl DenseLayer {
         self.cfg.units
     }
     fn config_json(&self) -> Value {
-        let mut v = json!({"class_name": "Dense", "name": self.name, "units": self.cfg.units, "activation": activation_config(&self.cfg.activation),
-               "use_bias": self.cfg.use_bias, "kernel_initializer": self.cfg.kernel_initializer.config(),
-               "bias_initializer": self.cfg.bias_initializer.config(),
-               "activity_regularizer": self.cfg.activity_regularizer.map(|r| r.config())});
-        self.cfg.rules.write_config(&mut v);
-        v
+        named_config(self.cfg.args(), Dense::CLASS, &self.name)
     }
 }
 

@@ -145,6 +145,24 @@ impl<T: Clone, const N: usize> ArgInto<Vec<T>> for &[T; N] {
     }
 }
 
+impl ArgValue for crate::regularizers::Regularizer {
+    fn to_json(&self) -> Value {
+        self.config()
+    }
+    fn from_json(v: &Value) -> std::result::Result<Self, String> {
+        Self::from_config(v).map_err(|e| e.message)
+    }
+}
+
+impl ArgValue for crate::regularizers::Constraint {
+    fn to_json(&self) -> Value {
+        self.config()
+    }
+    fn from_json(v: &Value) -> std::result::Result<Self, String> {
+        Self::from_config(v).map_err(|e| e.message)
+    }
+}
+
 /// One argument of a layer's signature: its Keras name and default (`None`: required).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Arg {

@@ -86,14 +86,10 @@ pub mod wrappers;
 
 pub use args::layer_from_args;
 
-use crate::activation::activation_from_config;
 use crate::error::{Error, ErrorKind, Result};
-use crate::initializers::Initializer;
 use crate::layer::LayerConfig;
-use crate::regularizers::Regularizer;
-use declare::{declared, Registered};
+use declare::{declared, Declared, Named, Registered};
 use serde_json::Value;
-use weight_rules::WeightRules;
 
 fn field<'a>(v: &'a Value, class: &str, key: &str) -> Result<&'a Value> {
     v.get(key).ok_or_else(|| {
@@ -136,7 +132,6 @@ fn f64_field(v: &Value, class: &str, key: &str) -> Result<f64> {
 /// table (layers not yet declared with `declare_layer!`, and the families that share one
 /// configuration type across several Keras classes).
 const HAND_WRITTEN: &[&str] = &[
-    "Dense",
     "WeightNormalization",
     "Add",
     "Subtract",
@@ -169,6 +164,7 @@ const HAND_WRITTEN: &[&str] = &[
 /// model and declarable in a spec, with its signature.
 fn declared_layers() -> Vec<Registered> {
     vec![
+        declared::<core::Dense>(),
         declared::<core::ActivationLayer>(),
         declared::<core::Dropout>(),
         declared::<core::Flatten>(),
@@ -202,23 +198,10 @@ pub fn layer_classes() -> Vec<&'static str> {
     v
 }
 
-/// A `Dense` config from its JSON (also the inner layer of `WeightNormalization`).
+/// A `Dense` config from its JSON (the inner layer of `WeightNormalization`).
 fn dense_from_config(v: &Value) -> Result<core::Dense> {
-    let class = "Dense";
     let name = v["name"].as_str().map(str::to_string);
-    let mut d = core::Dense::new(usize_field(v, class, "units")?)
-        .activation(parsed(v, class, "activation", activation_from_config)?)
-        .use_bias(field(v, class, "use_bias")?.as_bool().unwrap_or(true))
-        .kernel_initializer(parsed(v, class, "kernel_initializer", Initializer::from_config)?)
-        .bias_initializer(parsed(v, class, "bias_initializer", Initializer::from_config)?);
-    if let Some(n) = name {
-        d = d.name(n);
-    }
-    d.rules = WeightRules::from_config(v)?;
-    if let Some(r) = v.get("activity_regularizer").filter(|x| !x.is_null()) {
-        d = d.activity_regularizer(Regularizer::from_config(r)?);
-    }
-    Ok(d)
+    Ok(<core::Dense as Declared>::from_args(v)?.with_name(name))
 }
 
 /// Rebuilds a configured layer from the JSON its built form's `config()` wrote, so a saved model
@@ -232,7 +215,6 @@ pub fn layer_from_config(v: &Value) -> Result<Box<dyn LayerConfig>> {
     }
     let name = v["name"].as_str().map(str::to_string);
     let cfg: Box<dyn LayerConfig> = match class {
-        "Dense" => Box::new(dense_from_config(v)?),
         "WeightNormalization" => {
             let inner = dense_from_config(field(v, class, "layer")?)?;
             Box::new(wrappers::WeightNormalization::new(inner).with_name(name))
