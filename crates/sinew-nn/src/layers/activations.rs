@@ -61,7 +61,7 @@ impl ReLU {
         y
     }
 }
-stateless_layer!(ReLU, BuiltReLU, "ReLU");
+stateless_layer!(ReLU, BuiltReLU, declared);
 
 declare_layer! {
     /// Keras `LeakyReLU`: `x` for `x >= 0`, `negative_slope * x` below. Note the layer's default
@@ -87,7 +87,7 @@ impl LeakyReLU {
         x.leaky_relu(self.negative_slope)
     }
 }
-stateless_layer!(LeakyReLU, BuiltLeakyReLU, "LeakyReLU");
+stateless_layer!(LeakyReLU, BuiltLeakyReLU, declared);
 
 declare_layer! {
     /// Keras `ELU`: `x` for `x > 0`, `alpha * (exp(x) - 1)` below.
@@ -109,7 +109,7 @@ impl ELU {
         x.elu(self.alpha)
     }
 }
-stateless_layer!(ELU, BuiltELU, "ELU");
+stateless_layer!(ELU, BuiltELU, declared);
 
 declare_layer! {
     /// Keras `Softmax`: normalises over `axis` of the batched input (`-1`, the last, by default).
@@ -135,7 +135,7 @@ impl Softmax {
         x.softmax(self.axis)
     }
 }
-stateless_layer!(Softmax, BuiltSoftmax, "Softmax");
+stateless_layer!(Softmax, BuiltSoftmax, declared);
 
 declare_layer! {
     /// Keras `PReLU` (He et al. 2015): `x` for `x >= 0`, `alpha * x` below, with `alpha` learned.
@@ -170,14 +170,6 @@ impl LayerConfig for PReLU {
         }
         let alpha = Param::trainable("alpha", self.alpha_initializer.init(&shape, rng));
         Ok(Box::new(PReLULayer { cfg: self.clone(), name, out: input.to_vec(), alpha }))
-    }
-}
-
-impl PReLU {
-    /// Sets the layer name.
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into());
-        self
     }
 }
 

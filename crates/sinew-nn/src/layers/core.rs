@@ -36,11 +36,6 @@ declare_layer! {
 }
 
 impl Dense {
-    /// Sets the layer name.
-    pub fn name(mut self, n: impl Into<String>) -> Self {
-        self.name = Some(n.into());
-        self
-    }
     /// The kernel and bias rules, as `WeightRules` attaches them to the built weights.
     fn rules(&self) -> WeightRules {
         WeightRules {
@@ -195,7 +190,7 @@ impl ActivationLayer {
         self.activation.apply(x)
     }
 }
-stateless_layer!(ActivationLayer, BuiltActivation, "Activation");
+stateless_layer!(ActivationLayer, BuiltActivation, declared);
 
 declare_layer! {
     /// Keras `Dropout`: inverted dropout in training (kept units scaled by `1 / (1 - rate)`), the
@@ -223,7 +218,7 @@ impl Dropout {
         }
     }
 }
-stateless_layer!(Dropout, BuiltDropout, "Dropout");
+stateless_layer!(Dropout, BuiltDropout, declared);
 
 declare_layer! {
     /// Keras `Flatten`: `[batch, d1, d2, ...] -> [batch, d1 * d2 * ...]`.
@@ -240,7 +235,7 @@ impl Flatten {
         x.flatten_from(1)
     }
 }
-stateless_layer!(Flatten, BuiltFlatten, "Flatten");
+stateless_layer!(Flatten, BuiltFlatten, declared);
 
 declare_layer! {
     /// Keras `Reshape`: a new per-sample shape of the same size; one axis may be `-1`.
@@ -269,7 +264,7 @@ impl Reshape {
         x.reshape(dims)
     }
 }
-stateless_layer!(Reshape, BuiltReshape, "Reshape");
+stateless_layer!(Reshape, BuiltReshape, declared);
 
 declare_layer! {
     /// Keras `Permute`: reorders the per-sample axes; `dims` are 1-based as in Keras (`(2, 1)` swaps
@@ -297,7 +292,7 @@ impl Permute {
         x.permute(&perm)
     }
 }
-stateless_layer!(Permute, BuiltPermute, "Permute");
+stateless_layer!(Permute, BuiltPermute, declared);
 
 declare_layer! {
     /// Keras `RepeatVector`: `[batch, features] -> [batch, n, features]`.
@@ -320,4 +315,4 @@ impl RepeatVector {
         x.unsqueeze(1).broadcast_to([x.dims()[0], out[0], out[1]])
     }
 }
-stateless_layer!(RepeatVector, BuiltRepeatVector, "RepeatVector");
+stateless_layer!(RepeatVector, BuiltRepeatVector, declared);

@@ -284,10 +284,21 @@ macro_rules! declare_layer {
             }
         }
 
-        impl $crate::layers::declare::Named for $cfg {
-            fn with_name(mut self, name: Option<String>) -> Self {
+        impl $cfg {
+            /// Sets the layer name (`None` lets the model pick `class_name`, `class_name_1`, ...).
+            pub fn with_name(mut self, name: Option<String>) -> Self {
                 self.name = name;
                 self
+            }
+            /// Sets the layer name.
+            pub fn name(self, name: impl Into<String>) -> Self {
+                self.with_name(Some(name.into()))
+            }
+        }
+
+        impl $crate::layers::declare::Named for $cfg {
+            fn with_name(self, name: Option<String>) -> Self {
+                $cfg::with_name(self, name)
             }
         }
 

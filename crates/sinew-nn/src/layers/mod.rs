@@ -5,14 +5,20 @@
 macro_rules! stateless_layer {
     // A fixed Keras class name.
     ($cfg:ident, $built:ident, $class:literal) => {
+        stateless_layer!(@setters $cfg);
         stateless_layer!(@impl $cfg, $built, |_c| $class);
     };
     // A class name the configuration decides (`GlobalMaxPooling2D` vs `GlobalAveragePooling1D`):
     // the configuration has `fn class(&self) -> &'static str`.
     ($cfg:ident, $built:ident, dynamic) => {
+        stateless_layer!(@setters $cfg);
         stateless_layer!(@impl $cfg, $built, |c| c.class());
     };
-    (@impl $cfg:ident, $built:ident, |$c:ident| $class:expr) => {
+    // A configuration written by `declare_layer!`, which already has its class and name setters.
+    ($cfg:ident, $built:ident, declared) => {
+        stateless_layer!(@impl $cfg, $built, |_c| <$cfg as $crate::layers::declare::Declared>::CLASS);
+    };
+    (@setters $cfg:ident) => {
         impl $cfg {
             /// Sets the layer name (`None` lets the model pick `class_name`, `class_name_1`, ...).
             pub fn with_name(mut self, name: Option<String>) -> Self {
@@ -24,6 +30,8 @@ macro_rules! stateless_layer {
                 self.with_name(Some(name.into()))
             }
         }
+    };
+    (@impl $cfg:ident, $built:ident, |$c:ident| $class:expr) => {
         impl LayerConfig for $cfg {
             fn class_name(&self) -> &'static str {
                 let $c = self;
@@ -88,7 +96,7 @@ pub use args::layer_from_args;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::layer::LayerConfig;
-use declare::{declared, Declared, Named, Registered};
+use declare::{declared, Declared, Registered};
 use serde_json::Value;
 
 fn field<'a>(v: &'a Value, class: &str, key: &str) -> Result<&'a Value> {

@@ -44,7 +44,7 @@ impl GaussianNoise {
         }
     }
 }
-stateless_layer!(GaussianNoise, BuiltGaussianNoise, "GaussianNoise");
+stateless_layer!(GaussianNoise, BuiltGaussianNoise, declared);
 
 declare_layer! {
     /// Keras `GaussianDropout`: multiplies by `N(1, sqrt(rate / (1 - rate)))` noise in training.
@@ -66,7 +66,7 @@ impl GaussianDropout {
         }
     }
 }
-stateless_layer!(GaussianDropout, BuiltGaussianDropout, "GaussianDropout");
+stateless_layer!(GaussianDropout, BuiltGaussianDropout, declared);
 
 declare_layer! {
     /// Keras `AlphaDropout` (Klambauer et al. 2017): drops to SELU's negative saturation value and
@@ -96,7 +96,7 @@ impl AlphaDropout {
         x.mul(&keep).add(&keep.affine(-alpha_p, alpha_p)).affine(a, b)
     }
 }
-stateless_layer!(AlphaDropout, BuiltAlphaDropout, "AlphaDropout");
+stateless_layer!(AlphaDropout, BuiltAlphaDropout, declared);
 
 /// Keras `SpatialDropout2D` (and `SpatialDropout1D`): drops whole feature maps (channels) rather
 /// than single pixels, scaling the kept ones by `1 / (1 - rate)`, because neighbouring pixels are

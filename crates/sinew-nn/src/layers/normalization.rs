@@ -67,14 +67,6 @@ impl Default for BatchNormalization {
     }
 }
 
-impl BatchNormalization {
-    /// Sets the layer name.
-    pub fn name(mut self, n: impl Into<String>) -> Self {
-        self.name = Some(n.into());
-        self
-    }
-}
-
 impl LayerConfig for BatchNormalization {
     fn class_name(&self) -> &'static str {
         Self::CLASS
@@ -189,14 +181,6 @@ impl Default for LayerNormalization {
     }
 }
 
-impl LayerNormalization {
-    /// Sets the layer name.
-    pub fn name(mut self, n: impl Into<String>) -> Self {
-        self.name = Some(n.into());
-        self
-    }
-}
-
 impl LayerConfig for LayerNormalization {
     fn class_name(&self) -> &'static str {
         Self::CLASS
@@ -277,14 +261,6 @@ declare_layer! {
 impl Default for GroupNormalization {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-impl GroupNormalization {
-    /// Sets the layer name.
-    pub fn name(mut self, n: impl Into<String>) -> Self {
-        self.name = Some(n.into());
-        self
     }
 }
 
@@ -385,4 +361,4 @@ impl UnitNormalization {
         x.div(&x.square().sum(&[-1], true).clamp(1e-12, f64::MAX).sqrt())
     }
 }
-stateless_layer!(UnitNormalization, BuiltUnitNormalization, "UnitNormalization");
+stateless_layer!(UnitNormalization, BuiltUnitNormalization, declared);
