@@ -2,13 +2,16 @@
 //! through `check_layer`, which verifies:
 //! - the built output shape equals the shape a forward pass produces;
 //! - the parameter count;
-//! - config round-trip: `layer_from_config(config())` rebuilds an identical config;
+//! - config round-trip: `layer_from_config(config())` rebuilds an identical config, and so does
+//!   `layer_from_args` (the spec path, checked against the class's signature) given the same
+//!   arguments;
 //! - weight round-trip: a rebuilt layer given the same weights gives identical outputs;
 //! - an f64 central-difference gradient check with respect to the input and every parameter;
 //! - one SGD step on a toy loss lowers it (layers with trainable weights);
 //! - train and inference modes differ exactly when the layer says they should.
-//! A test at the end fails if a class in `LAYER_CLASSES` (what `layer_from_config` rebuilds) has
-//! no case here.
+//!
+//! A test at the end fails if a class in `layer_classes()` (what `layer_from_config` rebuilds)
+//! has no case here.
 
 use serde_json::Value;
 use sinew_nn::*;
@@ -72,8 +75,8 @@ fn cases() -> Vec<Case> {
         case(ActivationLayer::new(Activation::Softmax), &[5], 0, false),
         case(Dropout::new(0.4), &[6], 0, true),
         case(Flatten::new(), &[2, 3, 2], 0, false),
-        case(Reshape::new(&[-1, 2]), &[3, 4], 0, false),
-        case(Permute::new(&[2, 1]), &[3, 4], 0, false),
+        case(Reshape::new([-1, 2]), &[3, 4], 0, false),
+        case(Permute::new([2, 1]), &[3, 4], 0, false),
         case(RepeatVector::new(3), &[4], 0, false),
         case(GaussianNoise::new(0.3), &[5], 0, true),
         case(GaussianDropout::new(0.3), &[5], 0, true),
@@ -358,7 +361,7 @@ fn conformance_build_errors_name_the_layer_and_value() {
     assert_eq!(e.message, "Dense: units must be a positive integer, got 0");
     let e = Dropout::new(1.5).build("dropout".into(), &[3], &mut Rng::seed(0)).err().unwrap();
     assert_eq!(e.message, "Dropout: rate must be a float in the range [0, 1), got 1.5");
-    let e = Reshape::new(&[5, -1]).build("reshape".into(), &[3, 4], &mut Rng::seed(0)).err().unwrap();
+    let e = Reshape::new([5, -1]).build("reshape".into(), &[3, 4], &mut Rng::seed(0)).err().unwrap();
     assert!(
         e.message.contains("cannot reshape input of shape [3, 4] (12 values) to target_shape [5, -1]"),
         "{}",
