@@ -22,9 +22,7 @@ pub use layers::declare::{Arg, ArgInto, ArgValue, Declared};
 pub use layers::merge::{
     Add, Average, Concatenate, Maximum, Merge, MergeKind, MergeLayer, Minimum, Multiply, Subtract,
 };
-pub use layers::noise::{
-    AlphaDropout, GaussianDropout, GaussianNoise, SpatialDropout, SpatialDropout1D, SpatialDropout2D,
-};
+pub use layers::noise::{AlphaDropout, GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D};
 pub use layers::normalization::{BatchNormalization, GroupNormalization, LayerNormalization, UnitNormalization};
 pub use layers::pooling::{
     AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling1D,

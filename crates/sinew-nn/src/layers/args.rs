@@ -68,7 +68,6 @@ fn hand_written_signature(class: &str) -> Option<(Vec<(&'static str, Value)>, us
         "GlobalMaxPooling1D" | "GlobalMaxPooling2D" | "GlobalAveragePooling1D" | "GlobalAveragePooling2D" => {
             vec![("keepdims", json!(false))]
         }
-        "SpatialDropout1D" | "SpatialDropout2D" => vec![("rate", req())],
         "Add" | "Subtract" | "Multiply" | "Average" | "Maximum" | "Minimum" => {
             vec![]
         }

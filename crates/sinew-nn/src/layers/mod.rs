@@ -129,13 +129,6 @@ fn usize_list(v: &Value, class: &str, key: &str) -> Result<Vec<usize>> {
     })
 }
 
-fn f64_field(v: &Value, class: &str, key: &str) -> Result<f64> {
-    parsed(v, class, key, |x| {
-        x.as_f64()
-            .ok_or_else(|| Error::new(ErrorKind::Mismatch, format!("{class} config: {key} must be a number, got {x}")))
-    })
-}
-
 /// The classes `layer_from_config` rebuilds through their own code rather than the declared
 /// table (layers not yet declared with `declare_layer!`, and the families that share one
 /// configuration type across several Keras classes).
@@ -164,8 +157,6 @@ const HAND_WRITTEN: &[&str] = &[
     "UpSampling2D",
     "ZeroPadding2D",
     "Cropping2D",
-    "SpatialDropout1D",
-    "SpatialDropout2D",
 ];
 
 /// Layers declared with `declare_layer!`: one line each makes a class loadable from a saved
@@ -180,6 +171,8 @@ fn declared_layers() -> Vec<Registered> {
         declared::<noise::GaussianNoise>(),
         declared::<noise::GaussianDropout>(),
         declared::<noise::AlphaDropout>(),
+        declared::<noise::SpatialDropout1D>(),
+        declared::<noise::SpatialDropout2D>(),
         declared::<core::Reshape>(),
         declared::<core::Permute>(),
         declared::<normalization::UnitNormalization>(),
@@ -252,8 +245,6 @@ pub fn layer_from_config(v: &Value) -> Result<Box<dyn LayerConfig>> {
             Box::new(reshaping::ZeroPadding2D::new(reshaping::pairs(class, "padding", v)?).with_name(name))
         }
         "Cropping2D" => Box::new(reshaping::Cropping2D::new(reshaping::pairs(class, "cropping", v)?).with_name(name)),
-        "SpatialDropout1D" => Box::new(noise::SpatialDropout1D::new(f64_field(v, class, "rate")?).with_name(name)),
-        "SpatialDropout2D" => Box::new(noise::SpatialDropout2D::new(f64_field(v, class, "rate")?).with_name(name)),
         "Concatenate" => {
             let axis = v.get("axis").and_then(Value::as_i64).unwrap_or(-1) as isize;
             Box::new(merge::Merge::new(merge::MergeKind::Concatenate).axis(axis).with_name(name))

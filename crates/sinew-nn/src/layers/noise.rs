@@ -1,10 +1,9 @@
 //! Regularisation layers that inject noise in training and are the identity in inference:
 //! GaussianNoise, GaussianDropout, AlphaDropout, SpatialDropout1D/2D.
 
-use super::declare::declare_layer;
+use super::declare::{declare_layer, Declared};
 use crate::error::{Error, Result};
 use crate::layer::{Ctx, Layer, LayerConfig};
-use serde_json::{json, Value};
 use sinew_tensor::{Rng, Tensor};
 
 fn check_rate(class: &str, rate: f64) -> Result<()> {
@@ -98,69 +97,67 @@ impl AlphaDropout {
 }
 stateless_layer!(AlphaDropout, BuiltAlphaDropout, declared);
 
-/// Keras `SpatialDropout2D` (and `SpatialDropout1D`): drops whole feature maps (channels) rather
-/// than single pixels, scaling the kept ones by `1 / (1 - rate)`, because neighbouring pixels are
-/// correlated and per-pixel dropout barely regularises a convolution. Identity in inference.
-/// Args: `rate` in `[0, 1)`. Input shape: `[rows, cols, channels]` (or `[steps, channels]`).
-#[derive(Clone, Debug)]
-pub struct SpatialDropout {
-    rate: f64,
-    rank: usize,
-    name: Option<String>,
+/// The per-sample shape check of the spatial dropouts: `rank` spatial axes and channels.
+fn spatial_out_shape(class: &str, rank: usize, rate: f64, name: &str, input: &[usize]) -> Result<Vec<usize>> {
+    check_rate(class, rate)?;
+    if input.len() != rank + 1 {
+        return Err(Error::shape(format!(
+            "Input 0 of layer {name} is incompatible: {class} expects {} axes, got shape {input:?}",
+            rank + 1
+        )));
+    }
+    Ok(input.to_vec())
 }
 
-/// Keras `SpatialDropout2D`.
-pub struct SpatialDropout2D;
-/// Keras `SpatialDropout1D`.
-pub struct SpatialDropout1D;
+/// Drops whole channels: one keep/drop draw per (sample, channel), broadcast over the spatial
+/// axes, the kept ones scaled by `1 / (1 - rate)`.
+fn spatial_dropout(x: &Tensor, rank: usize, rate: f64, ctx: &mut Ctx) -> Tensor {
+    if !ctx.training || rate == 0.0 {
+        return x.clone();
+    }
+    let d = x.dims();
+    let mut mask_shape = vec![d[0]];
+    mask_shape.extend(std::iter::repeat(1).take(rank));
+    mask_shape.push(d[d.len() - 1]);
+    let keep = 1.0 - rate;
+    let mask = Tensor::bernoulli(mask_shape, keep, ctx.rng).mul_scalar(1.0 / keep).to_dtype(x.dtype());
+    x.mul(&mask)
+}
+
+declare_layer! {
+    /// Keras `SpatialDropout2D`: drops whole feature maps (channels) rather than single pixels,
+    /// scaling the kept ones by `1 / (1 - rate)`, because neighbouring pixels are correlated and
+    /// per-pixel dropout barely regularises a convolution. Identity in inference.
+    /// Input shape: `[rows, cols, channels]`.
+    pub struct SpatialDropout2D("SpatialDropout2D") {
+        new(rate: f64),
+    }
+}
 
 impl SpatialDropout2D {
-    #[allow(clippy::new_ret_no_self)]
-    pub fn new(rate: f64) -> SpatialDropout {
-        SpatialDropout { rate, rank: 2, name: None }
+    fn out_shape(&self, name: &str, input: &[usize]) -> Result<Vec<usize>> {
+        spatial_out_shape(Self::CLASS, 2, self.rate, name, input)
+    }
+    fn apply(&self, x: &Tensor, _out: &[usize], ctx: &mut Ctx) -> Tensor {
+        spatial_dropout(x, 2, self.rate, ctx)
     }
 }
-impl SpatialDropout1D {
-    #[allow(clippy::new_ret_no_self)]
-    pub fn new(rate: f64) -> SpatialDropout {
-        SpatialDropout { rate, rank: 1, name: None }
+stateless_layer!(SpatialDropout2D, BuiltSpatialDropout2D, declared);
+
+declare_layer! {
+    /// Keras `SpatialDropout1D`: [`SpatialDropout2D`] for sequences, dropping whole channels of
+    /// every step. Input shape: `[steps, channels]`.
+    pub struct SpatialDropout1D("SpatialDropout1D") {
+        new(rate: f64),
     }
 }
 
-impl SpatialDropout {
-    fn class(&self) -> &'static str {
-        if self.rank == 1 {
-            "SpatialDropout1D"
-        } else {
-            "SpatialDropout2D"
-        }
-    }
+impl SpatialDropout1D {
     fn out_shape(&self, name: &str, input: &[usize]) -> Result<Vec<usize>> {
-        check_rate(self.class(), self.rate)?;
-        if input.len() != self.rank + 1 {
-            return Err(Error::shape(format!(
-                "Input 0 of layer {name} is incompatible: {} expects {} axes, got shape {input:?}",
-                self.class(),
-                self.rank + 1
-            )));
-        }
-        Ok(input.to_vec())
+        spatial_out_shape(Self::CLASS, 1, self.rate, name, input)
     }
     fn apply(&self, x: &Tensor, _out: &[usize], ctx: &mut Ctx) -> Tensor {
-        if !ctx.training || self.rate == 0.0 {
-            return x.clone();
-        }
-        // One keep/drop draw per (sample, channel), broadcast over the spatial axes.
-        let d = x.dims();
-        let mut mask_shape = vec![d[0]];
-        mask_shape.extend(std::iter::repeat(1).take(self.rank));
-        mask_shape.push(d[d.len() - 1]);
-        let keep = 1.0 - self.rate;
-        let mask = Tensor::bernoulli(mask_shape, keep, ctx.rng).mul_scalar(1.0 / keep).to_dtype(x.dtype());
-        x.mul(&mask)
-    }
-    fn args(&self) -> Value {
-        json!({"rate": self.rate})
+        spatial_dropout(x, 1, self.rate, ctx)
     }
 }
-stateless_layer!(SpatialDropout, SpatialDropoutLayer, dynamic);
+stateless_layer!(SpatialDropout1D, BuiltSpatialDropout1D, declared);
