@@ -66,8 +66,21 @@ fn cases() -> Vec<Case> {
         case(LeakyReLU::new(), &[2, 3], 0, false),
         case(LeakyReLU::new().negative_slope(0.2), &[5], 0, false),
         // (alpha = 0, the default, is a stationary point of the harness's squared-output loss.)
-        case(PReLU::new().alpha_initializer(Initializer::Constant(-0.3)), &[4], 4, false),
-        case(PReLU::new().alpha_initializer(Initializer::Constant(0.25)).shared_axes(vec![1, 2]), &[3, 4, 2], 2, false),
+        case(
+            PReLU::new().alpha_initializer(Initializer::Constant(-0.3)).alpha_regularizer(Regularizer::l2(0.01)),
+            &[4],
+            4,
+            false,
+        ),
+        case(
+            PReLU::new()
+                .alpha_initializer(Initializer::Constant(0.25))
+                .shared_axes([1, 2])
+                .alpha_constraint(Constraint::NonNeg),
+            &[3, 4, 2],
+            2,
+            false,
+        ),
         case(ELU::new(), &[2, 3], 0, false),
         case(ELU::new().alpha(0.5), &[4], 0, false),
         case(Softmax::new(), &[5], 0, false),

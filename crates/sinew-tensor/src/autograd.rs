@@ -304,7 +304,11 @@ impl Tensor {
                 continue;
             }
             let gf_guard = node.0.grad_fn.lock().unwrap();
-            let taken;
+            let mut taken = None;
+            // A multi-output op whose outputs did not all reach this loss keeps its backward, so
+            // a later backward from another output still finds it (`for p in x.split(..) {
+            // p.f().backward() }`).
+            let mut keep = false;
             let gf: &GradFn = if retain_graph {
                 gf_guard.as_ref().unwrap_or_else(|| panic!("backward: the graph was already freed"))
             } else {
@@ -328,6 +332,7 @@ impl Tensor {
                 Rule::Joint(f, n) => {
                     let mut gys = parts.remove(&i).expect("a joint node is reached only through its parts");
                     gys.resize(*n, None);
+                    keep = !retain_graph && gys.iter().any(Option::is_none);
                     f(&gys, &gf.inputs)
                 }
             };
@@ -357,6 +362,9 @@ impl Tensor {
                     let j = index[&(Arc::as_ptr(&inp.0) as *const ())];
                     accumulate(&mut pending[j], g);
                 }
+            }
+            if keep {
+                *node.0.grad_fn.lock().unwrap() = taken;
             }
         }
         out

@@ -152,3 +152,13 @@ fn autograd_multi_output_without_grad_records_nothing() {
     let p = no_grad(|| x.with_grad().split(0, &[1, 1]));
     assert!(p.iter().all(|y| !y.requires_grad() && y.op().is_none()));
 }
+
+#[test]
+fn autograd_each_piece_of_a_split_backpropagates_on_its_own() {
+    // A backward that reaches only some outputs of a multi-output op leaves its rule for the
+    // others (as separate `narrow`s behaved before split was one op).
+    let x = t(&[1.0, 2.0, 3.0, 4.0], &[4]).with_grad();
+    let grads: Vec<Vec<f32>> =
+        x.split(0, &[1, 3]).iter().map(|p| p.square().sum_all().backward().get(&x).unwrap().to_vec_f32()).collect();
+    assert_eq!(grads, [vec![2.0, 0.0, 0.0, 0.0], vec![0.0, 4.0, 6.0, 8.0]]);
+}

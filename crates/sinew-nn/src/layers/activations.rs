@@ -6,8 +6,9 @@ use super::declare::{declare_layer, named_config, Declared};
 use crate::error::{Error, Result};
 use crate::initializers::Initializer;
 use crate::layer::{Ctx, Layer, LayerConfig, Param};
+use crate::regularizers::{Constraint, Regularizer};
 use serde_json::Value;
-use sinew_tensor::{Rng, Tensor};
+use sinew_tensor::{Rng, Shape, Tensor};
 
 declare_layer! {
     /// Keras `ReLU`: `max_value` if `x >= max_value`, `x` if `threshold < x < max_value`, and
@@ -51,7 +52,7 @@ impl ReLU {
         }
         // Keras: the part above the threshold, clipped to [0, max_value], minus the slope times
         // the part below it.
-        let mut y = if t != 0.0 { x.mul(&x.gt(&Tensor::scalar(t as f32).to_dtype(x.dtype()))) } else { x.relu() };
+        let mut y = if t != 0.0 { x.mul(&x.gt(&Tensor::full(Shape::scalar(), t, x.dtype()))) } else { x.relu() };
         if let Some(m) = self.max_value {
             y = y.clamp(0.0, m);
         }
@@ -146,6 +147,10 @@ declare_layer! {
         new(),
         /// The initial slopes.
         alpha_initializer: Initializer = Initializer::Zeros,
+        /// A penalty on `alpha` added to the loss.
+        alpha_regularizer: Option<Regularizer> = None,
+        /// A projection of `alpha` after every optimizer step.
+        alpha_constraint: Option<Constraint> = None,
         /// Axes (1-based, the batch is 0) along which one slope is shared.
         shared_axes: Option<Vec<usize>> = None,
     }
@@ -168,7 +173,8 @@ impl LayerConfig for PReLU {
             }
             shape[a - 1] = 1;
         }
-        let alpha = Param::trainable("alpha", self.alpha_initializer.init(&shape, rng));
+        let mut alpha = Param::trainable("alpha", self.alpha_initializer.init(&shape, rng));
+        (alpha.regularizer, alpha.constraint) = (self.alpha_regularizer, self.alpha_constraint);
         Ok(Box::new(PReLULayer { cfg: self.clone(), name, out: input.to_vec(), alpha }))
     }
 }

@@ -145,6 +145,24 @@ impl<T: Clone, const N: usize> ArgInto<Vec<T>> for &[T; N] {
     }
 }
 
+impl<T: Clone> ArgInto<Option<Vec<T>>> for &[T] {
+    fn arg_into(self) -> Option<Vec<T>> {
+        Some(self.to_vec())
+    }
+}
+
+impl<T: Clone, const N: usize> ArgInto<Option<Vec<T>>> for [T; N] {
+    fn arg_into(self) -> Option<Vec<T>> {
+        Some(self.to_vec())
+    }
+}
+
+impl<T: Clone, const N: usize> ArgInto<Option<Vec<T>>> for &[T; N] {
+    fn arg_into(self) -> Option<Vec<T>> {
+        Some(self.to_vec())
+    }
+}
+
 impl ArgValue for crate::regularizers::Regularizer {
     fn to_json(&self) -> Value {
         self.config()
