@@ -151,6 +151,17 @@ pub fn parse(src: &str, file: &Path) -> Result<Spec> {
         Some(v) => return Err(top.err(Some("seed"), format!("must be a non-negative integer, got {v}"))),
     };
 
+    let data = data_section(&top)?;
+    let (input_shape, layers, functional) = model_section(&top)?;
+    let compile = compile_section(&top)?;
+    let fit = fit_section(&top)?;
+    let output_dir = output_section(&top, &name)?;
+    Ok(Spec { path: file.to_path_buf(), name, seed, data, input_shape, layers, functional, compile, fit, output_dir })
+}
+
+/// `[data]`: the source and its options, the test split and the scaling.
+fn data_section(top: &Table) -> Result<Data> {
+    let (src, file) = (top.src, top.file);
     let data = top.sub("data")?.ok_or_else(|| top.err(None, "missing required table [data]"))?;
     data.only(&[
         "source",
@@ -263,7 +274,13 @@ pub fn parse(src: &str, file: &Path) -> Result<Spec> {
         ));
     }
     let data_spec = Data { source, test_size: data.float("test_size", 0.2, (0.0, 0.95))?, scale };
+    Ok(data_spec)
+}
 
+/// `[model]`: the input shape, the layers (checked against their classes' signatures) and, for a
+/// functional model, how they are wired.
+fn model_section(top: &Table) -> Result<(Option<Vec<usize>>, Vec<LayerSpec>, bool)> {
+    let (src, file) = (top.src, top.file);
     let model = top.sub("model")?.ok_or_else(|| top.err(None, "missing required table [model]"))?;
     model.only(&["type", "input_shape", "layers"])?;
     let functional = match model.str("type", Some("sequential"))?.as_str() {
@@ -336,7 +353,11 @@ pub fn parse(src: &str, file: &Path) -> Result<Spec> {
             }
         }
     }
+    Ok((input_shape, layer_specs, functional))
+}
 
+/// `[compile]`: optimizer, learning rate and its decay, loss and metrics.
+fn compile_section(top: &Table) -> Result<Compile> {
     let compile = top.sub("compile")?.ok_or_else(|| top.err(None, "missing required table [compile]"))?;
     compile.only(&["optimizer", "learning_rate", "cosine_decay_steps", "cosine_decay_alpha", "loss", "metrics"])?;
     let optimizer = compile.str("optimizer", Some("adam"))?.to_ascii_lowercase();
@@ -364,7 +385,11 @@ pub fn parse(src: &str, file: &Path) -> Result<Spec> {
         )),
     };
     let compile_spec = Compile { optimizer, learning_rate, cosine_decay, loss, metrics: compile.strs("metrics")? };
+    Ok(compile_spec)
+}
 
+/// `[fit]`: epochs, batches, validation and the callbacks.
+fn fit_section(top: &Table) -> Result<FitSpec> {
     let fit_spec = match top.sub("fit")? {
         None => FitSpec {
             epochs: 1,
@@ -433,6 +458,11 @@ pub fn parse(src: &str, file: &Path) -> Result<Spec> {
             }
         }
     };
+    Ok(fit_spec)
+}
+
+/// `[output]`: the run directory (`runs/<name>` by default).
+fn output_section(top: &Table, name: &str) -> Result<PathBuf> {
     let output_dir = match top.sub("output")? {
         None => PathBuf::from("runs").join(&name),
         Some(o) => {
@@ -440,18 +470,7 @@ pub fn parse(src: &str, file: &Path) -> Result<Spec> {
             o.opt_str("dir")?.map(PathBuf::from).unwrap_or_else(|| PathBuf::from("runs").join(&name))
         }
     };
-    Ok(Spec {
-        path: file.to_path_buf(),
-        name,
-        seed,
-        data: data_spec,
-        input_shape,
-        layers: layer_specs,
-        functional,
-        compile: compile_spec,
-        fit: fit_spec,
-        output_dir,
-    })
+    Ok(output_dir)
 }
 
 /// The `[[data.steps]]` list.
