@@ -100,6 +100,12 @@ impl Dataset {
         (self.source)(self.passes.fetch_add(1, Ordering::Relaxed))
     }
 
+    /// The first element of the next pass, without counting a pass: what a model without an
+    /// input shape builds from, leaving every later pass's shuffle as it would have been.
+    pub fn first(&self) -> Option<Result<Element>> {
+        (self.source)(self.passes.load(Ordering::Relaxed)).next()
+    }
+
     /// Applies `f` to every element.
     pub fn map(&self, f: impl Fn(Element) -> Result<Element> + Send + Sync + 'static) -> Self {
         let f = Arc::new(f);

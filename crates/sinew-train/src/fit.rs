@@ -171,6 +171,16 @@ pub(crate) fn fit(model: &mut Model, x: &Tensors, y: &Tensors, mut o: Fit<'_>) -
 }
 
 impl Model {
+    /// Builds a deferred Sequential model from the first element of `ds` (see `build_for`).
+    fn build_for_dataset(&mut self, ds: &Dataset) -> Result<()> {
+        if self.deferred() {
+            if let Some(first) = ds.first() {
+                return self.build_for(&Tensors(first?.x));
+            }
+        }
+        self.build()
+    }
+
     /// Keras `fit(dataset)`: trains on a [`sinew_data::Dataset`] whose elements are batches
     /// (`Dataset::batch`). Validation comes from `Fit::validation_dataset` (or
     /// `validation_data`); an infinite dataset needs `Fit::steps_per_epoch`.
@@ -180,6 +190,7 @@ impl Model {
 
     /// Keras `evaluate(dataset)`: loss and metrics over every batch of a finite dataset.
     pub fn evaluate_dataset(&mut self, ds: &sinew_data::Dataset) -> Result<Logs> {
+        self.build_for_dataset(ds)?;
         self.compiled("evaluate")?;
         evaluate_dataset(self, ds, false)
     }
@@ -208,6 +219,7 @@ impl Model {
 /// from `o.validation_dataset` or `o.validation_data`; `batch_size`, `shuffle`, the splits and
 /// the weights belong to tensor input and are rejected here.
 pub(crate) fn fit_dataset(model: &mut Model, ds: &Dataset, mut o: Fit<'_>) -> Result<History> {
+    model.build_for_dataset(ds)?;
     model.compiled("fit")?;
     if o.validation_split > 0.0 || o.sample_weight.is_some() || o.class_weight.is_some() {
         return Err(Error::new(

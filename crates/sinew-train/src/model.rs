@@ -284,7 +284,7 @@ impl Model {
 
     /// A Sequential model with layers and no input shape yet: Keras builds it on its first
     /// `fit`, `predict` or call, from the data's shape.
-    fn deferred(&self) -> bool {
+    pub(crate) fn deferred(&self) -> bool {
         self.kind == Kind::Sequential && self.inputs.is_empty() && !self.pending.is_empty()
     }
 

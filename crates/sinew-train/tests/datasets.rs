@@ -94,3 +94,21 @@ fn fit_dataset_reports_pipeline_and_shape_errors() {
     let e = m.fit_dataset(&ds, Fit::new().validation_split(0.2)).unwrap_err();
     assert!(e.message.contains("validation_split"), "{}", e.message);
 }
+
+/// Issue 14: a Sequential model without an input shape builds from a pipeline's first batch,
+/// and peeking at it does not shift the shuffles: training matches the model given the shape.
+#[test]
+fn fit_dataset_builds_a_model_without_an_input_shape() {
+    let (x, y) = blobs(48, 4);
+    let ds = || Dataset::from_tensor_slices(&[x.clone()], &[y.clone()]).unwrap().shuffle(48, 5).batch(8, false);
+    let mut given = mlp();
+    given.fit_dataset(&ds(), Fit::new().epochs(3).verbose(0)).unwrap();
+    let mut deferred = Sequential::new();
+    deferred.seed(3);
+    deferred.add(Dense::new(6).activation(Activation::Tanh));
+    deferred.add(Dense::new(1).activation(Activation::Sigmoid));
+    deferred.compile(Optimizer::adam(0.01), "binary_crossentropy", &["accuracy"]).unwrap();
+    deferred.fit_dataset(&ds(), Fit::new().epochs(3).verbose(0)).unwrap();
+    assert_eq!(deferred.input_shape(), Some(&[4][..]));
+    assert_eq!(weights(&deferred), weights(&given));
+}
