@@ -28,7 +28,7 @@ fn run(seed: u64, epochs: usize, verbose: u8) -> Result<(f64, usize), Box<dyn st
     let mut model = Sequential::new();
     model.seed(seed).input(&[28, 28, 1]);
     model.add(Conv2D::new(32, &[4, 4]).activation(Activation::Relu));
-    model.add(MaxPooling2D::new(&[2, 2]));
+    model.add(MaxPooling2D::new());
     model.add(Flatten::new());
     model.add(Dense::new(128).activation(Activation::Relu));
     model.add(Dense::new(CLASSES).activation(Activation::Softmax));

@@ -24,9 +24,9 @@ fn run(epochs: usize, verbose: u8) -> Result<f64, Box<dyn std::error::Error>> {
     let mut model = Sequential::new();
     model.seed(1).input(&[28, 28, 1]);
     model.add(Conv2D::new(32, &[3, 3]).activation(Activation::Relu));
-    model.add(MaxPooling2D::new(&[2, 2]));
+    model.add(MaxPooling2D::new());
     model.add(Conv2D::new(64, &[3, 3]).activation(Activation::Relu));
-    model.add(MaxPooling2D::new(&[2, 2]));
+    model.add(MaxPooling2D::new());
     model.add(Flatten::new());
     model.add(Dropout::new(0.5));
     model.add(Dense::new(CLASSES).activation(Activation::Softmax));

@@ -49,7 +49,7 @@ fn mnist_cnn() -> Sequential {
     let mut m = Sequential::new();
     m.input(&[28, 28, 1]);
     m.add(Conv2D::new(32, &[4]).activation(Activation::Relu));
-    m.add(MaxPooling2D::new(&[2]));
+    m.add(MaxPooling2D::new());
     m.add(Flatten::new());
     m.add(dense(128, Activation::Relu));
     m.add(dense(10, Activation::Softmax));

@@ -30,7 +30,7 @@ fn cnn(seed: u64) -> Result<Model> {
     let mut m = Sequential::new();
     m.seed(seed).input(&[8, 8, 1]);
     m.add(Conv2D::new(16, &[3]).padding(Padding::Same).activation(Activation::Relu));
-    m.add(MaxPooling2D::new(&[2]));
+    m.add(MaxPooling2D::new());
     m.add(Conv2D::new(32, &[3]).padding(Padding::Same).activation(Activation::Relu));
     m.add(Flatten::new());
     m.add(Dense::new(10).activation(Activation::Softmax));

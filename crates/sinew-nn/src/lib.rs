@@ -26,7 +26,7 @@ pub use layers::noise::{AlphaDropout, GaussianDropout, GaussianNoise, SpatialDro
 pub use layers::normalization::{BatchNormalization, GroupNormalization, LayerNormalization, UnitNormalization};
 pub use layers::pooling::{
     AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling1D,
-    GlobalMaxPooling2D, GlobalPool, MaxPooling1D, MaxPooling2D, Pool,
+    GlobalMaxPooling2D, MaxPooling1D, MaxPooling2D, PoolLayer,
 };
 pub use layers::reshaping::{Cropping2D, UpSampling2D, ZeroPadding2D};
 pub use layers::wrappers::WeightNormalization;

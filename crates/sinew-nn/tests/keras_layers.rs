@@ -42,10 +42,10 @@ fn config(name: &str) -> Box<dyn LayerConfig> {
         "conv2d_transpose_output_padding" => {
             Box::new(Conv2DTranspose::new(2, &[3]).strides(&[2]).padding(Padding::Same).output_padding(&[1]))
         }
-        "maxpool2d_same" => Box::new(MaxPooling2D::new(&[3]).strides(&[2]).padding(Padding::Same)),
-        "avgpool2d_same" => Box::new(AveragePooling2D::new(&[2]).padding(Padding::Same)),
-        "maxpool1d" => Box::new(MaxPooling1D::new(2)),
-        "avgpool1d_same" => Box::new(AveragePooling1D::new(3).strides(&[2]).padding(Padding::Same)),
+        "maxpool2d_same" => Box::new(MaxPooling2D::new().pool_size(3).strides(&[2]).padding(Padding::Same)),
+        "avgpool2d_same" => Box::new(AveragePooling2D::new().padding(Padding::Same)),
+        "maxpool1d" => Box::new(MaxPooling1D::new()),
+        "avgpool1d_same" => Box::new(AveragePooling1D::new().pool_size(3).strides(&[2]).padding(Padding::Same)),
         "global_avg2d" => Box::new(GlobalAveragePooling2D::new()),
         "global_max2d" => Box::new(GlobalMaxPooling2D::new()),
         "global_max1d" => Box::new(GlobalMaxPooling1D::new()),

@@ -350,7 +350,7 @@ fn a_cnn_saves_and_loads_with_identical_predictions() {
     m.seed(3).input(&[8, 8, 1]);
     m.add(Conv2D::new(4, &[3]).padding(Padding::Same).activation(Activation::Relu));
     m.add(BatchNormalization::new());
-    m.add(MaxPooling2D::new(&[2]));
+    m.add(MaxPooling2D::new());
     m.add(Conv2D::new(6, &[3]).activation(Activation::Relu));
     m.add(GlobalAveragePooling2D::new());
     m.add(Flatten::new());
@@ -378,7 +378,7 @@ fn predict_fuses_conv_and_max_pooling_without_changing_the_result() {
     let mut m = Sequential::new();
     m.seed(2).input(&[9, 9, 2]);
     m.add(Conv2D::new(3, &[3]).activation(Activation::Relu));
-    m.add(MaxPooling2D::new(&[2]));
+    m.add(MaxPooling2D::new());
     m.add(Flatten::new());
     m.add(Dense::new(2));
     let got = m.predict(&x, 5).unwrap().to_vec_f32();

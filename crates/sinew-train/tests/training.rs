@@ -69,7 +69,7 @@ fn cnn_fit_is_reproducible_from_a_seed() {
         let mut m = Sequential::new();
         m.seed(9).input(&[28, 28, 1]);
         m.add(Conv2D::new(32, &[4]).activation(Activation::Relu));
-        m.add(MaxPooling2D::new(&[2]));
+        m.add(MaxPooling2D::new());
         m.add(Flatten::new());
         m.add(Dense::new(10).activation(Activation::Softmax));
         m.compile(Optimizer::adam(0.01), "sparse_categorical_crossentropy", &[]).unwrap();

@@ -19,8 +19,11 @@ fn signature(class: &str) -> Option<(Vec<(&'static str, Value)>, usize)> {
     if let Some(r) = find_declared(class) {
         let mut args: Vec<(&'static str, Value)> =
             (r.signature)().into_iter().map(|a| (a.name, a.default.unwrap_or_else(|| json!(REQUIRED)))).collect();
+        // The spatial rank a single integer expands to: the length of a per-axis default.
+        let rank =
+            args.iter().find(|(k, _)| PER_AXIS.contains(k)).and_then(|(_, d)| d.as_array().map(Vec::len)).unwrap_or(1);
         args.push(("name", Value::Null));
-        return Some((args, 1));
+        return Some((args, rank));
     }
     hand_written_signature(class)
 }
@@ -41,7 +44,7 @@ fn hand_written_signature(class: &str) -> Option<(Vec<(&'static str, Value)>, us
         ]
     };
     let rank = match class {
-        "Conv1D" | "MaxPooling1D" | "AveragePooling1D" => 1,
+        "Conv1D" => 1,
         _ => 2,
     };
     let ones = json!(vec![1; rank]);
@@ -61,12 +64,6 @@ fn hand_written_signature(class: &str) -> Option<(Vec<(&'static str, Value)>, us
             }
             a.extend(dense_like());
             a
-        }
-        "MaxPooling1D" | "AveragePooling1D" | "MaxPooling2D" | "AveragePooling2D" => {
-            vec![("pool_size", json!(vec![2; rank])), ("strides", Value::Null), ("padding", json!("valid"))]
-        }
-        "GlobalMaxPooling1D" | "GlobalMaxPooling2D" | "GlobalAveragePooling1D" | "GlobalAveragePooling2D" => {
-            vec![("keepdims", json!(false))]
         }
         "Add" | "Subtract" | "Multiply" | "Average" | "Maximum" | "Minimum" => {
             vec![]
@@ -169,10 +166,6 @@ fn filled(class: &str, args: &Map<String, Value>) -> Result<Value> {
             _ => v,
         };
         cfg.insert(k.into(), v);
-    }
-    if cfg.get("strides").is_some_and(Value::is_null) {
-        let pool = cfg["pool_size"].clone();
-        cfg.insert("strides".into(), pool);
     }
     // Keras writes padding for ZeroPadding2D/Cropping2D as one int, a pair, or two pairs.
     for key in ["padding", "cropping"] {

@@ -145,6 +145,19 @@ impl<T: Clone, const N: usize> ArgInto<Vec<T>> for &[T; N] {
     }
 }
 
+/// One size for every spatial axis (`.pool_size(3)`).
+impl ArgInto<Vec<usize>> for usize {
+    fn arg_into(self) -> Vec<usize> {
+        vec![self]
+    }
+}
+
+impl ArgInto<Option<Vec<usize>>> for usize {
+    fn arg_into(self) -> Option<Vec<usize>> {
+        Some(vec![self])
+    }
+}
+
 impl<T: Clone> ArgInto<Option<Vec<T>>> for &[T] {
     fn arg_into(self) -> Option<Vec<T>> {
         Some(self.to_vec())
@@ -178,6 +191,16 @@ impl ArgValue for crate::regularizers::Constraint {
     }
     fn from_json(v: &Value) -> std::result::Result<Self, String> {
         Self::from_config(v).map_err(|e| e.message)
+    }
+}
+
+impl ArgValue for super::conv::Padding {
+    fn to_json(&self) -> Value {
+        json!(self.name())
+    }
+    fn from_json(v: &Value) -> std::result::Result<Self, String> {
+        let name = v.as_str().ok_or_else(|| "must be a string".to_string())?;
+        Self::from_name(name).map_err(|e| e.message)
     }
 }
 

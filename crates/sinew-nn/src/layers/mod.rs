@@ -146,14 +146,6 @@ const HAND_WRITTEN: &[&str] = &[
     "DepthwiseConv2D",
     "SeparableConv2D",
     "Conv2DTranspose",
-    "MaxPooling1D",
-    "MaxPooling2D",
-    "AveragePooling1D",
-    "AveragePooling2D",
-    "GlobalMaxPooling1D",
-    "GlobalMaxPooling2D",
-    "GlobalAveragePooling1D",
-    "GlobalAveragePooling2D",
     "UpSampling2D",
     "ZeroPadding2D",
     "Cropping2D",
@@ -176,6 +168,14 @@ fn declared_layers() -> Vec<Registered> {
         declared::<core::Reshape>(),
         declared::<core::Permute>(),
         declared::<normalization::UnitNormalization>(),
+        declared::<pooling::MaxPooling1D>(),
+        declared::<pooling::MaxPooling2D>(),
+        declared::<pooling::AveragePooling1D>(),
+        declared::<pooling::AveragePooling2D>(),
+        declared::<pooling::GlobalAveragePooling1D>(),
+        declared::<pooling::GlobalAveragePooling2D>(),
+        declared::<pooling::GlobalMaxPooling1D>(),
+        declared::<pooling::GlobalMaxPooling2D>(),
         declared::<normalization::BatchNormalization>(),
         declared::<normalization::LayerNormalization>(),
         declared::<normalization::GroupNormalization>(),
@@ -222,12 +222,6 @@ pub fn layer_from_config(v: &Value) -> Result<Box<dyn LayerConfig>> {
         }
         "Conv1D" | "Conv2D" | "DepthwiseConv2D" | "SeparableConv2D" | "Conv2DTranspose" => {
             Box::new(conv::conv_from_config(class, v)?)
-        }
-        "MaxPooling1D" | "MaxPooling2D" | "AveragePooling1D" | "AveragePooling2D" => {
-            Box::new(pooling::pool_from_config(class, v)?)
-        }
-        "GlobalMaxPooling1D" | "GlobalMaxPooling2D" | "GlobalAveragePooling1D" | "GlobalAveragePooling2D" => {
-            Box::new(pooling::global_pool_from_config(class, v)?)
         }
         "UpSampling2D" => {
             let (h, w) = (v["size"][0].as_u64(), v["size"][1].as_u64());
