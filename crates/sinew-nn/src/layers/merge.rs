@@ -3,14 +3,15 @@
 //! models. Elementwise merges broadcast per-sample shapes as NumPy does; `Concatenate` joins along
 //! `axis` (counted with the batch axis, as in Keras; default -1).
 
+use super::declare::{declare_layer, named_config, Declared};
 use crate::error::{Error, Result};
 use crate::layer::{Ctx, Layer, LayerConfig};
-use serde_json::{json, Value};
+use serde_json::Value;
 use sinew_tensor::{Rng, Tensor};
 
 /// Which merge a layer performs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MergeKind {
+enum MergeKind {
     Add,
     Subtract,
     Multiply,
@@ -32,43 +33,17 @@ impl MergeKind {
             MergeKind::Concatenate => "Concatenate",
         }
     }
-    /// The kind with Keras class name `class`, if it is a merge layer.
-    pub fn from_class(class: &str) -> Option<MergeKind> {
-        use MergeKind::*;
-        [Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate].into_iter().find(|k| k.class() == class)
-    }
 }
 
-/// The configuration of a merge layer; `Add::new()` and friends construct it.
+/// What a merge layer does, from its declared arguments.
 #[derive(Clone, Debug)]
-pub struct Merge {
+struct MergeSpec {
     kind: MergeKind,
+    /// The concatenation axis, counted with the batch axis.
     axis: isize,
-    name: Option<String>,
 }
 
-impl Merge {
-    /// A merge of `kind` (Concatenate joins along the last axis).
-    pub fn new(kind: MergeKind) -> Self {
-        Merge { kind, axis: -1, name: None }
-    }
-    /// The concatenation axis, counted with the batch axis (Keras `axis`, default -1).
-    pub fn axis(mut self, axis: isize) -> Self {
-        self.axis = axis;
-        self
-    }
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into());
-        self
-    }
-    pub fn with_name(mut self, name: Option<String>) -> Self {
-        self.name = name;
-        self
-    }
-    pub fn kind(&self) -> MergeKind {
-        self.kind
-    }
-
+impl MergeSpec {
     fn out_shape(&self, name: &str, shapes: &[Vec<usize>]) -> Result<Vec<usize>> {
         let class = self.kind.class();
         let need = if self.kind == MergeKind::Subtract { "exactly 2" } else { "at least 2" };
@@ -135,41 +110,72 @@ fn broadcast(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
         .collect()
 }
 
-macro_rules! merge_constructors {
-    ($($t:ident),*) => {$(
-        #[doc = concat!("Keras `", stringify!($t), "`: a merge layer; call it on a list of tensors.")]
-        pub struct $t;
-        impl $t {
-            #[allow(clippy::new_ret_no_self)]
-            pub fn new() -> Merge {
-                Merge::new(MergeKind::$t)
-            }
-        }
-    )*};
-}
-merge_constructors!(Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate);
-
-impl LayerConfig for Merge {
-    fn class_name(&self) -> &'static str {
-        self.kind.class()
-    }
-    fn name(&self) -> Option<&str> {
-        self.name.as_deref()
-    }
-    fn build(&self, name: String, input: &[usize], rng: &mut Rng) -> Result<Box<dyn Layer>> {
-        self.build_many(name, &[input.to_vec()], rng)
-    }
-    fn build_many(&self, name: String, inputs: &[Vec<usize>], _rng: &mut Rng) -> Result<Box<dyn Layer>> {
+impl MergeSpec {
+    fn build(self, args: Value, name: String, inputs: &[Vec<usize>]) -> Result<Box<dyn Layer>> {
         let out = self.out_shape(&name, inputs)?;
         let axis = if self.axis < 0 { (inputs[0].len() + 1) as isize + self.axis } else { self.axis };
-        Ok(Box::new(MergeLayer { cfg: self.clone(), name, out, axis }))
+        Ok(Box::new(MergeLayer { kind: self.kind, args, name, out, axis }))
     }
 }
+
+/// The `LayerConfig` of a declared merge class: built on a list of inputs.
+macro_rules! merge_config {
+    ($t:ident, $kind:expr, |$c:ident| $axis:expr) => {
+        impl LayerConfig for $t {
+            fn class_name(&self) -> &'static str {
+                Self::CLASS
+            }
+            fn name(&self) -> Option<&str> {
+                self.name.as_deref()
+            }
+            fn build(&self, name: String, input: &[usize], rng: &mut Rng) -> Result<Box<dyn Layer>> {
+                self.build_many(name, &[input.to_vec()], rng)
+            }
+            fn build_many(&self, name: String, inputs: &[Vec<usize>], _rng: &mut Rng) -> Result<Box<dyn Layer>> {
+                let $c = self;
+                MergeSpec { kind: $kind, axis: $axis }.build(self.args(), name, inputs)
+            }
+        }
+    };
+}
+
+/// Declares an elementwise merge class, which takes no arguments.
+macro_rules! elementwise_merge {
+    ($($t:ident $class:literal),*) => {$(
+        declare_layer! {
+            #[doc = concat!("Keras `", $class, "`: an elementwise merge; call it on a list of tensors.")]
+            pub struct $t($class) {
+                new(),
+            }
+        }
+        merge_config!($t, MergeKind::$t, |_c| -1);
+    )*};
+}
+elementwise_merge!(
+    Add "Add",
+    Subtract "Subtract",
+    Multiply "Multiply",
+    Average "Average",
+    Maximum "Maximum",
+    Minimum "Minimum"
+);
+
+declare_layer! {
+    /// Keras `Concatenate`: joins a list of tensors along `axis`; the other axes must match.
+    pub struct Concatenate("Concatenate") {
+        new(),
+        /// The axis, counted with the batch axis (negative counts from the end).
+        axis: isize = -1,
+    }
+}
+merge_config!(Concatenate, MergeKind::Concatenate, |c| c.axis);
 
 /// A built merge layer.
 #[derive(Clone)]
 pub struct MergeLayer {
-    cfg: Merge,
+    kind: MergeKind,
+    /// The declared arguments, for `config()`.
+    args: Value,
     name: String,
     out: Vec<usize>,
     /// The concatenation axis, non-negative, counted with the batch axis.
@@ -184,7 +190,7 @@ impl Layer for MergeLayer {
         &self.name
     }
     fn class_name(&self) -> &'static str {
-        self.cfg.kind.class()
+        self.kind.class()
     }
     fn output_shape(&self) -> &[usize] {
         &self.out
@@ -199,7 +205,7 @@ impl Layer for MergeLayer {
     }
     fn forward_many(&mut self, xs: &[Tensor], _ctx: &mut Ctx) -> Tensor {
         let fold = |f: fn(&Tensor, &Tensor) -> Tensor| xs[1..].iter().fold(xs[0].clone(), |acc, x| f(&acc, x));
-        match self.cfg.kind {
+        match self.kind {
             MergeKind::Add => fold(Tensor::add),
             MergeKind::Subtract => xs[0].sub(&xs[1]),
             MergeKind::Multiply => fold(Tensor::mul),
@@ -213,10 +219,6 @@ impl Layer for MergeLayer {
         }
     }
     fn config(&self) -> Value {
-        let mut v = json!({"class_name": self.cfg.kind.class(), "name": self.name});
-        if self.cfg.kind == MergeKind::Concatenate {
-            v["axis"] = json!(self.cfg.axis);
-        }
-        v
+        named_config(self.args.clone(), self.kind.class(), &self.name)
     }
 }

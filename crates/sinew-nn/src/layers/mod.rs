@@ -134,13 +134,6 @@ fn usize_list(v: &Value, class: &str, key: &str) -> Result<Vec<usize>> {
 /// configuration type across several Keras classes).
 const HAND_WRITTEN: &[&str] = &[
     "WeightNormalization",
-    "Add",
-    "Subtract",
-    "Multiply",
-    "Average",
-    "Maximum",
-    "Minimum",
-    "Concatenate",
     "Conv1D",
     "Conv2D",
     "DepthwiseConv2D",
@@ -168,6 +161,13 @@ fn declared_layers() -> Vec<Registered> {
         declared::<core::Reshape>(),
         declared::<core::Permute>(),
         declared::<normalization::UnitNormalization>(),
+        declared::<merge::Add>(),
+        declared::<merge::Subtract>(),
+        declared::<merge::Multiply>(),
+        declared::<merge::Average>(),
+        declared::<merge::Maximum>(),
+        declared::<merge::Minimum>(),
+        declared::<merge::Concatenate>(),
         declared::<pooling::MaxPooling1D>(),
         declared::<pooling::MaxPooling2D>(),
         declared::<pooling::AveragePooling1D>(),
@@ -239,13 +239,6 @@ pub fn layer_from_config(v: &Value) -> Result<Box<dyn LayerConfig>> {
             Box::new(reshaping::ZeroPadding2D::new(reshaping::pairs(class, "padding", v)?).with_name(name))
         }
         "Cropping2D" => Box::new(reshaping::Cropping2D::new(reshaping::pairs(class, "cropping", v)?).with_name(name)),
-        "Concatenate" => {
-            let axis = v.get("axis").and_then(Value::as_i64).unwrap_or(-1) as isize;
-            Box::new(merge::Merge::new(merge::MergeKind::Concatenate).axis(axis).with_name(name))
-        }
-        other if merge::MergeKind::from_class(other).is_some() => {
-            Box::new(merge::Merge::new(merge::MergeKind::from_class(other).expect("checked")).with_name(name))
-        }
         other => {
             let custom = custom_layers().read().unwrap_or_else(|e| e.into_inner()).get(other).copied();
             return match custom {
