@@ -168,10 +168,10 @@ fn cases() -> Vec<Case> {
         case(GlobalAveragePooling1D::new(), &[5, 3], 0, false),
         case(GlobalMaxPooling1D::new(), &[5, 3], 0, false),
         // Reshaping and spatial dropout.
-        case(UpSampling2D::new([2, 3]), &[2, 3, 2], 0, false),
-        case(UpSampling2D::new([2, 2]).interpolation("bilinear").unwrap(), &[3, 2, 2], 0, false),
-        case(ZeroPadding2D::new([[1, 0], [2, 1]]), &[3, 3, 2], 0, false),
-        case(Cropping2D::new([[1, 0], [0, 2]]), &[4, 5, 2], 0, false),
+        case(UpSampling2D::new().size([2, 3]), &[2, 3, 2], 0, false),
+        case(UpSampling2D::new().interpolation("bilinear"), &[3, 2, 2], 0, false),
+        case(ZeroPadding2D::new().padding([[1, 0], [2, 1]]), &[3, 3, 2], 0, false),
+        case(Cropping2D::new().cropping([[1, 0], [0, 2]]), &[4, 5, 2], 0, false),
         case(SpatialDropout2D::new(0.5), &[3, 3, 4], 0, true),
         case(SpatialDropout1D::new(0.5), &[4, 6], 0, true),
     ]

@@ -49,10 +49,10 @@ fn config(name: &str) -> Box<dyn LayerConfig> {
         "global_avg2d" => Box::new(GlobalAveragePooling2D::new()),
         "global_max2d" => Box::new(GlobalMaxPooling2D::new()),
         "global_max1d" => Box::new(GlobalMaxPooling1D::new()),
-        "upsampling_nearest" => Box::new(UpSampling2D::new([2, 3])),
-        "upsampling_bilinear" => Box::new(UpSampling2D::new([2, 2]).interpolation("bilinear").unwrap()),
-        "zeropadding" => Box::new(ZeroPadding2D::new([[1, 0], [2, 1]])),
-        "cropping" => Box::new(Cropping2D::new([[1, 0], [0, 2]])),
+        "upsampling_nearest" => Box::new(UpSampling2D::new().size([2, 3])),
+        "upsampling_bilinear" => Box::new(UpSampling2D::new().interpolation("bilinear")),
+        "zeropadding" => Box::new(ZeroPadding2D::new().padding([[1, 0], [2, 1]])),
+        "cropping" => Box::new(Cropping2D::new().cropping([[1, 0], [0, 2]])),
         other => panic!("no sinew layer for fixture case {other}"),
     }
 }

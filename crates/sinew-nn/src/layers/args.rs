@@ -65,9 +65,6 @@ fn hand_written_signature(class: &str) -> Option<(Vec<(&'static str, Value)>, us
             a.extend(dense_like());
             a
         }
-        "UpSampling2D" => vec![("size", json!([2, 2])), ("interpolation", json!("nearest"))],
-        "ZeroPadding2D" => vec![("padding", json!([[1, 1], [1, 1]]))],
-        "Cropping2D" => vec![("cropping", json!([[0, 0], [0, 0]]))],
         _ => return None,
     };
     args.push(("name", Value::Null));

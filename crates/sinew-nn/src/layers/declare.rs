@@ -76,6 +76,21 @@ impl<T: ArgValue> ArgValue for Vec<T> {
     }
 }
 
+/// A fixed-length list (`size: [usize; 2]`, `padding: [[usize; 2]; 2]`).
+impl<T: ArgValue, const N: usize> ArgValue for [T; N] {
+    fn to_json(&self) -> Value {
+        Value::Array(self.iter().map(ArgValue::to_json).collect())
+    }
+    fn from_json(v: &Value) -> std::result::Result<Self, String> {
+        let items = v.as_array().filter(|a| a.len() == N).ok_or_else(|| format!("must be a list of {N}"))?;
+        let parsed: Vec<T> = items
+            .iter()
+            .map(|x| T::from_json(x).map_err(|e| format!("must be a list of {N} whose items {e}")))
+            .collect::<std::result::Result<_, _>>()?;
+        parsed.try_into().map_err(|_| format!("must be a list of {N}"))
+    }
+}
+
 /// `None` is written as `null` (Keras `max_value=None`).
 impl<T: ArgValue> ArgValue for Option<T> {
     fn to_json(&self) -> Value {
@@ -142,6 +157,12 @@ impl<T: Clone, const N: usize> ArgInto<Vec<T>> for [T; N] {
 impl<T: Clone, const N: usize> ArgInto<Vec<T>> for &[T; N] {
     fn arg_into(self) -> Vec<T> {
         self.to_vec()
+    }
+}
+
+impl ArgInto<String> for &str {
+    fn arg_into(self) -> String {
+        self.to_string()
     }
 }
 

@@ -132,17 +132,8 @@ fn usize_list(v: &Value, class: &str, key: &str) -> Result<Vec<usize>> {
 /// The classes `layer_from_config` rebuilds through their own code rather than the declared
 /// table (layers not yet declared with `declare_layer!`, and the families that share one
 /// configuration type across several Keras classes).
-const HAND_WRITTEN: &[&str] = &[
-    "WeightNormalization",
-    "Conv1D",
-    "Conv2D",
-    "DepthwiseConv2D",
-    "SeparableConv2D",
-    "Conv2DTranspose",
-    "UpSampling2D",
-    "ZeroPadding2D",
-    "Cropping2D",
-];
+const HAND_WRITTEN: &[&str] =
+    &["WeightNormalization", "Conv1D", "Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose"];
 
 /// Layers declared with `declare_layer!`: one line each makes a class loadable from a saved
 /// model and declarable in a spec, with its signature.
@@ -161,6 +152,9 @@ fn declared_layers() -> Vec<Registered> {
         declared::<core::Reshape>(),
         declared::<core::Permute>(),
         declared::<normalization::UnitNormalization>(),
+        declared::<reshaping::UpSampling2D>(),
+        declared::<reshaping::ZeroPadding2D>(),
+        declared::<reshaping::Cropping2D>(),
         declared::<merge::Add>(),
         declared::<merge::Subtract>(),
         declared::<merge::Multiply>(),
@@ -223,22 +217,6 @@ pub fn layer_from_config(v: &Value) -> Result<Box<dyn LayerConfig>> {
         "Conv1D" | "Conv2D" | "DepthwiseConv2D" | "SeparableConv2D" | "Conv2DTranspose" => {
             Box::new(conv::conv_from_config(class, v)?)
         }
-        "UpSampling2D" => {
-            let (h, w) = (v["size"][0].as_u64(), v["size"][1].as_u64());
-            let (Some(h), Some(w)) = (h, w) else {
-                return Err(Error::new(
-                    ErrorKind::Mismatch,
-                    format!("UpSampling2D config: size must be [rows, cols], got {}", v["size"]),
-                ));
-            };
-            let size = [h as usize, w as usize];
-            let mode = v["interpolation"].as_str().unwrap_or("nearest");
-            Box::new(reshaping::UpSampling2D::new(size).interpolation(mode)?.with_name(name))
-        }
-        "ZeroPadding2D" => {
-            Box::new(reshaping::ZeroPadding2D::new(reshaping::pairs(class, "padding", v)?).with_name(name))
-        }
-        "Cropping2D" => Box::new(reshaping::Cropping2D::new(reshaping::pairs(class, "cropping", v)?).with_name(name)),
         other => {
             let custom = custom_layers().read().unwrap_or_else(|e| e.into_inner()).get(other).copied();
             return match custom {
