@@ -16,7 +16,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use initializers::{fans, Initializer};
 pub use layer::{snake_case, Ctx, Layer, LayerConfig, Param};
 pub use layers::activations::{LeakyReLU, PReLU, PReLULayer, ReLU, Softmax, ELU};
-pub use layers::conv::{Conv, Conv1D, Conv2D, Conv2DTranspose, ConvLayer, DepthwiseConv2D, Padding, SeparableConv2D};
+pub use layers::conv::{Conv1D, Conv2D, Conv2DTranspose, ConvLayer, DepthwiseConv2D, Padding, SeparableConv2D};
 pub use layers::core::{ActivationLayer, Dense, DenseLayer, Dropout, Flatten, Permute, RepeatVector, Reshape};
 pub use layers::declare::{Arg, ArgInto, ArgValue, Declared};
 pub use layers::merge::{Add, Average, Concatenate, Maximum, MergeLayer, Minimum, Multiply, Subtract};

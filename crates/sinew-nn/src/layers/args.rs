@@ -13,60 +13,14 @@ use serde_json::{json, Map, Value};
 const REQUIRED: &str = "<required>";
 
 /// The arguments of `class` and their Keras defaults (as JSON; [`REQUIRED`] marks a required
-/// one), or `None` for an unknown class. `rank` is the number of spatial axes for the
-/// convolution and pooling classes. A declared layer's signature comes from its declaration.
+/// one), from its declaration, or `None` for a class that is not declared. `rank` is the number
+/// of spatial axes a single integer expands to: the length of a per-axis default.
 fn signature(class: &str) -> Option<(Vec<(&'static str, Value)>, usize)> {
-    if let Some(r) = find_declared(class) {
-        let mut args: Vec<(&'static str, Value)> =
-            (r.signature)().into_iter().map(|a| (a.name, a.default.unwrap_or_else(|| json!(REQUIRED)))).collect();
-        // The spatial rank a single integer expands to: the length of a per-axis default.
-        let rank =
-            args.iter().find(|(k, _)| PER_AXIS.contains(k)).and_then(|(_, d)| d.as_array().map(Vec::len)).unwrap_or(1);
-        args.push(("name", Value::Null));
-        return Some((args, rank));
-    }
-    hand_written_signature(class)
-}
-
-/// The signatures of the classes not declared with `declare_layer!`.
-fn hand_written_signature(class: &str) -> Option<(Vec<(&'static str, Value)>, usize)> {
-    let req = || json!(REQUIRED);
-    let dense_like = || {
-        vec![
-            ("activation", json!("linear")),
-            ("use_bias", json!(true)),
-            ("kernel_initializer", json!("glorot_uniform")),
-            ("bias_initializer", json!("zeros")),
-            ("kernel_regularizer", Value::Null),
-            ("bias_regularizer", Value::Null),
-            ("kernel_constraint", Value::Null),
-            ("bias_constraint", Value::Null),
-        ]
-    };
-    let rank = match class {
-        "Conv1D" => 1,
-        _ => 2,
-    };
-    let ones = json!(vec![1; rank]);
-    let mut args: Vec<(&'static str, Value)> = match class {
-        "Conv1D" | "Conv2D" | "Conv2DTranspose" | "SeparableConv2D" | "DepthwiseConv2D" => {
-            let mut a = vec![
-                ("kernel_size", req()),
-                ("strides", ones.clone()),
-                ("padding", json!("valid")),
-                ("dilation_rate", ones),
-            ];
-            match class {
-                "Conv1D" | "Conv2D" => a.extend([("filters", req()), ("groups", json!(1))]),
-                "Conv2DTranspose" => a.extend([("filters", req()), ("output_padding", Value::Null)]),
-                "SeparableConv2D" => a.extend([("filters", req()), ("depth_multiplier", json!(1))]),
-                _ => a.push(("depth_multiplier", json!(1))),
-            }
-            a.extend(dense_like());
-            a
-        }
-        _ => return None,
-    };
+    let r = find_declared(class)?;
+    let mut args: Vec<(&'static str, Value)> =
+        (r.signature)().into_iter().map(|a| (a.name, a.default.unwrap_or_else(|| json!(REQUIRED)))).collect();
+    let rank =
+        args.iter().find(|(k, _)| PER_AXIS.contains(k)).and_then(|(_, d)| d.as_array().map(Vec::len)).unwrap_or(1);
     args.push(("name", Value::Null));
     Some((args, rank))
 }

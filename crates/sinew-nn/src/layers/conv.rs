@@ -6,12 +6,14 @@
 //! Why one file past 600 lines: the five classes share one configuration type, and splitting it by
 //! class would split what keeps them consistent; the tail of the file is its unit tests.
 
-use super::weight_rules::{weight_rule_setters, WeightRules};
-use crate::activation::{activation_config, activation_from_config, Activation};
+use super::declare::{declare_layer, named_config, Declared};
+use super::weight_rules::WeightRules;
+use crate::activation::Activation;
 use crate::error::{Error, Result};
 use crate::initializers::Initializer;
 use crate::layer::{Ctx, Layer, LayerConfig, Param};
-use serde_json::{json, Value};
+use crate::regularizers::{Constraint, Regularizer};
+use serde_json::Value;
 use sinew_tensor::{Conv1dOpts, Conv2dOpts, ConvTranspose2dOpts, Pool2dOpts, Rng, Tensor};
 
 /// Keras `padding`: `valid` (none), `same` (output = ceil(input / stride); the odd pixel goes at
@@ -72,17 +74,10 @@ enum Kind {
     Transpose,
 }
 
-/// A convolution layer's configuration. Build one with the Keras-named constructors
-/// ([`Conv::conv2d`], [`Conv::conv1d`], ...) and the setters, which take Keras' defaults.
-///
-/// Args: `filters`, `kernel_size`, `strides` (1), `padding` (valid), `dilation_rate` (1),
-/// `groups` (1, Conv1D/Conv2D), `depth_multiplier` (1, depthwise and separable), `output_padding`
-/// (none, Conv2DTranspose), `activation` (linear), `use_bias` (true), `kernel_initializer`
-/// (glorot_uniform), `bias_initializer` (zeros), regularizers and constraints.
-/// Input shape: `[steps, channels]` (1-D) or `[rows, cols, channels]` (2-D).
-/// Output shape: the same rank, with the last axis `filters` (or `channels * depth_multiplier`).
+/// What a convolution layer does, from its class's declared arguments (each list with one
+/// entry per spatial axis).
 #[derive(Clone, Debug)]
-pub struct Conv {
+struct Conv {
     kind: Kind,
     rank: usize,
     filters: usize,
@@ -98,148 +93,161 @@ pub struct Conv {
     kernel_initializer: Initializer,
     bias_initializer: Initializer,
     rules: WeightRules,
-    name: Option<String>,
 }
 
-/// Keras `Conv2D`: `Conv2D::new(32, &[3, 3]).activation(Activation::Relu)`.
-pub struct Conv2D;
-/// Keras `Conv1D` over `[steps, channels]`.
-pub struct Conv1D;
-/// Keras `DepthwiseConv2D`: one filter per input channel (times `depth_multiplier`).
-pub struct DepthwiseConv2D;
-/// Keras `SeparableConv2D`: a depthwise convolution, then a 1x1 convolution to `filters`.
-pub struct SeparableConv2D;
-/// Keras `Conv2DTranspose`: the gradient of a convolution, used to upsample.
-pub struct Conv2DTranspose;
+/// One entry per spatial axis: a single value stands for every axis (Keras `kernel_size=3`).
+fn per_axis(v: &[usize], rank: usize) -> Vec<usize> {
+    if v.len() == 1 {
+        vec![v[0]; rank]
+    } else {
+        v.to_vec()
+    }
+}
 
-impl Conv2D {
-    /// `kernel_size` is `[k]` (square) or `[kh, kw]`.
-    #[allow(clippy::new_ret_no_self)]
-    pub fn new(filters: usize, kernel_size: &[usize]) -> Conv {
-        Conv::conv2d(filters, kernel_size)
-    }
+/// Declares one convolution class: the arguments every convolution shares, plus the class's
+/// own (`$extra`), and how they become a [`Conv`] (`|c| (filters, groups, depth_multiplier,
+/// output_padding)`).
+macro_rules! conv_class {
+    (
+        $(#[$m:meta])*
+        $t:ident($class:literal, $kind:expr, $rank:literal),
+        new($($req:ident : $rty:ty),*),
+        { $($extra:tt)* },
+        |$c:ident| $own:expr
+    ) => {
+        declare_layer! {
+            $(#[$m])*
+            pub struct $t($class) {
+                new($($req: $rty),*),
+                /// The step, per spatial axis (one value: every axis).
+                strides: Vec<usize> = vec![1; $rank],
+                /// `valid`, `same` (TensorFlow's odd pixel at the bottom/right) or `causal`
+                /// (Conv1D only).
+                padding: Padding = Padding::Valid,
+                /// The spacing of the kernel's taps, per spatial axis.
+                dilation_rate: Vec<usize> = vec![1; $rank],
+                $($extra)*
+                /// Applied to the output (fused with the bias).
+                activation: Activation = Activation::Linear,
+                /// Add a learned bias.
+                use_bias: bool = true,
+                kernel_initializer: Initializer = Initializer::GlorotUniform,
+                bias_initializer: Initializer = Initializer::Zeros,
+                /// A penalty on the kernel added to the loss.
+                kernel_regularizer: Option<Regularizer> = None,
+                /// A penalty on the bias added to the loss.
+                bias_regularizer: Option<Regularizer> = None,
+                /// A projection of the kernel after every optimizer step.
+                kernel_constraint: Option<Constraint> = None,
+                /// A projection of the bias after every optimizer step.
+                bias_constraint: Option<Constraint> = None,
+            }
+        }
+
+        impl $t {
+            fn conv(&self) -> Conv {
+                let $c = self;
+                let (filters, groups, depth_multiplier, output_padding): (usize, usize, usize, Option<Vec<usize>>) =
+                    $own;
+                Conv {
+                    kind: $kind,
+                    rank: $rank,
+                    filters,
+                    kernel_size: per_axis(&self.kernel_size, $rank),
+                    strides: per_axis(&self.strides, $rank),
+                    padding: self.padding,
+                    dilation_rate: per_axis(&self.dilation_rate, $rank),
+                    groups,
+                    depth_multiplier,
+                    output_padding: output_padding.map(|p| per_axis(&p, $rank)),
+                    activation: self.activation,
+                    use_bias: self.use_bias,
+                    kernel_initializer: self.kernel_initializer.clone(),
+                    bias_initializer: self.bias_initializer.clone(),
+                    rules: WeightRules {
+                        kernel_regularizer: self.kernel_regularizer,
+                        bias_regularizer: self.bias_regularizer,
+                        kernel_constraint: self.kernel_constraint,
+                        bias_constraint: self.bias_constraint,
+                    },
+                }
+            }
+        }
+
+        impl LayerConfig for $t {
+            fn class_name(&self) -> &'static str {
+                Self::CLASS
+            }
+            fn name(&self) -> Option<&str> {
+                self.name.as_deref()
+            }
+            fn build(&self, name: String, input: &[usize], rng: &mut Rng) -> Result<Box<dyn Layer>> {
+                self.conv().build(self.args(), name, input, rng)
+            }
+        }
+    };
 }
-impl Conv1D {
-    #[allow(clippy::new_ret_no_self)]
-    pub fn new(filters: usize, kernel_size: usize) -> Conv {
-        Conv::conv1d(filters, kernel_size)
-    }
+
+conv_class! {
+    /// Keras `Conv2D` over `[rows, cols, channels]`: `Conv2D::new(32, 3).activation(Activation::Relu)`.
+    /// Output: `[out_rows, out_cols, filters]`. Weights: `kernel` `[kh, kw, channels / groups,
+    /// filters]` (HWIO), `bias` `[filters]`.
+    Conv2D("Conv2D", Kind::Conv, 2),
+    new(filters: usize, kernel_size: Vec<usize>),
+    {
+        /// Split channels and filters into this many independent groups.
+        groups: usize = 1,
+    },
+    |c| (c.filters, c.groups, 1, None)
 }
-impl DepthwiseConv2D {
-    #[allow(clippy::new_ret_no_self)]
-    pub fn new(kernel_size: &[usize]) -> Conv {
-        Conv::depthwise_conv2d(kernel_size)
-    }
+
+conv_class! {
+    /// Keras `Conv1D` over `[steps, channels]`. Output: `[out_steps, filters]`.
+    Conv1D("Conv1D", Kind::Conv, 1),
+    new(filters: usize, kernel_size: Vec<usize>),
+    {
+        /// Split channels and filters into this many independent groups.
+        groups: usize = 1,
+    },
+    |c| (c.filters, c.groups, 1, None)
 }
-impl SeparableConv2D {
-    #[allow(clippy::new_ret_no_self)]
-    pub fn new(filters: usize, kernel_size: &[usize]) -> Conv {
-        Conv::separable_conv2d(filters, kernel_size)
-    }
+
+conv_class! {
+    /// Keras `DepthwiseConv2D`: one filter per input channel (times `depth_multiplier`), no
+    /// mixing across channels. Output: `[out_rows, out_cols, channels * depth_multiplier]`.
+    DepthwiseConv2D("DepthwiseConv2D", Kind::Depthwise, 2),
+    new(kernel_size: Vec<usize>),
+    {
+        /// Output channels per input channel.
+        depth_multiplier: usize = 1,
+    },
+    |c| (0, 1, c.depth_multiplier, None)
 }
-impl Conv2DTranspose {
-    #[allow(clippy::new_ret_no_self)]
-    pub fn new(filters: usize, kernel_size: &[usize]) -> Conv {
-        Conv::conv2d_transpose(filters, kernel_size)
-    }
+
+conv_class! {
+    /// Keras `SeparableConv2D`: a depthwise convolution, then a 1x1 convolution to `filters`.
+    SeparableConv2D("SeparableConv2D", Kind::Separable, 2),
+    new(filters: usize, kernel_size: Vec<usize>),
+    {
+        /// Output channels per input channel of the depthwise step.
+        depth_multiplier: usize = 1,
+    },
+    |c| (c.filters, 1, c.depth_multiplier, None)
+}
+
+conv_class! {
+    /// Keras `Conv2DTranspose`: the gradient of a convolution, used to upsample (DCGAN
+    /// generators, conv autoencoders).
+    Conv2DTranspose("Conv2DTranspose", Kind::Transpose, 2),
+    new(filters: usize, kernel_size: Vec<usize>),
+    {
+        /// Extra rows/columns on the output's bottom/right (`None`: inferred, as Keras does).
+        output_padding: Option<Vec<usize>> = None,
+    },
+    |c| (c.filters, 1, 1, c.output_padding.clone())
 }
 
 impl Conv {
-    fn new(kind: Kind, rank: usize, filters: usize, kernel_size: &[usize]) -> Self {
-        let k = if kernel_size.len() == 1 { vec![kernel_size[0]; rank] } else { kernel_size.to_vec() };
-        Conv {
-            kind,
-            rank,
-            filters,
-            kernel_size: k,
-            strides: vec![1; rank],
-            padding: Padding::Valid,
-            dilation_rate: vec![1; rank],
-            groups: 1,
-            depth_multiplier: 1,
-            output_padding: None,
-            activation: Activation::Linear,
-            use_bias: true,
-            kernel_initializer: Initializer::GlorotUniform,
-            bias_initializer: Initializer::Zeros,
-            rules: WeightRules::default(),
-            name: None,
-        }
-    }
-    /// Keras `Conv2D(filters, kernel_size)`; `kernel_size` is `[k]` (square) or `[kh, kw]`.
-    pub fn conv2d(filters: usize, kernel_size: &[usize]) -> Self {
-        Self::new(Kind::Conv, 2, filters, kernel_size)
-    }
-    /// Keras `Conv1D(filters, kernel_size)` over `[steps, channels]`.
-    pub fn conv1d(filters: usize, kernel_size: usize) -> Self {
-        Self::new(Kind::Conv, 1, filters, &[kernel_size])
-    }
-    /// Keras `DepthwiseConv2D(kernel_size)`: one filter per input channel (times
-    /// `depth_multiplier`), no mixing across channels.
-    pub fn depthwise_conv2d(kernel_size: &[usize]) -> Self {
-        Self::new(Kind::Depthwise, 2, 0, kernel_size)
-    }
-    /// Keras `SeparableConv2D(filters, kernel_size)`: a depthwise convolution, then a 1x1
-    /// convolution to `filters` channels.
-    pub fn separable_conv2d(filters: usize, kernel_size: &[usize]) -> Self {
-        Self::new(Kind::Separable, 2, filters, kernel_size)
-    }
-    /// Keras `Conv2DTranspose(filters, kernel_size)`: the gradient of a convolution, used to
-    /// upsample (DCGAN generators, conv autoencoders).
-    pub fn conv2d_transpose(filters: usize, kernel_size: &[usize]) -> Self {
-        Self::new(Kind::Transpose, 2, filters, kernel_size)
-    }
-    /// `[s]` for every axis or one per axis.
-    pub fn strides(mut self, s: &[usize]) -> Self {
-        self.strides = if s.len() == 1 { vec![s[0]; self.rank] } else { s.to_vec() };
-        self
-    }
-    pub fn padding(mut self, p: Padding) -> Self {
-        self.padding = p;
-        self
-    }
-    pub fn dilation_rate(mut self, d: &[usize]) -> Self {
-        self.dilation_rate = if d.len() == 1 { vec![d[0]; self.rank] } else { d.to_vec() };
-        self
-    }
-    pub fn groups(mut self, g: usize) -> Self {
-        self.groups = g;
-        self
-    }
-    pub fn depth_multiplier(mut self, m: usize) -> Self {
-        self.depth_multiplier = m;
-        self
-    }
-    pub fn output_padding(mut self, p: &[usize]) -> Self {
-        self.output_padding = Some(if p.len() == 1 { vec![p[0]; self.rank] } else { p.to_vec() });
-        self
-    }
-    pub fn activation(mut self, a: Activation) -> Self {
-        self.activation = a;
-        self
-    }
-    pub fn use_bias(mut self, b: bool) -> Self {
-        self.use_bias = b;
-        self
-    }
-    pub fn kernel_initializer(mut self, i: Initializer) -> Self {
-        self.kernel_initializer = i;
-        self
-    }
-    pub fn bias_initializer(mut self, i: Initializer) -> Self {
-        self.bias_initializer = i;
-        self
-    }
-    weight_rule_setters!();
-    pub fn name(mut self, n: impl Into<String>) -> Self {
-        self.name = Some(n.into());
-        self
-    }
-    pub(crate) fn with_name(mut self, n: Option<String>) -> Self {
-        self.name = n;
-        self
-    }
-
     fn class(&self) -> &'static str {
         match (self.kind, self.rank) {
             (Kind::Conv, 1) => "Conv1D",
@@ -293,14 +301,8 @@ impl Conv {
     }
 }
 
-impl LayerConfig for Conv {
-    fn class_name(&self) -> &'static str {
-        self.class()
-    }
-    fn name(&self) -> Option<&str> {
-        self.name.as_deref()
-    }
-    fn build(&self, name: String, input: &[usize], rng: &mut Rng) -> Result<Box<dyn Layer>> {
+impl Conv {
+    fn build(self, args: Value, name: String, input: &[usize], rng: &mut Rng) -> Result<Box<dyn Layer>> {
         self.validate()?;
         let class = self.class();
         if input.len() != self.rank + 1 {
@@ -382,7 +384,7 @@ impl LayerConfig for Conv {
             params.push(bias);
         }
         out.push(out_channels);
-        Ok(Box::new(ConvLayer { cfg: self.clone(), name, params, has_bias, pads, output_padding, channels: c, out }))
+        Ok(Box::new(ConvLayer { cfg: self, args, name, params, has_bias, pads, output_padding, channels: c, out }))
     }
 }
 
@@ -417,6 +419,8 @@ fn transpose_window(
 #[derive(Clone)]
 pub struct ConvLayer {
     cfg: Conv,
+    /// The declared arguments, for `config()`.
+    args: Value,
     name: String,
     params: Vec<Param>,
     has_bias: bool,
@@ -531,72 +535,8 @@ impl Layer for ConvLayer {
         self.params.iter_mut().collect()
     }
     fn config(&self) -> Value {
-        let c = &self.cfg;
-        let mut v = json!({
-            "class_name": c.class(), "name": self.name, "kernel_size": c.kernel_size, "strides": c.strides,
-            "padding": c.padding.name(), "dilation_rate": c.dilation_rate, "activation": activation_config(&c.activation),
-            "use_bias": c.use_bias, "kernel_initializer": c.kernel_initializer.config(),
-            "bias_initializer": c.bias_initializer.config(),
-        });
-        c.rules.write_config(&mut v);
-        match c.kind {
-            Kind::Conv => {
-                v["filters"] = json!(c.filters);
-                v["groups"] = json!(c.groups);
-            }
-            Kind::Depthwise => v["depth_multiplier"] = json!(c.depth_multiplier),
-            Kind::Separable => {
-                v["filters"] = json!(c.filters);
-                v["depth_multiplier"] = json!(c.depth_multiplier);
-            }
-            Kind::Transpose => {
-                v["filters"] = json!(c.filters);
-                v["output_padding"] = json!(c.output_padding);
-            }
-        }
-        v
+        named_config(self.args.clone(), self.cfg.class(), &self.name)
     }
-}
-
-/// Rebuilds a convolution configuration from [`Layer::config`] output.
-pub(crate) fn conv_from_config(class: &str, v: &Value) -> Result<Conv> {
-    let ints = |key: &str| super::usize_list(v, class, key);
-    let int = |key: &str| super::usize_field(v, class, key);
-    let k = ints("kernel_size")?;
-    let mut c = match class {
-        "Conv1D" => Conv::conv1d(int("filters")?, *k.first().unwrap_or(&0)),
-        "Conv2D" => Conv::conv2d(int("filters")?, &k),
-        "DepthwiseConv2D" => Conv::depthwise_conv2d(&k).depth_multiplier(int("depth_multiplier")?),
-        "SeparableConv2D" => Conv::separable_conv2d(int("filters")?, &k).depth_multiplier(int("depth_multiplier")?),
-        "Conv2DTranspose" => Conv::conv2d_transpose(int("filters")?, &k),
-        other => return Err(Error::invalid(format!("not a convolution class: {other:?}"))),
-    };
-    c = c
-        .strides(&ints("strides")?)
-        .dilation_rate(&ints("dilation_rate")?)
-        .padding(Padding::from_name(v["padding"].as_str().unwrap_or("?"))?)
-        .activation(
-            activation_from_config(&v["activation"])
-                .map_err(|e| e.about("activation", Some(v["activation"].to_string())))?,
-        )
-        .use_bias(v["use_bias"].as_bool().unwrap_or(true))
-        .kernel_initializer(
-            Initializer::from_config(&v["kernel_initializer"])
-                .map_err(|e| e.about("kernel_initializer", Some(v["kernel_initializer"].to_string())))?,
-        )
-        .bias_initializer(
-            Initializer::from_config(&v["bias_initializer"])
-                .map_err(|e| e.about("bias_initializer", Some(v["bias_initializer"].to_string())))?,
-        )
-        .with_name(v["name"].as_str().map(str::to_string));
-    if class == "Conv1D" || class == "Conv2D" {
-        c = c.groups(int("groups")?);
-    }
-    if v.get("output_padding").is_some_and(|x| !x.is_null()) {
-        c = c.output_padding(&ints("output_padding")?);
-    }
-    c.rules = WeightRules::from_config(v)?;
-    Ok(c)
 }
 
 #[cfg(test)]

@@ -105,35 +105,10 @@ fn field<'a>(v: &'a Value, class: &str, key: &str) -> Result<&'a Value> {
     })
 }
 
-/// Reads `key` with `parse`; an error is about that argument (and echoes its value).
-fn parsed<T>(v: &Value, class: &str, key: &str, parse: impl FnOnce(&Value) -> Result<T>) -> Result<T> {
-    parse(field(v, class, key)?).map_err(|e| e.about(key, Some(v[key].to_string())))
-}
-
-fn usize_field(v: &Value, class: &str, key: &str) -> Result<usize> {
-    parsed(v, class, key, |x| {
-        x.as_u64().map(|u| u as usize).ok_or_else(|| {
-            Error::new(ErrorKind::Mismatch, format!("{class} config: {key} must be a non-negative integer, got {x}"))
-        })
-    })
-}
-
-/// A list of non-negative integers (`kernel_size`, `strides`, ...).
-fn usize_list(v: &Value, class: &str, key: &str) -> Result<Vec<usize>> {
-    parsed(v, class, key, |x| {
-        x.as_array()
-            .and_then(|a| a.iter().map(|x| x.as_u64().map(|u| u as usize)).collect::<Option<Vec<_>>>())
-            .ok_or_else(|| {
-                Error::new(ErrorKind::Mismatch, format!("{class} config: {key} must be a list of integers, got {x}"))
-            })
-    })
-}
-
 /// The classes `layer_from_config` rebuilds through their own code rather than the declared
 /// table (layers not yet declared with `declare_layer!`, and the families that share one
 /// configuration type across several Keras classes).
-const HAND_WRITTEN: &[&str] =
-    &["WeightNormalization", "Conv1D", "Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose"];
+const HAND_WRITTEN: &[&str] = &["WeightNormalization"];
 
 /// Layers declared with `declare_layer!`: one line each makes a class loadable from a saved
 /// model and declarable in a spec, with its signature.
@@ -152,6 +127,11 @@ fn declared_layers() -> Vec<Registered> {
         declared::<core::Reshape>(),
         declared::<core::Permute>(),
         declared::<normalization::UnitNormalization>(),
+        declared::<conv::Conv1D>(),
+        declared::<conv::Conv2D>(),
+        declared::<conv::DepthwiseConv2D>(),
+        declared::<conv::SeparableConv2D>(),
+        declared::<conv::Conv2DTranspose>(),
         declared::<reshaping::UpSampling2D>(),
         declared::<reshaping::ZeroPadding2D>(),
         declared::<reshaping::Cropping2D>(),
@@ -213,9 +193,6 @@ pub fn layer_from_config(v: &Value) -> Result<Box<dyn LayerConfig>> {
         "WeightNormalization" => {
             let inner = dense_from_config(field(v, class, "layer")?)?;
             Box::new(wrappers::WeightNormalization::new(inner).with_name(name))
-        }
-        "Conv1D" | "Conv2D" | "DepthwiseConv2D" | "SeparableConv2D" | "Conv2DTranspose" => {
-            Box::new(conv::conv_from_config(class, v)?)
         }
         other => {
             let custom = custom_layers().read().unwrap_or_else(|e| e.into_inner()).get(other).copied();
