@@ -58,6 +58,8 @@ fn cases() -> Vec<Case> {
         ),
         case(ActivationLayer::new(Activation::Silu), &[3, 4], 0, false),
         case(ActivationLayer::new(Activation::Selu), &[5], 0, false),
+        // The self-normalising recipe: selu with lecun_normal weights (AlphaDropout is below).
+        case(Dense::new(3).activation(Activation::Selu).kernel_initializer(Initializer::LecunNormal), &[4], 15, false),
         // The Keras activation layers (issue 14).
         case(ReLU::new(), &[2, 3], 0, false),
         case(ReLU::new().max_value(1.1).negative_slope(0.1).threshold(0.3), &[2, 3], 0, false),
