@@ -1,6 +1,6 @@
 //! Core layers: Dense, Activation, Dropout, Flatten, Reshape.
 
-use super::declare::{declare_layer, named_config, Declared};
+use super::declare::{declare_layer, named_config, ArgValue, Declared};
 use super::weight_rules::WeightRules;
 use crate::activation::Activation;
 use crate::error::{Error, Result};
@@ -44,6 +44,22 @@ impl Dense {
             kernel_constraint: self.kernel_constraint,
             bias_constraint: self.bias_constraint,
         }
+    }
+}
+
+/// A Dense layer as an argument of another (the `layer` of `WeightNormalization`): its config
+/// with `class_name` (a spec may write `class`).
+impl ArgValue for Dense {
+    fn to_json(&self) -> Value {
+        named_config(self.args(), Self::CLASS, self.name.as_deref().unwrap_or_default())
+    }
+    fn from_json(v: &Value) -> std::result::Result<Self, String> {
+        let class = v.get("class_name").or_else(|| v.get("class")).and_then(Value::as_str).unwrap_or(Self::CLASS);
+        if class != Self::CLASS {
+            return Err(format!("must be a Dense layer, got {class:?}"));
+        }
+        let name = v.get("name").and_then(Value::as_str).map(str::to_string);
+        Ok(Self::from_args(v).map_err(|e| e.message)?.with_name(name))
     }
 }
 

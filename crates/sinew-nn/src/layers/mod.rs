@@ -96,19 +96,8 @@ pub use args::layer_from_args;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::layer::LayerConfig;
-use declare::{declared, Declared, Registered};
+use declare::{declared, Registered};
 use serde_json::Value;
-
-fn field<'a>(v: &'a Value, class: &str, key: &str) -> Result<&'a Value> {
-    v.get(key).ok_or_else(|| {
-        Error::new(ErrorKind::Mismatch, format!("{class} config: missing field {key:?}")).about(key, None)
-    })
-}
-
-/// The classes `layer_from_config` rebuilds through their own code rather than the declared
-/// table (layers not yet declared with `declare_layer!`, and the families that share one
-/// configuration type across several Keras classes).
-const HAND_WRITTEN: &[&str] = &["WeightNormalization"];
 
 /// Layers declared with `declare_layer!`: one line each makes a class loadable from a saved
 /// model and declarable in a spec, with its signature.
@@ -116,6 +105,7 @@ fn declared_layers() -> Vec<Registered> {
     vec![
         declared::<core::Dense>(),
         declared::<core::ActivationLayer>(),
+        declared::<wrappers::WeightNormalization>(),
         declared::<core::Dropout>(),
         declared::<core::Flatten>(),
         declared::<core::RepeatVector>(),
@@ -166,17 +156,10 @@ fn find_declared(class: &str) -> Option<Registered> {
     declared_layers().into_iter().find(|r| r.class == class)
 }
 
-/// Every layer class `layer_from_config` can rebuild (the conformance suite checks each has a case).
+/// Every built-in layer class `layer_from_config` can rebuild (the conformance suite checks each
+/// has a case).
 pub fn layer_classes() -> Vec<&'static str> {
-    let mut v: Vec<&'static str> = HAND_WRITTEN.to_vec();
-    v.extend(declared_layers().iter().map(|r| r.class));
-    v
-}
-
-/// A `Dense` config from its JSON (the inner layer of `WeightNormalization`).
-fn dense_from_config(v: &Value) -> Result<core::Dense> {
-    let name = v["name"].as_str().map(str::to_string);
-    Ok(<core::Dense as Declared>::from_args(v)?.with_name(name))
+    declared_layers().iter().map(|r| r.class).collect()
 }
 
 /// Rebuilds a configured layer from the JSON its built form's `config()` wrote, so a saved model
@@ -188,29 +171,17 @@ pub fn layer_from_config(v: &Value) -> Result<Box<dyn LayerConfig>> {
     if let Some(r) = find_declared(class) {
         return (r.from_config)(v);
     }
-    let name = v["name"].as_str().map(str::to_string);
-    let cfg: Box<dyn LayerConfig> = match class {
-        "WeightNormalization" => {
-            let inner = dense_from_config(field(v, class, "layer")?)?;
-            Box::new(wrappers::WeightNormalization::new(inner).with_name(name))
-        }
-        other => {
-            let custom = custom_layers().read().unwrap_or_else(|e| e.into_inner()).get(other).copied();
-            return match custom {
-                Some(from_config) => from_config(v),
-                None => {
-                    let hint = match crate::suggest(other, &layer_classes()) {
-                        s if s.is_empty() => {
-                            " (a custom layer must be registered with register_layer before loading)".into()
-                        }
-                        s => s,
-                    };
-                    Err(Error::new(ErrorKind::UnknownName, format!("unknown layer class {other:?}{hint}")))
-                }
+    let custom = custom_layers().read().unwrap_or_else(|e| e.into_inner()).get(class).copied();
+    match custom {
+        Some(from_config) => from_config(v),
+        None => {
+            let hint = match crate::suggest(class, &layer_classes()) {
+                s if s.is_empty() => " (a custom layer must be registered with register_layer before loading)".into(),
+                s => s,
             };
+            Err(Error::new(ErrorKind::UnknownName, format!("unknown layer class {class:?}{hint}")))
         }
-    };
-    Ok(cfg)
+    }
 }
 
 /// Rebuilds a custom layer's configuration from the JSON its `config()` wrote.

@@ -1,53 +1,45 @@
 //! Layer wrappers: variants of a layer that reuse its forward pass rather than branching inside
 //! it (STYLE.md: a variant is a wrapper).
 
+use super::declare::{declare_layer, named_config, Declared};
 use crate::activation::Activation;
 use crate::error::Result;
 use crate::layer::{Ctx, Layer, LayerConfig, Param};
 use crate::layers::core::{Dense, DenseLayer};
-use serde_json::{json, Value};
+use serde_json::Value;
 use sinew_tensor::{Rng, Tensor};
 
-/// Weight normalization (Salimans & Kingma 2016) of a Dense layer: the kernel is
-/// `v * (g / ||v||)`, with one norm per output unit, so its direction (`v`) and length (`g`) are
-/// learned separately. At build, `g = ||v||`, so the wrapped layer starts as the plain one.
-///
-/// Weights: `kernel` (the direction `v`), `g` (`[units]`), and `bias` if the Dense has one.
-#[derive(Clone, Debug)]
-pub struct WeightNormalization {
-    inner: Dense,
-    name: Option<String>,
-}
-
-impl WeightNormalization {
-    pub fn new(layer: Dense) -> Self {
-        WeightNormalization { inner: layer, name: None }
-    }
-    /// Sets the wrapper's name (`None` lets the model pick one).
-    pub fn with_name(mut self, name: Option<String>) -> Self {
-        self.name = name;
-        self
+declare_layer! {
+    /// Weight normalization (Salimans & Kingma 2016) of a Dense layer: the kernel is
+    /// `v * (g / ||v||)`, with one norm per output unit, so its direction (`v`) and length (`g`)
+    /// are learned separately. At build, `g = ||v||`, so the wrapped layer starts as the plain one.
+    ///
+    /// Weights: `kernel` (the direction `v`), `g` (`[units]`), and `bias` if the Dense has one.
+    pub struct WeightNormalization("WeightNormalization") {
+        new(layer: Dense),
     }
 }
 
 impl LayerConfig for WeightNormalization {
     fn class_name(&self) -> &'static str {
-        "WeightNormalization"
+        Self::CLASS
     }
     fn name(&self) -> Option<&str> {
         self.name.as_deref()
     }
     fn build(&self, name: String, input: &[usize], rng: &mut Rng) -> Result<Box<dyn Layer>> {
-        let dense = DenseLayer::build_concrete(&self.inner, format!("{name}/dense"), input, rng)?;
+        let dense = DenseLayer::build_concrete(&self.layer, format!("{name}/dense"), input, rng)?;
         let v = dense.kernel().value.detach();
         let g = v.square().sum(&[0], false).sqrt();
-        Ok(Box::new(WeightNormLayer { name, g: Param::trainable("g", g), dense, out: vec![] }.with_out(input)))
+        let layer = WeightNormLayer { cfg: self.clone(), name, g: Param::trainable("g", g), dense, out: vec![] };
+        Ok(Box::new(layer.with_out(input)))
     }
 }
 
 /// A built [`WeightNormalization`].
 #[derive(Clone)]
 pub struct WeightNormLayer {
+    cfg: WeightNormalization,
     name: String,
     g: Param,
     dense: DenseLayer,
@@ -74,7 +66,7 @@ impl Layer for WeightNormLayer {
         &self.name
     }
     fn class_name(&self) -> &'static str {
-        "WeightNormalization"
+        WeightNormalization::CLASS
     }
     fn output_shape(&self) -> &[usize] {
         &self.out
@@ -103,6 +95,9 @@ impl Layer for WeightNormLayer {
         p
     }
     fn config(&self) -> Value {
-        json!({"class_name": "WeightNormalization", "name": self.name, "layer": self.dense.config()})
+        let mut v = named_config(self.cfg.args(), WeightNormalization::CLASS, &self.name);
+        // The built inner layer's config, with the name it was given.
+        v["layer"] = self.dense.config();
+        v
     }
 }
