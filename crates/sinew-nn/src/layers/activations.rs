@@ -62,7 +62,7 @@ impl ReLU {
         y
     }
 }
-stateless_layer!(ReLU, BuiltReLU, declared);
+stateless_layer!(ReLU, BuiltReLU);
 
 declare_layer! {
     /// Keras `LeakyReLU`: `x` for `x >= 0`, `negative_slope * x` below. Note the layer's default
@@ -88,7 +88,7 @@ impl LeakyReLU {
         x.leaky_relu(self.negative_slope)
     }
 }
-stateless_layer!(LeakyReLU, BuiltLeakyReLU, declared);
+stateless_layer!(LeakyReLU, BuiltLeakyReLU);
 
 declare_layer! {
     /// Keras `ELU`: `x` for `x > 0`, `alpha * (exp(x) - 1)` below.
@@ -110,7 +110,7 @@ impl ELU {
         x.elu(self.alpha)
     }
 }
-stateless_layer!(ELU, BuiltELU, declared);
+stateless_layer!(ELU, BuiltELU);
 
 declare_layer! {
     /// Keras `Softmax`: normalises over `axis` of the batched input (`-1`, the last, by default).
@@ -136,7 +136,7 @@ impl Softmax {
         x.softmax(self.axis)
     }
 }
-stateless_layer!(Softmax, BuiltSoftmax, declared);
+stateless_layer!(Softmax, BuiltSoftmax);
 
 declare_layer! {
     /// Keras `PReLU` (He et al. 2015): `x` for `x >= 0`, `alpha * x` below, with `alpha` learned.

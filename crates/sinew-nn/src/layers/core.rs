@@ -206,7 +206,7 @@ impl ActivationLayer {
         self.activation.apply(x)
     }
 }
-stateless_layer!(ActivationLayer, BuiltActivation, declared);
+stateless_layer!(ActivationLayer, BuiltActivation);
 
 declare_layer! {
     /// Keras `Dropout`: inverted dropout in training (kept units scaled by `1 / (1 - rate)`), the
@@ -234,7 +234,7 @@ impl Dropout {
         }
     }
 }
-stateless_layer!(Dropout, BuiltDropout, declared);
+stateless_layer!(Dropout, BuiltDropout);
 
 declare_layer! {
     /// Keras `Flatten`: `[batch, d1, d2, ...] -> [batch, d1 * d2 * ...]`.
@@ -251,7 +251,7 @@ impl Flatten {
         x.flatten_from(1)
     }
 }
-stateless_layer!(Flatten, BuiltFlatten, declared);
+stateless_layer!(Flatten, BuiltFlatten);
 
 declare_layer! {
     /// Keras `Reshape`: a new per-sample shape of the same size; one axis may be `-1`.
@@ -280,7 +280,7 @@ impl Reshape {
         x.reshape(dims)
     }
 }
-stateless_layer!(Reshape, BuiltReshape, declared);
+stateless_layer!(Reshape, BuiltReshape);
 
 declare_layer! {
     /// Keras `Permute`: reorders the per-sample axes; `dims` are 1-based as in Keras (`(2, 1)` swaps
@@ -308,7 +308,7 @@ impl Permute {
         x.permute(&perm)
     }
 }
-stateless_layer!(Permute, BuiltPermute, declared);
+stateless_layer!(Permute, BuiltPermute);
 
 declare_layer! {
     /// Keras `RepeatVector`: `[batch, features] -> [batch, n, features]`.
@@ -331,4 +331,4 @@ impl RepeatVector {
         x.unsqueeze(1).broadcast_to([x.dims()[0], out[0], out[1]])
     }
 }
-stateless_layer!(RepeatVector, BuiltRepeatVector, declared);
+stateless_layer!(RepeatVector, BuiltRepeatVector);

@@ -1,41 +1,13 @@
 //! Layer families, one file each, and the registry that rebuilds a layer from its config.
 
-/// Layers without weights whose behaviour is a function of the input: one config type and one
-/// built type each would be pure boilerplate, so they share this shape.
+/// Layers without weights whose behaviour is a function of the input: the built type of a
+/// declared configuration (`declare_layer!`) that has `out_shape` and `apply`. One built type
+/// each, written out, would be pure boilerplate.
 macro_rules! stateless_layer {
-    // A fixed Keras class name.
-    ($cfg:ident, $built:ident, $class:literal) => {
-        stateless_layer!(@setters $cfg);
-        stateless_layer!(@impl $cfg, $built, |_c| $class);
-    };
-    // A class name the configuration decides (`GlobalMaxPooling2D` vs `GlobalAveragePooling1D`):
-    // the configuration has `fn class(&self) -> &'static str`.
-    ($cfg:ident, $built:ident, dynamic) => {
-        stateless_layer!(@setters $cfg);
-        stateless_layer!(@impl $cfg, $built, |c| c.class());
-    };
-    // A configuration written by `declare_layer!`, which already has its class and name setters.
-    ($cfg:ident, $built:ident, declared) => {
-        stateless_layer!(@impl $cfg, $built, |_c| <$cfg as $crate::layers::declare::Declared>::CLASS);
-    };
-    (@setters $cfg:ident) => {
-        impl $cfg {
-            /// Sets the layer name (`None` lets the model pick `class_name`, `class_name_1`, ...).
-            pub fn with_name(mut self, name: Option<String>) -> Self {
-                self.name = name;
-                self
-            }
-            /// Sets the layer name.
-            pub fn name(self, name: impl Into<String>) -> Self {
-                self.with_name(Some(name.into()))
-            }
-        }
-    };
-    (@impl $cfg:ident, $built:ident, |$c:ident| $class:expr) => {
+    ($cfg:ident, $built:ident) => {
         impl LayerConfig for $cfg {
             fn class_name(&self) -> &'static str {
-                let $c = self;
-                $class
+                <$cfg as $crate::layers::declare::Declared>::CLASS
             }
             fn name(&self) -> Option<&str> {
                 self.name.as_deref()
@@ -60,8 +32,7 @@ macro_rules! stateless_layer {
                 &self.name
             }
             fn class_name(&self) -> &'static str {
-                let $c = &self.cfg;
-                $class
+                <$cfg as $crate::layers::declare::Declared>::CLASS
             }
             fn output_shape(&self) -> &[usize] {
                 &self.out

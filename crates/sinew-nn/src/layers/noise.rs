@@ -43,7 +43,7 @@ impl GaussianNoise {
         }
     }
 }
-stateless_layer!(GaussianNoise, BuiltGaussianNoise, declared);
+stateless_layer!(GaussianNoise, BuiltGaussianNoise);
 
 declare_layer! {
     /// Keras `GaussianDropout`: multiplies by `N(1, sqrt(rate / (1 - rate)))` noise in training.
@@ -65,7 +65,7 @@ impl GaussianDropout {
         }
     }
 }
-stateless_layer!(GaussianDropout, BuiltGaussianDropout, declared);
+stateless_layer!(GaussianDropout, BuiltGaussianDropout);
 
 declare_layer! {
     /// Keras `AlphaDropout` (Klambauer et al. 2017): drops to SELU's negative saturation value and
@@ -95,7 +95,7 @@ impl AlphaDropout {
         x.mul(&keep).add(&keep.affine(-alpha_p, alpha_p)).affine(a, b)
     }
 }
-stateless_layer!(AlphaDropout, BuiltAlphaDropout, declared);
+stateless_layer!(AlphaDropout, BuiltAlphaDropout);
 
 /// The per-sample shape check of the spatial dropouts: `rank` spatial axes and channels.
 fn spatial_out_shape(class: &str, rank: usize, rate: f64, name: &str, input: &[usize]) -> Result<Vec<usize>> {
@@ -142,7 +142,7 @@ impl SpatialDropout2D {
         spatial_dropout(x, 2, self.rate, ctx)
     }
 }
-stateless_layer!(SpatialDropout2D, BuiltSpatialDropout2D, declared);
+stateless_layer!(SpatialDropout2D, BuiltSpatialDropout2D);
 
 declare_layer! {
     /// Keras `SpatialDropout1D`: [`SpatialDropout2D`] for sequences, dropping whole channels of
@@ -160,4 +160,4 @@ impl SpatialDropout1D {
         spatial_dropout(x, 1, self.rate, ctx)
     }
 }
-stateless_layer!(SpatialDropout1D, BuiltSpatialDropout1D, declared);
+stateless_layer!(SpatialDropout1D, BuiltSpatialDropout1D);

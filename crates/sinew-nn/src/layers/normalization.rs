@@ -361,4 +361,4 @@ impl UnitNormalization {
         x.div(&x.square().sum(&[-1], true).clamp(1e-12, f64::MAX).sqrt())
     }
 }
-stateless_layer!(UnitNormalization, BuiltUnitNormalization, declared);
+stateless_layer!(UnitNormalization, BuiltUnitNormalization);

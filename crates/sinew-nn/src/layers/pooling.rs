@@ -236,7 +236,7 @@ macro_rules! global_pooling {
                 global_pool(x, $reduce, $rank, self.keepdims)
             }
         }
-        stateless_layer!($t, $built, declared);
+        stateless_layer!($t, $built);
     };
 }
 

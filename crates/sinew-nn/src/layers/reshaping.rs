@@ -49,7 +49,7 @@ impl UpSampling2D {
         }
     }
 }
-stateless_layer!(UpSampling2D, BuiltUpSampling2D, declared);
+stateless_layer!(UpSampling2D, BuiltUpSampling2D);
 
 declare_layer! {
     /// Keras `ZeroPadding2D`: zero rows and columns around the image, `[[top, bottom], [left,
@@ -76,7 +76,7 @@ impl ZeroPadding2D {
         x.pad(&[(0, 0), (t, b), (l, r), (0, 0)], 0.0)
     }
 }
-stateless_layer!(ZeroPadding2D, BuiltZeroPadding2D, declared);
+stateless_layer!(ZeroPadding2D, BuiltZeroPadding2D);
 
 declare_layer! {
     /// Keras `Cropping2D`: removes rows and columns from the edges, `[[top, bottom], [left,
@@ -105,4 +105,4 @@ impl Cropping2D {
         x.narrow(1, t, out[0]).narrow(2, l, out[1])
     }
 }
-stateless_layer!(Cropping2D, BuiltCropping2D, declared);
+stateless_layer!(Cropping2D, BuiltCropping2D);
