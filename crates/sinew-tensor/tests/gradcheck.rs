@@ -195,6 +195,16 @@ fn image_cases() -> Vec<Case> {
                 ConvTranspose2dOpts { stride: [2, 3], output_padding: [1, 2], ..Default::default() },
             )
         }),
+        // Issue 22: dilation and groups in the transposed convolution.
+        case("conv_transpose2d_dilation", vec![rn(&[1, 3, 3, 2], 1), rn(&[2, 2, 3, 2], 2)], |x| {
+            x[0].conv_transpose2d(
+                &x[1],
+                ConvTranspose2dOpts { stride: [1, 2], dilation: [2, 2], padding: [1, 0, 0, 1], ..Default::default() },
+            )
+        }),
+        case("conv_transpose2d_groups", vec![rn(&[2, 3, 2, 4], 1), rn(&[2, 3, 2, 4], 2)], |x| {
+            x[0].conv_transpose2d(&x[1], ConvTranspose2dOpts { stride: [2, 2], groups: 2, ..Default::default() })
+        }),
         case("max_pool2d_overlap", vec![rn(&[2, 5, 5, 3], 1)], |x| {
             x[0].max_pool2d(Pool2dOpts { kernel: [3, 3], stride: [2, 2], padding: [1, 1, 1, 1] })
         }),
