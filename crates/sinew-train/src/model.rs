@@ -404,6 +404,10 @@ impl Model {
     pub fn optimizer(&self) -> Option<&Optimizer> {
         self.compiled.as_ref().map(|c| &c.optimizer)
     }
+    /// The compiled optimizer, mutable: Keras `model.optimizer.learning_rate = ...` between fits.
+    pub fn optimizer_mut(&mut self) -> Option<&mut Optimizer> {
+        self.compiled.as_mut().map(|c| &mut c.optimizer)
+    }
 
     /// Checks `x` against the inputs (count and per-sample shapes), `y` against the outputs
     /// (count, sample count) and that `x` is finite.
