@@ -1,7 +1,7 @@
 //! The error type of `sinew-data`: every message names the file and what was wrong with it.
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -14,21 +14,29 @@ pub enum ErrorKind {
     InvalidValue,
 }
 
+/// A data error. Where it is about a file, `file` names it (the message starts with it too),
+/// so a caller can point at the file without reading the message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Error {
     pub kind: ErrorKind,
     pub message: String,
+    /// The file the error is about, when it is about one.
+    pub file: Option<PathBuf>,
 }
 
 impl Error {
     pub fn io(path: &Path, e: impl fmt::Display) -> Self {
-        Error { kind: ErrorKind::Io, message: format!("{}: {e}", path.display()) }
+        Error { kind: ErrorKind::Io, message: format!("{}: {e}", path.display()), file: Some(path.to_path_buf()) }
     }
     pub fn format(path: &Path, what: impl fmt::Display) -> Self {
-        Error { kind: ErrorKind::Format, message: format!("{}: {what}", path.display()) }
+        Error {
+            kind: ErrorKind::Format,
+            message: format!("{}: {what}", path.display()),
+            file: Some(path.to_path_buf()),
+        }
     }
     pub fn invalid(message: impl Into<String>) -> Self {
-        Error { kind: ErrorKind::InvalidValue, message: message.into() }
+        Error { kind: ErrorKind::InvalidValue, message: message.into(), file: None }
     }
 }
 

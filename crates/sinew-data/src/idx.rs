@@ -118,5 +118,7 @@ mod first_line_tests {
         assert_eq!(read_first_line(&gz).unwrap(), "a,b,c");
         let e = read_first_line(&dir.join("missing.csv")).unwrap_err();
         assert!(e.message.contains("missing.csv"), "{}", e.message);
+        // The file is a field too (issue 14: errors carry what they are about).
+        assert_eq!(e.file.as_deref(), Some(dir.join("missing.csv").as_path()));
     }
 }
