@@ -248,3 +248,33 @@ pub fn roc_curve(y_true: &[usize], y_score: &[f64]) -> Result<RocCurve> {
 pub fn roc_auc_score(y_true: &[usize], y_score: &[f64]) -> Result<f64> {
     Ok(roc_curve(y_true, y_score)?.auc())
 }
+
+/// scikit-learn `average_precision_score` (the area under the precision-recall curve as a step
+/// function, no interpolation) for labels 0/1 and scores: `sum_k (R_k - R_{k-1}) P_k` over the
+/// distinct scores from the highest, tied scores counting as one threshold. Needs a positive.
+pub fn average_precision_score(y_true: &[usize], y_score: &[f64]) -> Result<f64> {
+    check_lengths("average_precision_score", y_true.len(), y_score.len())?;
+    if let Some(i) = y_true.iter().position(|&t| t > 1) {
+        return Err(Error::invalid(format!("average_precision_score: label {i} is {}, expected 0 or 1", y_true[i])));
+    }
+    if let Some(i) = y_score.iter().position(|s| !s.is_finite()) {
+        return Err(Error::invalid(format!("average_precision_score: score {i} is not finite")));
+    }
+    let positives = y_true.iter().filter(|&&t| t == 1).count();
+    if positives == 0 {
+        return Err(Error::invalid("average_precision_score: y_true has no positive sample; recall is undefined"));
+    }
+    let mut order: Vec<usize> = (0..y_score.len()).collect();
+    order.sort_by(|&a, &b| y_score[b].total_cmp(&y_score[a]));
+    let (mut tp, mut ap, mut recall_before) = (0usize, 0.0, 0.0);
+    for (k, &i) in order.iter().enumerate() {
+        tp += y_true[i];
+        let last_of_tie = k + 1 == order.len() || y_score[order[k + 1]] != y_score[i];
+        if last_of_tie {
+            let (recall, precision) = (tp as f64 / positives as f64, tp as f64 / (k + 1) as f64);
+            ap += (recall - recall_before) * precision;
+            recall_before = recall;
+        }
+    }
+    Ok(ap)
+}

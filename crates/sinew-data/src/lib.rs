@@ -29,8 +29,8 @@ pub use eda::{corr, describe, missing_values, numeric_columns, pearson, value_co
 pub use encoding::{HandleUnknown, LabelEncoder, OneHotEncoder, SimpleImputer, Strategy};
 pub use error::{Error, ErrorKind, Result};
 pub use evaluation::{
-    classification_report, confusion_matrix, regression_report, roc_auc_score, roc_curve, ClassScores,
-    ClassificationReport, RegressionReport, RocCurve,
+    average_precision_score, classification_report, confusion_matrix, regression_report, roc_auc_score, roc_curve,
+    ClassScores, ClassificationReport, RegressionReport, RocCurve,
 };
 #[cfg(feature = "tables")]
 pub use frame::{

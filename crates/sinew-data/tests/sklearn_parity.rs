@@ -160,7 +160,7 @@ fn train_test_split_sizes_shuffles_and_stratifies() {
 }
 
 #[test]
-fn roc_curve_and_auc_match_scikit_learn() {
+fn roc_curve_auc_and_average_precision_match_scikit_learn() {
     let root: Value = serde_json::from_str(FIXTURE).unwrap();
     for c in root["roc"].as_array().unwrap() {
         let name = c["name"].as_str().unwrap();
@@ -181,7 +181,14 @@ fn roc_curve_and_auc_match_scikit_learn() {
             roc_auc_score(&ids(&c["y_true"]), &floats(&c["y_score"])).unwrap(),
             c["auc"].as_f64().unwrap(),
         );
+        // The area under the precision-recall curve (AUC-PR), as scikit-learn steps it.
+        close(
+            &format!("{name} average precision"),
+            average_precision_score(&ids(&c["y_true"]), &floats(&c["y_score"])).unwrap(),
+            c["average_precision"].as_f64().unwrap(),
+        );
     }
+    assert!(average_precision_score(&[0, 0], &[0.2, 0.3]).unwrap_err().message.contains("no positive"));
     assert!(roc_curve(&[1, 1], &[0.2, 0.3]).unwrap_err().message.contains("needs both classes"));
     assert!(roc_curve(&[0, 2], &[0.2, 0.3]).unwrap_err().message.contains("label 1 is 2"));
 }
