@@ -46,6 +46,30 @@ fn confusion_metrics_match_scikit_learn() {
     }
 }
 
+/// The streaming `AUC` counts at 200 fixed thresholds (Keras), so it differs from the exact
+/// area where a positive and a negative score fall between the same two thresholds. Each such
+/// pair moves the area by at most `1 / (P N)`; pairs closer than a bucket's width (1/199) are
+/// counted, a superset of those, and bound the difference.
+#[test]
+fn streaming_auc_is_within_its_bucket_bound_of_scikit_learn() {
+    let doc: Value = serde_json::from_str(FIXTURE).unwrap();
+    let mut compared = 0;
+    for case in doc["binary"].as_array().unwrap() {
+        let Some(want) = case["roc_auc"].as_f64() else { continue };
+        let name = case["name"].as_str().unwrap();
+        let (y, s) = (floats(&case["y_true"]), floats(&case["y_score"]));
+        let got = result(&mut Auc::new("auc", false), &y, &s, 1);
+        let pos: Vec<f32> = y.iter().zip(&s).filter(|(t, _)| **t > 0.5).map(|(_, &v)| v).collect();
+        let neg: Vec<f32> = y.iter().zip(&s).filter(|(t, _)| **t <= 0.5).map(|(_, &v)| v).collect();
+        let close_pairs =
+            pos.iter().map(|p| neg.iter().filter(|q| (p - *q).abs() < 1.0 / 199.0).count()).sum::<usize>();
+        let bound = close_pairs as f64 / (pos.len() * neg.len()) as f64 + 1e-9;
+        assert!((got - want).abs() <= bound, "{name}: streaming AUC {got} vs scikit-learn {want} (bound {bound})");
+        compared += 1;
+    }
+    assert!(compared >= 4, "only {compared} cases have both classes");
+}
+
 #[test]
 fn r2_matches_scikit_learn() {
     let doc: Value = serde_json::from_str(FIXTURE).unwrap();
