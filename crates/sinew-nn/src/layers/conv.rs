@@ -6,7 +6,7 @@
 //! Why one file past 600 lines: the five classes share one configuration type, and splitting it by
 //! class would split what keeps them consistent; the tail of the file is its unit tests.
 
-use super::declare::{declare_layer, named_config, Declared};
+use super::declare::{declare_layer, named_config, per_axis, Declared};
 use super::weight_rules::WeightRules;
 use crate::activation::Activation;
 use crate::error::{Error, Result};
@@ -93,15 +93,6 @@ struct Conv {
     kernel_initializer: Initializer,
     bias_initializer: Initializer,
     rules: WeightRules,
-}
-
-/// One entry per spatial axis: a single value stands for every axis (Keras `kernel_size=3`).
-fn per_axis(v: &[usize], rank: usize) -> Vec<usize> {
-    if v.len() == 1 {
-        vec![v[0]; rank]
-    } else {
-        v.to_vec()
-    }
 }
 
 /// Declares one convolution class: the arguments every convolution shares, plus the class's

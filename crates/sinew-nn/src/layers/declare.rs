@@ -259,6 +259,16 @@ pub fn read_arg<T: ArgValue>(class: &str, v: &Value, key: &str, default: Option<
     }
 }
 
+/// One entry per spatial axis from a per-axis argument: a single value stands for every axis
+/// (Keras `kernel_size=3`, `pool_size=2`).
+pub(crate) fn per_axis(v: &[usize], rank: usize) -> Vec<usize> {
+    if v.len() == 1 {
+        vec![v[0]; rank]
+    } else {
+        v.to_vec()
+    }
+}
+
 /// A built layer's config: its configuration's arguments with the class and layer names.
 pub fn named_config(mut args: Value, class: &str, name: &str) -> Value {
     args["class_name"] = json!(class);

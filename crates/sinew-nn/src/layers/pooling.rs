@@ -1,7 +1,7 @@
 //! Pooling layers, channels_last: MaxPooling1D/2D, AveragePooling1D/2D and the global poolings.
 
 use super::conv::{window, Padding};
-use super::declare::{declare_layer, named_config, Declared};
+use super::declare::{declare_layer, named_config, per_axis, Declared};
 use crate::error::{Error, Result};
 use crate::layer::{Ctx, Layer, LayerConfig};
 use serde_json::Value;
@@ -23,15 +23,6 @@ struct Window {
     pool_size: Vec<usize>,
     strides: Vec<usize>,
     padding: Padding,
-}
-
-/// One entry per spatial axis: a single value stands for every axis (Keras `pool_size=2`).
-fn per_axis(v: &[usize], rank: usize) -> Vec<usize> {
-    if v.len() == 1 {
-        vec![v[0]; rank]
-    } else {
-        v.to_vec()
-    }
 }
 
 impl Window {
