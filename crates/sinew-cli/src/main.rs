@@ -99,9 +99,7 @@ fn load_model(path: &Path) -> Result<Model> {
 
 /// The saved column recipe, the target column and the classes of a model trained from a CSV.
 fn saved_recipe(saved: &Saved, path: &Path) -> Result<(FittedPreprocessor, String, Vec<String>)> {
-    let (recipe, target) = saved.table().with_context(|| {
-        format!("{}: the model was trained on {} data, not a CSV table", path.display(), saved.kind())
-    })?;
+    let (recipe, target) = saved.table().with_context(|| path.display().to_string())?;
     Ok((recipe, target.to_string(), saved.classes().to_vec()))
 }
 

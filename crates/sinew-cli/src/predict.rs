@@ -4,7 +4,7 @@
 use crate::saved::Saved;
 use anyhow::{bail, Context, Result};
 use serde_json::json;
-use sinew::data::{load_image, read_time_series};
+use sinew::data::{load_image, read_time_series, MinMaxScaler};
 use sinew::prelude::*;
 use std::path::{Path, PathBuf};
 
@@ -51,7 +51,7 @@ pub fn predict(
             Ok(lines)
         }
         &Saved::TimeSeries { ref column, window, ref scaler } => {
-            let scaler = Saved::scaler(scaler)?;
+            let scaler = MinMaxScaler::from_json(scaler)?;
             let ts = read_time_series(input, &[column.as_str()])?;
             let v = ts.values.to_vec_f32();
             if v.len() < window {

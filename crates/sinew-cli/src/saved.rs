@@ -9,7 +9,7 @@
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sinew::data::{FittedPreprocessor, MinMaxScaler};
+use sinew::data::FittedPreprocessor;
 use sinew::prelude::Model;
 use std::path::Path;
 
@@ -98,17 +98,15 @@ impl Saved {
         }
     }
 
-    /// A table's fitted recipe and target column.
-    pub fn table(&self) -> Option<(FittedPreprocessor, &str)> {
+    /// A table's fitted recipe and target column; an error for another kind, or for a recipe
+    /// that does not read back.
+    pub fn table(&self) -> Result<(FittedPreprocessor, &str)> {
         match self {
-            Saved::Table { recipe, target, .. } => Some((FittedPreprocessor::from_json(recipe).ok()?, target)),
-            _ => None,
+            Saved::Table { recipe, target, .. } => {
+                Ok((FittedPreprocessor::from_json(recipe).context("the saved column recipe")?, target))
+            }
+            other => bail!("the model was trained on {} data, not a CSV table", other.kind()),
         }
-    }
-
-    /// A time series' fitted scaler.
-    pub fn scaler(v: &Value) -> Result<MinMaxScaler> {
-        Ok(MinMaxScaler::from_json(v)?)
     }
 }
 
