@@ -63,6 +63,7 @@ op_registry! {
     // several outputs
     Split => "split",
     ConvBiasActPool => "conv2d_bias_act_pool",
+    Recurrent => "recurrent",
 }
 
 /// Input gradients returned by a backward rule, one per input (`None`: no gradient).

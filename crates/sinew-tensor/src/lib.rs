@@ -22,6 +22,7 @@ pub use autograd::{is_grad_enabled, no_grad, Gradients, NoGradGuard, Op};
 pub use dtype::{DType, Float};
 pub use ops::conv::{Conv1dOpts, Conv2dOpts, ConvTranspose2dOpts};
 pub use ops::pool::Pool2dOpts;
+pub use ops::recurrent::{RecurrentCell, RecurrentInputs, RecurrentOpts};
 pub use random::Rng;
 pub use shape::Shape;
 pub use tensor::{Tensor, TensorId};

@@ -160,6 +160,7 @@ fn cases() -> Vec<Case> {
         case("dropout", vec![rn(&[4, 16], 1)], |x| x[0].dropout(0.3, &mut Rng::seed(5))),
     ];
     v.extend(image_cases());
+    v.extend(recurrent_cases());
     v
 }
 
@@ -243,6 +244,104 @@ fn image_cases() -> Vec<Case> {
         case("avg_pool1d", vec![rn(&[2, 7, 2], 1)], |x| x[0].avg_pool1d(3, 2, [1, 1], false)),
         case("upsample_nearest2d", vec![rn(&[2, 3, 2, 2], 1)], |x| x[0].upsample_nearest2d([2, 3])),
         case("upsample_bilinear2d", vec![rn(&[1, 3, 4, 2], 1)], |x| x[0].upsample_bilinear2d([7, 5])),
+    ]
+}
+
+/// Every output of a recurrent op in one flat vector, so each reaches the checked loss.
+fn flat(outs: Vec<Tensor>) -> Tensor {
+    let parts: Vec<Tensor> = outs.iter().map(|t| t.reshape([t.numel()])).collect();
+    Tensor::concat(&parts.iter().collect::<Vec<_>>(), 0)
+}
+
+/// A 0/1 mask `(batch, time)` from its rows.
+fn mask(rows: &[&[f64]]) -> Tensor {
+    let v: Vec<f64> = rows.iter().flat_map(|r| r.iter().copied()).collect();
+    Tensor::from_vec_f64(v, [rows.len(), rows[0].len()])
+}
+
+/// The recurrent time loop, through time: inputs, both kernels, biases, peepholes and initial
+/// states, for each cell, with masks (a masked first step, a masked run in the middle),
+/// recurrent dropout, `go_backwards`, both output forms and activations other than the default.
+fn recurrent_cases() -> Vec<Case> {
+    use RecurrentCell::*;
+    let (b, t, f, u) = (2, 4, 3, 3);
+    let w = |g: usize, seed| rn(&[f, g * u], seed).mul_scalar(0.6);
+    let uu = |g: usize, seed| rn(&[u, g * u], seed).mul_scalar(0.6);
+    let x = || rn(&[b, t, f], 1);
+    let h0 = || rn(&[b, u], 7).mul_scalar(0.5);
+    let m = move || mask(&[&[0.0, 1.0, 1.0, 1.0], &[1.0, 0.0, 0.0, 1.0]]);
+    let rec_drop = move || Tensor::from_vec_f64(vec![2.0, 0.0, 2.0, 0.0, 2.0, 2.0], [b, u]);
+    let opts =
+        |cell, seq, back| RecurrentOpts { return_sequences: seq, go_backwards: back, ..RecurrentOpts::new(cell) };
+    vec![
+        case("simple_rnn_sequences_h0", vec![x(), w(1, 2), uu(1, 3), rn(&[u], 4), h0()], move |v| {
+            let st = [v[4].clone()];
+            let inp = RecurrentInputs { bias: Some(&v[3]), initial_state: &st, ..Default::default() };
+            flat(v[0].recurrent(&v[1], &v[2], inp, opts(SimpleRnn, true, false)))
+        }),
+        case("simple_rnn_relu_masked_backwards", vec![x(), w(1, 2), uu(1, 3)], move |v| {
+            let mk = m();
+            let inp = RecurrentInputs { mask: Some(&mk), ..Default::default() };
+            let o = RecurrentOpts { activation: Activation::Softsign, ..opts(SimpleRnn, true, true) };
+            flat(v[0].recurrent(&v[1], &v[2], inp, o))
+        }),
+        case("lstm_states", vec![x(), w(4, 2), uu(4, 3), rn(&[4 * u], 4), h0(), rn(&[b, u], 8)], move |v| {
+            let st = [v[4].clone(), v[5].clone()];
+            let inp = RecurrentInputs { bias: Some(&v[3]), initial_state: &st, ..Default::default() };
+            flat(v[0].recurrent(&v[1], &v[2], inp, opts(Lstm { peephole: false }, false, false)))
+        }),
+        case(
+            "lstm_peephole_masked_dropout",
+            vec![x(), w(4, 2), uu(4, 3), rn(&[4 * u], 4), rn(&[3, u], 5), h0(), rn(&[b, u], 8)],
+            move |v| {
+                let st = [v[5].clone(), v[6].clone()];
+                let (mk, rd) = (m(), rec_drop());
+                let inp = RecurrentInputs {
+                    bias: Some(&v[3]),
+                    peephole: Some(&v[4]),
+                    initial_state: &st,
+                    mask: Some(&mk),
+                    recurrent_mask: Some(&rd),
+                };
+                flat(v[0].recurrent(&v[1], &v[2], inp, opts(Lstm { peephole: true }, true, true)))
+            },
+        ),
+        case("lstm_other_activations", vec![x(), w(4, 2), uu(4, 3), rn(&[4 * u], 4)], move |v| {
+            let inp = RecurrentInputs { bias: Some(&v[3]), ..Default::default() };
+            let o = RecurrentOpts {
+                activation: Activation::Elu(1.0),
+                recurrent_activation: Activation::Softsign,
+                ..opts(Lstm { peephole: false }, true, false)
+            };
+            flat(v[0].recurrent(&v[1], &v[2], inp, o))
+        }),
+        case("gru_reset_after", vec![x(), w(3, 2), uu(3, 3), rn(&[2, 3 * u], 4), h0()], move |v| {
+            let st = [v[4].clone()];
+            let rd = rec_drop();
+            let inp = RecurrentInputs {
+                bias: Some(&v[3]),
+                initial_state: &st,
+                recurrent_mask: Some(&rd),
+                ..Default::default()
+            };
+            flat(v[0].recurrent(&v[1], &v[2], inp, opts(Gru { reset_after: true }, true, false)))
+        }),
+        case("gru_reset_before_masked_backwards", vec![x(), w(3, 2), uu(3, 3), rn(&[3 * u], 4), h0()], move |v| {
+            let st = [v[4].clone()];
+            let (mk, rd) = (m(), rec_drop());
+            let inp = RecurrentInputs {
+                bias: Some(&v[3]),
+                initial_state: &st,
+                mask: Some(&mk),
+                recurrent_mask: Some(&rd),
+                ..Default::default()
+            };
+            flat(v[0].recurrent(&v[1], &v[2], inp, opts(Gru { reset_after: false }, true, true)))
+        }),
+        case("gru_last_output_gelu", vec![x(), w(3, 2), uu(3, 3)], move |v| {
+            let o = RecurrentOpts { activation: Activation::Gelu, ..opts(Gru { reset_after: false }, false, false) };
+            flat(v[0].recurrent(&v[1], &v[2], RecurrentInputs::default(), o))
+        }),
     ]
 }
 

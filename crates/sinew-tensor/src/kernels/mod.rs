@@ -10,6 +10,7 @@ pub mod conv_fused;
 pub mod gemm;
 pub mod math;
 pub mod pool;
+pub mod recurrent;
 pub mod simd;
 pub mod upsample;
 

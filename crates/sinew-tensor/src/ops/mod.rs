@@ -8,6 +8,7 @@ pub(crate) mod index;
 pub(crate) mod layout;
 pub(crate) mod matmul;
 pub(crate) mod pool;
+pub(crate) mod recurrent;
 pub(crate) mod reduce;
 pub(crate) mod softmax;
 pub(crate) mod unary;
