@@ -19,6 +19,7 @@ pub use layers::activations::{LeakyReLU, PReLU, PReLULayer, ReLU, Softmax, ELU};
 pub use layers::conv::{Conv1D, Conv2D, Conv2DTranspose, ConvLayer, DepthwiseConv2D, Padding, SeparableConv2D};
 pub use layers::core::{ActivationLayer, Dense, DenseLayer, Dropout, Flatten, Permute, RepeatVector, Reshape};
 pub use layers::declare::{Arg, ArgInto, ArgValue, Declared};
+pub use layers::embedding::{Embedding, EmbeddingLayer};
 pub use layers::merge::{Add, Average, Concatenate, Maximum, MergeLayer, Minimum, Multiply, Subtract};
 pub use layers::noise::{AlphaDropout, GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D};
 pub use layers::normalization::{BatchNormalization, GroupNormalization, LayerNormalization, UnitNormalization};
@@ -26,6 +27,7 @@ pub use layers::pooling::{
     AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling1D,
     GlobalMaxPooling2D, MaxPooling1D, MaxPooling2D, PoolLayer,
 };
+pub use layers::recurrent::{RnnLayer, SimpleRNN, GRU, LSTM};
 pub use layers::reshaping::{Cropping2D, UpSampling2D, ZeroPadding2D};
 pub use layers::wrappers::WeightNormalization;
 pub use layers::{layer_classes, layer_from_args, layer_from_config, register_layer, LayerFromConfig};

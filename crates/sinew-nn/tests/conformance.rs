@@ -23,15 +23,28 @@ struct Case {
     inputs: Vec<Vec<usize>>,
     params: usize,
     train_differs: bool,
+    /// The first input holds integer ids below this (an `Embedding`'s), not differentiated.
+    ids: Option<usize>,
 }
 
 fn case(cfg: impl LayerConfig + 'static, input: &[usize], params: usize, train_differs: bool) -> Case {
-    Case { cfg: Box::new(cfg), inputs: vec![input.to_vec()], params, train_differs }
+    Case { cfg: Box::new(cfg), inputs: vec![input.to_vec()], params, train_differs, ids: None }
 }
 
 /// A case for a layer called on several inputs.
 fn case_many(cfg: impl LayerConfig + 'static, inputs: &[&[usize]]) -> Case {
-    Case { cfg: Box::new(cfg), inputs: inputs.iter().map(|s| s.to_vec()).collect(), params: 0, train_differs: false }
+    Case {
+        cfg: Box::new(cfg),
+        inputs: inputs.iter().map(|s| s.to_vec()).collect(),
+        params: 0,
+        train_differs: false,
+        ids: None,
+    }
+}
+
+/// A recurrent layer called on the sequence and its initial states.
+fn case_states(cfg: impl LayerConfig + 'static, inputs: &[&[usize]], params: usize) -> Case {
+    Case { params, ..case_many(cfg, inputs) }
 }
 
 fn cases() -> Vec<Case> {
@@ -176,6 +189,22 @@ fn cases() -> Vec<Case> {
         case(Cropping2D::new().cropping([[1, 0], [0, 2]]), &[4, 5, 2], 0, false),
         case(SpatialDropout2D::new(0.5), &[3, 3, 4], 0, true),
         case(SpatialDropout1D::new(0.5), &[4, 6], 0, true),
+        // Recurrent layers: gradients through time on inputs, weights and initial states.
+        case(SimpleRNN::new(3), &[4, 2], 2 * 3 + 3 * 3 + 3, false),
+        case(
+            SimpleRNN::new(3).return_sequences(true).go_backwards(true).activation(Activation::Softsign),
+            &[4, 2],
+            18,
+            false,
+        ),
+        case(LSTM::new(3), &[4, 2], 4 * 3 * (2 + 3) + 4 * 3, false),
+        case(LSTM::new(2).peephole(true).return_sequences(true), &[3, 2], 4 * 2 * (2 + 2) + 4 * 2 + 3 * 2, false),
+        case(LSTM::new(3).dropout(0.3).recurrent_dropout(0.4).unit_forget_bias(false), &[4, 2], 72, true),
+        case(GRU::new(3), &[4, 2], 3 * 3 * (2 + 3) + 2 * 3 * 3, false),
+        case(GRU::new(3).reset_after(false).return_sequences(true).use_bias(false), &[4, 2], 45, false),
+        case_states(GRU::new(2).return_sequences(true), &[&[3, 2], &[2]], 3 * 2 * (2 + 2) + 2 * 3 * 2),
+        case_states(LSTM::new(2), &[&[3, 2], &[2], &[2]], 4 * 2 * (2 + 2) + 4 * 2),
+        Case { ids: Some(7), ..case(Embedding::new(7, 3), &[5], 7 * 3, false) },
     ]
 }
 
@@ -190,8 +219,13 @@ fn forward(layer: &mut dyn Layer, xs: &[Tensor], training: bool, seed: u64) -> T
     layer.forward_many(xs, &mut Ctx { training, rng: &mut rng })
 }
 
-fn batches(inputs: &[Vec<usize>], n: usize, seed: u64) -> Vec<Tensor> {
-    inputs.iter().enumerate().map(|(i, s)| batch(s, n, seed + 100 * i as u64)).collect()
+fn batches(c: &Case, n: usize, seed: u64) -> Vec<Tensor> {
+    let mut xs: Vec<Tensor> = c.inputs.iter().enumerate().map(|(i, s)| batch(s, n, seed + 100 * i as u64)).collect();
+    if let Some(ids) = c.ids {
+        let v: Vec<f32> = (0..xs[0].numel()).map(|i| ((i * 5 + seed as usize) % ids) as f32).collect();
+        xs[0] = Tensor::from_vec(v, xs[0].shape().clone());
+    }
+    xs
 }
 
 fn assert_close(a: &Tensor, b: &Tensor, tol: f64, what: &str) {
@@ -206,17 +240,22 @@ fn probe(layer: &mut dyn Layer, xs: &[Tensor], r: &Tensor, training: bool) -> Te
     forward(layer, xs, training, 7).mul(r).sum_all()
 }
 
-fn gradcheck(layer: &mut dyn Layer, xs: &[Tensor], training: bool, name: &str) {
+fn gradcheck(layer: &mut dyn Layer, xs: &[Tensor], training: bool, name: &str, ids: bool) {
     for p in layer.params_mut() {
         p.value = p.value.to_dtype(DType::F64).detach().with_grad();
     }
-    let xs: Vec<Tensor> = xs.iter().map(|x| x.to_dtype(DType::F64).with_grad()).collect();
+    // Integer ids are not differentiated (nor moved by eps).
+    let xs: Vec<Tensor> = xs
+        .iter()
+        .enumerate()
+        .map(|(k, x)| if ids && k == 0 { x.to_dtype(DType::F64) } else { x.to_dtype(DType::F64).with_grad() })
+        .collect();
     let out_dims = no_grad(|| forward(layer, &xs, training, 7)).dims().to_vec();
     let r = Tensor::rand_normal(out_dims, 0.0, 1.0, &mut Rng::seed(11)).to_dtype(DType::F64);
     let grads = probe(layer, &xs, &r, training).backward();
     let eps = 1e-6;
     // Gradient wrt each input.
-    for (k, x) in xs.iter().enumerate() {
+    for (k, x) in xs.iter().enumerate().skip(usize::from(ids)) {
         let gx = grads.get(x).map(|g| g.to_vec_f64()).unwrap_or_else(|| vec![0.0; x.numel()]);
         let base = x.to_vec_f64();
         for j in 0..base.len() {
@@ -270,7 +309,7 @@ fn check_layer(c: &Case) {
         .build_many("probe".into(), &c.inputs, &mut Rng::seed(1))
         .unwrap_or_else(|e| panic!("{class}: build failed: {e}"));
     let name = format!("{class} {:?}", layer.config());
-    let x = batches(&c.inputs, 3, 2);
+    let x = batches(c, 3, 2);
 
     // Declared output shape equals the produced one.
     let y = forward(layer.as_mut(), &x, false, 5);
@@ -334,9 +373,9 @@ fn check_layer(c: &Case) {
     }
 
     // Gradients, in inference mode and (for stochastic layers, with a fixed seed) training mode.
-    gradcheck(layer.as_mut(), &x, false, &name);
+    gradcheck(layer.as_mut(), &x, false, &name, c.ids.is_some());
     if c.train_differs {
-        gradcheck(layer.as_mut(), &x, true, &name);
+        gradcheck(layer.as_mut(), &x, true, &name, c.ids.is_some());
     }
 }
 
@@ -401,7 +440,7 @@ fn conformance_build_errors_name_the_layer_and_value() {
 fn dense_activity_regularizer_penalises_the_output_once_per_forward() {
     let cfg = Dense::new(3).activation(Activation::Relu).activity_regularizer(Regularizer::l1(0.01));
     let mut layer = cfg.build("dense".into(), &[4], &mut Rng::seed(1)).unwrap();
-    let x = batches(&[vec![4]], 5, 2);
+    let x = vec![batch(&[4], 5, 2)];
     let y = forward(layer.as_mut(), &x, true, 0);
     let want = 0.01 * y.abs().sum_all().item() / 5.0;
     let got = layer.regularization_loss().expect("a penalty after forward").item();
@@ -416,7 +455,7 @@ fn weight_normalization_starts_as_the_plain_dense_layer() {
     let dense = Dense::new(3).activation(Activation::Relu);
     let mut plain = dense.clone().build("d".into(), &[4], &mut Rng::seed(5)).unwrap();
     let mut wn = WeightNormalization::new(dense).build("wn".into(), &[4], &mut Rng::seed(5)).unwrap();
-    let x = batches(&[vec![4]], 6, 1);
+    let x = vec![batch(&[4], 6, 1)];
     assert_close(
         &forward(wn.as_mut(), &x, false, 0),
         &forward(plain.as_mut(), &x, false, 0),

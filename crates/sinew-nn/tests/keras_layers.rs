@@ -53,6 +53,16 @@ fn config(name: &str) -> Box<dyn LayerConfig> {
         "upsampling_bilinear" => Box::new(UpSampling2D::new().interpolation("bilinear")),
         "zeropadding" => Box::new(ZeroPadding2D::new().padding([[1, 0], [2, 1]])),
         "cropping" => Box::new(Cropping2D::new().cropping([[1, 0], [0, 2]])),
+        "simple_rnn" => Box::new(SimpleRNN::new(3)),
+        "simple_rnn_relu_seq_backwards" => {
+            Box::new(SimpleRNN::new(3).activation(Activation::Relu).return_sequences(true).go_backwards(true))
+        }
+        "lstm" => Box::new(LSTM::new(4)),
+        "lstm_seq" => Box::new(LSTM::new(3).return_sequences(true)),
+        "lstm_relu_seq" => Box::new(LSTM::new(3).activation(Activation::Relu).return_sequences(true)),
+        "gru" => Box::new(GRU::new(4)),
+        "gru_reset_before_seq" => Box::new(GRU::new(3).reset_after(false).return_sequences(true)),
+        "gru_backwards_seq" => Box::new(GRU::new(3).go_backwards(true).return_sequences(true)),
         other => panic!("no sinew layer for fixture case {other}"),
     }
 }
@@ -79,7 +89,7 @@ fn close(case: &str, what: &str, got: &[f64], want: &[f64]) {
 fn layers_match_keras_outputs_gradients_and_state() {
     let root: Value = serde_json::from_str(FIXTURE).unwrap();
     let cases = root["cases"].as_array().unwrap();
-    assert_eq!(cases.len(), 35);
+    assert_eq!(cases.len(), 43);
     for c in cases {
         let name = c["name"].as_str().unwrap();
         let x_shape = dims(&c["x_shape"]);

@@ -55,10 +55,12 @@ mod args;
 pub mod conv;
 pub mod core;
 pub(crate) mod declare;
+pub mod embedding;
 pub mod merge;
 pub mod noise;
 pub mod normalization;
 pub mod pooling;
+pub mod recurrent;
 pub mod reshaping;
 pub(crate) mod weight_rules;
 pub mod wrappers;
@@ -119,6 +121,10 @@ fn declared_layers() -> Vec<Registered> {
         declared::<activations::PReLU>(),
         declared::<activations::ELU>(),
         declared::<activations::Softmax>(),
+        declared::<embedding::Embedding>(),
+        declared::<recurrent::SimpleRNN>(),
+        declared::<recurrent::LSTM>(),
+        declared::<recurrent::GRU>(),
     ]
 }
 

@@ -1,0 +1,100 @@
+//! Keras `Embedding`: integer ids to learned vectors.
+
+use super::declare::{declare_layer, named_config, Declared};
+use crate::error::{Error, Result};
+use crate::initializers::Initializer;
+use crate::layer::{Ctx, Layer, LayerConfig, Param};
+use crate::regularizers::{Constraint, Regularizer};
+use serde_json::Value;
+use sinew_tensor::{Rng, Tensor};
+
+declare_layer! {
+    /// Keras `Embedding`: looks up row `id` of `embeddings` `[input_dim, output_dim]` for every id
+    /// of the input. Input: ids of any shape, as numbers (`[timesteps]` for text). Output: the
+    /// input's shape with `output_dim` appended.
+    pub struct Embedding("Embedding") {
+        new(input_dim: usize, output_dim: usize),
+        /// Keras' `uniform`: uniform in ±0.05.
+        embeddings_initializer: Initializer = Initializer::RandomUniform { minval: -0.05, maxval: 0.05 },
+        /// A penalty on the embeddings added to the loss.
+        embeddings_regularizer: Option<Regularizer> = None,
+        /// A projection of the embeddings after every optimizer step.
+        embeddings_constraint: Option<Constraint> = None,
+    }
+}
+
+impl LayerConfig for Embedding {
+    fn class_name(&self) -> &'static str {
+        Self::CLASS
+    }
+    fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+    fn build(&self, name: String, input: &[usize], rng: &mut Rng) -> Result<Box<dyn Layer>> {
+        if self.input_dim == 0 || self.output_dim == 0 {
+            return Err(Error::invalid(format!(
+                "Embedding: input_dim and output_dim must be positive integers, got {} and {}",
+                self.input_dim, self.output_dim
+            )));
+        }
+        let mut table =
+            Param::trainable("embeddings", self.embeddings_initializer.init(&[self.input_dim, self.output_dim], rng));
+        (table.regularizer, table.constraint) = (self.embeddings_regularizer, self.embeddings_constraint);
+        let mut out = input.to_vec();
+        out.push(self.output_dim);
+        let config = named_config(self.args(), Self::CLASS, &name);
+        Ok(Box::new(EmbeddingLayer { input_dim: self.input_dim, config, name, params: vec![table], out }))
+    }
+}
+
+/// A built [`Embedding`].
+#[derive(Clone)]
+pub struct EmbeddingLayer {
+    input_dim: usize,
+    config: Value,
+    name: String,
+    params: Vec<Param>,
+    out: Vec<usize>,
+}
+
+impl Layer for EmbeddingLayer {
+    fn replicate(&self) -> Option<Box<dyn Layer>> {
+        Some(Box::new(self.clone()))
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn class_name(&self) -> &'static str {
+        Embedding::CLASS
+    }
+    fn output_shape(&self) -> &[usize] {
+        &self.out
+    }
+    fn forward(&mut self, x: &Tensor, _ctx: &mut Ctx) -> Tensor {
+        let ids: Vec<usize> = x
+            .to_vec_f64()
+            .iter()
+            .map(|&v| {
+                assert!(
+                    v >= 0.0 && v.fract() == 0.0 && (v as usize) < self.input_dim,
+                    "{} (Embedding): id {v} is not an integer in [0, {}) (input_dim)",
+                    self.name,
+                    self.input_dim
+                );
+                v as usize
+            })
+            .collect();
+        let mut dims = x.dims().to_vec();
+        dims.push(self.out[self.out.len() - 1]);
+        self.params[0].value.index_select(0, &ids).reshape(dims)
+    }
+    fn params(&self) -> Vec<&Param> {
+        self.params.iter().collect()
+    }
+    fn params_mut(&mut self) -> Vec<&mut Param> {
+        self.params.iter_mut().collect()
+    }
+    fn config(&self) -> Value {
+        self.config.clone()
+    }
+}
