@@ -3,7 +3,10 @@
 //! stepped repeatedly, 3 warm-up steps, median of 3 timed blocks).
 
 use crate::timing::{emit, time_it};
-use sinew_nn::{Activation, Conv2D, Dense, Dropout, Flatten, MaxPooling2D};
+use sinew_nn::{
+    Activation, Conv2D, Dense, Dropout, Embedding, Flatten, Loss, MaxPooling2D, SparseCategoricalCrossentropy, GRU,
+    LSTM,
+};
 use sinew_optim::Optimizer;
 use sinew_tensor::{Rng, Tensor};
 use sinew_train::Sequential;
@@ -75,6 +78,43 @@ fn b6(json: bool, rng: &mut Rng) {
     emit(json, "b6_cnn_predict", &[("images_per_s", 1024.0 * 1000.0 / t.median_ms), ("ms_per_batch", t.median_ms)]);
 }
 
+/// b3_lstm_timeseries: LSTM(100) over 12 steps of 1 feature -> Dense(1), MSE, Adam, batch 1;
+/// 300 different samples stepped in turn, as the peers do.
+fn b3(json: bool, rng: &mut Rng) {
+    let xs: Vec<Tensor> = (0..300).map(|_| Tensor::rand_uniform([1, 12, 1], 0.0, 1.0, rng)).collect();
+    let ys: Vec<Tensor> = (0..300).map(|_| Tensor::rand_uniform([1, 1], 0.0, 1.0, rng)).collect();
+    let mut m = Sequential::new();
+    m.input(&[12, 1]);
+    m.add(LSTM::new(100)).add(Dense::new(1));
+    m.compile(Optimizer::adam(1e-3), "mse", &[]).expect("b3 compiles");
+    let mut k = 0;
+    let t = time_it(
+        || {
+            drop(m.train_on_batch(&xs[k % 300], &ys[k % 300]).unwrap());
+            k += 1;
+        },
+        300,
+        3,
+        3,
+    );
+    emit(json, "b3_lstm_timeseries", &[("ms_per_step", t.median_ms)]);
+}
+
+/// b4_char_gru_{units}: Embedding(84, 64) -> GRU(units, return_sequences) -> Dense(84) logits,
+/// sparse categorical cross-entropy from logits, Adam, batch 64, sequences of 100.
+fn b4(json: bool, rng: &mut Rng, units: usize) {
+    let ids = |rng: &mut Rng| Tensor::from_vec((0..64 * 100).map(|_| rng.below(84) as f32).collect(), [64, 100]);
+    let (x, y) = (ids(rng), ids(rng));
+    let mut m = Sequential::new();
+    m.input(&[100]);
+    m.add(Embedding::new(84, 64)).add(GRU::new(units).return_sequences(true)).add(Dense::new(84));
+    let loss: Box<dyn Loss> = Box::new(SparseCategoricalCrossentropy { from_logits: true });
+    m.compile(Optimizer::adam(1e-3), loss, &[]).expect("b4 compiles");
+    let n = if units == 1024 { 5 } else { 15 };
+    let t = time_it(|| drop(m.train_on_batch(&x, &y).unwrap()), n, 3, 3);
+    emit(json, &format!("b4_char_gru_{units}"), &[("ms_per_step", t.median_ms)]);
+}
+
 /// Runs the workloads whose names start with one of `only` (all when empty).
 pub fn run(json: bool, only: &[&str]) {
     let mut rng = Rng::seed(0);
@@ -93,5 +133,14 @@ pub fn run(json: bool, only: &[&str]) {
     }
     if want("b6") {
         b6(json, &mut rng);
+    }
+    if want("b3") {
+        b3(json, &mut rng);
+    }
+    if want("b4_char_gru_256") {
+        b4(json, &mut rng, 256);
+    }
+    if want("b4_char_gru_1024") {
+        b4(json, &mut rng, 1024);
     }
 }

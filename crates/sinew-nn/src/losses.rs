@@ -216,10 +216,31 @@ impl Loss for CategoricalCrossentropy {
 }
 
 /// Keras `SparseCategoricalCrossentropy`: integer class ids `[batch]` (or `[batch, 1]`) against
-/// `[batch, classes]` predictions.
+/// `[batch, classes]` predictions; for sequences, ids `[batch, steps]` against `[batch, steps,
+/// classes]` (a char-level language model), where a sample's loss is the mean over its steps, so
+/// the batch loss is Keras' mean over every step of every sample.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SparseCategoricalCrossentropy {
     pub from_logits: bool,
+}
+
+/// `per_step(predictions (n, classes), ids)` for `[batch, ..., classes]` predictions, averaged
+/// over each sample's steps.
+fn per_sample_over_steps(y_true: &Tensor, y_pred: &Tensor, per_step: impl Fn(&Tensor, &[usize]) -> Tensor) -> Tensor {
+    let classes = y_pred.dims()[y_pred.rank() - 1];
+    let batch = y_pred.dims()[0];
+    let ids = class_ids(y_true, classes);
+    if y_pred.rank() == 2 {
+        return per_step(y_pred, &ids);
+    }
+    let n = y_pred.numel() / classes.max(1);
+    assert!(
+        ids.len() == n,
+        "sparse_categorical_crossentropy: {} targets for predictions of shape {:?}",
+        ids.len(),
+        y_pred.shape()
+    );
+    per_step(&y_pred.reshape([n, classes]), &ids).reshape([batch, n / batch.max(1)]).mean(&[1], false)
 }
 
 impl Loss for SparseCategoricalCrossentropy {
@@ -234,40 +255,46 @@ impl Loss for SparseCategoricalCrossentropy {
     }
     fn per_sample(&self, y_true: &Tensor, y_pred: &Tensor) -> Tensor {
         assert!(
-            y_pred.rank() == 2,
-            "sparse_categorical_crossentropy: y_pred must be [batch, classes], got {:?}",
+            y_pred.rank() >= 2,
+            "sparse_categorical_crossentropy: y_pred must be [batch, ..., classes], got {:?}",
             y_pred.shape()
         );
-        let ids = class_ids(y_true, y_pred.dims()[1]);
-        if self.from_logits {
-            return y_pred.sparse_softmax_cross_entropy(&ids);
-        }
-        let idx = Tensor::from_vec(ids.iter().map(|&i| i as f32).collect(), [ids.len(), 1]);
-        // Keras renormalises the probabilities first, as for the dense cross-entropy.
-        let p = y_pred.div(&y_pred.sum(&[-1], true)).clamp(EPSILON, 1.0 - EPSILON);
-        p.gather(1, &idx).log().neg().reshape([ids.len()])
+        let from_logits = self.from_logits;
+        per_sample_over_steps(y_true, y_pred, |p, ids| {
+            if from_logits {
+                return p.sparse_softmax_cross_entropy(ids);
+            }
+            let idx = Tensor::from_vec(ids.iter().map(|&i| i as f32).collect(), [ids.len(), 1]);
+            // Keras renormalises the probabilities first, as for the dense cross-entropy.
+            let q = p.div(&p.sum(&[-1], true)).clamp(EPSILON, 1.0 - EPSILON);
+            q.gather(1, &idx).log().neg().reshape([ids.len()])
+        })
     }
     fn check_target(&self, y_true: &Tensor, output_shape: &[usize]) -> std::result::Result<(), String> {
         let name = self.name();
-        let [classes] = output_shape else {
+        let Some((&classes, steps)) = output_shape.split_last() else {
             return Err(format!(
-                "{name}: the model output must be [batch, classes], got per-sample shape {output_shape:?}"
+                "{name}: the model output must be [batch, classes] or [batch, steps, classes], got per-sample shape {output_shape:?}"
             ));
         };
-        if !(y_true.rank() == 1 || (y_true.rank() == 2 && y_true.dims()[1] == 1)) {
-            return Err(format!(
-                "{name}: targets must be class ids of shape [batch] or [batch, 1], got {:?}",
-                y_true.dims()
-            ));
+        let per_sample = &y_true.dims()[1.min(y_true.rank())..];
+        let fits = per_sample == steps || (per_sample.split_last() == Some((&1, steps)));
+        if y_true.rank() == 0 || !fits {
+            let want = if steps.is_empty() {
+                "[batch] or [batch, 1]".to_string()
+            } else {
+                format!("[batch, {}]", steps.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "))
+            };
+            return Err(format!("{name}: targets must be class ids of shape {want}, got {:?}", y_true.dims()));
         }
-        match y_true.to_vec_f64().into_iter().enumerate().find(|&(_, v)| class_id(v, *classes).is_none()) {
+        match y_true.to_vec_f64().into_iter().enumerate().find(|&(_, v)| class_id(v, classes).is_none()) {
             Some((i, v)) => Err(format!("{name}: target {i} is {v}, not a class id in [0, {classes})")),
             None => Ok(()),
         }
     }
     fn per_sample_from_logits(&self, y_true: &Tensor, logits: &Tensor, act: Activation) -> Option<Tensor> {
-        (!self.from_logits && act == Activation::Softmax && logits.rank() == 2)
-            .then(|| logits.sparse_softmax_cross_entropy(&class_ids(y_true, logits.dims()[1])))
+        (!self.from_logits && act == Activation::Softmax && logits.rank() >= 2)
+            .then(|| per_sample_over_steps(y_true, logits, |p, ids| p.sparse_softmax_cross_entropy(ids)))
     }
 }
 

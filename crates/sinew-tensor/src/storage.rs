@@ -96,7 +96,9 @@ pub(crate) fn zeroed<T: Element>(n: usize) -> Vec<T> {
     v
 }
 
-fn give<T: Element>(v: Vec<T>) {
+/// Hands a buffer back to this thread's pool (what dropping a tensor's storage does), for a
+/// kernel's scratch that never becomes a tensor.
+pub(crate) fn give<T: Element>(v: Vec<T>) {
     if v.capacity() < MIN_POOLED {
         return;
     }

@@ -17,6 +17,7 @@ use crate::dtype::Float;
 use crate::kernels::gemm::{gemm, MatRef};
 use crate::kernels::simd::vectorized;
 use crate::ops::unary::{sigmoid, Unary};
+use crate::storage::{give, overwritten, zeroed, Element};
 
 /// Which recurrent cell, with Keras' gate order and weight layout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -153,8 +154,8 @@ pub(crate) struct Weights<'a, T> {
 }
 
 /// What the forward pass keeps for the backward pass. Buffers are `(batch, time, width)`.
-pub(crate) struct Tape<T> {
-    /// Gate activations, width `gates · units` (GRU: `z, r, hh`).
+pub(crate) struct Tape<T: Element> {
+    /// Gate activations, width `gates · units` (GRU: `z, r, hh`), except at masked steps.
     pub gates: Vec<T>,
     /// Gate pre-activations, when a derivative needs them.
     pub pre: Option<Vec<T>>,
@@ -170,8 +171,18 @@ pub(crate) struct Tape<T> {
     pub rh: Vec<T>,
 }
 
+impl<T: Element> Drop for Tape<T> {
+    /// The buffers go back to the pool: a training step needs the same sizes again.
+    fn drop(&mut self) {
+        let bufs = [&mut self.gates, &mut self.hs, &mut self.cs, &mut self.c, &mut self.ac, &mut self.rh];
+        for b in bufs.into_iter().map(std::mem::take).chain(self.pre.take()).chain(self.hp.take()) {
+            give(b);
+        }
+    }
+}
+
 /// The results of the forward pass.
-pub(crate) struct Forward<T> {
+pub(crate) struct Forward<T: Element> {
     /// `(batch, time, units)` with `sequences`, else the last output `(batch, units)`.
     pub y: Vec<T>,
     pub h: Vec<T>,
@@ -185,7 +196,7 @@ fn rows<'a, T>(data: &'a [T], start: usize, n: usize, width: usize, rs: usize) -
 
 /// Runs the sequence `x` `(batch, time, features)` forward. With `keep`, returns the tape for
 /// [`backward`].
-pub(crate) fn forward<T: Float, RA: Fun, A: Fun>(
+pub(crate) fn forward<T: Element, RA: Fun, A: Fun>(
     cell: Cell,
     (ra, act): (RA, A),
     d: Dims,
@@ -200,7 +211,8 @@ pub(crate) fn forward<T: Float, RA: Fun, A: Fun>(
     let rs_g = nt * gu;
     let rs_u = nt * nu;
     // Pre-activations of every gate: x·W + b (the input bias, for a GRU with reset_after).
-    let mut z = vec![T::ZERO; nb * nt * gu];
+    // Every element is written (the bias, or the GEMM without accumulation).
+    let mut z = overwritten::<T>(nb * nt * gu);
     if let Some(b) = p.bias {
         for row in z.chunks_exact_mut(gu) {
             row.copy_from_slice(&b[..gu]);
@@ -212,21 +224,20 @@ pub(crate) fn forward<T: Float, RA: Fun, A: Fun>(
         _ => None,
     };
     let needs_pre = keep && (ra.needs_input() || act.needs_input());
-    let mut pre = needs_pre.then(|| vec![T::ZERO; nb * nt * gu]);
-    let mut gates = if keep { vec![T::ZERO; nb * nt * gu] } else { Vec::new() };
-    let mut hs = vec![T::ZERO; nb * nt * nu];
-    let mut hp = p.rec_mask.map(|_| vec![T::ZERO; nb * nt * nu]);
+    let mut pre = needs_pre.then(|| zeroed::<T>(nb * nt * gu));
+    let mut hs = overwritten::<T>(nb * nt * nu);
+    let mut hp = p.rec_mask.map(|_| overwritten::<T>(nb * nt * nu));
     let lstm = matches!(cell, Cell::Lstm { .. });
-    let per_step = |on: bool| if on && keep { vec![T::ZERO; nb * nt * nu] } else { Vec::new() };
+    let per_step = |on: bool| if on && keep { zeroed::<T>(nb * nt * nu) } else { Vec::new() };
     let (mut cs, mut cbuf, mut ac) = (per_step(lstm), per_step(lstm), per_step(lstm));
     let gru = matches!(cell, Cell::Gru { .. });
-    let mut rh = if gru { vec![T::ZERO; nb * nt * nu] } else { Vec::new() };
-    let mut h = p.h0.map_or_else(|| vec![T::ZERO; nb * nu], <[T]>::to_vec);
-    let mut c = if lstm { p.c0.map_or_else(|| vec![T::ZERO; nb * nu], <[T]>::to_vec) } else { Vec::new() };
-    let mut out = vec![T::ZERO; nb * nu];
-    let mut y = if sequences { vec![T::ZERO; nb * nt * nu] } else { Vec::new() };
+    let mut rh = if gru { overwritten::<T>(nb * nt * nu) } else { Vec::new() };
+    let mut h = p.h0.map_or_else(|| zeroed::<T>(nb * nu), <[T]>::to_vec);
+    let mut c = if lstm { p.c0.map_or_else(|| zeroed::<T>(nb * nu), <[T]>::to_vec) } else { Vec::new() };
+    let mut out = zeroed::<T>(nb * nu);
+    let mut y = if sequences { overwritten::<T>(nb * nt * nu) } else { Vec::new() };
     // GRU scratch: h·U for one step.
-    let mut hu = if gru { vec![T::ZERO; nb * gu] } else { Vec::new() };
+    let mut hu = if gru { zeroed::<T>(nb * gu) } else { Vec::new() };
     for s in 0..nt {
         // The state entering this step, and what multiplies U.
         for b in 0..nb {
@@ -352,9 +363,6 @@ pub(crate) fn forward<T: Float, RA: Fun, A: Fun>(
                             }
                         }
                     }
-                    if keep {
-                        gates[o..o + gu].copy_from_slice(&z[o..o + gu]);
-                    }
                     out[b * nu..(b + 1) * nu].copy_from_slice(hb);
                 }
             },
@@ -366,8 +374,17 @@ pub(crate) fn forward<T: Float, RA: Fun, A: Fun>(
             }
         }
     }
-    let tape = keep.then_some(Tape { gates, pre, hs, hp, cs, c: cbuf, ac, rh });
-    Forward { y: if sequences { y } else { out }, h, c, tape }
+    give(hu);
+    // z now holds the gate activations.
+    let tape = Tape { gates: z, pre, hs, hp, cs, c: cbuf, ac, rh };
+    let tape = if keep { Some(tape) } else { None };
+    let y = if sequences {
+        give(out);
+        y
+    } else {
+        out
+    };
+    Forward { y, h, c, tape }
 }
 
 /// Gradients of one sequence pass.
@@ -391,7 +408,7 @@ pub(crate) struct OutputGrads<'a, T> {
 /// Back-propagates through the time loop. `gy` is the gradient of the output (`(batch, time,
 /// units)` with `sequences`, else `(batch, units)`), `gh` and `gc` of the final states.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn backward<T: Float, RA: Fun, A: Fun>(
+pub(crate) fn backward<T: Element, RA: Fun, A: Fun>(
     cell: Cell,
     (ra, act): (RA, A),
     d: Dims,
@@ -410,18 +427,20 @@ pub(crate) fn backward<T: Float, RA: Fun, A: Fun>(
     // Gradients of the gate pre-activations: on the input side (for dX, dW and the input bias),
     // and, where they differ (GRU with reset_after), on the recurrent side (for dU, dh and the
     // recurrent bias).
-    let mut dgx = vec![T::ZERO; nb * nt * gu];
-    let mut dgh = if reset_after { vec![T::ZERO; nb * nt * gu] } else { Vec::new() };
-    let mut dh = gh.map_or_else(|| vec![T::ZERO; nb * nu], <[T]>::to_vec);
+    // Without a mask every row is written; with one, masked rows must stay zero.
+    let fresh = |n: usize| if p.mask.is_some() { zeroed::<T>(n) } else { overwritten::<T>(n) };
+    let mut dgx = fresh(nb * nt * gu);
+    let mut dgh = if reset_after { fresh(nb * nt * gu) } else { Vec::new() };
+    let mut dh = gh.map_or_else(|| zeroed::<T>(nb * nu), <[T]>::to_vec);
     let mut dc = match cell {
-        Cell::Lstm { .. } => gc.map_or_else(|| vec![T::ZERO; nb * nu], <[T]>::to_vec),
+        Cell::Lstm { .. } => gc.map_or_else(|| zeroed::<T>(nb * nu), <[T]>::to_vec),
         _ => Vec::new(),
     };
     // The gradient reaching the previous output through masked steps that repeated it.
-    let mut dpo = vec![T::ZERO; nb * nu];
-    let mut dhp = vec![T::ZERO; nb * nu];
-    let mut drh = if matches!(cell, Cell::Gru { reset_after: false }) { vec![T::ZERO; nb * nu] } else { Vec::new() };
-    let mut dpeep = vec![T::ZERO; if matches!(cell, Cell::Lstm { peephole: true }) { 3 * nu } else { 0 }];
+    let mut dpo = zeroed::<T>(nb * nu);
+    let mut dhp = zeroed::<T>(nb * nu);
+    let mut drh = if matches!(cell, Cell::Gru { reset_after: false }) { zeroed::<T>(nb * nu) } else { Vec::new() };
+    let mut dpeep = zeroed::<T>(if matches!(cell, Cell::Lstm { peephole: true }) { 3 * nu } else { 0 });
     let hpv: &[T] = tape.hp.as_deref().unwrap_or(&tape.hs);
     let pre = |o: usize| tape.pre.as_ref().map_or(T::ZERO, |p| p[o]);
     let on = |b: usize, s: usize| p.mask.map_or(true, |m| m[b * nt + s] != T::ZERO);
@@ -560,11 +579,11 @@ pub(crate) fn backward<T: Float, RA: Fun, A: Fun>(
     }
     // Whole-sequence products.
     let xm = MatRef::row_major(x, nb * nt, nf);
-    let mut dx = vec![T::ZERO; nb * nt * nf];
+    let mut dx = overwritten::<T>(nb * nt * nf);
     gemm(&mut dx, nf, MatRef::row_major(&dgx, nb * nt, gu), MatRef::row_major(p.w, nf, gu).t(), false);
-    let mut dw = vec![T::ZERO; nf * gu];
+    let mut dw = overwritten::<T>(nf * gu);
     gemm(&mut dw, gu, xm.t(), MatRef::row_major(&dgx, nb * nt, gu), false);
-    let mut du = vec![T::ZERO; nu * gu];
+    let mut du = overwritten::<T>(nu * gu);
     let hpm = MatRef::row_major(hpv, nb * nt, nu);
     match cell {
         Cell::Gru { reset_after: false } => {
@@ -578,7 +597,7 @@ pub(crate) fn backward<T: Float, RA: Fun, A: Fun>(
         }
     }
     let col_sums = |m: &[T]| {
-        let mut acc = vec![T::ZERO; gu];
+        let mut acc = zeroed::<T>(gu);
         for row in m.chunks_exact(gu) {
             for (a, v) in acc.iter_mut().zip(row) {
                 *a += *v;
@@ -592,6 +611,9 @@ pub(crate) fn backward<T: Float, RA: Fun, A: Fun>(
         if reset_after {
             dbias.extend(col_sums(&dgh));
         }
+    }
+    for b in [dgx, dgh, dpo, dhp, drh] {
+        give(b);
     }
     Backward { dx, dw, du, dbias, dpeephole: dpeep, dh0: dh, dc0: dc }
 }
