@@ -164,3 +164,46 @@ fn an_unused_output_and_no_initial_state_are_fine() {
     assert_eq!(g.get(&w).unwrap().dims(), [F, 4 * U]);
     assert!(g.get(&s.u).is_none(), "the recurrent kernel does not require grad here");
 }
+
+/// Sequences of a batch are independent: a batch large enough for the time loop to be split
+/// across threads (one task per chunk of sequences) gives each sequence's outputs and input
+/// gradient as that sequence alone (which runs unsplit), and the weight gradients as their sum.
+#[test]
+fn a_split_batch_equals_its_sequences_one_by_one() {
+    // Large enough that both passes split the batch across two threads (see `batch_chunks`).
+    let (b, t, f, u) = (6, 16, 5, 96);
+    for cell in [
+        RecurrentCell::Lstm { peephole: true },
+        RecurrentCell::Gru { reset_after: true },
+        RecurrentCell::Gru { reset_after: false },
+    ] {
+        let g = cell.gates();
+        let x = rn(&[b, t, f], 11, 1.0);
+        let w = rn(&[f, g * u], 12, 0.3).with_grad();
+        let uu = rn(&[u, g * u], 13, 0.1).with_grad();
+        let peep = rn(&[3, u], 14, 0.3).with_grad();
+        let peephole = (cell == RecurrentCell::Lstm { peephole: true }).then_some(&peep);
+        let mask: Vec<f64> = (0..b * t).map(|i| if i % 7 == 3 { 0.0 } else { 1.0 }).collect();
+        let mask = Tensor::from_vec_f64(mask, [b, t]);
+        let rec: Vec<f64> = (0..b * u).map(|i| if i % 5 == 0 { 0.0 } else { 1.25 }).collect();
+        let rec = Tensor::from_vec_f64(rec, [b, u]);
+        let o = RecurrentOpts { return_sequences: true, ..RecurrentOpts::new(cell) };
+        let run = |x: &Tensor, m: &Tensor, r: &Tensor| {
+            let inp = RecurrentInputs { peephole, mask: Some(m), recurrent_mask: Some(r), ..Default::default() };
+            x.recurrent(&w, &uu, inp, o)
+        };
+        let xg = x.with_grad();
+        let whole = run(&xg, &mask, &rec);
+        let grads = whole[0].square().sum_all().backward();
+        let mut gw_sum = Tensor::zeros([f, g * u]).to_dtype(DType::F64);
+        for i in 0..b {
+            let xi = x.narrow(0, i, 1).with_grad();
+            let one = run(&xi, &mask.narrow(0, i, 1), &rec.narrow(0, i, 1));
+            close(&one[0], &whole[0].narrow(0, i, 1), &format!("{cell:?} sequence {i} outputs"));
+            let gi = one[0].square().sum_all().backward();
+            close(gi.get(&xi).unwrap(), &grads.get(&xg).unwrap().narrow(0, i, 1), &format!("{cell:?} sequence {i} dx"));
+            gw_sum = gw_sum.add(gi.get(&w).unwrap());
+        }
+        close(&gw_sum, grads.get(&w).unwrap(), &format!("{cell:?} dW"));
+    }
+}
