@@ -758,7 +758,16 @@ pub(crate) fn backward<T: Element, RA: Fun, A: Fun>(
         jobs.push((Dims { batch: n, ..d }, p.rows(b0, n, nt, nu), tape_rows, rows));
         b0 += n;
     }
-    in_chunks(jobs, |(d, p, t, rows)| backward_loop(cell, funs, d, &p, &t, rows, sequences));
+    // Uᵀ once, row-major: each step's dG·Uᵀ reads it contiguously. Through a transposed view
+    // the GEMM repacked the strided operand every step, 2.6x slower at GRU(1024).
+    let mut ut = overwritten::<T>(nu * gu);
+    for (k, row) in p.u.chunks_exact(gu).enumerate() {
+        for (j, v) in row.iter().enumerate() {
+            ut[j * nu + k] = *v;
+        }
+    }
+    in_chunks(jobs, |(d, p, t, rows)| backward_loop(cell, funs, d, &p, &ut, &t, rows, sequences));
+    give(ut);
     let mut dpeep = dpeeps.pop().unwrap_or_default();
     for other in dpeeps {
         for (a, v) in dpeep.iter_mut().zip(&other) {
@@ -840,12 +849,15 @@ struct BwdRows<'a, T> {
     dpeep: &'a mut [T],
 }
 
-/// The backward time loop over one batch chunk.
+/// The backward time loop over one batch chunk; `ut` is the recurrent kernel transposed,
+/// `(gates · units, units)`.
+#[allow(clippy::too_many_arguments)]
 fn backward_loop<T: Element, RA: Fun, A: Fun>(
     cell: Cell,
     (ra, act): (RA, A),
     d: Dims,
     p: &Weights<T>,
+    ut: &[T],
     tape: &TapeRows<T>,
     r: BwdRows<T>,
     sequences: bool,
@@ -936,12 +948,12 @@ fn backward_loop<T: Element, RA: Fun, A: Fun>(
         match cell {
             Cell::SimpleRnn | Cell::Lstm { .. } | Cell::Gru { reset_after: true } => {
                 let dg: &[T] = if reset_after { dgh } else { dgx };
-                gemm(&mut dhp, nu, rows(dg, s * gu, nb, gu, rs_g), MatRef::row_major(p.u, nu, gu).t(), false);
+                gemm(&mut dhp, nu, rows(dg, s * gu, nb, gu, rs_g), MatRef::row_major(ut, gu, nu), false);
             }
             Cell::Gru { reset_after: false } => {
                 // d(r ⊙ hp) = dzh·U_hᵀ, then the reset gate's gradient, then the rest of dh.
-                let u_h = MatRef { data: &p.u[2 * nu..], rows: nu, cols: nu, rs: gu, cs: 1 };
-                gemm(&mut drh, nu, rows(dgx, s * gu + 2 * nu, nb, nu, rs_g), u_h.t(), false);
+                let u_ht = MatRef::row_major(&ut[2 * nu * nu..], nu, nu);
+                gemm(&mut drh, nu, rows(dgx, s * gu + 2 * nu, nb, nu, rs_g), u_ht, false);
                 for b in 0..nb {
                     if !on(b, s) {
                         continue;
@@ -955,8 +967,8 @@ fn backward_loop<T: Element, RA: Fun, A: Fun>(
                         dr[j] = d[j] * hp[j] * ra.df(pr[j], r[j]);
                     }
                 }
-                let u_zr = MatRef { data: p.u, rows: nu, cols: 2 * nu, rs: gu, cs: 1 };
-                gemm(&mut dhp, nu, rows(dgx, s * gu, nb, 2 * nu, rs_g), u_zr.t(), false);
+                let u_zrt = MatRef::row_major(&ut[..2 * nu * nu], 2 * nu, nu);
+                gemm(&mut dhp, nu, rows(dgx, s * gu, nb, 2 * nu, rs_g), u_zrt, false);
                 for b in 0..nb {
                     let o = (b * nt + s) * gu;
                     let (dst, d, r) =
