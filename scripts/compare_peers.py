@@ -6,7 +6,7 @@ Usage, from the repository root, after `cargo build --release -p sinew-bench`
 (the peers need $HOME/.peers, see ../shared/bench/peers/README.md):
   python3 scripts/compare_peers.py engine [ROUNDS]   # sinew-bench engine vs bench_torch_engine.py
   python3 scripts/compare_peers.py train [ROUNDS] [NAME...]  # sinew-bench train vs bench_torch.py and bench_keras.py (train_on_batch)
-NAME limits the train workloads to those whose sinew name starts with it (b1, b2, b5, b6).
+NAME limits the train workloads to those whose sinew name starts with it (b1, b2, b3, b4, b5, b6).
 With SINEW_BASE=/path/to/an/older/sinew-bench, that binary runs in every round too (column
 "base"), so a change is measured before and after beside the peers in one session.
 """
@@ -17,7 +17,8 @@ ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
 PEERS = os.path.join("..", "shared", "bench", "peers")
 PY = os.path.expanduser("~/.peers/bin/python")
 TRAIN = {"b1_tabular_mlp": "b1", "b5_dense_autoencoder": "b5", "b2_mnist_cnn_b32": "b2_32",
-         "b2_mnist_cnn_b128": "b2_128", "b6_cnn_predict": "b6"}
+         "b2_mnist_cnn_b128": "b2_128", "b6_cnn_predict": "b6", "b3_lstm_timeseries": "b3",
+         "b4_char_gru_256": "b4_256", "b4_char_gru_1024": "b4_1024"}
 ONLY = sys.argv[3:]
 TRAIN = {k: v for k, v in TRAIN.items() if not ONLY or any(k.startswith(o) for o in ONLY)}
 
@@ -66,6 +67,15 @@ def med(fw, name):
     return statistics.median(vals), min(vals), max(vals), k
 
 
+def cpu():
+    info = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+    model = next((l.split(":", 1)[1].strip() for l in info.splitlines() if l.startswith("Model name")), "?")
+    flags = next((l.split(":", 1)[1].split() for l in info.splitlines() if l.startswith("Flags")), [])
+    isa = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "baseline"
+    return f"{model}, {os.cpu_count()} CPUs, {isa}"
+
+
+print(f"Machine: {cpu()}; {ROUNDS} alternating rounds.\n")
 names = sorted({n for (_, n) in runs})
 fws = (["base"] if BASE else []) + ["sinew", "torch"] + (["keras"] if MODE == "train" else [])
 peer_fws = [f for f in fws if f not in ("base", "sinew")]

@@ -76,6 +76,51 @@ impl Model {
         self.predict(x, n)
     }
 
+    /// The notes' recursive forecast for a model that maps a window of `window` steps
+    /// (`[window, features]`, or `[window]` for one feature) to the next step (`[features]`):
+    /// predict from the last window of `history`, append the prediction, slide the window by one,
+    /// `horizon` times. Returns `[horizon, features]` (`[horizon]` for one feature), in the scale
+    /// the model was trained in (invert a scaler afterwards).
+    pub fn forecast(&mut self, history: &Tensor, horizon: usize) -> Result<Tensor> {
+        let Some(shape) = self.input_shape().map(<[usize]>::to_vec) else {
+            return Err(Error::state("forecast: the model has no input shape yet; build or fit it first"));
+        };
+        let (window, features) = match shape[..] {
+            [w] => (w, 1),
+            [w, f] => (w, f),
+            _ => {
+                return Err(Error::new(format!(
+                    "forecast: the model's input must be [window] or [window, features], got {shape:?}"
+                )))
+            }
+        };
+        let given = history.numel() / features.max(1);
+        if history.numel() % features.max(1) != 0 || given < window {
+            return Err(Error::new(format!(
+                "forecast: history of shape {:?} holds fewer than the {window} steps of {features} feature(s) the model reads",
+                history.dims()
+            )));
+        }
+        let mut last: Vec<f32> = history.to_vec_f32()[(given - window) * features..].to_vec();
+        let mut out = Vec::with_capacity(horizon * features);
+        let mut batch = vec![1];
+        batch.extend(&shape);
+        for _ in 0..horizon {
+            let y = self.predict_on_batch(&Tensor::from_vec(last.clone(), batch.clone()))?;
+            if y.numel() != features {
+                return Err(Error::new(format!(
+                    "forecast: the model predicts {:?} per window; a recursive forecast needs the next step's {features} value(s)",
+                    &y.dims()[1..]
+                )));
+            }
+            let next = y.to_vec_f32();
+            out.extend_from_slice(&next);
+            last.drain(..features);
+            last.extend_from_slice(&next);
+        }
+        Ok(if shape.len() == 1 { Tensor::from_vec(out, [horizon]) } else { Tensor::from_vec(out, [horizon, features]) })
+    }
+
     /// One copy of the layers per GEMM thread beyond the first, when there are several threads
     /// and every layer can be copied ([`Layer::replicate`]).
     pub(crate) fn replicas(&self) -> Option<Vec<Vec<Box<dyn Layer>>>> {
