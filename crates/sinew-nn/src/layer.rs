@@ -83,6 +83,17 @@ pub trait Layer: Send {
     fn max_pool2d_opts(&self) -> Option<Pool2dOpts> {
         None
     }
+    /// An `Embedding`'s table, so the layer after it can absorb the lookup through
+    /// [`Layer::forward_embedded`]. `None` for every other layer.
+    fn embedding_table(&self) -> Option<&Tensor> {
+        None
+    }
+    /// Fusion with an `Embedding` that alone feeds this layer: the forward pass on the rows
+    /// `ids` of `table`, without forming the embedded sequence (a recurrent layer projects the
+    /// table once and gathers by id). `None` where the layer cannot.
+    fn forward_embedded(&mut self, _ids: &Tensor, _table: &Tensor, _ctx: &mut Ctx) -> Option<Tensor> {
+        None
+    }
     /// A copy that runs inference on another thread, with the same weights (tensors are
     /// shared, not copied). `None` (the default) for a layer that cannot be copied; a model
     /// with one predicts one sub-batch at a time.

@@ -338,6 +338,19 @@ fn recurrent_cases() -> Vec<Case> {
             };
             flat(v[0].recurrent(&v[1], &v[2], inp, opts(Gru { reset_after: false }, true, true)))
         }),
+        // Embedding and recurrent layer in one op: the gradient reaches the table's rows.
+        case("gru_embedded_backwards", vec![rn(&[5, f], 1), w(3, 2), uu(3, 3), rn(&[2, 3 * u], 4)], move |v| {
+            let ids = Tensor::from_vec_f64(vec![0.0, 3.0, 3.0, 1.0, 4.0, 0.0, 2.0, 3.0], [b, t]);
+            let inp = RecurrentInputs { bias: Some(&v[3]), ..Default::default() };
+            flat(Tensor::recurrent_embedded(
+                &v[0],
+                &ids,
+                &v[1],
+                &v[2],
+                inp,
+                opts(Gru { reset_after: true }, true, true),
+            ))
+        }),
         case("gru_last_output_gelu", vec![x(), w(3, 2), uu(3, 3)], move |v| {
             let o = RecurrentOpts { activation: Activation::Gelu, ..opts(Gru { reset_after: false }, false, false) };
             flat(v[0].recurrent(&v[1], &v[2], RecurrentInputs::default(), o))

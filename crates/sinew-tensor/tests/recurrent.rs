@@ -207,3 +207,40 @@ fn a_split_batch_equals_its_sequences_one_by_one() {
         close(&gw_sum, grads.get(&w).unwrap(), &format!("{cell:?} dW"));
     }
 }
+
+/// `recurrent_embedded` is the embedding lookup followed by `recurrent`, outputs and gradients
+/// (table, kernels, bias) alike, with and without `go_backwards`.
+#[test]
+fn the_embedded_op_equals_lookup_then_recurrent() {
+    let (b, t, vocab, f, u) = (3, 6, 7, 4, 5);
+    let ids_v: Vec<f64> = (0..b * t).map(|i| ((i * 5 + 2) % vocab) as f64).collect();
+    let ids = Tensor::from_vec_f64(ids_v.clone(), [b, t]);
+    let idx: Vec<usize> = ids_v.iter().map(|&v| v as usize).collect();
+    for (cell, back) in
+        [(RecurrentCell::Lstm { peephole: false }, false), (RecurrentCell::Gru { reset_after: true }, true)]
+    {
+        let g = cell.gates();
+        let bias_shape: Vec<usize> =
+            if matches!(cell, RecurrentCell::Gru { .. }) { vec![2, g * u] } else { vec![g * u] };
+        let params =
+            [rn(&[vocab, f], 21, 1.0), rn(&[f, g * u], 22, 0.4), rn(&[u, g * u], 23, 0.4), rn(&bias_shape, 24, 0.3)];
+        let o = RecurrentOpts { return_sequences: true, go_backwards: back, ..RecurrentOpts::new(cell) };
+        let run = |fused: bool| {
+            let p: Vec<Tensor> = params.iter().map(|t| t.with_grad()).collect();
+            let inp = RecurrentInputs { bias: Some(&p[3]), ..Default::default() };
+            let y = if fused {
+                Tensor::recurrent_embedded(&p[0], &ids, &p[1], &p[2], inp, o).swap_remove(0)
+            } else {
+                p[0].index_select(0, &idx).reshape([b, t, f]).recurrent(&p[1], &p[2], inp, o).swap_remove(0)
+            };
+            let g = y.square().sum_all().backward();
+            let grads: Vec<Tensor> = p.iter().map(|t| g.get(t).unwrap().clone()).collect();
+            (y, grads)
+        };
+        let ((y1, g1), (y2, g2)) = (run(true), run(false));
+        close(&y1, &y2, &format!("{cell:?} outputs"));
+        for (i, (a, c)) in g1.iter().zip(&g2).enumerate() {
+            close(a, c, &format!("{cell:?} gradient of input {i}"));
+        }
+    }
+}

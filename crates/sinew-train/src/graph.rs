@@ -87,6 +87,15 @@ impl Graph<'_> {
                     continue;
                 }
             }
+            // So is a recurrent layer that alone reads an Embedding's output: it projects the
+            // table once and gathers by id instead of reading the embedded sequence.
+            if let (Some(c), Some(table)) = (next, layers[call.layer].embedding_table().cloned()) {
+                if let Some(y) = layers[c.layer].forward_embedded(&args[0], &table, &mut ctx) {
+                    values[node + 1] = Some(y);
+                    absorbed = Some(ci + 1);
+                    continue;
+                }
+            }
             let layer = &mut layers[call.layer];
             values[node] = Some(layer.forward_many(&args, &mut ctx));
         }

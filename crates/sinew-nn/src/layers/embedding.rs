@@ -88,6 +88,9 @@ impl Layer for EmbeddingLayer {
         dims.push(self.out[self.out.len() - 1]);
         self.params[0].value.index_select(0, &ids).reshape(dims)
     }
+    fn embedding_table(&self) -> Option<&Tensor> {
+        Some(&self.params[0].value)
+    }
     fn params(&self) -> Vec<&Param> {
         self.params.iter().collect()
     }

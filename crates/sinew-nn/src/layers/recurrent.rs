@@ -271,20 +271,26 @@ impl RnnLayer {
         self.params.iter().find(|p| p.name == name).map(|p| &p.value)
     }
 
-    fn run(&mut self, x: &Tensor, states: &[Tensor], ctx: &mut Ctx) -> Tensor {
+    /// The forward pass on the sequence `x`, or (`table`) on the rows `x` of an embedding table.
+    fn run(&mut self, x: &Tensor, table: Option<&Tensor>, states: &[Tensor], ctx: &mut Ctx) -> Tensor {
         let cfg = &self.cfg;
+        let want = if table.is_some() { 2 } else { 3 };
         assert!(
-            x.rank() == 3,
-            "{} ({}): expects (batch, timesteps, features), got {:?}",
+            x.rank() == want,
+            "{} ({}): expects (batch, timesteps{}), got {:?}",
             self.name,
             cfg.class,
+            if table.is_some() { "" } else { ", features" },
             x.shape()
         );
-        let (nb, nf) = (x.dims()[0], x.dims()[2]);
+        let nb = x.dims()[0];
         let drop = |rate: f64, shape: &[usize], rng: &mut Rng| {
             (ctx.training && rate > 0.0).then(|| Tensor::ones(shape).to_dtype(x.dtype()).dropout(rate, rng))
         };
-        let input_mask = drop(cfg.dropout, &[nb, 1, nf], ctx.rng);
+        let input_mask = match table {
+            None => drop(cfg.dropout, &[nb, 1, x.dims()[2]], ctx.rng),
+            Some(_) => None,
+        };
         let rec_mask = drop(cfg.recurrent_dropout, &[nb, cfg.units], ctx.rng);
         let x = match &input_mask {
             Some(m) => x.mul(m),
@@ -304,7 +310,12 @@ impl RnnLayer {
             return_sequences: cfg.return_sequences,
             go_backwards: cfg.go_backwards,
         };
-        let y = x.recurrent(&self.params[0].value, &self.params[1].value, inp, o).swap_remove(0);
+        let (w, u) = (&self.params[0].value, &self.params[1].value);
+        let y = match table {
+            Some(t) => Tensor::recurrent_embedded(t, &x, w, u, inp, o),
+            None => x.recurrent(w, u, inp, o),
+        }
+        .swap_remove(0);
         self.activity = cfg.activity_regularizer.map(|r| r.penalty(&y).mul_scalar(1.0 / nb.max(1) as f64));
         y
     }
@@ -324,10 +335,15 @@ impl Layer for RnnLayer {
         &self.out
     }
     fn forward(&mut self, x: &Tensor, ctx: &mut Ctx) -> Tensor {
-        self.run(x, &[], ctx)
+        self.run(x, None, &[], ctx)
     }
     fn forward_many(&mut self, xs: &[Tensor], ctx: &mut Ctx) -> Tensor {
-        self.run(&xs[0], &xs[1..], ctx)
+        self.run(&xs[0], None, &xs[1..], ctx)
+    }
+    fn forward_embedded(&mut self, ids: &Tensor, table: &Tensor, ctx: &mut Ctx) -> Option<Tensor> {
+        // Input dropout masks the embedded sequence itself, so it keeps the two layers apart.
+        let dropping = ctx.training && self.cfg.dropout > 0.0;
+        (!dropping && ids.rank() == 2).then(|| self.run(ids, Some(table), &[], ctx))
     }
     fn regularization_loss(&mut self) -> Option<Tensor> {
         let weights = self.params.iter().filter_map(|p| p.regularizer.map(|r| r.penalty(&p.value)));

@@ -126,6 +126,18 @@ impl Fun for Dyn {
     }
 }
 
+/// What the cell reads at each step.
+#[derive(Clone, Copy)]
+pub(crate) enum Input<'a, T> {
+    /// The sequence `(batch, time, features)`.
+    Dense(&'a [T]),
+    /// Rows `ids` `(batch, time)` of an embedding table `(vocabulary, features)`: the input
+    /// projection is the table's projection `table·W` (one row per word, not per step) gathered
+    /// by id, and the backward scatters the gate gradients into it, so neither the embedded
+    /// sequence nor its gradient is ever formed.
+    Embedded { table: &'a [T], ids: &'a [usize] },
+}
+
 /// Sizes: batch, time, input features, units.
 #[derive(Clone, Copy, Debug)]
 pub struct Dims {
@@ -329,7 +341,7 @@ pub(crate) fn forward<T: Element, RA: Fun, A: Fun>(
     cell: Cell,
     funs: (RA, A),
     d: Dims,
-    x: &[T],
+    x: Input<T>,
     p: &Weights<T>,
     sequences: bool,
     keep: bool,
@@ -344,7 +356,22 @@ pub(crate) fn forward<T: Element, RA: Fun, A: Fun>(
             row.copy_from_slice(&b[..gu]);
         }
     }
-    gemm(&mut z, gu, MatRef::row_major(x, nb * nt, nf), MatRef::row_major(p.w, nf, gu), p.bias.is_some());
+    match x {
+        Input::Dense(x) => {
+            gemm(&mut z, gu, MatRef::row_major(x, nb * nt, nf), MatRef::row_major(p.w, nf, gu), p.bias.is_some())
+        }
+        Input::Embedded { table, ids } => {
+            let vocab = table.len() / nf.max(1);
+            let mut tw = overwritten::<T>(vocab * gu);
+            gemm(&mut tw, gu, MatRef::row_major(table, vocab, nf), MatRef::row_major(p.w, nf, gu), false);
+            for (row, &id) in z.chunks_exact_mut(gu).zip(ids) {
+                for (v, w) in row.iter_mut().zip(&tw[id * gu..(id + 1) * gu]) {
+                    *v = if p.bias.is_some() { *v + *w } else { *w };
+                }
+            }
+            give(tw);
+        }
+    }
     let needs_pre = keep && (funs.0.needs_input() || funs.1.needs_input());
     let mut pre = if needs_pre { zeroed::<T>(nb * nt * gu) } else { Vec::new() };
     let mut hs = overwritten::<T>(nb * nt * nu);
@@ -680,6 +707,7 @@ fn gru_backward<T: Float, RA: Fun, A: Fun, const R: bool>(
 
 /// Gradients of one sequence pass.
 pub(crate) struct Backward<T> {
+    /// Of the input sequence, or of the embedding table.
     pub dx: Vec<T>,
     pub dw: Vec<T>,
     pub du: Vec<T>,
@@ -703,7 +731,7 @@ pub(crate) fn backward<T: Element, RA: Fun, A: Fun>(
     cell: Cell,
     funs: (RA, A),
     d: Dims,
-    x: &[T],
+    x: Input<T>,
     p: &Weights<T>,
     tape: &Tape<T>,
     sequences: bool,
@@ -777,11 +805,30 @@ pub(crate) fn backward<T: Element, RA: Fun, A: Fun>(
     }
     // Whole-sequence products.
     let hpv: &[T] = tape.hp.as_deref().unwrap_or(&tape.hs);
-    let xm = MatRef::row_major(x, nb * nt, nf);
-    let mut dx = overwritten::<T>(nb * nt * nf);
-    gemm(&mut dx, nf, MatRef::row_major(&dgx, nb * nt, gu), MatRef::row_major(p.w, nf, gu).t(), false);
     let mut dw = overwritten::<T>(nf * gu);
-    gemm(&mut dw, gu, xm.t(), MatRef::row_major(&dgx, nb * nt, gu), false);
+    let dx = match x {
+        Input::Dense(x) => {
+            let mut dx = overwritten::<T>(nb * nt * nf);
+            gemm(&mut dx, nf, MatRef::row_major(&dgx, nb * nt, gu), MatRef::row_major(p.w, nf, gu).t(), false);
+            gemm(&mut dw, gu, MatRef::row_major(x, nb * nt, nf).t(), MatRef::row_major(&dgx, nb * nt, gu), false);
+            dx
+        }
+        Input::Embedded { table, ids } => {
+            // The gradient of table·W, one row per word, then through the product.
+            let vocab = table.len() / nf.max(1);
+            let mut dtw = zeroed::<T>(vocab * gu);
+            for (row, &id) in dgx.chunks_exact(gu).zip(ids) {
+                for (d, g) in dtw[id * gu..(id + 1) * gu].iter_mut().zip(row) {
+                    *d += *g;
+                }
+            }
+            let mut dtable = overwritten::<T>(vocab * nf);
+            gemm(&mut dtable, nf, MatRef::row_major(&dtw, vocab, gu), MatRef::row_major(p.w, nf, gu).t(), false);
+            gemm(&mut dw, gu, MatRef::row_major(table, vocab, nf).t(), MatRef::row_major(&dtw, vocab, gu), false);
+            give(dtw);
+            dtable
+        }
+    };
     let mut du = overwritten::<T>(nu * gu);
     let hpm = MatRef::row_major(hpv, nb * nt, nu);
     match cell {

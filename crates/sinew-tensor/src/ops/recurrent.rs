@@ -4,7 +4,7 @@
 use crate::activation::Activation;
 use crate::autograd::{is_grad_enabled, record_multi, Op};
 pub use crate::kernels::recurrent::Cell as RecurrentCell;
-use crate::kernels::recurrent::{backward, forward, Dims, Dyn, OutputGrads, Sig, Tanh, Tape, Weights};
+use crate::kernels::recurrent::{backward, forward, Dims, Dyn, Input, OutputGrads, Sig, Tanh, Tape, Weights};
 use crate::shape::Shape;
 use crate::storage::{with_dtype, Element};
 use crate::tensor::Tensor;
@@ -153,151 +153,238 @@ impl Tensor {
         inp: RecurrentInputs<'_>,
         o: RecurrentOpts,
     ) -> Vec<Tensor> {
-        let cell = o.cell;
         assert!(
             self.rank() == 3,
-            "recurrent ({cell:?}): input must be (batch, time, features), got {:?}",
+            "recurrent ({:?}): input must be (batch, time, features), got {:?}",
+            o.cell,
             self.shape()
         );
-        let (nb, nt, nf) = (self.dims()[0], self.dims()[1], self.dims()[2]);
-        assert!(nt > 0, "recurrent ({cell:?}): the sequence has no timesteps: {:?}", self.shape());
-        let g = cell.gates();
+        let dims = (self.dims()[0], self.dims()[1], self.dims()[2]);
+        recurrent_op(Source::Sequence(self), dims, kernel, recurrent_kernel, inp, o)
+    }
+
+    /// An `Embedding` followed by a recurrent layer, as one op: [`Tensor::recurrent`] over the
+    /// rows `ids` `(batch, time)` (integral values) of `table` `(vocabulary, features)`. The input
+    /// projection is `table·W` gathered by id, and the backward scatters the gate gradients into
+    /// it, so the embedded sequence (and its gradient) is never formed, and the two
+    /// whole-sequence products with the input become products with the table. Same results as
+    /// `table.index_select(0, ids).reshape(..).recurrent(..)`, up to rounding.
+    pub fn recurrent_embedded(
+        table: &Tensor,
+        ids: &Tensor,
+        kernel: &Tensor,
+        recurrent_kernel: &Tensor,
+        inp: RecurrentInputs<'_>,
+        o: RecurrentOpts,
+    ) -> Vec<Tensor> {
+        let cell = o.cell;
         assert!(
-            recurrent_kernel.rank() == 2 && recurrent_kernel.dims()[1] == g * recurrent_kernel.dims()[0],
-            "recurrent ({cell:?}): recurrent_kernel must be (units, {g} · units), got {:?}",
-            recurrent_kernel.shape()
+            table.rank() == 2 && ids.rank() == 2,
+            "recurrent_embedded ({cell:?}): table must be (vocabulary, features) and ids (batch, time), got {:?} and {:?}",
+            table.shape(),
+            ids.shape()
         );
-        let nu = recurrent_kernel.dims()[0];
-        let gu = g * nu;
-        check_shape(kernel, &[nf, gu], "kernel", self, &o);
-        check_shape(recurrent_kernel, &[nu, gu], "recurrent_kernel", self, &o);
-        let reset_after = cell == RecurrentCell::Gru { reset_after: true };
-        if let Some(b) = inp.bias {
-            let want: &[usize] = if reset_after { &[2, gu] } else { &[gu] };
-            check_shape(b, want, "bias", self, &o);
+        let vocab = table.dims()[0];
+        let idx: Vec<usize> = ids
+            .to_vec_f64()
+            .into_iter()
+            .map(|v| {
+                assert!(
+                    v >= 0.0 && v.fract() == 0.0 && v < vocab as f64,
+                    "recurrent_embedded ({cell:?}): id {v} is not an integer in [0, {vocab})"
+                );
+                v as usize
+            })
+            .collect();
+        let dims = (ids.dims()[0], ids.dims()[1], table.dims()[1]);
+        recurrent_op(Source::Embedded { table, ids: idx }, dims, kernel, recurrent_kernel, inp, o)
+    }
+}
+
+/// What a recurrent op reads.
+enum Source<'a> {
+    Sequence(&'a Tensor),
+    Embedded { table: &'a Tensor, ids: Vec<usize> },
+}
+
+/// The input in processing order, kept by the backward closure.
+enum Owned {
+    Sequence(Tensor),
+    Embedded(Vec<usize>),
+}
+
+impl Owned {
+    /// The kernel's view; `first` is the op's first input (the table, when embedded).
+    fn input<'a, T: Element>(&'a self, first: &'a Tensor) -> Input<'a, T> {
+        match self {
+            Owned::Sequence(x) => Input::Dense(x.data::<T>()),
+            Owned::Embedded(ids) => Input::Embedded { table: first.data::<T>(), ids },
         }
-        let peephole = cell == RecurrentCell::Lstm { peephole: true };
-        assert!(
-            inp.peephole.is_some() == peephole,
-            "recurrent ({cell:?}): peephole weights are required exactly for a peephole LSTM"
-        );
-        if let Some(p) = inp.peephole {
-            check_shape(p, &[3, nu], "peephole", self, &o);
+    }
+}
+
+/// The op behind [`Tensor::recurrent`] and [`Tensor::recurrent_embedded`].
+fn recurrent_op(
+    src: Source<'_>,
+    (nb, nt, nf): (usize, usize, usize),
+    kernel: &Tensor,
+    recurrent_kernel: &Tensor,
+    inp: RecurrentInputs<'_>,
+    o: RecurrentOpts,
+) -> Vec<Tensor> {
+    let cell = o.cell;
+    let x: &Tensor = match &src {
+        Source::Sequence(x) => x,
+        Source::Embedded { table, .. } => table,
+    };
+    assert!(nt > 0, "recurrent ({cell:?}): the sequence has no timesteps: {:?}", x.shape());
+    let g = cell.gates();
+    assert!(
+        recurrent_kernel.rank() == 2 && recurrent_kernel.dims()[1] == g * recurrent_kernel.dims()[0],
+        "recurrent ({cell:?}): recurrent_kernel must be (units, {g} · units), got {:?}",
+        recurrent_kernel.shape()
+    );
+    let nu = recurrent_kernel.dims()[0];
+    let gu = g * nu;
+    check_shape(kernel, &[nf, gu], "kernel", x, &o);
+    check_shape(recurrent_kernel, &[nu, gu], "recurrent_kernel", x, &o);
+    let reset_after = cell == RecurrentCell::Gru { reset_after: true };
+    if let Some(b) = inp.bias {
+        let want: &[usize] = if reset_after { &[2, gu] } else { &[gu] };
+        check_shape(b, want, "bias", x, &o);
+    }
+    let peephole = cell == RecurrentCell::Lstm { peephole: true };
+    assert!(
+        inp.peephole.is_some() == peephole,
+        "recurrent ({cell:?}): peephole weights are required exactly for a peephole LSTM"
+    );
+    if let Some(p) = inp.peephole {
+        check_shape(p, &[3, nu], "peephole", x, &o);
+    }
+    assert!(
+        inp.initial_state.is_empty() || inp.initial_state.len() == cell.states(),
+        "recurrent ({cell:?}): expected {} initial state tensors, got {}",
+        cell.states(),
+        inp.initial_state.len()
+    );
+    for s in inp.initial_state {
+        check_shape(s, &[nb, nu], "initial state", x, &o);
+    }
+    // Masks are data, not differentiated: any dtype, taken in the input's.
+    let as_data = |m: &Tensor, want: &[usize], what: &str| {
+        let m = m.detach().to_dtype(x.dtype());
+        check_shape(&m, want, what, x, &o);
+        m
+    };
+    let mask = inp.mask.map(|m| as_data(m, &[nb, nt], "mask"));
+    let rec_mask = inp.recurrent_mask.map(|m| as_data(m, &[nb, nu], "recurrent_mask"));
+    for (a, what) in [(o.activation, "activation"), (o.recurrent_activation, "recurrent_activation")] {
+        assert!(a.is_elementwise(), "recurrent ({cell:?}): {what} must be elementwise, got {a:?}");
+    }
+    let d = Dims { batch: nb, time: nt, features: nf, units: nu };
+    let h0 = inp.initial_state.first();
+    let c0 = inp.initial_state.get(1);
+    let mut inputs: SmallVec<[&Tensor; 7]> = SmallVec::new();
+    inputs.extend([x, kernel, recurrent_kernel]);
+    inputs.extend(inp.bias);
+    inputs.extend(inp.peephole);
+    inputs.extend(inp.initial_state);
+    let recording = is_grad_enabled() && inputs.iter().any(|t| t.requires_grad());
+    let seq = o.return_sequences;
+    let y_shape = if seq { Shape::new(&[nb, nt, nu]) } else { Shape::new(&[nb, nu]) };
+    let state_shape = Shape::new(&[nb, nu]);
+    // Processing order: a reversed copy of the input (and mask) when going backwards.
+    let rev = |t: &Tensor, w: usize| with_dtype!(t.dtype(), T => Tensor::from_storage(T::wrap(reverse_time(t.data::<T>(), nb, nt, w)), t.shape().clone()));
+    // The input in processing order: a reversed copy (of the sequence, or of the ids).
+    let src = match src {
+        Source::Sequence(x) if o.go_backwards => Owned::Sequence(rev(x, nf)),
+        Source::Sequence(x) => Owned::Sequence(x.clone()),
+        Source::Embedded { ids, .. } => {
+            Owned::Embedded(if o.go_backwards { reverse_time(&ids, nb, nt, 1) } else { ids })
         }
-        assert!(
-            inp.initial_state.is_empty() || inp.initial_state.len() == cell.states(),
-            "recurrent ({cell:?}): expected {} initial state tensors, got {}",
-            cell.states(),
-            inp.initial_state.len()
-        );
-        for s in inp.initial_state {
-            check_shape(s, &[nb, nu], "initial state", self, &o);
-        }
-        // Masks are data, not differentiated: any dtype, taken in the input's.
-        let as_data = |m: &Tensor, want: &[usize], what: &str| {
-            let m = m.detach().to_dtype(self.dtype());
-            check_shape(&m, want, what, self, &o);
-            m
+    };
+    let mask = mask.map(|m| if o.go_backwards { rev(&m, 1) } else { m });
+    let (outputs, tape) = with_dtype!(x.dtype(), T => {
+        let w = Weights {
+            w: kernel.data::<T>(),
+            u: recurrent_kernel.data::<T>(),
+            bias: inp.bias.map(|b| b.data::<T>()),
+            peephole: inp.peephole.map(|p| p.data::<T>()),
+            h0: h0.map(|t| t.data::<T>()),
+            c0: c0.map(|t| t.data::<T>()),
+            mask: mask.as_ref().map(|m| m.data::<T>()),
+            rec_mask: rec_mask.as_ref().map(|m| m.data::<T>()),
         };
-        let mask = inp.mask.map(|m| as_data(m, &[nb, nt], "mask"));
-        let rec_mask = inp.recurrent_mask.map(|m| as_data(m, &[nb, nu], "recurrent_mask"));
-        for (a, what) in [(o.activation, "activation"), (o.recurrent_activation, "recurrent_activation")] {
-            assert!(a.is_elementwise(), "recurrent ({cell:?}): {what} must be elementwise, got {a:?}");
+        let input = src.input::<T>(x);
+        let fw = with_funs!(o, |ra, act| forward(cell, (ra, act), d, input, &w, seq, recording));
+        let mut outs = vec![(T::wrap(fw.y), y_shape), (T::wrap(fw.h), state_shape.clone())];
+        if cell.states() == 2 {
+            outs.push((T::wrap(fw.c), state_shape.clone()));
         }
-        let d = Dims { batch: nb, time: nt, features: nf, units: nu };
-        let h0 = inp.initial_state.first();
-        let c0 = inp.initial_state.get(1);
-        let mut inputs: SmallVec<[&Tensor; 7]> = SmallVec::new();
-        inputs.extend([self, kernel, recurrent_kernel]);
-        inputs.extend(inp.bias);
-        inputs.extend(inp.peephole);
-        inputs.extend(inp.initial_state);
-        let recording = is_grad_enabled() && inputs.iter().any(|t| t.requires_grad());
-        let seq = o.return_sequences;
-        let y_shape = if seq { Shape::new(&[nb, nt, nu]) } else { Shape::new(&[nb, nu]) };
-        let state_shape = Shape::new(&[nb, nu]);
-        // Processing order: a reversed copy of the input (and mask) when going backwards.
-        let rev = |t: &Tensor, w: usize| with_dtype!(t.dtype(), T => Tensor::from_storage(T::wrap(reverse_time(t.data::<T>(), nb, nt, w)), t.shape().clone()));
-        let xs = if o.go_backwards { rev(self, nf) } else { self.clone() };
-        let mask = mask.map(|m| if o.go_backwards { rev(&m, 1) } else { m });
-        let (outputs, tape) = with_dtype!(self.dtype(), T => {
+        (outs, fw.tape.map(T::wrap_tape))
+    });
+    if !recording {
+        return outputs.into_iter().map(|(st, sh)| Tensor::from_storage(st, sh)).collect();
+    }
+    let tape = tape.expect("recording keeps the tape");
+    let (has_bias, has_h0) = (inp.bias.is_some(), h0.is_some());
+    record_multi(Op::Recurrent, outputs, &inputs, move |gys, ins| {
+        let (kernel, rkernel) = (&ins[1], &ins[2]);
+        let mut k = 3;
+        let mut next = |present: bool| {
+            present.then(|| {
+                k += 1;
+                &ins[k - 1]
+            })
+        };
+        let bias = next(has_bias);
+        let peep = next(peephole);
+        let h0 = next(has_h0);
+        let c0 = next(has_h0 && cell.states() == 2);
+        with_dtype!(ins[0].dtype(), T => {
             let w = Weights {
                 w: kernel.data::<T>(),
-                u: recurrent_kernel.data::<T>(),
-                bias: inp.bias.map(|b| b.data::<T>()),
-                peephole: inp.peephole.map(|p| p.data::<T>()),
-                h0: h0.map(|t| t.data::<T>()),
-                c0: c0.map(|t| t.data::<T>()),
+                u: rkernel.data::<T>(),
+                bias: bias.map(|b| b.data::<T>()),
+                peephole: peep.map(|p| p.data::<T>()),
+                h0: None,
+                c0: None,
                 mask: mask.as_ref().map(|m| m.data::<T>()),
                 rec_mask: rec_mask.as_ref().map(|m| m.data::<T>()),
             };
-            let fw = with_funs!(o, |ra, act| forward(cell, (ra, act), d, xs.data::<T>(), &w, seq, recording));
-            let mut outs = vec![(T::wrap(fw.y), y_shape), (T::wrap(fw.h), state_shape.clone())];
-            if cell.states() == 2 {
-                outs.push((T::wrap(fw.c), state_shape.clone()));
-            }
-            (outs, fw.tape.map(T::wrap_tape))
-        });
-        if !recording {
-            return outputs.into_iter().map(|(st, sh)| Tensor::from_storage(st, sh)).collect();
-        }
-        let tape = tape.expect("recording keeps the tape");
-        let (has_bias, has_h0) = (inp.bias.is_some(), h0.is_some());
-        record_multi(Op::Recurrent, outputs, &inputs, move |gys, ins| {
-            let (kernel, rkernel) = (&ins[1], &ins[2]);
-            let mut k = 3;
-            let mut next = |present: bool| {
-                present.then(|| {
-                    k += 1;
-                    &ins[k - 1]
-                })
+            let g = |i: usize| gys.get(i).and_then(|g| g.as_ref()).map(|g| g.data::<T>());
+            let bw = with_funs!(o, |ra, act| backward(
+                cell,
+                (ra, act),
+                d,
+                src.input::<T>(&ins[0]),
+                &w,
+                T::tape(&tape),
+                seq,
+                OutputGrads { y: g(0), h: g(1), c: g(2) },
+            ));
+            let dx = match src {
+                Owned::Sequence(_) if o.go_backwards => reverse_time(&bw.dx, nb, nt, nf),
+                _ => bw.dx,
             };
-            let bias = next(has_bias);
-            let peep = next(peephole);
-            let h0 = next(has_h0);
-            let c0 = next(has_h0 && cell.states() == 2);
-            with_dtype!(ins[0].dtype(), T => {
-                let w = Weights {
-                    w: kernel.data::<T>(),
-                    u: rkernel.data::<T>(),
-                    bias: bias.map(|b| b.data::<T>()),
-                    peephole: peep.map(|p| p.data::<T>()),
-                    h0: None,
-                    c0: None,
-                    mask: mask.as_ref().map(|m| m.data::<T>()),
-                    rec_mask: rec_mask.as_ref().map(|m| m.data::<T>()),
-                };
-                let g = |i: usize| gys.get(i).and_then(|g| g.as_ref()).map(|g| g.data::<T>());
-                let bw = with_funs!(o, |ra, act| backward(
-                    cell,
-                    (ra, act),
-                    d,
-                    xs.data::<T>(),
-                    &w,
-                    T::tape(&tape),
-                    seq,
-                    OutputGrads { y: g(0), h: g(1), c: g(2) },
-                ));
-                let dx = if o.go_backwards { reverse_time(&bw.dx, nb, nt, nf) } else { bw.dx };
-                let wrap = |v: Vec<T>, t: &Tensor| t.requires_grad().then(|| Tensor::from_storage(T::wrap(v), t.shape().clone()));
-                let mut out: crate::autograd::Grads = SmallVec::new();
-                out.push(wrap(dx, &ins[0]));
-                out.push(wrap(bw.dw, kernel));
-                out.push(wrap(bw.du, rkernel));
-                if let Some(b) = bias {
-                    out.push(wrap(bw.dbias, b));
-                }
-                if let Some(p) = peep {
-                    out.push(wrap(bw.dpeephole, p));
-                }
-                if let Some(h0) = h0 {
-                    out.push(wrap(bw.dh0, h0));
-                }
-                if let Some(c0) = c0 {
-                    out.push(wrap(bw.dc0, c0));
-                }
-                out
-            })
+            let wrap = |v: Vec<T>, t: &Tensor| t.requires_grad().then(|| Tensor::from_storage(T::wrap(v), t.shape().clone()));
+            let mut out: crate::autograd::Grads = SmallVec::new();
+            out.push(wrap(dx, &ins[0]));
+            out.push(wrap(bw.dw, kernel));
+            out.push(wrap(bw.du, rkernel));
+            if let Some(b) = bias {
+                out.push(wrap(bw.dbias, b));
+            }
+            if let Some(p) = peep {
+                out.push(wrap(bw.dpeephole, p));
+            }
+            if let Some(h0) = h0 {
+                out.push(wrap(bw.dh0, h0));
+            }
+            if let Some(c0) = c0 {
+                out.push(wrap(bw.dc0, c0));
+            }
+            out
         })
-    }
+    })
 }
