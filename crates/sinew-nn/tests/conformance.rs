@@ -205,6 +205,10 @@ fn cases() -> Vec<Case> {
         case_states(GRU::new(2).return_sequences(true), &[&[3, 2], &[2]], 3 * 2 * (2 + 2) + 2 * 3 * 2),
         case_states(LSTM::new(2), &[&[3, 2], &[2], &[2]], 4 * 2 * (2 + 2) + 4 * 2),
         Case { ids: Some(7), ..case(Embedding::new(7, 3), &[5], 7 * 3, false) },
+        case(Bidirectional::new(LSTM::new(2).return_sequences(true)), &[3, 2], 2 * (4 * 2 * (2 + 2) + 4 * 2), false),
+        case(Bidirectional::new(GRU::new(2)).merge_mode("sum"), &[3, 2], 2 * (3 * 2 * (2 + 2) + 2 * 3 * 2), false),
+        case(Bidirectional::new(SimpleRNN::new(2).return_sequences(true)).merge_mode("ave"), &[3, 2], 2 * 10, false),
+        case_states(Bidirectional::new(GRU::new(2)).merge_mode("mul"), &[&[3, 2], &[2], &[2]], 72),
     ]
 }
 

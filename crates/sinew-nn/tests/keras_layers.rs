@@ -63,6 +63,8 @@ fn config(name: &str) -> Box<dyn LayerConfig> {
         "gru" => Box::new(GRU::new(4)),
         "gru_reset_before_seq" => Box::new(GRU::new(3).reset_after(false).return_sequences(true)),
         "gru_backwards_seq" => Box::new(GRU::new(3).go_backwards(true).return_sequences(true)),
+        "bidirectional_lstm_concat_seq" => Box::new(Bidirectional::new(LSTM::new(3).return_sequences(true))),
+        "bidirectional_gru_sum" => Box::new(Bidirectional::new(GRU::new(3)).merge_mode("sum")),
         other => panic!("no sinew layer for fixture case {other}"),
     }
 }
@@ -89,7 +91,7 @@ fn close(case: &str, what: &str, got: &[f64], want: &[f64]) {
 fn layers_match_keras_outputs_gradients_and_state() {
     let root: Value = serde_json::from_str(FIXTURE).unwrap();
     let cases = root["cases"].as_array().unwrap();
-    assert_eq!(cases.len(), 43);
+    assert_eq!(cases.len(), 45);
     for c in cases {
         let name = c["name"].as_str().unwrap();
         let x_shape = dims(&c["x_shape"]);

@@ -106,7 +106,7 @@ impl Model {
         let mut batch = vec![1];
         batch.extend(&shape);
         for _ in 0..horizon {
-            let y = self.predict_on_batch(&Tensor::from_vec(last.clone(), batch.clone()))?;
+            let y = self.predict_on_batch(Tensor::from_vec(last.clone(), batch.clone()))?;
             if y.numel() != features {
                 return Err(Error::new(format!(
                     "forecast: the model predicts {:?} per window; a recursive forecast needs the next step's {features} value(s)",

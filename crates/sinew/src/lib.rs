@@ -18,8 +18,8 @@ pub mod prelude {
     pub use sinew_data::Dataset;
     pub use sinew_nn::{
         Activation, ActivationLayer, Add, AlphaDropout, Average, AveragePooling1D, AveragePooling2D,
-        BatchNormalization, BinaryCrossentropy, CategoricalCrossentropy, Concatenate, Conv1D, Conv2D, Conv2DTranspose,
-        Cropping2D, Dense, DepthwiseConv2D, Dropout, Embedding, Flatten, GlobalAveragePooling1D,
+        BatchNormalization, Bidirectional, BinaryCrossentropy, CategoricalCrossentropy, Concatenate, Conv1D, Conv2D,
+        Conv2DTranspose, Cropping2D, Dense, DepthwiseConv2D, Dropout, Embedding, Flatten, GlobalAveragePooling1D,
         GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, Initializer, LayerNormalization, LeakyReLU,
         MaxPooling1D, MaxPooling2D, Maximum, Minimum, Multiply, PReLU, Padding, ReLU, Reshape, SeparableConv2D,
         SimpleRNN, Softmax, SparseCategoricalCrossentropy, SpatialDropout2D, Subtract, UpSampling2D, ZeroPadding2D,

@@ -155,7 +155,11 @@ mod tests {
             let given: Map<String, Value> = sig
                 .iter()
                 .filter(|(_, d)| *d == json!(REQUIRED))
-                .map(|(k, _)| (k.to_string(), required[k].clone()))
+                .map(|(k, _)| match (class, *k) {
+                    // The wrapped layer of a Bidirectional is recurrent.
+                    ("Bidirectional", "layer") => (k.to_string(), json!({"class": "LSTM", "units": 2})),
+                    _ => (k.to_string(), required[k].clone()),
+                })
                 .collect();
             let cfg = layer_from_args(class, &given).unwrap_or_else(|e| panic!("{class}: {}", e.message));
             assert_eq!(cfg.class_name(), class);

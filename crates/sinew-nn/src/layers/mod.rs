@@ -125,6 +125,7 @@ fn declared_layers() -> Vec<Registered> {
         declared::<recurrent::SimpleRNN>(),
         declared::<recurrent::LSTM>(),
         declared::<recurrent::GRU>(),
+        declared::<recurrent::Bidirectional>(),
     ]
 }
 

@@ -267,8 +267,9 @@ pub struct RnnLayer {
 }
 
 impl RnnLayer {
+    /// The weight `name` (`bias`), also when a wrapper prefixed it (`forward/bias`).
     fn param(&self, name: &str) -> Option<&Tensor> {
-        self.params.iter().find(|p| p.name == name).map(|p| &p.value)
+        self.params.iter().find(|p| p.name.rsplit('/').next() == Some(name)).map(|p| &p.value)
     }
 
     /// The forward pass on the sequence `x`, or (`table`) on the rows `x` of an embedding table.
@@ -354,6 +355,207 @@ impl Layer for RnnLayer {
     }
     fn params_mut(&mut self) -> Vec<&mut Param> {
         self.params.iter_mut().collect()
+    }
+    fn config(&self) -> Value {
+        self.config.clone()
+    }
+}
+
+/// A recurrent layer as an argument of another (`Bidirectional`'s `layer`): its config with
+/// `class_name` (a spec may write `class`).
+#[derive(Clone, Debug)]
+#[allow(clippy::upper_case_acronyms)]
+pub enum RecurrentLayer {
+    SimpleRNN(SimpleRNN),
+    LSTM(LSTM),
+    GRU(GRU),
+}
+
+impl RecurrentLayer {
+    fn rnn(&self) -> Rnn {
+        match self {
+            RecurrentLayer::SimpleRNN(c) => c.rnn(),
+            RecurrentLayer::LSTM(c) => c.rnn(),
+            RecurrentLayer::GRU(c) => c.rnn(),
+        }
+    }
+}
+
+macro_rules! recurrent_arg {
+    ($($t:ident),*) => {
+        $(impl super::declare::ArgInto<RecurrentLayer> for $t {
+            fn arg_into(self) -> RecurrentLayer {
+                RecurrentLayer::$t(self)
+            }
+        })*
+        impl super::declare::ArgValue for RecurrentLayer {
+            fn to_json(&self) -> Value {
+                match self {
+                    $(RecurrentLayer::$t(c) => named_config(c.args(), $t::CLASS, c.name.as_deref().unwrap_or_default()),)*
+                }
+            }
+            fn from_json(v: &Value) -> std::result::Result<Self, String> {
+                let class = v.get("class_name").or_else(|| v.get("class")).and_then(Value::as_str).unwrap_or_default();
+                let name = v.get("name").and_then(Value::as_str).filter(|n| !n.is_empty()).map(str::to_string);
+                match class {
+                    $(stringify!($t) => Ok(RecurrentLayer::$t($t::from_args(v).map_err(|e| e.message)?.with_name(name))),)*
+                    other => Err(format!("must be a SimpleRNN, LSTM or GRU layer, got {other:?}")),
+                }
+            }
+        }
+    };
+}
+recurrent_arg!(SimpleRNN, LSTM, GRU);
+
+declare_layer! {
+    /// Keras `Bidirectional`: the recurrent `layer` run forwards and, as a copy with its own
+    /// weights, backwards (`go_backwards` flipped), their outputs combined by `merge_mode`. With
+    /// `return_sequences` the backward outputs are put back in time order first. Called on the
+    /// sequence and initial states, the states are split in halves: the forward layer's, then the
+    /// backward layer's (Keras' `initial_state`). Weights: each direction's, named
+    /// `forward/kernel`, ..., `backward/kernel`, ...
+    pub struct Bidirectional("Bidirectional") {
+        new(layer: RecurrentLayer),
+        /// `concat` (the last axis doubles), `sum`, `mul` or `ave`.
+        merge_mode: String = "concat".to_string(),
+    }
+}
+
+/// How [`Bidirectional`] combines its two directions.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Merge {
+    Concat,
+    Sum,
+    Mul,
+    Ave,
+}
+
+impl LayerConfig for Bidirectional {
+    fn class_name(&self) -> &'static str {
+        Self::CLASS
+    }
+    fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+    fn build(&self, name: String, input: &[usize], rng: &mut Rng) -> Result<Box<dyn Layer>> {
+        self.build_many(name, &[input.to_vec()], rng)
+    }
+    fn build_many(&self, name: String, inputs: &[Vec<usize>], rng: &mut Rng) -> Result<Box<dyn Layer>> {
+        let merge = match self.merge_mode.as_str() {
+            "concat" => Merge::Concat,
+            "sum" => Merge::Sum,
+            "mul" => Merge::Mul,
+            "ave" => Merge::Ave,
+            other => {
+                return Err(Error::invalid(format!(
+                    "Bidirectional: merge_mode must be \"concat\", \"sum\", \"mul\" or \"ave\", got {other:?}"
+                )))
+            }
+        };
+        let inner = self.layer.rnn();
+        let states = inner.cell.states();
+        if inputs.len() != 1 && inputs.len() != 1 + 2 * states {
+            return Err(Error::shape(format!(
+                "{name} (Bidirectional): expects the sequence and {} initial states (each direction's {states}), got {} inputs",
+                2 * states,
+                inputs.len()
+            )));
+        }
+        let half = |k: usize| {
+            let mut v = vec![inputs[0].clone()];
+            if inputs.len() > 1 {
+                v.extend(inputs[1 + k * states..1 + (k + 1) * states].iter().cloned());
+            }
+            v
+        };
+        let mut forward = inner.build(Value::Null, format!("{name}/forward"), &half(0), rng)?;
+        let mut back = inner.clone();
+        back.go_backwards = !back.go_backwards;
+        let mut backward = back.build(Value::Null, format!("{name}/backward"), &half(1), rng)?;
+        for (layer, dir) in [(&mut forward, "forward"), (&mut backward, "backward")] {
+            for p in &mut layer.params {
+                p.name = direction_name(dir, p.name);
+            }
+        }
+        let mut out = forward.out.clone();
+        if merge == Merge::Concat {
+            *out.last_mut().expect("a recurrent output has a units axis") *= 2;
+        }
+        let config = named_config(self.args(), Self::CLASS, &name);
+        Ok(Box::new(BidirectionalLayer { config, name, forward, backward, merge, states, out }))
+    }
+}
+
+/// `forward/kernel` and the like: the two directions' weights under one layer.
+fn direction_name(dir: &str, weight: &str) -> &'static str {
+    const NAMES: [[&str; 4]; 2] = [
+        ["forward/kernel", "forward/recurrent_kernel", "forward/bias", "forward/peephole_kernel"],
+        ["backward/kernel", "backward/recurrent_kernel", "backward/bias", "backward/peephole_kernel"],
+    ];
+    let d = usize::from(dir == "backward");
+    let w = ["kernel", "recurrent_kernel", "bias", "peephole_kernel"]
+        .iter()
+        .position(|n| *n == weight)
+        .expect("a recurrent layer's weights are kernel, recurrent_kernel, bias and peephole_kernel");
+    NAMES[d][w]
+}
+
+/// A built [`Bidirectional`].
+#[derive(Clone)]
+pub struct BidirectionalLayer {
+    config: Value,
+    name: String,
+    forward: RnnLayer,
+    backward: RnnLayer,
+    merge: Merge,
+    states: usize,
+    out: Vec<usize>,
+}
+
+impl Layer for BidirectionalLayer {
+    fn replicate(&self) -> Option<Box<dyn Layer>> {
+        Some(Box::new(self.clone()))
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn class_name(&self) -> &'static str {
+        Bidirectional::CLASS
+    }
+    fn output_shape(&self) -> &[usize] {
+        &self.out
+    }
+    fn forward(&mut self, x: &Tensor, ctx: &mut Ctx) -> Tensor {
+        self.forward_many(std::slice::from_ref(x), ctx)
+    }
+    fn forward_many(&mut self, xs: &[Tensor], ctx: &mut Ctx) -> Tensor {
+        let s = self.states;
+        let (fs, bs) = if xs.len() > 1 { (&xs[1..1 + s], &xs[1 + s..1 + 2 * s]) } else { (&xs[..0], &xs[..0]) };
+        let a = self.forward.run(&xs[0], None, fs, ctx);
+        let mut b = self.backward.run(&xs[0], None, bs, ctx);
+        if self.forward.cfg.return_sequences {
+            // Back in time order.
+            let t = b.dims()[1];
+            b = b.index_select(1, &(0..t).rev().collect::<Vec<_>>());
+        }
+        match self.merge {
+            Merge::Concat => Tensor::concat(&[&a, &b], -1),
+            Merge::Sum => a.add(&b),
+            Merge::Mul => a.mul(&b),
+            Merge::Ave => a.add(&b).mul_scalar(0.5),
+        }
+    }
+    fn regularization_loss(&mut self) -> Option<Tensor> {
+        [self.forward.regularization_loss(), self.backward.regularization_loss()]
+            .into_iter()
+            .flatten()
+            .reduce(|a, b| a.add(&b))
+    }
+    fn params(&self) -> Vec<&Param> {
+        self.forward.params.iter().chain(&self.backward.params).collect()
+    }
+    fn params_mut(&mut self) -> Vec<&mut Param> {
+        self.forward.params.iter_mut().chain(&mut self.backward.params).collect()
     }
     fn config(&self) -> Value {
         self.config.clone()
