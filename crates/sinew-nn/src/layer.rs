@@ -100,6 +100,9 @@ pub trait Layer: Send {
     fn replicate(&self) -> Option<Box<dyn Layer>> {
         None
     }
+    /// Keras `layer.reset_states()`: a stateful recurrent layer forgets the states it carries
+    /// from one batch to the next. A no-op for every other layer.
+    fn reset_states(&mut self) {}
     /// Weights and state, in a fixed order.
     fn params(&self) -> Vec<&Param> {
         vec![]

@@ -529,6 +529,14 @@ impl Model {
         (loss, parts, preds)
     }
 
+    /// Keras `model.reset_states()`: every stateful recurrent layer forgets the states it
+    /// carries from one batch to the next (between independent sequences, or before generating).
+    pub fn reset_states(&mut self) {
+        for l in &mut self.layers {
+            l.reset_states();
+        }
+    }
+
     /// Keras `count_params`: every weight, trainable or not.
     pub fn count_params(&self) -> usize {
         self.param_count.unwrap_or_else(|| self.walk_params())

@@ -36,6 +36,7 @@ struct Rnn {
     recurrent_dropout: f64,
     return_sequences: bool,
     go_backwards: bool,
+    stateful: bool,
 }
 
 /// Declares one recurrent class: the arguments all three share, plus the class's own
@@ -84,6 +85,10 @@ macro_rules! recurrent_class {
                 return_sequences: bool = false,
                 /// Run the sequence last step first (the returned sequence is in that order).
                 go_backwards: bool = false,
+                /// Carry each sequence's final state into the same row of the next batch
+                /// (truncated back-propagation through time) until `reset_states()`; the batch
+                /// size must then stay the same, as in Keras.
+                stateful: bool = false,
             }
         }
 
@@ -112,6 +117,7 @@ macro_rules! recurrent_class {
                     recurrent_dropout: self.recurrent_dropout,
                     return_sequences: self.return_sequences,
                     go_backwards: self.go_backwards,
+                    stateful: self.stateful,
                 }
             }
         }
@@ -251,7 +257,7 @@ impl Rnn {
             params.push(with_rules(Param::trainable("peephole_kernel", p), 0));
         }
         let out = if self.return_sequences { vec![steps, u] } else { vec![u] };
-        Ok(RnnLayer { cfg: self.clone(), config, name, params, out, activity: None })
+        Ok(RnnLayer { cfg: self.clone(), config, name, params, out, activity: None, carried: None })
     }
 }
 
@@ -264,6 +270,8 @@ pub struct RnnLayer {
     params: Vec<Param>,
     out: Vec<usize>,
     activity: Option<Tensor>,
+    /// A stateful layer's final states of the last call, detached.
+    carried: Option<Vec<Tensor>>,
 }
 
 impl RnnLayer {
@@ -285,6 +293,22 @@ impl RnnLayer {
             x.shape()
         );
         let nb = x.dims()[0];
+        let carried;
+        let states = match &self.carried {
+            Some(c) if cfg.stateful && states.is_empty() => {
+                assert!(
+                    c[0].dims()[0] == nb,
+                    "{} ({}): a stateful layer carries the states of batches of {}, got a batch of {nb}; \
+                     keep the batch size fixed (as Keras requires) or call reset_states() first",
+                    self.name,
+                    cfg.class,
+                    c[0].dims()[0]
+                );
+                carried = c.clone();
+                &carried[..]
+            }
+            _ => states,
+        };
         let drop = |rate: f64, shape: &[usize], rng: &mut Rng| {
             (ctx.training && rate > 0.0).then(|| Tensor::ones(shape).to_dtype(x.dtype()).dropout(rate, rng))
         };
@@ -312,11 +336,14 @@ impl RnnLayer {
             go_backwards: cfg.go_backwards,
         };
         let (w, u) = (&self.params[0].value, &self.params[1].value);
-        let y = match table {
+        let mut outs = match table {
             Some(t) => Tensor::recurrent_embedded(t, &x, w, u, inp, o),
             None => x.recurrent(w, u, inp, o),
+        };
+        if cfg.stateful {
+            self.carried = Some(outs[1..].iter().map(Tensor::detach).collect());
         }
-        .swap_remove(0);
+        let y = outs.swap_remove(0);
         self.activity = cfg.activity_regularizer.map(|r| r.penalty(&y).mul_scalar(1.0 / nb.max(1) as f64));
         y
     }
@@ -324,7 +351,11 @@ impl RnnLayer {
 
 impl Layer for RnnLayer {
     fn replicate(&self) -> Option<Box<dyn Layer>> {
-        Some(Box::new(self.clone()))
+        // A stateful layer's carried states belong to one sequence of batches.
+        (!self.cfg.stateful).then(|| Box::new(self.clone()) as Box<dyn Layer>)
+    }
+    fn reset_states(&mut self) {
+        self.carried = None;
     }
     fn name(&self) -> &str {
         &self.name
@@ -514,7 +545,11 @@ pub struct BidirectionalLayer {
 
 impl Layer for BidirectionalLayer {
     fn replicate(&self) -> Option<Box<dyn Layer>> {
-        Some(Box::new(self.clone()))
+        (!self.forward.cfg.stateful).then(|| Box::new(self.clone()) as Box<dyn Layer>)
+    }
+    fn reset_states(&mut self) {
+        self.forward.reset_states();
+        self.backward.reset_states();
     }
     fn name(&self) -> &str {
         &self.name
