@@ -209,6 +209,8 @@ fn cases() -> Vec<Case> {
         case(Bidirectional::new(GRU::new(2)).merge_mode("sum"), &[3, 2], 2 * (3 * 2 * (2 + 2) + 2 * 3 * 2), false),
         case(Bidirectional::new(SimpleRNN::new(2).return_sequences(true)).merge_mode("ave"), &[3, 2], 2 * 10, false),
         case_states(Bidirectional::new(GRU::new(2)).merge_mode("mul"), &[&[3, 2], &[2], &[2]], 72),
+        case(TimeDistributed::new(Dense::new(3).activation(Activation::Tanh)), &[4, 5], 5 * 3 + 3, false),
+        case(TimeDistributed::new(Conv2D::new(2, &[2]).name("conv")), &[3, 4, 4, 1], 2 * 2 * 2 + 2, false),
     ]
 }
 

@@ -65,6 +65,7 @@ fn config(name: &str) -> Box<dyn LayerConfig> {
         "gru_backwards_seq" => Box::new(GRU::new(3).go_backwards(true).return_sequences(true)),
         "bidirectional_lstm_concat_seq" => Box::new(Bidirectional::new(LSTM::new(3).return_sequences(true))),
         "bidirectional_gru_sum" => Box::new(Bidirectional::new(GRU::new(3)).merge_mode("sum")),
+        "time_distributed_conv" => Box::new(TimeDistributed::new(Conv2D::new(2, &[2]).activation(Activation::Tanh))),
         other => panic!("no sinew layer for fixture case {other}"),
     }
 }
@@ -91,7 +92,7 @@ fn close(case: &str, what: &str, got: &[f64], want: &[f64]) {
 fn layers_match_keras_outputs_gradients_and_state() {
     let root: Value = serde_json::from_str(FIXTURE).unwrap();
     let cases = root["cases"].as_array().unwrap();
-    assert_eq!(cases.len(), 45);
+    assert_eq!(cases.len(), 46);
     for c in cases {
         let name = c["name"].as_str().unwrap();
         let x_shape = dims(&c["x_shape"]);

@@ -126,6 +126,7 @@ fn declared_layers() -> Vec<Registered> {
         declared::<recurrent::LSTM>(),
         declared::<recurrent::GRU>(),
         declared::<recurrent::Bidirectional>(),
+        declared::<wrappers::TimeDistributed>(),
     ]
 }
 
