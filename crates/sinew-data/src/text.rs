@@ -79,6 +79,27 @@ impl TextCorpus {
             TextCorpus { text: b.into(), vocab: self.vocab.clone() },
         )
     }
+    /// Training pairs for a character-level language model: the text cut into consecutive,
+    /// non-overlapping chunks of `seq_len + 1` ids, each giving its first `seq_len` ids `[n,
+    /// seq_len]` and the same ids shifted by one, `[n, seq_len]` (the target at every step is the
+    /// next character, as TensorFlow's text-generation tutorial builds it). The notes' target
+    /// `seq[-1:]` (only the last character) cannot train a model that predicts at every step.
+    pub fn shifted_sequences(&self, seq_len: usize) -> Result<(Tensor, Tensor)> {
+        let ids = self.encode(&self.text)?;
+        if seq_len == 0 || ids.len() <= seq_len {
+            return Err(Error::invalid(format!(
+                "shifted_sequences: need 0 < seq_len < {} characters, got seq_len {seq_len}",
+                ids.len()
+            )));
+        }
+        let n = ids.len() / (seq_len + 1);
+        let (mut x, mut y) = (Vec::with_capacity(n * seq_len), Vec::with_capacity(n * seq_len));
+        for chunk in ids.chunks_exact(seq_len + 1) {
+            x.extend(chunk[..seq_len].iter().map(|&i| i as f32));
+            y.extend(chunk[1..].iter().map(|&i| i as f32));
+        }
+        Ok((Tensor::from_vec(x, [n, seq_len]), Tensor::from_vec(y, [n, seq_len])))
+    }
     /// Training pairs for next-character prediction: windows of `seq_len` ids starting every
     /// `step` characters, `[n, seq_len]`, and the id that follows each, `[n]` (the Keras
     /// text-generation example's `sentences` and `next_chars`).

@@ -36,6 +36,9 @@ pub struct Fit<'a> {
     /// Loss weight per training sample, `[n]`.
     pub sample_weight: Option<&'a Tensor>,
     pub initial_epoch: usize,
+    /// Stop after the batch that takes the fit past this wall-clock time (the epoch's
+    /// validation still runs), so models can be compared at equal time.
+    pub time_limit: Option<std::time::Duration>,
     pub callbacks: Vec<&'a mut dyn Callback>,
     /// A custom training step (Keras: overriding `train_step`): given the model and a batch, it
     /// updates the model and returns the batch loss. Metrics are not updated for custom steps.
@@ -60,6 +63,7 @@ impl Default for Fit<'_> {
             class_weight: None,
             sample_weight: None,
             initial_epoch: 0,
+            time_limit: None,
             callbacks: vec![],
             train_step: None,
         }
@@ -108,6 +112,11 @@ impl<'a> Fit<'a> {
     }
     pub fn sample_weight(mut self, w: &'a Tensor) -> Self {
         self.sample_weight = Some(w);
+        self
+    }
+    /// Stops training after the batch that passes `limit` of wall-clock time since the fit began.
+    pub fn time_limit(mut self, limit: std::time::Duration) -> Self {
+        self.time_limit = Some(limit);
         self
     }
     pub fn initial_epoch(mut self, e: usize) -> Self {
@@ -325,6 +334,7 @@ enum Val<'d> {
 fn train_loop(model: &mut Model, mut source: Source<'_>, val: Option<Val<'_>>, mut o: Fit<'_>) -> Result<History> {
     let names = model.output_names();
 
+    let began = std::time::Instant::now();
     let mut history = History::default();
     let mut progress = Progress::new(o.verbose);
     let steps = source.steps();
@@ -386,6 +396,10 @@ fn train_loop(model: &mut Model, mut source: Source<'_>, val: Option<Val<'_>>, m
                 break;
             }
             last_logs = logs;
+            if o.time_limit.is_some_and(|t| began.elapsed() >= t) {
+                stop = true;
+                break;
+            }
         }
         let val_logs = match &val {
             Some(Val::Tensors(vx, vy)) => Some(evaluate_batches(model, vx, vy, o.batch_size, true)),
