@@ -83,6 +83,20 @@ pub trait Layer: Send {
     fn max_pool2d_opts(&self) -> Option<Pool2dOpts> {
         None
     }
+    /// Keras `compute_mask`: the mask of this layer's output (`(batch, timesteps)`, 1 where a
+    /// step is real), given its input and the input's mask. The default drops the mask; layers
+    /// that keep the timestep axis pass it on (`Dense`, `Dropout`, `Activation`,
+    /// `TimeDistributed`, a recurrent layer with `return_sequences`), and `Embedding(mask_zero)`
+    /// and `Masking` make one.
+    fn compute_mask(&self, _x: &Tensor, _mask: Option<&Tensor>) -> Option<Tensor> {
+        None
+    }
+    /// The forward pass given the input's mask (see [`Layer::compute_mask`]). The default
+    /// ignores it; recurrent layers skip masked steps (the state is carried and the output
+    /// repeated, as in Keras).
+    fn forward_masked(&mut self, x: &Tensor, _mask: Option<&Tensor>, ctx: &mut Ctx) -> Tensor {
+        self.forward(x, ctx)
+    }
     /// An `Embedding`'s table, so the layer after it can absorb the lookup through
     /// [`Layer::forward_embedded`]. `None` for every other layer.
     fn embedding_table(&self) -> Option<&Tensor> {
@@ -91,7 +105,13 @@ pub trait Layer: Send {
     /// Fusion with an `Embedding` that alone feeds this layer: the forward pass on the rows
     /// `ids` of `table`, without forming the embedded sequence (a recurrent layer projects the
     /// table once and gathers by id). `None` where the layer cannot.
-    fn forward_embedded(&mut self, _ids: &Tensor, _table: &Tensor, _ctx: &mut Ctx) -> Option<Tensor> {
+    fn forward_embedded(
+        &mut self,
+        _ids: &Tensor,
+        _table: &Tensor,
+        _mask: Option<&Tensor>,
+        _ctx: &mut Ctx,
+    ) -> Option<Tensor> {
         None
     }
     /// A copy that runs inference on another thread, with the same weights (tensors are

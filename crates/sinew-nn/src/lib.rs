@@ -19,7 +19,7 @@ pub use layers::activations::{LeakyReLU, PReLU, PReLULayer, ReLU, Softmax, ELU};
 pub use layers::conv::{Conv1D, Conv2D, Conv2DTranspose, ConvLayer, DepthwiseConv2D, Padding, SeparableConv2D};
 pub use layers::core::{ActivationLayer, Dense, DenseLayer, Dropout, Flatten, Permute, RepeatVector, Reshape};
 pub use layers::declare::{Arg, ArgInto, ArgValue, Declared};
-pub use layers::embedding::{Embedding, EmbeddingLayer};
+pub use layers::embedding::{Embedding, EmbeddingLayer, Masking, MaskingLayer};
 pub use layers::merge::{Add, Average, Concatenate, Maximum, MergeLayer, Minimum, Multiply, Subtract};
 pub use layers::noise::{AlphaDropout, GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D};
 pub use layers::normalization::{BatchNormalization, GroupNormalization, LayerNormalization, UnitNormalization};

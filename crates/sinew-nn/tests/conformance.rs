@@ -205,6 +205,8 @@ fn cases() -> Vec<Case> {
         case_states(GRU::new(2).return_sequences(true), &[&[3, 2], &[2]], 3 * 2 * (2 + 2) + 2 * 3 * 2),
         case_states(LSTM::new(2), &[&[3, 2], &[2], &[2]], 4 * 2 * (2 + 2) + 4 * 2),
         Case { ids: Some(7), ..case(Embedding::new(7, 3), &[5], 7 * 3, false) },
+        Case { ids: Some(7), ..case(Embedding::new(7, 2).mask_zero(true), &[4], 7 * 2, false) },
+        case(Masking::new().mask_value(0.5), &[4, 3], 0, false),
         case(Bidirectional::new(LSTM::new(2).return_sequences(true)), &[3, 2], 2 * (4 * 2 * (2 + 2) + 4 * 2), false),
         case(Bidirectional::new(GRU::new(2)).merge_mode("sum"), &[3, 2], 2 * (3 * 2 * (2 + 2) + 2 * 3 * 2), false),
         case(Bidirectional::new(SimpleRNN::new(2).return_sequences(true)).merge_mode("ave"), &[3, 2], 2 * 10, false),

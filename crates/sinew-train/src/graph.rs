@@ -55,6 +55,9 @@ impl Graph<'_> {
             reads[o] += 1;
         }
         let mut values: Vec<Option<Tensor>> = xs.iter().cloned().map(Some).chain((n_in..total).map(|_| None)).collect();
+        // Keras masks: `(batch, timesteps)`, made by `Embedding(mask_zero)` or `Masking`, passed on
+        // by the layers that keep the timestep axis, skipped by recurrent layers.
+        let mut masks: Vec<Option<Tensor>> = vec![None; total];
         let mut out_logits: HashMap<usize, (Tensor, Activation)> = HashMap::new();
         let mut ctx = Ctx { training, rng };
         let mut absorbed = None;
@@ -90,14 +93,27 @@ impl Graph<'_> {
             // So is a recurrent layer that alone reads an Embedding's output: it projects the
             // table once and gathers by id instead of reading the embedded sequence.
             if let (Some(c), Some(table)) = (next, layers[call.layer].embedding_table().cloned()) {
-                if let Some(y) = layers[c.layer].forward_embedded(&args[0], &table, &mut ctx) {
+                let mask = layers[call.layer].compute_mask(&args[0], None);
+                if let Some(y) = layers[c.layer].forward_embedded(&args[0], &table, mask.as_ref(), &mut ctx) {
+                    masks[node + 1] = layers[c.layer].compute_mask(&y, mask.as_ref());
                     values[node + 1] = Some(y);
                     absorbed = Some(ci + 1);
                     continue;
                 }
             }
             let layer = &mut layers[call.layer];
-            values[node] = Some(layer.forward_many(&args, &mut ctx));
+            let mask_in = match call.inputs[..] {
+                [i] => masks[i].clone(),
+                _ => None,
+            };
+            let y = match &mask_in {
+                Some(m) => layer.forward_masked(&args[0], Some(m), &mut ctx),
+                None => layer.forward_many(&args, &mut ctx),
+            };
+            if args.len() == 1 {
+                masks[node] = layer.compute_mask(&args[0], mask_in.as_ref());
+            }
+            values[node] = Some(y);
         }
         self.outputs
             .iter()

@@ -107,6 +107,9 @@ impl Layer for DenseLayer {
         let kernel = self.params[0].value.clone();
         self.logits_with_kernel(x, &kernel)
     }
+    fn compute_mask(&self, _x: &Tensor, mask: Option<&Tensor>) -> Option<Tensor> {
+        mask.cloned()
+    }
     fn regularization_loss(&mut self) -> Option<Tensor> {
         let weights = self.params.iter().filter_map(|p| p.regularizer.map(|r| r.penalty(&p.value)));
         weights.chain(self.activity.take()).reduce(|a, b| a.add(&b))

@@ -40,6 +40,11 @@ macro_rules! stateless_layer {
             fn forward(&mut self, x: &Tensor, ctx: &mut Ctx) -> Tensor {
                 self.cfg.apply(x, &self.out, ctx)
             }
+            /// A layer that keeps its input's shape (dropout, noise, an activation) passes a
+            /// mask on; one that reshapes or pools the steps drops it.
+            fn compute_mask(&self, x: &Tensor, mask: Option<&Tensor>) -> Option<Tensor> {
+                mask.filter(|_| x.dims()[1..] == self.out[..]).cloned()
+            }
             fn config(&self) -> serde_json::Value {
                 let mut v = self.cfg.args();
                 v["class_name"] = serde_json::json!(self.class_name());
@@ -122,6 +127,7 @@ fn declared_layers() -> Vec<Registered> {
         declared::<activations::ELU>(),
         declared::<activations::Softmax>(),
         declared::<embedding::Embedding>(),
+        declared::<embedding::Masking>(),
         declared::<recurrent::SimpleRNN>(),
         declared::<recurrent::LSTM>(),
         declared::<recurrent::GRU>(),

@@ -281,7 +281,14 @@ impl RnnLayer {
     }
 
     /// The forward pass on the sequence `x`, or (`table`) on the rows `x` of an embedding table.
-    fn run(&mut self, x: &Tensor, table: Option<&Tensor>, states: &[Tensor], ctx: &mut Ctx) -> Tensor {
+    fn run(
+        &mut self,
+        x: &Tensor,
+        table: Option<&Tensor>,
+        states: &[Tensor],
+        mask: Option<&Tensor>,
+        ctx: &mut Ctx,
+    ) -> Tensor {
         let cfg = &self.cfg;
         let want = if table.is_some() { 2 } else { 3 };
         assert!(
@@ -325,7 +332,7 @@ impl RnnLayer {
             bias: self.param("bias"),
             peephole: self.param("peephole_kernel"),
             initial_state: states,
-            mask: None,
+            mask,
             recurrent_mask: rec_mask.as_ref(),
         };
         let o = RecurrentOpts {
@@ -367,15 +374,27 @@ impl Layer for RnnLayer {
         &self.out
     }
     fn forward(&mut self, x: &Tensor, ctx: &mut Ctx) -> Tensor {
-        self.run(x, None, &[], ctx)
+        self.run(x, None, &[], None, ctx)
     }
     fn forward_many(&mut self, xs: &[Tensor], ctx: &mut Ctx) -> Tensor {
-        self.run(&xs[0], None, &xs[1..], ctx)
+        self.run(&xs[0], None, &xs[1..], None, ctx)
     }
-    fn forward_embedded(&mut self, ids: &Tensor, table: &Tensor, ctx: &mut Ctx) -> Option<Tensor> {
+    fn forward_masked(&mut self, x: &Tensor, mask: Option<&Tensor>, ctx: &mut Ctx) -> Tensor {
+        self.run(x, None, &[], mask, ctx)
+    }
+    fn compute_mask(&self, _x: &Tensor, mask: Option<&Tensor>) -> Option<Tensor> {
+        mask.filter(|_| self.cfg.return_sequences).cloned()
+    }
+    fn forward_embedded(
+        &mut self,
+        ids: &Tensor,
+        table: &Tensor,
+        mask: Option<&Tensor>,
+        ctx: &mut Ctx,
+    ) -> Option<Tensor> {
         // Input dropout masks the embedded sequence itself, so it keeps the two layers apart.
         let dropping = ctx.training && self.cfg.dropout > 0.0;
-        (!dropping && ids.rank() == 2).then(|| self.run(ids, Some(table), &[], ctx))
+        (!dropping && ids.rank() == 2).then(|| self.run(ids, Some(table), &[], mask, ctx))
     }
     fn regularization_loss(&mut self) -> Option<Tensor> {
         let weights = self.params.iter().filter_map(|p| p.regularizer.map(|r| r.penalty(&p.value)));
@@ -543,6 +562,26 @@ pub struct BidirectionalLayer {
     out: Vec<usize>,
 }
 
+impl BidirectionalLayer {
+    fn run(&mut self, xs: &[Tensor], mask: Option<&Tensor>, ctx: &mut Ctx) -> Tensor {
+        let s = self.states;
+        let (fs, bs) = if xs.len() > 1 { (&xs[1..1 + s], &xs[1 + s..1 + 2 * s]) } else { (&xs[..0], &xs[..0]) };
+        let a = self.forward.run(&xs[0], None, fs, mask, ctx);
+        let mut b = self.backward.run(&xs[0], None, bs, mask, ctx);
+        if self.forward.cfg.return_sequences {
+            // Back in time order.
+            let t = b.dims()[1];
+            b = b.index_select(1, &(0..t).rev().collect::<Vec<_>>());
+        }
+        match self.merge {
+            Merge::Concat => Tensor::concat(&[&a, &b], -1),
+            Merge::Sum => a.add(&b),
+            Merge::Mul => a.mul(&b),
+            Merge::Ave => a.add(&b).mul_scalar(0.5),
+        }
+    }
+}
+
 impl Layer for BidirectionalLayer {
     fn replicate(&self) -> Option<Box<dyn Layer>> {
         (!self.forward.cfg.stateful).then(|| Box::new(self.clone()) as Box<dyn Layer>)
@@ -564,21 +603,13 @@ impl Layer for BidirectionalLayer {
         self.forward_many(std::slice::from_ref(x), ctx)
     }
     fn forward_many(&mut self, xs: &[Tensor], ctx: &mut Ctx) -> Tensor {
-        let s = self.states;
-        let (fs, bs) = if xs.len() > 1 { (&xs[1..1 + s], &xs[1 + s..1 + 2 * s]) } else { (&xs[..0], &xs[..0]) };
-        let a = self.forward.run(&xs[0], None, fs, ctx);
-        let mut b = self.backward.run(&xs[0], None, bs, ctx);
-        if self.forward.cfg.return_sequences {
-            // Back in time order.
-            let t = b.dims()[1];
-            b = b.index_select(1, &(0..t).rev().collect::<Vec<_>>());
-        }
-        match self.merge {
-            Merge::Concat => Tensor::concat(&[&a, &b], -1),
-            Merge::Sum => a.add(&b),
-            Merge::Mul => a.mul(&b),
-            Merge::Ave => a.add(&b).mul_scalar(0.5),
-        }
+        self.run(xs, None, ctx)
+    }
+    fn forward_masked(&mut self, x: &Tensor, mask: Option<&Tensor>, ctx: &mut Ctx) -> Tensor {
+        self.run(std::slice::from_ref(x), mask, ctx)
+    }
+    fn compute_mask(&self, _x: &Tensor, mask: Option<&Tensor>) -> Option<Tensor> {
+        mask.filter(|_| self.forward.cfg.return_sequences).cloned()
     }
     fn regularization_loss(&mut self) -> Option<Tensor> {
         [self.forward.regularization_loss(), self.backward.regularization_loss()]

@@ -216,6 +216,9 @@ impl Layer for TimeDistributedLayer {
     fn reset_states(&mut self) {
         self.inner.reset_states();
     }
+    fn compute_mask(&self, _x: &Tensor, mask: Option<&Tensor>) -> Option<Tensor> {
+        mask.cloned()
+    }
     fn config(&self) -> Value {
         self.config.clone()
     }
