@@ -108,6 +108,9 @@ pub struct FitSpec {
     pub checkpoint: Option<(String, bool)>,
     /// Keras CSVLogger into the run directory (`history.csv`).
     pub csv_logger: bool,
+    /// A wall-clock training budget in seconds (`Fit::time_limit`): training stops after the
+    /// batch that passes it.
+    pub time_limit: Option<f64>,
 }
 
 /// A parsed and checked spec.
@@ -399,6 +402,7 @@ fn fit_section(top: &Table) -> Result<FitSpec> {
             reduce_lr: None,
             checkpoint: None,
             csv_logger: false,
+            time_limit: None,
         },
         Some(fit) => {
             fit.only(&[
@@ -409,6 +413,7 @@ fn fit_section(top: &Table) -> Result<FitSpec> {
                 "reduce_lr_on_plateau",
                 "model_checkpoint",
                 "csv_logger",
+                "time_limit",
             ])?;
             let reduce_lr = match fit.sub("reduce_lr_on_plateau")? {
                 None => None,
@@ -455,6 +460,10 @@ fn fit_section(top: &Table) -> Result<FitSpec> {
                 reduce_lr,
                 checkpoint,
                 csv_logger: fit.bool("csv_logger", false)?,
+                time_limit: match fit.t.get("time_limit") {
+                    None => None,
+                    Some(_) => Some(fit.float("time_limit", 0.0, (1e-3, 1e7))?),
+                },
             }
         }
     };

@@ -435,6 +435,9 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
         .batch_size(spec.fit.batch_size)
         .validation_split(spec.fit.validation_split)
         .verbose(out.verbose());
+    if let Some(t) = spec.fit.time_limit {
+        fit = fit.time_limit(std::time::Duration::from_secs_f64(t));
+    }
     if let Some(cb) = early.as_mut() {
         fit = fit.callback(cb);
     }
@@ -448,6 +451,7 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
         fit = fit.callback(cb);
     }
     let history = model.fit(&x_train, &y_train, fit)?;
+    let epochs_run = history.epoch.len();
     let rec = match &task.values {
         Some((_, truth)) => crate::run::record_regression(&spec.name, &mut model, &history, &x_test, truth, &y_test)?,
         None => {
@@ -469,7 +473,7 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
     }
     out.say(format!("model: {}\nreport: {}", model_path.display(), spec.output_dir.join("report.html").display()));
     out.result(&json!({
-        "name": spec.name, "metrics": metrics.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
+        "name": spec.name, "epochs": epochs_run, "metrics": metrics.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
         "model": model_path, "report": spec.output_dir.join("report.html"),
     }));
     Ok(metrics)

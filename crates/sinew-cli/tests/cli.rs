@@ -165,6 +165,11 @@ fn bad_specs_name_file_line_field_and_suggest() {
             "SPEC:5: data.steps.kind: unknown step \"extrakt\"; did you mean \"extract\"?",
         ),
         (
+            "time_limit",
+            GOOD.replace("epochs = 2\n", "epochs = 2\ntime_limit = -1.0\n"),
+            "SPEC:17: fit.time_limit: must be in [0.001, 10000000], got -1",
+        ),
+        (
             "layer_arg",
             GOOD.replace("units = 10", "unit = 10"),
             "SPEC:8: model.layers.unit: layer 1: Dense: unknown argument \"unit\"; did you mean \"units\"?",
@@ -305,6 +310,14 @@ fn time_series_image_folder_and_text_sources_train_and_predict() {
         repo().join("../shared/data/airline-passengers/airline-passengers.csv").display()
     ));
     assert!(v["metrics"]["test_rmse"].as_f64().unwrap().is_finite());
+    assert_eq!(v["epochs"], 200);
+    // `[fit] time_limit` stops a long run after the batch that passes it.
+    let limited = train_spec(&tmp("series_limited"), &format!(
+        "[data]\nsource = \"time_series\"\npath = \"{}\"\ncolumn = \"Passengers\"\nwindow = 12\n\n[model]\n\n{DENSE_TAIL}[[model.layers]]\nclass = \"Dense\"\nunits = 1\n\n[compile]\nloss = \"mse\"\n\n[fit]\nepochs = 1000000\nbatch_size = 16\ntime_limit = 0.5\n",
+        repo().join("../shared/data/airline-passengers/airline-passengers.csv").display()
+    ));
+    let epochs = limited["epochs"].as_u64().unwrap();
+    assert!((1..1_000_000).contains(&epochs), "time_limit = 0.5 ran {epochs} epochs");
     let series = repo().join("../shared/data/airline-passengers/airline-passengers.csv");
     let next = predict_lines(&dir.join("run/model.sinew"), &series, &[]);
     let value = next[0]["next"].as_f64().unwrap();
