@@ -15,7 +15,7 @@
 //! Data: `../shared/data/rsccasn/RSCCASN.csv` (or `$SINEW_DATA_DIR/rsccasn`).
 //! Run: `cargo run --release --example rsccasn_lstm [SEEDS] [EPOCHS]`
 
-use sinew::data::{find_dataset, read_time_series, timeseries_windows, MinMaxScaler, Windows};
+use sinew::data::{find_dataset, read_time_series, regression_report, timeseries_windows, MinMaxScaler, Windows};
 use sinew::prelude::*;
 
 /// Months held out at the end of the series.
@@ -30,9 +30,9 @@ struct Outcome {
     epochs: usize,
 }
 
-fn rmse(a: &[f32], b: &[f32]) -> f64 {
-    let sq: f64 = a.iter().zip(b).map(|(p, q)| (*p as f64 - *q as f64).powi(2)).sum();
-    (sq / a.len() as f64).sqrt()
+fn rmse(pred: &[f32], actual: &[f32]) -> Result<f64, Box<dyn std::error::Error>> {
+    let f = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
+    Ok(regression_report(&f(actual), &f(pred))?.rmse)
 }
 
 /// Windows of `WINDOW` scaled values and the value after each (Keras' `TimeseriesGenerator`).
@@ -89,7 +89,7 @@ fn run(seed: u64, epochs: usize, differenced: bool, verbose: u8) -> Result<Outco
     }
     let actual = values[split..].to_vec();
     let naive: Vec<f32> = (0..TEST).map(|i| values[split - 12 + i % 12]).collect();
-    Ok(Outcome { rmse: rmse(&forecast, &actual), baseline: rmse(&naive, &actual), epochs: history.epoch.len() })
+    Ok(Outcome { rmse: rmse(&forecast, &actual)?, baseline: rmse(&naive, &actual)?, epochs: history.epoch.len() })
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -76,19 +76,7 @@ impl Layer for EmbeddingLayer {
         &self.out
     }
     fn forward(&mut self, x: &Tensor, _ctx: &mut Ctx) -> Tensor {
-        let ids: Vec<usize> = x
-            .to_vec_f64()
-            .iter()
-            .map(|&v| {
-                assert!(
-                    v >= 0.0 && v.fract() == 0.0 && (v as usize) < self.input_dim,
-                    "{} (Embedding): id {v} is not an integer in [0, {}) (input_dim)",
-                    self.name,
-                    self.input_dim
-                );
-                v as usize
-            })
-            .collect();
+        let ids = x.to_indices(self.input_dim, &format!("{} (Embedding, input_dim {})", self.name, self.input_dim));
         let mut dims = x.dims().to_vec();
         dims.push(self.out[self.out.len() - 1]);
         self.params[0].value.index_select(0, &ids).reshape(dims)

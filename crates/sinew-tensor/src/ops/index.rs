@@ -6,20 +6,6 @@ use crate::shape::Shape;
 use crate::storage::{with_dtype, Element};
 use crate::tensor::Tensor;
 
-/// Reads integral indices out of a tensor, panicking on a fractional, negative or too-large value.
-fn read_indices(t: &Tensor, bound: usize, op: &str) -> Vec<usize> {
-    t.to_vec_f64()
-        .into_iter()
-        .map(|v| {
-            assert!(
-                v >= 0.0 && v.fract() == 0.0 && (v as usize) < bound,
-                "{op}: index {v} is out of range for an axis of length {bound}"
-            );
-            v as usize
-        })
-        .collect()
-}
-
 /// Adds `src[(o, j, i)]` into `dst[(o, idx[j], i)]` for `[outer, idx.len(), inner]` blocks.
 fn index_add<T: Element>(dst: &mut [T], len: usize, src: &[T], idx: &[usize], inner: usize) {
     let outer = src.len() / (idx.len() * inner).max(1);
@@ -33,6 +19,20 @@ fn index_add<T: Element>(dst: &mut [T], len: usize, src: &[T], idx: &[usize], in
 }
 
 impl Tensor {
+    /// The integral values of this tensor as indices below `bound` (ids of an embedding, class
+    /// ids), in order; panics naming `what` on a fractional, negative or too-large value.
+    pub fn to_indices(&self, bound: usize, what: &str) -> Vec<usize> {
+        self.to_vec_f64()
+            .into_iter()
+            .map(|v| {
+                assert!(
+                    v >= 0.0 && v.fract() == 0.0 && v < bound as f64,
+                    "{what}: index {v} is not an integer in [0, {bound})"
+                );
+                v as usize
+            })
+            .collect()
+    }
     /// Picks the entries `indices` along `axis` (Keras/TF `gather`, PyTorch `index_select`).
     /// Indices may repeat; their gradients add up.
     pub fn index_select(&self, axis: isize, indices: &[usize]) -> Tensor {
@@ -77,7 +77,7 @@ impl Tensor {
         );
         let (_, len, inner) = self.shape().split_at_axis(a);
         let ilen = index.dims()[a];
-        let idx = read_indices(index, len, "gather");
+        let idx = index.to_indices(len, "gather");
         // Flat source offset of every output element.
         let offs: Vec<usize> = (0..idx.len())
             .map(|p| {
@@ -119,7 +119,7 @@ impl Tensor {
         assert!(self.dtype() == src.dtype(), "scatter_add: dtypes differ: {:?} vs {:?}", self.dtype(), src.dtype());
         let (_, len, inner) = self.shape().split_at_axis(a);
         let ilen = index.dims()[a];
-        let idx = read_indices(index, len, "scatter_add");
+        let idx = index.to_indices(len, "scatter_add");
         let offs: Vec<usize> = (0..idx.len())
             .map(|p| {
                 let (o, rest) = (p / (ilen * inner), p % (ilen * inner));

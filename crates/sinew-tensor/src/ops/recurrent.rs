@@ -185,17 +185,7 @@ impl Tensor {
             ids.shape()
         );
         let vocab = table.dims()[0];
-        let idx: Vec<usize> = ids
-            .to_vec_f64()
-            .into_iter()
-            .map(|v| {
-                assert!(
-                    v >= 0.0 && v.fract() == 0.0 && v < vocab as f64,
-                    "recurrent_embedded ({cell:?}): id {v} is not an integer in [0, {vocab})"
-                );
-                v as usize
-            })
-            .collect();
+        let idx = ids.to_indices(vocab, &format!("recurrent_embedded ({cell:?}): ids"));
         let dims = (ids.dims()[0], ids.dims()[1], table.dims()[1]);
         recurrent_op(Source::Embedded { table, ids: idx }, dims, kernel, recurrent_kernel, inp, o)
     }
