@@ -11,6 +11,7 @@ pub mod gemm;
 pub mod math;
 pub mod pool;
 pub mod recurrent;
+pub(crate) mod recurrent_cells;
 pub mod simd;
 pub mod upsample;
 
