@@ -109,14 +109,7 @@ fn mean_per_sample(v: &Tensor) -> Tensor {
 
 /// Class ids from a `[n]` or `[n, 1]` tensor of integral values.
 pub fn class_ids(y: &Tensor, classes: usize) -> Vec<usize> {
-    y.to_vec_f64()
-        .into_iter()
-        .map(|v| {
-            class_id(v, classes).unwrap_or_else(|| {
-                panic!("sparse_categorical_crossentropy: label {v} is not a class id in [0, {classes})")
-            })
-        })
-        .collect()
+    y.to_indices(classes, "sparse_categorical_crossentropy: label")
 }
 
 /// `v` as a class id when it is an integer in `[0, classes)`.
