@@ -58,8 +58,23 @@ pub trait Layer: Send {
     fn class_name(&self) -> &'static str;
     /// Per-sample output shape, fixed at build time.
     fn output_shape(&self) -> &[usize];
+    /// The per-sample shapes of every output (Keras: a layer called once may return a list).
+    /// One for most layers; a recurrent layer with `return_state` adds its final states and
+    /// `Bidirectional(merge_mode="none")` returns each direction's output.
+    fn output_shapes(&self) -> Vec<&[usize]> {
+        vec![self.output_shape()]
+    }
     /// The forward pass on a batch.
     fn forward(&mut self, x: &Tensor, ctx: &mut Ctx) -> Tensor;
+    /// The forward pass returning every output of [`Layer::output_shapes`], given all inputs
+    /// and the first input's mask. The default runs [`Layer::forward_masked`] on a single input
+    /// and [`Layer::forward_many`] on several.
+    fn forward_outputs(&mut self, xs: &[Tensor], mask: Option<&Tensor>, ctx: &mut Ctx) -> Vec<Tensor> {
+        vec![match xs {
+            [x] => self.forward_masked(x, mask, ctx),
+            _ => self.forward_many(xs, ctx),
+        }]
+    }
     /// The forward pass of a layer called on several tensors (merge layers). The default passes a
     /// single input to [`Layer::forward`]; layers that take more override it.
     fn forward_many(&mut self, xs: &[Tensor], ctx: &mut Ctx) -> Tensor {

@@ -143,7 +143,7 @@ impl Functional {
         match self.nodes[n.0] {
             Err(i) => &self.inputs[i].shape,
             Ok(c) => match &self.slots[self.calls[c].layer] {
-                Slot::Built { layer, .. } => layer.output_shape(),
+                Slot::Built { layer, .. } => layer.output_shapes()[self.calls[c].output],
                 _ => unreachable!("a called layer is built"),
             },
         }
@@ -151,9 +151,59 @@ impl Functional {
 
     /// Calls a layer on one node or a list of nodes (Keras `layer(x)` / `Add()([a, b])`) and
     /// returns its output node. The layer is built here, so shape errors surface at the call.
+    /// A recurrent layer called on several nodes takes the others as its initial states
+    /// (Keras `initial_state`). A layer with several outputs is called with
+    /// [`Functional::call_outputs`].
     pub fn call(&mut self, layer: impl IntoLayerCall, inputs: impl IntoNodes) -> Result<Node> {
         let slot = layer.into_slot(self);
-        let inputs = inputs.into_nodes();
+        let first = self.call_slot(slot, inputs.into_nodes())?;
+        let Ok(c) = self.nodes[first.0] else { unreachable!("a call's node is a call") };
+        let Slot::Built { layer, .. } = &self.slots[self.calls[c].layer] else { unreachable!("a called layer is built") };
+        let n = layer.output_shapes().len();
+        if n > 1 {
+            return Err(Error::new(format!(
+                "call: {} ({}) returns {n} tensors (its output and states, or each direction); use call_outputs",
+                layer.name(),
+                layer.class_name()
+            )));
+        }
+        Ok(first)
+    }
+
+    /// Calls a layer that returns several tensors and returns a node for each (Keras
+    /// `out, h, c = LSTM(8, return_state=True)(x)`). For a layer with one output, one node.
+    pub fn call_outputs(&mut self, layer: impl IntoLayerCall, inputs: impl IntoNodes) -> Result<Vec<Node>> {
+        let slot = layer.into_slot(self);
+        let first = self.call_slot(slot, inputs.into_nodes())?;
+        let Slot::Built { layer, .. } = &self.slots[slot] else { unreachable!("a called layer is built") };
+        let n = layer.output_shapes().len();
+        let mut nodes = vec![first];
+        for k in 1..n {
+            self.calls.push(Call { layer: slot, inputs: vec![first.0], output: k });
+            self.nodes.push(Ok(self.calls.len() - 1));
+            nodes.push(Node(self.nodes.len() - 1));
+        }
+        Ok(nodes)
+    }
+
+    /// Output `k` of the layer call whose first output is `first`: what loading a saved graph
+    /// uses to restore the calls that hand on a layer's other outputs.
+    pub(crate) fn output_of(&mut self, first: Node, k: usize) -> Result<Node> {
+        let call = match self.nodes.get(first.0) {
+            Some(Ok(c)) if self.calls[*c].output == 0 => *c,
+            _ => return Err(Error::new(format!("output_of: node {} is not a layer call's first output", first.0))),
+        };
+        let slot = self.calls[call].layer;
+        let Slot::Built { layer, .. } = &self.slots[slot] else { unreachable!("a called layer is built") };
+        if k == 0 || k >= layer.output_shapes().len() {
+            return Err(Error::new(format!("output_of: {} has no output {k}", layer.name())));
+        }
+        self.calls.push(Call { layer: slot, inputs: vec![first.0], output: k });
+        self.nodes.push(Ok(self.calls.len() - 1));
+        Ok(Node(self.nodes.len() - 1))
+    }
+
+    fn call_slot(&mut self, slot: usize, inputs: Vec<Node>) -> Result<Node> {
         if let Some(bad) = inputs.iter().find(|n| n.0 >= self.nodes.len()) {
             return Err(Error::new(format!("call: node {} does not belong to this graph", bad.0)));
         }
@@ -190,7 +240,7 @@ impl Functional {
             }
             Slot::Taken => unreachable!("slots are only taken by `model`, which consumes the builder"),
         }
-        self.calls.push(Call { layer: slot, inputs: inputs.iter().map(|n| n.0).collect() });
+        self.calls.push(Call::new(slot, inputs.iter().map(|n| n.0).collect()));
         self.nodes.push(Ok(self.calls.len() - 1));
         Ok(Node(self.nodes.len() - 1))
     }
@@ -245,7 +295,7 @@ impl Functional {
                 layers.len() - 1
             });
             let ins = call.inputs.iter().map(|i| node_map[i]).collect();
-            calls.push(Call { layer, inputs: ins });
+            calls.push(Call { layer, inputs: ins, output: call.output });
             node_map.insert(call_node[&c], inputs.len() + calls.len() - 1);
         }
         let specs = input_ids.iter().map(|&i| self.inputs[i].clone()).collect();

@@ -7,10 +7,22 @@ use std::collections::HashMap;
 
 /// One layer call in the graph: which layer, reading which nodes. Nodes `0..inputs` are the model
 /// inputs; node `inputs + i` is the output of call `i`. Calls are in topological order.
+///
+/// A layer with several outputs ([`Layer::output_shapes`]) is one call for its first output and
+/// one call per other output it hands on: `output: k` reads output `k` of the call whose node
+/// is its only input, without running the layer again.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Call {
     pub(crate) layer: usize,
     pub(crate) inputs: Vec<usize>,
+    pub(crate) output: usize,
+}
+
+impl Call {
+    /// A call of `layer` on `inputs`, its first output.
+    pub(crate) fn new(layer: usize, inputs: Vec<usize>) -> Call {
+        Call { layer, inputs, output: 0 }
+    }
 }
 
 /// Models with at least this many weights train and predict on a rayon pool thread (see
@@ -58,12 +70,25 @@ impl Graph<'_> {
         // Keras masks: `(batch, timesteps)`, made by `Embedding(mask_zero)` or `Masking`, passed on
         // by the layers that keep the timestep axis, skipped by recurrent layers.
         let mut masks: Vec<Option<Tensor>> = vec![None; total];
+        // The other outputs of a multi-output call, until the calls that hand them on run.
+        let mut others: HashMap<usize, Vec<Tensor>> = HashMap::new();
         let mut out_logits: HashMap<usize, (Tensor, Activation)> = HashMap::new();
         let mut ctx = Ctx { training, rng };
         let mut absorbed = None;
         for (ci, call) in self.calls.iter().enumerate() {
             let node = n_in + ci;
             if absorbed == Some(ci) {
+                continue;
+            }
+            if call.output > 0 {
+                let src = call.inputs[0];
+                let outs = others.get(&src).expect("graph order: a layer runs before its outputs are read");
+                values[node] = Some(outs[call.output - 1].clone());
+                reads[src] -= 1;
+                if reads[src] == 0 {
+                    values[src] = None;
+                    others.remove(&src);
+                }
                 continue;
             }
             let args: Vec<Tensor> =
@@ -82,7 +107,9 @@ impl Graph<'_> {
                 }
             }
             // A max pooling layer that alone reads this output is fused into it.
-            let next = self.calls.get(ci + 1).filter(|c| args.len() == 1 && reads[node] == 1 && c.inputs == [node]);
+            let next = self.calls.get(ci + 1).filter(|c| {
+                args.len() == 1 && reads[node] == 1 && c.inputs == [node] && c.output == 0
+            });
             if let Some(pool) = next.and_then(|c| layers[c.layer].max_pool2d_opts()) {
                 if let Some(y) = layers[call.layer].forward_max_pooled(&args[0], pool, &mut ctx) {
                     values[node + 1] = Some(y);
@@ -102,18 +129,13 @@ impl Graph<'_> {
                 }
             }
             let layer = &mut layers[call.layer];
-            let mask_in = match call.inputs[..] {
-                [i] => masks[i].clone(),
-                _ => None,
-            };
-            let y = match &mask_in {
-                Some(m) => layer.forward_masked(&args[0], Some(m), &mut ctx),
-                None => layer.forward_many(&args, &mut ctx),
-            };
-            if args.len() == 1 {
-                masks[node] = layer.compute_mask(&args[0], mask_in.as_ref());
+            let mask_in = masks[call.inputs[0]].clone();
+            let mut ys = layer.forward_outputs(&args, mask_in.as_ref(), &mut ctx);
+            masks[node] = layer.compute_mask(&args[0], mask_in.as_ref());
+            values[node] = Some(ys.remove(0));
+            if !ys.is_empty() {
+                others.insert(node, ys);
             }
-            values[node] = Some(y);
         }
         self.outputs
             .iter()

@@ -248,7 +248,7 @@ impl Model {
     pub(crate) fn node_shape(&self, n: usize) -> &[usize] {
         match n.checked_sub(self.inputs.len()) {
             None => &self.inputs[n].shape,
-            Some(c) => self.layers[self.calls[c].layer].output_shape(),
+            Some(c) => self.layers[self.calls[c].layer].output_shapes()[self.calls[c].output],
         }
     }
 
@@ -275,7 +275,15 @@ impl Model {
             let prev = self.inputs.len() + self.calls.len() - 1;
             let shape = self.node_shape(prev).to_vec();
             let layer = cfg.build(name, &shape, &mut self.rng)?;
-            self.calls.push(Call { layer: self.layers.len(), inputs: vec![prev] });
+            let n = layer.output_shapes().len();
+            if n > 1 {
+                return Err(Error::new(format!(
+                    "build: {} ({}) returns {n} tensors; a Sequential model needs layers with one output (Keras refuses them too); use the functional API",
+                    layer.name(),
+                    layer.class_name()
+                )));
+            }
+            self.calls.push(Call::new(self.layers.len(), vec![prev]));
             self.layers.push(layer);
         }
         self.outputs = vec![self.inputs.len() + self.calls.len() - 1];

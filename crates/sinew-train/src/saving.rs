@@ -191,7 +191,10 @@ impl Model {
                 "name": self.name,
                 "inputs": self.inputs.iter().map(|i| json!({"name": i.name, "shape": i.shape})).collect::<Vec<_>>(),
                 "layers": layers,
-                "calls": self.calls.iter().map(|c| json!({"layer": c.layer, "inputs": c.inputs})).collect::<Vec<_>>(),
+                "calls": self.calls.iter().map(|c| match c.output {
+                    0 => json!({"layer": c.layer, "inputs": c.inputs}),
+                    k => json!({"layer": c.layer, "inputs": c.inputs, "output": k}),
+                }).collect::<Vec<_>>(),
                 "outputs": self.outputs,
             }),
         };
@@ -227,7 +230,13 @@ impl Model {
                     return Err(io(path, "a layer call has a bad layer or input index", c));
                 };
                 let args: Vec<Node> = inputs.iter().map(|&i| nodes[i]).collect();
-                nodes.push(g.call(shared[layer], args)?);
+                match c["output"].as_u64().unwrap_or(0) as usize {
+                    0 => nodes.push(g.call_outputs(shared[layer], args)?[0]),
+                    k => match args[..] {
+                        [first] => nodes.push(g.output_of(first, k)?),
+                        _ => return Err(io(path, "a call of a layer's other output has one input", c)),
+                    },
+                }
             }
             let outs = ids_of(&model["outputs"])
                 .filter(|o| !o.is_empty() && o.iter().all(|&i| i < nodes.len()))

@@ -40,6 +40,11 @@ pub(crate) fn summary(m: &Model) -> String {
     }
     for (ci, call) in m.calls.iter().enumerate() {
         let l = &m.layers[call.layer];
+        if call.output > 0 {
+            // Another output of the call before: a label, no row (as Keras writes `lstm[0][1]`).
+            labels.push(format!("{}[{}][{}]", l.name(), calls_of[call.layer] - 1, call.output));
+            continue;
+        }
         let n: usize = l.params().iter().map(|p| p.value.numel()).sum();
         let mut row =
             vec![format!("{} ({})", l.name(), l.class_name()), shape(m.node_shape(m.inputs.len() + ci)), group(n)];

@@ -35,6 +35,7 @@ struct Rnn {
     dropout: f64,
     recurrent_dropout: f64,
     return_sequences: bool,
+    return_state: bool,
     go_backwards: bool,
     stateful: bool,
 }
@@ -83,6 +84,10 @@ macro_rules! recurrent_class {
                 recurrent_dropout: f64 = 0.0,
                 /// Return every step's output, `[timesteps, units]`, not only the last.
                 return_sequences: bool = false,
+                /// Also return the final states (Keras `return_state`): the outputs are the
+                /// output, then `h` (and `c` for the LSTM), each `[units]`. Called in the
+                /// functional API with `Functional::call_outputs`.
+                return_state: bool = false,
                 /// Run the sequence last step first (the returned sequence is in that order).
                 go_backwards: bool = false,
                 /// Carry each sequence's final state into the same row of the next batch
@@ -116,6 +121,7 @@ macro_rules! recurrent_class {
                     dropout: self.dropout,
                     recurrent_dropout: self.recurrent_dropout,
                     return_sequences: self.return_sequences,
+                    return_state: self.return_state,
                     go_backwards: self.go_backwards,
                     stateful: self.stateful,
                 }
@@ -257,7 +263,7 @@ impl Rnn {
             params.push(with_rules(Param::trainable("peephole_kernel", p), 0));
         }
         let out = if self.return_sequences { vec![steps, u] } else { vec![u] };
-        Ok(RnnLayer { cfg: self.clone(), config, name, params, out, activity: None, carried: None })
+        Ok(RnnLayer { cfg: self.clone(), config, name, params, out, state: vec![u], activity: None, carried: None })
     }
 }
 
@@ -269,6 +275,8 @@ pub struct RnnLayer {
     name: String,
     params: Vec<Param>,
     out: Vec<usize>,
+    /// The shape of each final state, `[units]`.
+    state: Vec<usize>,
     activity: Option<Tensor>,
     /// A stateful layer's final states of the last call, detached.
     carried: Option<Vec<Tensor>>,
@@ -280,7 +288,8 @@ impl RnnLayer {
         self.params.iter().find(|p| p.name.rsplit('/').next() == Some(name)).map(|p| &p.value)
     }
 
-    /// The forward pass on the sequence `x`, or (`table`) on the rows `x` of an embedding table.
+    /// The forward pass on the sequence `x`, or (`table`) on the rows `x` of an embedding table:
+    /// the output, then the final states.
     fn run(
         &mut self,
         x: &Tensor,
@@ -288,7 +297,7 @@ impl RnnLayer {
         states: &[Tensor],
         mask: Option<&Tensor>,
         ctx: &mut Ctx,
-    ) -> Tensor {
+    ) -> Vec<Tensor> {
         let cfg = &self.cfg;
         let want = if table.is_some() { 2 } else { 3 };
         assert!(
@@ -343,16 +352,23 @@ impl RnnLayer {
             go_backwards: cfg.go_backwards,
         };
         let (w, u) = (&self.params[0].value, &self.params[1].value);
-        let mut outs = match table {
+        let outs = match table {
             Some(t) => Tensor::recurrent_embedded(t, &x, w, u, inp, o),
             None => x.recurrent(w, u, inp, o),
         };
         if cfg.stateful {
             self.carried = Some(outs[1..].iter().map(Tensor::detach).collect());
         }
-        let y = outs.swap_remove(0);
-        self.activity = cfg.activity_regularizer.map(|r| r.penalty(&y).mul_scalar(1.0 / nb.max(1) as f64));
-        y
+        self.activity = cfg.activity_regularizer.map(|r| r.penalty(&outs[0]).mul_scalar(1.0 / nb.max(1) as f64));
+        outs
+    }
+
+    /// What the layer returns of `run`'s tensors: the output, and the states with `return_state`.
+    fn returned(&self, mut outs: Vec<Tensor>) -> Vec<Tensor> {
+        if !self.cfg.return_state {
+            outs.truncate(1);
+        }
+        outs
     }
 }
 
@@ -373,14 +389,22 @@ impl Layer for RnnLayer {
     fn output_shape(&self) -> &[usize] {
         &self.out
     }
+    fn output_shapes(&self) -> Vec<&[usize]> {
+        let states = if self.cfg.return_state { self.cfg.cell.states() } else { 0 };
+        std::iter::once(&self.out[..]).chain((0..states).map(|_| &self.state[..])).collect()
+    }
     fn forward(&mut self, x: &Tensor, ctx: &mut Ctx) -> Tensor {
-        self.run(x, None, &[], None, ctx)
+        self.run(x, None, &[], None, ctx).swap_remove(0)
     }
     fn forward_many(&mut self, xs: &[Tensor], ctx: &mut Ctx) -> Tensor {
-        self.run(&xs[0], None, &xs[1..], None, ctx)
+        self.run(&xs[0], None, &xs[1..], None, ctx).swap_remove(0)
     }
     fn forward_masked(&mut self, x: &Tensor, mask: Option<&Tensor>, ctx: &mut Ctx) -> Tensor {
-        self.run(x, None, &[], mask, ctx)
+        self.run(x, None, &[], mask, ctx).swap_remove(0)
+    }
+    fn forward_outputs(&mut self, xs: &[Tensor], mask: Option<&Tensor>, ctx: &mut Ctx) -> Vec<Tensor> {
+        let outs = self.run(&xs[0], None, &xs[1..], mask, ctx);
+        self.returned(outs)
     }
     fn compute_mask(&self, _x: &Tensor, mask: Option<&Tensor>) -> Option<Tensor> {
         mask.filter(|_| self.cfg.return_sequences).cloned()
@@ -394,7 +418,8 @@ impl Layer for RnnLayer {
     ) -> Option<Tensor> {
         // Input dropout masks the embedded sequence itself, so it keeps the two layers apart.
         let dropping = ctx.training && self.cfg.dropout > 0.0;
-        (!dropping && ids.rank() == 2).then(|| self.run(ids, Some(table), &[], mask, ctx))
+        (!dropping && !self.cfg.return_state && ids.rank() == 2)
+            .then(|| self.run(ids, Some(table), &[], mask, ctx).swap_remove(0))
     }
     fn regularization_loss(&mut self) -> Option<Tensor> {
         let weights = self.params.iter().filter_map(|p| p.regularizer.map(|r| r.penalty(&p.value)));
@@ -466,7 +491,8 @@ declare_layer! {
     /// `forward/kernel`, ..., `backward/kernel`, ...
     pub struct Bidirectional("Bidirectional") {
         new(layer: RecurrentLayer),
-        /// `concat` (the last axis doubles), `sum`, `mul` or `ave`.
+        /// `concat` (the last axis doubles), `sum`, `mul`, `ave`, or `none`: the two directions'
+        /// outputs returned apart (two outputs, called with `Functional::call_outputs`).
         merge_mode: String = "concat".to_string(),
     }
 }
@@ -478,6 +504,8 @@ enum Merge {
     Sum,
     Mul,
     Ave,
+    /// Keras `merge_mode=None`: both outputs returned.
+    Apart,
 }
 
 impl LayerConfig for Bidirectional {
@@ -496,9 +524,10 @@ impl LayerConfig for Bidirectional {
             "sum" => Merge::Sum,
             "mul" => Merge::Mul,
             "ave" => Merge::Ave,
+            "none" => Merge::Apart,
             other => {
                 return Err(Error::invalid(format!(
-                    "Bidirectional: merge_mode must be \"concat\", \"sum\", \"mul\" or \"ave\", got {other:?}"
+                    "Bidirectional: merge_mode must be \"concat\", \"sum\", \"mul\", \"ave\" or \"none\", got {other:?}"
                 )))
             }
         };
@@ -563,22 +592,30 @@ pub struct BidirectionalLayer {
 }
 
 impl BidirectionalLayer {
-    fn run(&mut self, xs: &[Tensor], mask: Option<&Tensor>, ctx: &mut Ctx) -> Tensor {
+    /// Every output: the merged output (or both, with `merge_mode="none"`), then with
+    /// `return_state` the forward layer's final states and the backward layer's.
+    fn run(&mut self, xs: &[Tensor], mask: Option<&Tensor>, ctx: &mut Ctx) -> Vec<Tensor> {
         let s = self.states;
         let (fs, bs) = if xs.len() > 1 { (&xs[1..1 + s], &xs[1 + s..1 + 2 * s]) } else { (&xs[..0], &xs[..0]) };
-        let a = self.forward.run(&xs[0], None, fs, mask, ctx);
-        let mut b = self.backward.run(&xs[0], None, bs, mask, ctx);
+        let fa = self.forward.run(&xs[0], None, fs, mask, ctx);
+        let fb = self.backward.run(&xs[0], None, bs, mask, ctx);
+        let (a, mut b) = (&fa[0], fb[0].clone());
         if self.forward.cfg.return_sequences {
             // Back in time order.
             let t = b.dims()[1];
             b = b.index_select(1, &(0..t).rev().collect::<Vec<_>>());
         }
-        match self.merge {
-            Merge::Concat => Tensor::concat(&[&a, &b], -1),
-            Merge::Sum => a.add(&b),
-            Merge::Mul => a.mul(&b),
-            Merge::Ave => a.add(&b).mul_scalar(0.5),
+        let mut outs = match self.merge {
+            Merge::Concat => vec![Tensor::concat(&[a, &b], -1)],
+            Merge::Sum => vec![a.add(&b)],
+            Merge::Mul => vec![a.mul(&b)],
+            Merge::Ave => vec![a.add(&b).mul_scalar(0.5)],
+            Merge::Apart => vec![a.clone(), b],
+        };
+        if self.forward.cfg.return_state {
+            outs.extend(fa[1..].iter().chain(&fb[1..]).cloned());
         }
+        outs
     }
 }
 
@@ -599,14 +636,23 @@ impl Layer for BidirectionalLayer {
     fn output_shape(&self) -> &[usize] {
         &self.out
     }
+    fn output_shapes(&self) -> Vec<&[usize]> {
+        let outputs = if self.merge == Merge::Apart { 2 } else { 1 };
+        let states = if self.forward.cfg.return_state { 2 * self.states } else { 0 };
+        let state = &self.forward.state[..];
+        (0..outputs).map(|_| &self.out[..]).chain((0..states).map(|_| state)).collect()
+    }
     fn forward(&mut self, x: &Tensor, ctx: &mut Ctx) -> Tensor {
         self.forward_many(std::slice::from_ref(x), ctx)
     }
     fn forward_many(&mut self, xs: &[Tensor], ctx: &mut Ctx) -> Tensor {
-        self.run(xs, None, ctx)
+        self.run(xs, None, ctx).swap_remove(0)
     }
     fn forward_masked(&mut self, x: &Tensor, mask: Option<&Tensor>, ctx: &mut Ctx) -> Tensor {
-        self.run(std::slice::from_ref(x), mask, ctx)
+        self.run(std::slice::from_ref(x), mask, ctx).swap_remove(0)
+    }
+    fn forward_outputs(&mut self, xs: &[Tensor], mask: Option<&Tensor>, ctx: &mut Ctx) -> Vec<Tensor> {
+        self.run(xs, mask, ctx)
     }
     fn compute_mask(&self, _x: &Tensor, mask: Option<&Tensor>) -> Option<Tensor> {
         mask.filter(|_| self.forward.cfg.return_sequences).cloned()
