@@ -55,6 +55,19 @@ impl Graph<'_> {
         training: bool,
         logits: bool,
     ) -> Vec<Out> {
+        self.run_masked(layers, rng, xs, training, logits).0
+    }
+
+    /// [`Graph::run`], also returning each output's Keras mask (`(batch, timesteps)`), which
+    /// the loss reads to leave masked steps out.
+    pub(crate) fn run_masked(
+        &self,
+        layers: &mut [Box<dyn Layer>],
+        rng: &mut Rng,
+        xs: &[Tensor],
+        training: bool,
+        logits: bool,
+    ) -> (Vec<Out>, Vec<Option<Tensor>>) {
         let n_in = self.n_in;
         let total = n_in + self.calls.len();
         // Remaining reads of each node, so intermediate values are freed as soon as possible.
@@ -102,6 +115,7 @@ impl Graph<'_> {
             let layer = &mut layers[call.layer];
             if logits && !consumed[node] && args.len() == 1 {
                 if let Some((z, act)) = layer.forward_logits(&args[0], &mut ctx) {
+                    masks[node] = layer.compute_mask(&args[0], masks[call.inputs[0]].as_ref());
                     out_logits.insert(node, (z, act));
                     continue;
                 }
@@ -137,13 +151,24 @@ impl Graph<'_> {
                 others.insert(node, ys);
             }
         }
-        self.outputs
+        let outs = self
+            .outputs
             .iter()
             .map(|o| match out_logits.get(o) {
                 Some((z, a)) => Out::Logits(z.clone(), *a),
                 None => Out::Value(values[*o].clone().expect("outputs are computed")),
             })
-            .collect()
+            .collect();
+        (outs, self.outputs.iter().map(|&o| masks[o].clone()).collect())
+    }
+}
+
+impl Out {
+    /// The tensor the output holds: its value, or its logits.
+    pub(crate) fn tensor(&self) -> &Tensor {
+        match self {
+            Out::Value(t) | Out::Logits(t, _) => t,
+        }
     }
 }
 

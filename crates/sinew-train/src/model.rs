@@ -501,21 +501,20 @@ impl Model {
         sw: Option<&Tensor>,
         training: bool,
     ) -> (Tensor, Vec<f64>, Vec<Tensor>) {
-        let outs = self.run(&x.0, training, true);
+        let graph = Graph { calls: &self.calls, n_in: self.inputs.len(), outputs: &self.outputs };
+        let (outs, masks) = graph.run_masked(&mut self.layers, &mut self.rng, &x.0, training, true);
         let c = self.compiled.as_ref().expect("compiled");
         let mut total: Option<Tensor> = None;
         let (mut parts, mut preds) = (vec![], vec![]);
-        for (o, out) in outs.into_iter().enumerate() {
-            let (loss_fn, y) = (&c.losses[o], &y.0[o]);
-            let (per_sample, pred) = match out {
-                Out::Logits(z, act) => match loss_fn.per_sample_from_logits(y, &z, act) {
-                    Some(ps) => (ps, no_grad(|| act.apply(&z.detach()))),
-                    None => {
-                        let p = act.apply(&z);
-                        (loss_fn.per_sample(y, &p), p.detach())
-                    }
-                },
-                Out::Value(p) => (loss_fn.per_sample(y, &p), p.detach()),
+        for (o, (out, mask)) in outs.into_iter().zip(masks).enumerate() {
+            let (loss_fn, y) = (c.losses[o].as_ref(), &y.0[o]);
+            let pred = match &out {
+                Out::Logits(z, act) => no_grad(|| act.apply(&z.detach())),
+                Out::Value(p) => p.detach(),
+            };
+            let per_sample = match mask.filter(|m| out.tensor().rank() >= 3 && out.tensor().dims()[..2] == m.dims()[..]) {
+                Some(m) => masked_per_sample(loss_fn, y, &out, &m),
+                None => out_per_sample(loss_fn, y, &out),
             };
             let l = reduce(&per_sample, sw, Reduction::SumOverBatchSize);
             parts.push(no_grad(|| l.item()));
@@ -593,4 +592,35 @@ pub(crate) fn unique_name(counters: &mut HashMap<String, usize>, cfg: &dyn Layer
             n
         }
     }
+}
+
+/// One output's per-sample loss, from its logits where the loss can use them.
+fn out_per_sample(loss: &dyn Loss, y: &Tensor, out: &Out) -> Tensor {
+    match out {
+        Out::Logits(z, act) => {
+            loss.per_sample_from_logits(y, z, *act).unwrap_or_else(|| loss.per_sample(y, &act.apply(z)))
+        }
+        Out::Value(p) => loss.per_sample(y, p),
+    }
+}
+
+/// The per-sample loss of a sequence output with a Keras mask `(batch, steps)`: masked steps
+/// count for nothing, and the batch's mean is over the real steps only, as in Keras
+/// (`Σ mask·loss / Σ mask`): each sample gives `Σ_t mask·loss · batch / Σ mask`.
+fn masked_per_sample(loss: &dyn Loss, y: &Tensor, out: &Out, mask: &Tensor) -> Tensor {
+    let (batch, steps) = (mask.dims()[0], mask.dims()[1]);
+    let flat = |t: &Tensor| {
+        let mut d = vec![batch * steps];
+        d.extend_from_slice(&t.dims()[2.min(t.rank())..]);
+        t.reshape(d)
+    };
+    let y = if y.rank() >= 2 { flat(y) } else { y.clone() };
+    let out = match out {
+        Out::Logits(z, act) => Out::Logits(flat(z), *act),
+        Out::Value(p) => Out::Value(flat(p)),
+    };
+    let m = mask.to_dtype(out.tensor().dtype());
+    let per_step = out_per_sample(loss, &y, &out).reshape([batch, steps]).mul(&m);
+    let real = no_grad(|| m.sum_all().item()).max(1.0);
+    per_step.sum(&[1], false).mul_scalar(batch as f64 / real)
 }

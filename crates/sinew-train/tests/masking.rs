@@ -65,3 +65,42 @@ fn masked_steps_change_nothing() {
     // The backward direction starts from the last real step only if the padding is skipped.
     assert_close(&a, &b, "Masking -> Bidirectional(SimpleRNN) -> Dense");
 }
+
+/// Keras leaves masked steps out of the loss: the mean is over the real steps of the batch.
+/// Padding a batch (with any targets on the padded steps) must not change the loss.
+#[test]
+fn masked_steps_are_left_out_of_the_loss() {
+    let build = |steps: usize| {
+        let mut m = Sequential::new();
+        m.seed(5);
+        m.input(&[steps]);
+        m.add(Embedding::new(8, 4).mask_zero(true));
+        m.add(GRU::new(5).return_sequences(true));
+        m.add(Dense::new(3));
+        m.compile(Optimizer::adam(0.001), SparseCategoricalCrossentropy { from_logits: true }, &[]).unwrap();
+        m
+    };
+    let (mut padded, mut short) = (build(5), build(3));
+    short.set_weights(&padded.get_weights()).unwrap();
+    // Two sequences of three and two real steps; the second is padded in `short` too.
+    let xs = Tensor::from_vec(vec![1.0, 4.0, 2.0, 3.0, 7.0, 0.0], [2, 3]);
+    let ys = Tensor::from_vec(vec![0.0, 2.0, 1.0, 1.0, 0.0, 2.0], [2, 3]);
+    let xp = Tensor::from_vec(vec![1.0, 4.0, 2.0, 0.0, 0.0, 3.0, 7.0, 0.0, 0.0, 0.0], [2, 5]);
+    let yp = Tensor::from_vec(vec![0.0, 2.0, 1.0, 2.0, 2.0, 1.0, 0.0, 1.0, 0.0, 2.0], [2, 5]);
+    let a = short.test_on_batch(&xs, &ys).unwrap().get("loss").unwrap();
+    let b = padded.test_on_batch(&xp, &yp).unwrap().get("loss").unwrap();
+    assert!((a - b).abs() < 1e-6, "the loss over 5 real steps: {a} unpadded, {b} padded");
+    // By hand: the mean of the five real steps' cross-entropies.
+    let logits = short.predict(&xs, 2).unwrap().to_vec_f64();
+    let real = [(0, 0, 0), (0, 1, 2), (0, 2, 1), (1, 0, 1), (1, 1, 0)];
+    let ce: f64 = real
+        .iter()
+        .map(|&(b, t, c)| {
+            let z = &logits[(b * 3 + t) * 3..(b * 3 + t) * 3 + 3];
+            let lse = z.iter().map(|v| v.exp()).sum::<f64>().ln();
+            lse - z[c]
+        })
+        .sum::<f64>()
+        / 5.0;
+    assert!((a - ce).abs() < 1e-5, "loss {a}, by hand {ce}");
+}
