@@ -4,8 +4,8 @@
 //! (`Fit::time_limit`) and validated on the last 10% of the text. The targets are the input
 //! shifted by one (`TextCorpus::shifted_sequences`): the notes' `seq[-1:]` cannot train a model
 //! that predicts at every step. Generation copies the weights into a stateful model at batch 1
-//! and feeds it one character at a time (`reset_states` first), sampling from the logits divided
-//! by a temperature.
+//! (`Model::stepper`) and feeds it one character at a time (`Model::generate`: `reset_states`
+//! first), sampling from the logits divided by a temperature.
 //!
 //! Figures (validation loss in nats per character at the time limit, and a sample at temperature
 //! 0.5): see BENCHMARKS.md ("Recurrent networks"), from
@@ -26,13 +26,12 @@ const EMBED: usize = 256;
 
 /// The model; `dropout` > 0 adds a `Dropout` between the GRU and the readout (the variant that
 /// regularises a model trained for more epochs than it can take without overfitting).
-fn model(vocab: usize, units: usize, dropout: f64, stateful: bool) -> Result<Sequential, Box<dyn std::error::Error>> {
+fn model(vocab: usize, units: usize, dropout: f64) -> Result<Sequential, Box<dyn std::error::Error>> {
     let mut m = Sequential::new();
     m.seed(7);
-    // Generation reads one character at a time; training whole sequences.
-    m.input(&[if stateful { 1 } else { SEQ }]);
+    m.input(&[SEQ]);
     m.add(Embedding::new(vocab, EMBED));
-    m.add(GRU::new(units).return_sequences(true).stateful(stateful));
+    m.add(GRU::new(units).return_sequences(true));
     if dropout > 0.0 {
         m.add(Dropout::new(dropout));
     }
@@ -42,39 +41,17 @@ fn model(vocab: usize, units: usize, dropout: f64, stateful: bool) -> Result<Seq
     Ok(m)
 }
 
-/// Samples `length` characters after `seed`, at `temperature`, from the trained weights.
+/// Samples `length` characters after `seed`, at `temperature`, from the trained weights: a
+/// stateful copy at batch 1 (`Model::stepper`) fed one character at a time.
 fn generate(
     corpus: &TextCorpus,
     trained: &Sequential,
-    (units, dropout): (usize, f64),
     seed: &str,
     length: usize,
     temperature: f64,
 ) -> Result<String, Box<dyn std::error::Error>> {
-    let mut gen = model(corpus.vocab_size(), units, dropout, true)?;
-    gen.set_weights(&trained.get_weights())?;
-    gen.reset_states();
-    let mut rng = Rng::seed(42);
-    let mut out = String::from(seed);
-    let mut logits = None;
-    for id in corpus.encode(seed)? {
-        logits = Some(gen.predict_on_batch(&Tensor::from_vec(vec![id as f32], [1, 1]))?.to_vec_f32());
-    }
-    for _ in 0..length {
-        let l = logits.take().ok_or("the seed text is empty")?;
-        // softmax(logits / temperature), sampled.
-        let max = l.iter().cloned().fold(f32::MIN, f32::max) as f64;
-        let p: Vec<f64> = l.iter().map(|&v| ((v as f64 - max) / temperature).exp()).collect();
-        let mut u = rng.next_f64() * p.iter().sum::<f64>();
-        let id = p.iter().position(|&q| {
-            u -= q;
-            u <= 0.0
-        });
-        let id = id.unwrap_or(p.len() - 1);
-        out.push_str(&corpus.decode(&[id])?);
-        logits = Some(gen.predict_on_batch(&Tensor::from_vec(vec![id as f32], [1, 1]))?.to_vec_f32());
-    }
-    Ok(out)
+    let ids = trained.stepper()?.generate(&corpus.encode(seed)?, length, temperature, &mut Rng::seed(42))?;
+    Ok(format!("{seed}{}", corpus.decode(&ids)?))
 }
 
 /// Trains for `seconds` and returns the final validation loss and the trained model.
@@ -88,7 +65,7 @@ fn train(
     let (train, val) = corpus.split(0.9);
     let (x, y) = train.shifted_sequences(SEQ)?;
     let (xv, yv) = val.shifted_sequences(SEQ)?;
-    let mut m = model(corpus.vocab_size(), units, dropout, false)?;
+    let mut m = model(corpus.vocab_size(), units, dropout)?;
     let fit = Fit::new()
         .batch_size(BATCH)
         .epochs(10_000)
@@ -111,7 +88,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         t.elapsed().as_secs_f64()
     );
     println!("--- temperature 0.5, seed \"ROMEO:\" ---");
-    println!("{}", generate(&corpus, &m, (units, dropout), "ROMEO:", 300, 0.5)?);
+    println!("{}", generate(&corpus, &m, "ROMEO:", 300, 0.5)?);
     Ok(())
 }
 
@@ -124,7 +101,7 @@ mod tests {
         let (val_loss, m, corpus) =
             super::train(128, 0.0, 25, 0).expect("tiny Shakespeare must be in ../shared/data (or $SINEW_DATA_DIR)");
         assert!(val_loss < 2.4, "validation loss {val_loss:.3} after 25 s");
-        let text = super::generate(&corpus, &m, (128, 0.0), "ROMEO:", 50, 0.5).unwrap();
+        let text = super::generate(&corpus, &m, "ROMEO:", 50, 0.5).unwrap();
         assert_eq!(text.chars().count(), "ROMEO:".len() + 50);
     }
 }

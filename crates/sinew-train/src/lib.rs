@@ -31,3 +31,4 @@ pub use logs::Logs;
 pub use metrics::{metric_from_name, Accuracy, AccuracyKind, Metric};
 pub use metrics::{Auc, Confusion, ConfusionKind, TopK, R2};
 pub use model::{LossSpec, Model, Sequential};
+pub use predict::sample_with_temperature;

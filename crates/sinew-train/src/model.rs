@@ -485,6 +485,12 @@ impl Model {
         graph.run(&mut self.layers, &mut self.rng, xs, training, logits)
     }
 
+    /// Forward pass in inference mode to every output, as logits where a layer ends in softmax
+    /// or sigmoid (what sampling reads).
+    pub(crate) fn run_logits(&mut self, xs: &[Tensor]) -> Vec<Out> {
+        self.run(xs, false, true)
+    }
+
     /// Forward pass to every output.
     pub(crate) fn forward(&mut self, xs: &[Tensor], training: bool) -> Vec<Tensor> {
         values(self.run(xs, training, false))

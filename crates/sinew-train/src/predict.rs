@@ -121,6 +121,43 @@ impl Model {
         Ok(if shape.len() == 1 { Tensor::from_vec(out, [horizon]) } else { Tensor::from_vec(out, [horizon, features]) })
     }
 
+    /// Char-level generation, the notes' way, on a model that reads one step at a time (a
+    /// [`Model::stepper`] copy): forgets its states, feeds the ids of `seed` one at a time, then
+    /// samples `length` ids, each fed back, from the output divided by `temperature`. The
+    /// output is read as logits (a final softmax is left out, so its logits are used).
+    pub fn generate(&mut self, seed: &[usize], length: usize, temperature: f64, rng: &mut Rng) -> Result<Vec<usize>> {
+        if self.input_shape() != Some(&[1][..]) {
+            return Err(Error::state(format!(
+                "generate: the model must read one id at a time (input [1]), got {:?}; use Model::stepper",
+                self.input_shape()
+            )));
+        }
+        if seed.is_empty() {
+            return Err(Error::new("generate: the seed is empty; give at least one id"));
+        }
+        if !(temperature > 0.0 && temperature.is_finite()) {
+            return Err(Error::new(format!("generate: temperature must be positive, got {temperature}")));
+        }
+        self.reset_states();
+        let step = |m: &mut Model, id: usize| -> Result<Vec<f32>> {
+            let x = Tensors::from(Tensor::from_vec(vec![id as f32], [1, 1]));
+            m.check_data("generate", &x, None)?;
+            let out = no_grad(|| m.run_logits(&x.0)).remove(0);
+            Ok(out.tensor().to_vec_f32())
+        };
+        let mut logits = vec![];
+        for &id in seed {
+            logits = step(self, id)?;
+        }
+        let mut out = Vec::with_capacity(length);
+        for _ in 0..length {
+            let id = sample_with_temperature(&logits, temperature, rng);
+            out.push(id);
+            logits = step(self, id)?;
+        }
+        Ok(out)
+    }
+
     /// One copy of the layers per GEMM thread beyond the first, when there are several threads
     /// and every layer can be copied ([`Layer::replicate`]).
     pub(crate) fn replicas(&self) -> Option<Vec<Vec<Box<dyn Layer>>>> {
@@ -169,4 +206,19 @@ impl Model {
         });
         results.into_iter().map(|m| m.into_inner().expect("no panic while holding the lock")).collect()
     }
+}
+
+/// Draws an index from `softmax(logits / temperature)` (the Keras text-generation example's
+/// `sample`): a low temperature picks the likeliest, a high one flattens the distribution.
+pub fn sample_with_temperature(logits: &[f32], temperature: f64, rng: &mut Rng) -> usize {
+    let max = logits.iter().copied().fold(f32::MIN, f32::max) as f64;
+    let w: Vec<f64> = logits.iter().map(|&z| ((z as f64 - max) / temperature).exp()).collect();
+    let mut u = rng.next_f64() * w.iter().sum::<f64>();
+    for (i, wi) in w.iter().enumerate() {
+        if u < *wi {
+            return i;
+        }
+        u -= wi;
+    }
+    logits.len().saturating_sub(1)
 }

@@ -178,6 +178,32 @@ fn ids_of(v: &Value) -> Option<Vec<usize>> {
 }
 
 impl Model {
+    /// Keras' generation model: a copy of this Sequential sequence model that reads one step
+    /// at a time (input `[1, ...]`), every recurrent layer `stateful`, with the same weights (in
+    /// Keras, rebuilt by hand with `stateful=True` and batch 1, then `set_weights`). After
+    /// `reset_states()`, feed it one step per call; [`Model::generate`] does.
+    pub fn stepper(&self) -> Result<Model> {
+        if self.kind != Kind::Sequential || self.input_shape().is_none_or(<[usize]>::is_empty) {
+            return Err(Error::state("stepper: needs a built Sequential model whose input has a timestep axis"));
+        }
+        let mut arch = self.architecture();
+        arch["input_shape"][0] = json!(1);
+        for l in arch["layers"].as_array_mut().into_iter().flatten() {
+            if l["layer"].get("stateful").is_some() {
+                return Err(Error::state(format!(
+                    "stepper: {} reads the whole sequence backwards too; it cannot run one step at a time",
+                    l["name"]
+                )));
+            }
+            if l.get("stateful").is_some() {
+                l["stateful"] = json!(true);
+            }
+        }
+        let mut m = Model::from_architecture(&arch, Path::new("(stepper)"))?;
+        m.set_weights(&self.get_weights())?;
+        Ok(m)
+    }
+
     /// The architecture as JSON: layer configs and, for functional models, the wiring.
     fn architecture(&self) -> Value {
         let layers: Vec<Value> = self.layers.iter().map(|l| l.config()).collect();

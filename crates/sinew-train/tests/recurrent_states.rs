@@ -135,3 +135,55 @@ fn several_outputs_are_refused_where_one_is_expected() {
     let e = m.build().unwrap_err().to_string();
     assert!(e.contains("gru (GRU) returns 2 tensors") && e.contains("functional API"), "{e}");
 }
+
+/// The stepping copy (`Model::stepper`: input one step long, recurrent layers stateful, the
+/// same weights) fed a sequence one id at a time gives the full model's output at every step;
+/// `generate` feeds its samples back and, near temperature 0, picks the likeliest id.
+#[test]
+fn a_stepper_runs_the_sequence_one_step_at_a_time() {
+    let mut m = Sequential::new();
+    m.seed(2);
+    m.input(&[6]);
+    m.add(Embedding::new(7, 4));
+    m.add(LSTM::new(5).return_sequences(true));
+    m.add(GRU::new(4).return_sequences(true));
+    m.add(Dense::new(7).activation(Activation::Softmax));
+    let ids = [3usize, 1, 4, 1, 5, 2];
+    let x = Tensor::from_vec(ids.iter().map(|&i| i as f32).collect(), [1, 6]);
+    let full = m.predict(&x, 1).unwrap().to_vec_f32();
+    let mut step = m.stepper().unwrap();
+    assert_eq!(step.input_shape(), Some(&[1][..]));
+    for round in 0..2 {
+        step.reset_states();
+        for (t, &id) in ids.iter().enumerate() {
+            let y = step.predict_on_batch(&Tensor::from_vec(vec![id as f32], [1, 1])).unwrap().to_vec_f32();
+            let gap = y.iter().zip(&full[t * 7..t * 7 + 7]).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+            assert!(gap < 1e-5, "round {round}, step {t}: stepped and full outputs differ by {gap}");
+        }
+    }
+    let a = step.generate(&ids[..2], 20, 0.8, &mut Rng::seed(1)).unwrap();
+    let b = step.generate(&ids[..2], 20, 0.8, &mut Rng::seed(1)).unwrap();
+    assert_eq!(a, b, "the same seed and rng give the same text");
+    assert!(a.len() == 20 && a.iter().all(|&i| i < 7));
+    // Near temperature 0 each pick is the argmax of the full model run on what came before.
+    let greedy = step.generate(&ids[..1], 5, 1e-9, &mut Rng::seed(3)).unwrap();
+    let mut seq = vec![ids[0]];
+    seq.extend(&greedy);
+    let mut full_model = Sequential::new();
+    full_model.seed(2);
+    full_model.input(&[6]);
+    full_model.add(Embedding::new(7, 4));
+    full_model.add(LSTM::new(5).return_sequences(true));
+    full_model.add(GRU::new(4).return_sequences(true));
+    full_model.add(Dense::new(7).activation(Activation::Softmax));
+    full_model.build().unwrap();
+    full_model.set_weights(&m.get_weights()).unwrap();
+    let p = full_model.predict(&Tensor::from_vec(seq.iter().map(|&i| i as f32).collect(), [1, 6]), 1).unwrap();
+    let argmax: Vec<usize> =
+        p.to_vec_f32().chunks(7).map(|r| (0..7).max_by(|&i, &j| r[i].total_cmp(&r[j])).unwrap()).collect();
+    assert_eq!(&argmax[..5], &greedy[..], "greedy picks follow the model's argmax");
+    // Errors: a model that does not step, an empty seed, a bad temperature.
+    assert!(m.generate(&ids, 3, 0.5, &mut Rng::seed(0)).unwrap_err().to_string().contains("stepper"));
+    assert!(step.generate(&[], 3, 0.5, &mut Rng::seed(0)).is_err());
+    assert!(step.generate(&ids, 3, 0.0, &mut Rng::seed(0)).is_err());
+}
