@@ -74,11 +74,17 @@ enum Command {
     /// Predict new inputs through the preprocessing saved with the model.
     ///
     /// INPUT is CSV rows (one JSON line each), an image or a folder of images, a time series (the
-    /// next value), or a seed text to continue.
+    /// next `--horizon` values), or a file of seed text to continue (or give `--seed-text`).
     Predict {
         /// A model file written by `sinew train` or `sinew demo`.
         model: PathBuf,
-        input: PathBuf,
+        input: Option<PathBuf>,
+        /// Values to forecast after the series, each fed back as input (time-series models).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+        horizon: u64,
+        /// The text to continue (text models), instead of an INPUT file.
+        #[arg(long)]
+        seed_text: Option<String>,
         /// Characters to generate (text models).
         #[arg(long, default_value_t = 200)]
         length: usize,
@@ -170,16 +176,18 @@ fn run(cli: Cli) -> std::result::Result<(), Result<UsageError, anyhow::Error>> {
             out.say(format!("{report}\naccuracy {acc:.4}"));
             out.result(&json!({"model": model, "data": data, "accuracy": acc}));
         }
-        Command::Predict { model, input, length, temperature } => {
+        Command::Predict { model, input, horizon, seed_text, length, temperature } => {
             let mut m = load_model(&model).map_err(Err)?;
             let saved = Saved::from_model(&m, &model).map_err(Err)?;
             if !matches!(saved, Saved::Table { .. }) {
                 let rng = &mut Rng::seed(cli.seed.unwrap_or(0));
-                for line in predict::predict(&mut m, &saved, &input, length, temperature, rng).map_err(Err)? {
+                let ask = predict::Ask { horizon: horizon as usize, length, temperature, seed_text };
+                for line in predict::predict(&mut m, &saved, input.as_deref(), &ask, rng).map_err(Err)? {
                     println!("{line}");
                 }
                 return Ok(());
             }
+            let input = input.context("give the CSV rows to predict").map_err(usage)?;
             let (recipe, _, classes) = saved_recipe(&saved, &model).map_err(Err)?;
             let df = read_csv(&input, &CsvOptions::new()).map_err(|e| Err(e.into()))?;
             let x = recipe.transform(&df).map_err(|e| Err(e.into()))?;

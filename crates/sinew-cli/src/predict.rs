@@ -24,16 +24,38 @@ fn images_in(input: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// What `sinew predict` was asked beyond the model and its input.
+pub struct Ask {
+    /// Values to forecast after a series (time-series models).
+    pub horizon: usize,
+    /// Characters to generate, their sampling temperature, and the seed text given on the
+    /// command line (text models; else the input file is the seed).
+    pub length: usize,
+    pub temperature: f64,
+    pub seed_text: Option<String>,
+}
+
 /// The model's predictions for `input`, as JSON lines.
-pub fn predict(
-    model: &mut Model,
-    saved: &Saved,
-    input: &Path,
-    length: usize,
-    temperature: f64,
-    rng: &mut Rng,
-) -> Result<Vec<String>> {
+pub fn predict(model: &mut Model, saved: &Saved, input: Option<&Path>, ask: &Ask, rng: &mut Rng) -> Result<Vec<String>> {
     let shape: Vec<usize> = model.input_shape().map(<[usize]>::to_vec).context("the model has no input shape")?;
+    if let &Saved::Text { seq_len, ref vocab, shifted } = saved {
+        let vocab: Vec<char> = vocab.iter().filter_map(|s| s.chars().next()).collect();
+        let seed = match (&ask.seed_text, input) {
+            (Some(t), _) => t.clone(),
+            (None, Some(p)) => {
+                std::fs::read_to_string(p).with_context(|| format!("{}: cannot read the seed text", p.display()))?
+            }
+            (None, None) => bail!("a text model needs a seed: --seed-text \"...\" or a file to continue"),
+        };
+        let (t, n) = (ask.temperature, ask.length);
+        let text = if shifted {
+            crate::sources::generate_stepped(model, &vocab, &seed, n, t, rng)?
+        } else {
+            crate::sources::generate(model, &shape, &vocab, seq_len, &seed, n, t, rng)?
+        };
+        return Ok(vec![json!({"seed": seed, "temperature": t, "generated": text}).to_string()]);
+    }
+    let input = input.context("give the input to predict (a CSV, an image or folder of images, or a series)")?;
     match saved {
         &Saved::Image { height: h, width: w, channels: c, ref classes } => {
             let files = images_in(input)?;
@@ -58,18 +80,13 @@ pub fn predict(
                 bail!("{}: {} values, the model needs the last {window}", input.display(), v.len());
             }
             let last = Tensor::from_vec(v[v.len() - window..].to_vec(), [window, 1]);
-            let x = scaler.transform(&last)?.reshape([1, window]);
-            let y = model.predict(&x, 1)?;
-            let next = scaler.inverse_transform(&y.reshape([1, 1]))?.to_vec_f32()[0];
-            Ok(vec![json!({"after": ts.index.last(), "next": next}).to_string()])
+            // The notes' recursive forecast: predict, append, slide, `horizon` times.
+            let k = ask.horizon;
+            let scaled = model.forecast(&scaler.transform(&last)?, k)?;
+            let values = scaler.inverse_transform(&scaled.reshape([k, 1]))?.to_vec_f32();
+            Ok(vec![json!({"after": ts.index.last(), "next": values[0], "forecast": values}).to_string()])
         }
-        &Saved::Text { seq_len, ref vocab } => {
-            let vocab: Vec<char> = vocab.iter().filter_map(|s| s.chars().next()).collect();
-            let seed = std::fs::read_to_string(input)
-                .with_context(|| format!("{}: cannot read the seed text", input.display()))?;
-            let text = crate::sources::generate(model, &shape, &vocab, seq_len, &seed, length, temperature, rng)?;
-            Ok(vec![json!({"seed": seed, "temperature": temperature, "generated": text}).to_string()])
-        }
+        Saved::Text { .. } => unreachable!("text models are handled above"),
         Saved::Table { .. } => bail!("a table model predicts CSV rows (this is handled by the caller)"),
     }
 }

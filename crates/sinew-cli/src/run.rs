@@ -110,6 +110,51 @@ pub fn record_regression(
     Ok(rec)
 }
 
+/// The forecast of a time series' test period (the notes' recursive loop from the last
+/// training window), in the series' units: its RMSE and the seasonal-naive baseline's join the
+/// metrics, and the three series the report's forecast chart.
+pub fn record_forecast(rec: &mut ModelRecord, model: &mut Model, f: &crate::task::Forecast) -> Result<()> {
+    let k = f.truth.len();
+    let scaled = model.forecast(&f.history, k)?;
+    let pred = f.scaler.inverse_transform(&scaled.reshape([k, 1]))?.to_vec_f32();
+    let as64 = |v: &[f32]| v.iter().map(|&x| f64::from(x)).collect::<Vec<f64>>();
+    let (truth, pred, baseline) = (as64(&f.truth), as64(&pred), as64(&f.baseline));
+    let rmse = sinew::data::regression_report(&truth, &pred)?.rmse;
+    let base = sinew::data::regression_report(&truth, &baseline)?.rmse;
+    rec.metrics.extend([("forecast_rmse".to_string(), rmse), ("baseline_rmse".to_string(), base)]);
+    rec.forecast =
+        vec![("actual".into(), truth), ("forecast".into(), pred), ("seasonal naive".into(), baseline)];
+    Ok(())
+}
+
+/// What to generate for a text model's report.
+pub struct Generation<'a> {
+    pub vocab: &'a [char],
+    pub seed: &'a str,
+    pub length: usize,
+    pub temperatures: &'a [f64],
+}
+
+/// The record of a model trained on shifted text: its test loss and metrics, and text it
+/// generates from the seed at each temperature (the report's generated samples).
+pub fn record_text(
+    name: &str,
+    model: &mut Model,
+    history: &History,
+    x_test: &Tensor,
+    labels: &Tensor,
+    gen: &Generation,
+    seed: u64,
+) -> Result<ModelRecord> {
+    let mut rec = evaluated(name, model, history, x_test, labels)?;
+    let mut rng = Rng::seed(seed);
+    for &t in gen.temperatures {
+        let text = crate::sources::generate_stepped(model, gen.vocab, gen.seed, gen.length, t, &mut rng)?;
+        rec.generated.push((format!("temperature {t}, seed {:?}", gen.seed), format!("{}{text}", gen.seed)));
+    }
+    Ok(rec)
+}
+
 /// Writes `run.json` and `report.html` into `dir` (created if needed).
 pub fn write_run(dir: &Path, run: &RunRecord) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create the run directory {}", dir.display()))?;

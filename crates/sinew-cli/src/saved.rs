@@ -33,8 +33,15 @@ pub enum Saved {
     },
     /// One column of a time series: the last `window` values, min-max scaled, predict the next.
     TimeSeries { column: String, window: usize, scaler: Value },
-    /// A character model: one-hot windows of `seq_len` characters over `vocab`.
-    Text { seq_len: usize, vocab: Vec<String> },
+    /// A character model over `vocab`: one-hot windows of `seq_len` characters predict the next,
+    /// or (`shifted`) it reads character ids and predicts at every step, and generates one
+    /// character at a time through a stateful copy.
+    Text {
+        seq_len: usize,
+        vocab: Vec<String>,
+        #[serde(default)]
+        shifted: bool,
+    },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -121,7 +128,7 @@ mod tests {
             Saved::Image { height: 8, width: 8, channels: 1, classes: vec!["0".into(), "1".into()] },
             Saved::Table { recipe: json!({"steps": []}), target: "y".into(), classes: vec![] },
             Saved::TimeSeries { column: "v".into(), window: 12, scaler: json!({"min": [0.0]}) },
-            Saved::Text { seq_len: 5, vocab: vec!["a".into()] },
+            Saved::Text { seq_len: 5, vocab: vec!["a".into()], shifted: true },
         ];
         for s in all {
             let v = s.to_json();

@@ -12,17 +12,38 @@ use sinew::prelude::*;
 use std::path::Path;
 
 /// Windows of `window` scaled values and the value that follows each, split in time order (the
-/// last `test_size` of the windows are the test set, as forecasting requires).
-pub fn time_series(spec: &Spec, path: &Path, column: &str, window: usize) -> Result<Task> {
+/// last `test_size` of the windows are the test set, as forecasting requires). With
+/// `test_steps`, the windows whose targets are the last `test_steps` values are the test set,
+/// and the task carries the recursive forecast of those values and its seasonal-naive baseline.
+pub fn time_series(
+    spec: &Spec,
+    path: &Path,
+    column: &str,
+    window: usize,
+    test_steps: Option<usize>,
+    season: usize,
+) -> Result<Task> {
     let ts = read_time_series(path, &[column])?;
     let v = ts.values.to_vec_f32();
     if window == 0 || window >= v.len() {
         bail!("data.window {window} must be between 1 and the series length {}", v.len());
     }
     let n = v.len() - window;
-    let n_test = ((n as f64) * spec.data.test_size).ceil() as usize;
+    let n_test = match test_steps {
+        Some(k) => k,
+        None => ((n as f64) * spec.data.test_size).ceil() as usize,
+    };
     if n_test == 0 || n_test >= n {
-        bail!("data.test_size {} leaves no training or test windows of {n}", spec.data.test_size);
+        match test_steps {
+            Some(k) => bail!(
+                "data.test_steps {k} leaves no training windows: the series has {} values and each window reads {window}",
+                v.len()
+            ),
+            None => bail!("data.test_size {} leaves no training or test windows of {n}", spec.data.test_size),
+        }
+    }
+    if test_steps.is_some() && season > v.len() - n_test {
+        bail!("data.season {season} is longer than the {} training values", v.len() - n_test);
     }
     // Scale with the training part's range only, so the test values stay unseen.
     let split_at = v.len() - n_test;
@@ -35,6 +56,19 @@ pub fn time_series(spec: &Spec, path: &Path, column: &str, window: usize) -> Res
         y.push(s[i + window]);
     }
     let cut = n - n_test;
+    let forecast = test_steps.map(|k| {
+        let train = &v[..split_at];
+        crate::task::Forecast {
+            history: Tensor::from_vec(s[..split_at].to_vec(), [split_at, 1]),
+            truth: v[split_at..].to_vec(),
+            baseline: (0..k).map(|i| train[train.len() - season + i % season]).collect(),
+            scaler: scaler.clone(),
+        }
+    });
+    let held_out = match test_steps {
+        Some(k) => format!("the last {k} values held out and forecast"),
+        None => format!("the last {n_test} for testing"),
+    };
     Ok(Task {
         x_train: Tensor::from_vec(x[..cut * window].to_vec(), [cut, window]),
         y_train: vec![],
@@ -44,10 +78,11 @@ pub fn time_series(spec: &Spec, path: &Path, column: &str, window: usize) -> Res
         image: None,
         preprocessing: Some(Saved::TimeSeries { column: column.to_string(), window, scaler: scaler.to_json() }),
         values: Some((y[..cut].to_vec(), y[cut..].to_vec())),
+        forecast,
+        target_steps: None,
         description: format!(
-            "{} column {column:?}: {} windows of {window} steps, the last {n_test} for testing (values scaled to [0, 1])",
+            "{} column {column:?}: {n} windows of {window} steps, {held_out} (values scaled to [0, 1] with the training part's range)",
             path.display(),
-            n
         ),
     })
 }
@@ -82,6 +117,8 @@ pub fn image_folder(spec: &Spec, dir: &Path, size: (usize, usize), channels: usi
         image: (channels == 1).then_some(size),
         preprocessing: Some(Saved::Image { height: size.0, width: size.1, channels, classes: class_names.clone() }),
         values: None,
+        forecast: None,
+        target_steps: None,
         description: format!("images in {} ({}x{}, {channels} channel(s))", dir.display(), size.0, size.1),
     })
 }
@@ -111,15 +148,65 @@ pub fn text(spec: &Spec, path: &Path, seq_len: usize, step: usize, max_chars: us
         y_test: y[cut..].to_vec(),
         class_names: names,
         image: None,
-        preprocessing: Some(Saved::Text { seq_len, vocab: corpus.vocab.iter().map(|c| c.to_string()).collect() }),
+        preprocessing: Some(Saved::Text {
+            seq_len,
+            vocab: corpus.vocab.iter().map(|c| c.to_string()).collect(),
+            shifted: false,
+        }),
         values: None,
+        forecast: None,
+        target_steps: None,
         description: format!("{}: {} windows of {seq_len} characters over a vocabulary of {v}", path.display(), n),
     })
 }
 
-/// Samples `length` characters after `seed` from a next-character model, with `temperature`
-/// (the Keras text-generation example's `sample`): low values pick the likeliest character, high
-/// values flatten the distribution. `shape` is the model's per-sample input shape.
+/// Sequences of `seq_len` character ids, each predicting itself shifted by one (the targets
+/// are `[n, seq_len]` ids), from the first `max_chars` characters; the last `test_size` of the
+/// text is the test set (validated on, as the notes' model is).
+pub fn shifted_text(spec: &Spec, path: &Path, seq_len: usize, max_chars: usize) -> Result<Task> {
+    let full = TextCorpus::load(path)?;
+    let text: String = full.text.chars().take(max_chars).collect();
+    let corpus = TextCorpus { text, vocab: full.vocab.clone() };
+    let (train, test) = corpus.split(1.0 - spec.data.test_size);
+    let pairs = |c: &TextCorpus, what: &str| -> Result<(Tensor, Vec<usize>)> {
+        let (x, y) = c.shifted_sequences(seq_len).with_context(|| format!("data.seq_len, on the {what} text"))?;
+        Ok((x, y.to_vec_f32().iter().map(|&i| i as usize).collect()))
+    };
+    let (x_train, y_train) = pairs(&train, "training")?;
+    let (x_test, y_test) = pairs(&test, "test")?;
+    // The characters themselves: the generated samples decode through them.
+    let names: Vec<String> = corpus.vocab.iter().map(|c| c.to_string()).collect();
+    let v = corpus.vocab_size();
+    let description = format!(
+        "{}: {} training and {} test sequences of {seq_len} characters (the last {:.0}% of the text), each predicting itself shifted by one, over a vocabulary of {v}",
+        path.display(),
+        x_train.dims()[0],
+        x_test.dims()[0],
+        spec.data.test_size * 100.0
+    );
+    Ok(Task {
+        x_train,
+        y_train,
+        x_test,
+        y_test,
+        class_names: names,
+        image: None,
+        preprocessing: Some(Saved::Text {
+            seq_len,
+            vocab: corpus.vocab.iter().map(|c| c.to_string()).collect(),
+            shifted: true,
+        }),
+        values: None,
+        forecast: None,
+        target_steps: Some(seq_len),
+        description,
+    })
+}
+
+/// Samples `length` characters after `seed` from a next-character model over one-hot windows,
+/// with `temperature` (the Keras text-generation example's `sample`): low values pick the
+/// likeliest character, high values flatten the distribution. `shape` is the model's per-sample
+/// input shape.
 #[allow(clippy::too_many_arguments)]
 pub fn generate(
     model: &mut Model,
@@ -131,7 +218,7 @@ pub fn generate(
     temperature: f64,
     rng: &mut Rng,
 ) -> Result<String> {
-    if temperature.is_nan() || temperature <= 0.0 {
+    if !(temperature > 0.0 && temperature.is_finite()) {
         bail!("--temperature must be positive, got {temperature}");
     }
     let corpus = TextCorpus { text: String::new(), vocab: vocab.to_vec() };
@@ -149,21 +236,31 @@ pub fn generate(
         let mut dims = vec![1];
         dims.extend(shape);
         let p = model.predict(Tensor::from_vec(x, dims), 1)?.to_vec_f32();
-        let logits: Vec<f64> = p.iter().map(|&q| (f64::from(q).max(1e-12)).ln() / temperature).collect();
-        let max = logits.iter().copied().fold(f64::MIN, f64::max);
-        let w: Vec<f64> = logits.iter().map(|l| (l - max).exp()).collect();
-        let total: f64 = w.iter().sum();
-        let mut r = rng.next_f64() * total;
-        let mut next = v - 1;
-        for (i, wi) in w.iter().enumerate() {
-            if r < *wi {
-                next = i;
-                break;
-            }
-            r -= wi;
-        }
+        // The model ends in softmax: log-probabilities are logits up to a constant.
+        let logits: Vec<f32> = p.iter().map(|&q| q.max(1e-12).ln()).collect();
+        let next = sinew::train::sample_with_temperature(&logits, temperature, rng);
         ids.push(next);
         out.push(vocab[next]);
     }
     Ok(out)
+}
+
+/// Samples `length` characters after `seed` from a model trained on shifted sequences: a
+/// stateful copy reads the seed and then its own samples one character at a time
+/// (`Model::stepper`, `Model::generate`).
+pub fn generate_stepped(
+    model: &Model,
+    vocab: &[char],
+    seed: &str,
+    length: usize,
+    temperature: f64,
+    rng: &mut Rng,
+) -> Result<String> {
+    if !(temperature > 0.0 && temperature.is_finite()) {
+        bail!("--temperature must be positive, got {temperature}");
+    }
+    let corpus = TextCorpus { text: String::new(), vocab: vocab.to_vec() };
+    let ids = corpus.encode(seed).context("the seed text")?;
+    let out = model.stepper()?.generate(&ids, length, temperature, rng)?;
+    Ok(corpus.decode(&out)?)
 }

@@ -19,12 +19,17 @@ pub enum Source {
     SklearnCsv { path: PathBuf },
     /// A CSV table with a target column, preprocessed by sinew's column recipe.
     Csv(Box<CsvSource>),
-    /// One column of a time-series CSV: `window` past values predict the next.
-    TimeSeries { path: PathBuf, column: String, window: usize },
+    /// One column of a time-series CSV: `window` past values predict the next. With
+    /// `test_steps`, the last that many values are the test period, forecast recursively from the
+    /// last training window and scored beside the seasonal-naive baseline of period `season`.
+    TimeSeries { path: PathBuf, column: String, window: usize, test_steps: Option<usize>, season: usize },
     /// Images in one sub-folder per class.
     ImageFolder { dir: PathBuf, image_size: (usize, usize), channels: usize },
-    /// A plain-text corpus: one-hot windows of `seq_len` characters predict the next one.
-    Text { path: PathBuf, seq_len: usize, step: usize, max_chars: usize },
+    /// A plain-text corpus: one-hot windows of `seq_len` characters predict the next one; with
+    /// `shifted`, sequences of `seq_len` character ids predict themselves shifted by one (an
+    /// `Embedding -> recurrent(return_sequences) -> Dense` model), the last `test_size` of the
+    /// text held out.
+    Text { path: PathBuf, seq_len: usize, step: usize, max_chars: usize, shifted: bool },
 }
 
 #[derive(Clone, Debug, PartialEq, Default)]
@@ -111,6 +116,9 @@ pub struct FitSpec {
     /// A wall-clock training budget in seconds (`Fit::time_limit`): training stops after the
     /// batch that passes it.
     pub time_limit: Option<f64>,
+    /// `validation_data = "test"`: validate on the test split (the notes' forecasting recipe
+    /// does; it lets the test set steer early stopping, so say so when reporting).
+    pub validate_on_test: bool,
 }
 
 /// A parsed and checked spec.
@@ -127,6 +135,8 @@ pub struct Spec {
     pub compile: Compile,
     pub fit: FitSpec,
     pub output_dir: PathBuf,
+    /// `[output] seed_text`: what a text model's generated samples start from.
+    pub seed_text: Option<String>,
 }
 
 pub const SOURCES: &[&str] = &["digits", "mnist", "sklearn_csv", "csv", "time_series", "image_folder", "text"];
@@ -158,8 +168,20 @@ pub fn parse(src: &str, file: &Path) -> Result<Spec> {
     let (input_shape, layers, functional) = model_section(&top)?;
     let compile = compile_section(&top)?;
     let fit = fit_section(&top)?;
-    let output_dir = output_section(&top, &name)?;
-    Ok(Spec { path: file.to_path_buf(), name, seed, data, input_shape, layers, functional, compile, fit, output_dir })
+    let (output_dir, seed_text) = output_section(&top, &name)?;
+    Ok(Spec {
+        path: file.to_path_buf(),
+        name,
+        seed,
+        data,
+        input_shape,
+        layers,
+        functional,
+        compile,
+        fit,
+        output_dir,
+        seed_text,
+    })
 }
 
 /// `[data]`: the source and its options, the test split and the scaling.
@@ -192,6 +214,9 @@ fn data_section(top: &Table) -> Result<Data> {
         "seq_len",
         "step",
         "max_chars",
+        "targets",
+        "test_steps",
+        "season",
     ])?;
     let kind = data.str("source", None)?;
     let data_steps = steps(&data, src, file)?;
@@ -227,6 +252,8 @@ fn data_section(top: &Table) -> Result<Data> {
             path: data.path("path")?.ok_or_else(|| data.err(None, "missing required field \"path\""))?,
             column: data.str("column", None)?,
             window: data.uint("window", Some(12))?,
+            test_steps: data.t.get("test_steps").map(|_| data.uint("test_steps", None)).transpose()?,
+            season: data.uint("season", Some(12))?,
         },
         "image_folder" => {
             let size = match data.t.get("image_size") {
@@ -253,6 +280,19 @@ fn data_section(top: &Table) -> Result<Data> {
             seq_len: data.uint("seq_len", Some(40))?,
             step: data.uint("step", Some(3))?,
             max_chars: data.uint("max_chars", Some(20_000))?,
+            shifted: match data.str("targets", Some("next"))?.as_str() {
+                "next" => false,
+                "shifted" => true,
+                other => {
+                    return Err(data.err(
+                        Some("targets"),
+                        format!(
+                            "must be \"next\" (the character after each window) or \"shifted\" (each sequence shifted by one), got {other:?}{}",
+                            suggest(other, &["next", "shifted"])
+                        ),
+                    ))
+                }
+            },
         },
         other => {
             return Err(data.err(
@@ -261,6 +301,10 @@ fn data_section(top: &Table) -> Result<Data> {
             ))
         }
     };
+    let own: &[(&str, &str)] = &[("targets", "text"), ("test_steps", "time_series"), ("season", "time_series")];
+    if let Some((key, owner)) = own.iter().find(|(k, o)| data.t.contains_key(*k) && kind != *o) {
+        return Err(data.err(Some(key), format!("applies to a {owner} source")));
+    }
     if let Source::Csv(c) = &source {
         if c.numeric.is_empty() && c.categorical.is_empty() {
             return Err(data.err(None, "a csv source needs `numeric` or `categorical` feature columns"));
@@ -403,6 +447,7 @@ fn fit_section(top: &Table) -> Result<FitSpec> {
             checkpoint: None,
             csv_logger: false,
             time_limit: None,
+            validate_on_test: false,
         },
         Some(fit) => {
             fit.only(&[
@@ -414,6 +459,7 @@ fn fit_section(top: &Table) -> Result<FitSpec> {
                 "model_checkpoint",
                 "csv_logger",
                 "time_limit",
+                "validation_data",
             ])?;
             let reduce_lr = match fit.sub("reduce_lr_on_plateau")? {
                 None => None,
@@ -464,22 +510,37 @@ fn fit_section(top: &Table) -> Result<FitSpec> {
                     None => None,
                     Some(_) => Some(fit.float("time_limit", 0.0, (1e-3, 1e7))?),
                 },
+                validate_on_test: match fit.opt_str("validation_data")?.as_deref() {
+                    None => false,
+                    Some("test") => true,
+                    Some(other) => {
+                        return Err(fit.err(
+                            Some("validation_data"),
+                            format!("the only value is \"test\" (validate on the test split), got {other:?}"),
+                        ))
+                    }
+                },
             }
         }
     };
     Ok(fit_spec)
 }
 
-/// `[output]`: the run directory (`runs/<name>` by default).
-fn output_section(top: &Table, name: &str) -> Result<PathBuf> {
-    let output_dir = match top.sub("output")? {
-        None => PathBuf::from("runs").join(&name),
+/// `[output]`: the run directory (`runs/<name>` by default) and, for a text model, the seed
+/// text of the report's generated samples.
+fn output_section(top: &Table, name: &str) -> Result<(PathBuf, Option<String>)> {
+    let default = || PathBuf::from("runs").join(name);
+    Ok(match top.sub("output")? {
+        None => (default(), None),
         Some(o) => {
-            o.only(&["dir"])?;
-            o.opt_str("dir")?.map(PathBuf::from).unwrap_or_else(|| PathBuf::from("runs").join(&name))
+            o.only(&["dir", "seed_text"])?;
+            let seed_text = o.opt_str("seed_text")?;
+            if seed_text.as_deref() == Some("") {
+                return Err(o.err(Some("seed_text"), "must hold at least one character"));
+            }
+            (o.opt_str("dir")?.map(PathBuf::from).unwrap_or_else(default), seed_text)
         }
-    };
-    Ok(output_dir)
+    })
 }
 
 /// The `[[data.steps]]` list.

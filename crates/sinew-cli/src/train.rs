@@ -60,6 +60,8 @@ pub fn load_task(spec: &Spec) -> Result<Task> {
                     classes: (0..10).map(|c| c.to_string()).collect(),
                 }),
                 values: None,
+                forecast: None,
+                target_steps: None,
                 description: "8x8 digits built into sinew (UCI, via scikit-learn)".into(),
             })
         }
@@ -85,6 +87,8 @@ pub fn load_task(spec: &Spec) -> Result<Task> {
                     classes: (0..10).map(|c| c.to_string()).collect(),
                 }),
                 values: None,
+                forecast: None,
+                target_steps: None,
                 description: format!("MNIST from {} (60,000 training and 10,000 test images)", dir.display()),
             })
         }
@@ -103,15 +107,22 @@ pub fn load_task(spec: &Spec) -> Result<Task> {
                 image: None,
                 preprocessing: None,
                 values: None,
+                forecast: None,
+                target_steps: None,
                 description: format!("{} ({} rows)", path.display(), y.len()),
             })
         }
         Source::Csv(c) => csv_task(spec, c),
-        Source::TimeSeries { path, column, window } => crate::sources::time_series(spec, path, column, *window),
+        Source::TimeSeries { path, column, window, test_steps, season } => {
+            crate::sources::time_series(spec, path, column, *window, *test_steps, *season)
+        }
         Source::ImageFolder { dir, image_size, channels } => {
             crate::sources::image_folder(spec, dir, *image_size, *channels)
         }
-        Source::Text { path, seq_len, step, max_chars } => {
+        Source::Text { path, seq_len, max_chars, shifted: true, .. } => {
+            crate::sources::shifted_text(spec, path, *seq_len, *max_chars)
+        }
+        Source::Text { path, seq_len, step, max_chars, shifted: false } => {
             crate::sources::text(spec, path, *seq_len, *step, *max_chars)
         }
     }
@@ -278,6 +289,8 @@ fn csv_task(spec: &Spec, c: &crate::spec::CsvSource) -> Result<Task> {
             image: None,
             preprocessing: Some(Saved::Table { recipe: prep.to_json(), target: c.target.clone(), classes: vec![] }),
             values: Some((vals(&train_df)?, vals(&test_df)?)),
+            forecast: None,
+            target_steps: None,
             description,
         });
     }
@@ -298,6 +311,8 @@ fn csv_task(spec: &Spec, c: &crate::spec::CsvSource) -> Result<Task> {
             classes: enc.classes.clone(),
         }),
         values: None,
+        forecast: None,
+        target_steps: None,
         description,
     })
 }
@@ -360,14 +375,42 @@ pub fn build_model(spec: &mut Spec, features: usize) -> Result<Model> {
 }
 
 /// The target tensor the compiled loss expects: one-hot for a loss over class distributions, a
-/// `[n, 1]` column of 0/1 for a binary one, class ids for a sparse one.
-fn targets(kind: TargetKind, y: &[usize], k: usize) -> Result<Tensor> {
+/// `[n, 1]` column of 0/1 for a binary one, class ids for a sparse one; with `steps`, each
+/// sample holds that many ids (`[n, steps]`, or `[n, steps, k]` one-hot).
+fn targets(kind: TargetKind, y: &[usize], k: usize, steps: Option<usize>) -> Result<Tensor> {
     let ids = Tensor::from_vec(y.iter().map(|&c| c as f32).collect(), [y.len()]);
-    Ok(match kind {
-        TargetKind::Distribution => sinew::data::to_categorical(&ids, k)?,
-        TargetKind::Binary => ids.reshape([y.len(), 1]),
+    let t = steps.unwrap_or(1);
+    let n = y.len() / t;
+    Ok(match (kind, steps) {
+        (TargetKind::Distribution, None) => sinew::data::to_categorical(&ids, k)?,
+        (TargetKind::Distribution, Some(_)) => sinew::data::to_categorical(&ids, k)?.reshape([n, t, k]),
+        (TargetKind::Binary, None) => ids.reshape([y.len(), 1]),
+        (TargetKind::Binary, Some(_)) => ids.reshape([n, t, 1]),
+        (_, Some(_)) => ids.reshape([n, t]),
         _ => ids,
     })
+}
+
+/// For ids read by an `Embedding` first layer, checks that the layer has a row for each and that
+/// the model scores every class; errors name the spec and the sizes.
+fn check_vocabulary(spec: &Spec, model: &Model, classes: usize) -> Result<()> {
+    let first = model.layers().first().map(|l| l.config());
+    if let Some(dim) = first.as_ref().filter(|c| c["class_name"] == "Embedding").and_then(|c| c["input_dim"].as_u64()) {
+        if (dim as usize) < classes {
+            bail!(
+                "{}: the Embedding's input_dim is {dim}, but the text has {classes} distinct characters; set input_dim = {classes}",
+                spec.path.display()
+            );
+        }
+    }
+    let out = model.output_shape().and_then(|s| s.last().copied()).unwrap_or(0);
+    if out != classes {
+        bail!(
+            "{}: the model's last layer has {out} units, but the text has {classes} distinct characters to score; set units = {classes}",
+            spec.path.display()
+        );
+    }
+    Ok(())
 }
 
 /// Trains the spec and writes its run directory; returns the test metrics.
@@ -406,9 +449,15 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
     let mut model = build_model(&mut spec, features)?;
     out.say(model.summary()?);
     let k = task.class_names.len();
+    if task.target_steps.is_some() {
+        check_vocabulary(&spec, &model, k)?;
+    }
     let (y_train, y_test) = match &task.values {
         Some((a, b)) => (Tensor::from_vec(a.clone(), [a.len(), 1]), Tensor::from_vec(b.clone(), [b.len(), 1])),
-        None => (targets(kind, &task.y_train, k)?, targets(kind, &task.y_test, k)?),
+        None => (
+            targets(kind, &task.y_train, k, task.target_steps)?,
+            targets(kind, &task.y_test, k, task.target_steps)?,
+        ),
     };
     let mut early = spec.fit.early_stopping.as_ref().map(|e| {
         let mut cb = EarlyStopping::new(&e.monitor).patience(e.patience);
@@ -438,6 +487,9 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
     if let Some(t) = spec.fit.time_limit {
         fit = fit.time_limit(std::time::Duration::from_secs_f64(t));
     }
+    if spec.fit.validate_on_test {
+        fit = fit.validation_data(&x_test, &y_test);
+    }
     if let Some(cb) = early.as_mut() {
         fit = fit.callback(cb);
     }
@@ -452,13 +504,24 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
     }
     let history = model.fit(&x_train, &y_train, fit)?;
     let epochs_run = history.epoch.len();
-    let rec = match &task.values {
-        Some((_, truth)) => crate::run::record_regression(&spec.name, &mut model, &history, &x_test, truth, &y_test)?,
-        None => {
+    let mut rec = match (&task.values, task.target_steps) {
+        (Some((_, truth)), _) => {
+            crate::run::record_regression(&spec.name, &mut model, &history, &x_test, truth, &y_test)?
+        }
+        (None, Some(_)) => {
+            let vocab: Vec<char> = task.class_names.iter().filter_map(|c| c.chars().next()).collect();
+            let seed = spec.seed_text.clone().unwrap_or_else(|| default_seed(&x_test, &vocab));
+            let gen = crate::run::Generation { vocab: &vocab, seed: &seed, length: 300, temperatures: &[0.5, 1.0] };
+            crate::run::record_text(&spec.name, &mut model, &history, &x_test, &y_test, &gen, spec.seed)?
+        }
+        (None, None) => {
             let test = TestSet { x: &x_test, y: &task.y_test, class_names: &task.class_names, image: task.image };
             record(&spec.name, &mut model, &history, &test, &y_test)?
         }
     };
+    if let Some(f) = &task.forecast {
+        crate::run::record_forecast(&mut rec, &mut model, f)?;
+    }
     out.say(rec.classification_report.clone().unwrap_or_default());
     if let Some(p) = task.preprocessing {
         model.set_preprocessing(p.to_json());
@@ -472,11 +535,28 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
         out.say(format!("test {k}: {v:.4}"));
     }
     out.say(format!("model: {}\nreport: {}", model_path.display(), spec.output_dir.join("report.html").display()));
-    out.result(&json!({
+    let mut result = json!({
         "name": spec.name, "epochs": epochs_run, "metrics": metrics.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
         "model": model_path, "report": spec.output_dir.join("report.html"),
-    }));
+    });
+    // The figures a forecasting or text spec is judged by, at the top level.
+    for key in ["forecast_rmse", "baseline_rmse"] {
+        if let Some((_, v)) = metrics.iter().find(|(k, _)| k == key) {
+            result[key] = json!(v);
+        }
+    }
+    if let Some(v) = history.get("val_loss").and_then(|v| v.last()) {
+        result["val_loss"] = json!(v);
+    }
+    out.result(&result);
     Ok(metrics)
+}
+
+/// The first line of the test text (at most 40 characters), when the spec names no seed text.
+fn default_seed(x_test: &Tensor, vocab: &[char]) -> String {
+    let ids = x_test.to_vec_f32();
+    let line: String = ids.iter().map(|&i| vocab.get(i as usize).copied().unwrap_or(' ')).take_while(|&c| c != '\n').take(40).collect();
+    if line.is_empty() { vocab.first().map(|c| c.to_string()).unwrap_or_default() } else { line }
 }
 
 #[cfg(test)]

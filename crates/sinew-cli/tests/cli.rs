@@ -383,3 +383,57 @@ fn time_series_image_folder_and_text_sources_train_and_predict() {
 fn write_grey_png(path: &Path, w: u32, h: u32, px: &[u8]) {
     image::GrayImage::from_raw(w, h, px.to_vec()).expect("w * h pixels").save(path).unwrap();
 }
+
+/// The notes' two recurrent programs as shipped specs, on shortened runs: the RSCCASN forecast
+/// (`forecast_rmse` and `baseline_rmse` in the series' units; `predict --horizon`) and the
+/// Shakespeare GRU (`val_loss`, the report's generated samples, `predict --seed-text`).
+#[test]
+fn the_recurrent_specs_forecast_and_generate() {
+    let dir = tmp("rsccasn");
+    let spec = repo().join("specs/rsccasn_lstm.toml");
+    let out = dir.join("run");
+    let o = sinew(&["--quiet", "--json", "train", spec.to_str().unwrap(), "--epochs", "3", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v = stdout_json(&o);
+    let (rmse, base) = (v["forecast_rmse"].as_f64().unwrap(), v["baseline_rmse"].as_f64().unwrap());
+    // The last training year repeated, scored on the last 18 months (as the issue measured it).
+    assert!((base - 4319.38).abs() < 0.1, "baseline {base}");
+    assert!(rmse > 0.0 && rmse < 20_000.0, "forecast RMSE {rmse} after 3 epochs");
+    let report = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(report.contains("<h3>Forecast</h3>"));
+    let series = repo().join("../shared/data/rsccasn/RSCCASN.csv");
+    let f = predict_lines(&out.join("model.sinew"), &series, &["--horizon", "18"]);
+    let values = f[0]["forecast"].as_array().unwrap();
+    assert_eq!(values.len(), 18);
+    assert!(values.iter().all(|x| (5_000.0..50_000.0).contains(&x.as_f64().unwrap())), "{values:?}");
+
+    // The Shakespeare spec, cut down: a fifth of the text, GRU(64), 6 seconds.
+    let dir = tmp("shakespeare");
+    let text = std::fs::read_to_string(repo().join("specs/shakespeare_gru.toml")).unwrap();
+    let short = text
+        .replace("max_chars = 2000000", "max_chars = 200000")
+        .replace("units = 256", "units = 64")
+        .replace("time_limit = 504", "time_limit = 6")
+        .replace("datasets/tinyshakespeare", &repo().join("../shared/data/tinyshakespeare").display().to_string());
+    let v = train_spec(&dir, &short);
+    let val = v["val_loss"].as_f64().unwrap();
+    assert!(val < 3.0, "validation loss {val} nats per character after 6 s");
+    let report = std::fs::read_to_string(dir.join("run/report.html")).unwrap();
+    assert!(report.contains("Generated samples") && report.contains("temperature 0.5, seed &quot;ROMEO:&quot;"));
+    let model = dir.join("run/model.sinew");
+    let o = sinew(&["predict", model.to_str().unwrap(), "--seed-text", "ROMEO:", "--length", "40", "--temperature", "0.5"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let g: Value = serde_json::from_str(String::from_utf8_lossy(&o.stdout).trim()).unwrap();
+    assert_eq!(g["generated"].as_str().unwrap().chars().count(), 40);
+    // A character the text never had, and a vocabulary the model cannot hold, are clear errors.
+    let o = sinew(&["predict", model.to_str().unwrap(), "--seed-text", "ROMEO~€", "--length", "5"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("seed text"), "{}", String::from_utf8_lossy(&o.stderr));
+    let narrow = short.replace("input_dim = 65", "input_dim = 40");
+    let path = dir.join("narrow.toml");
+    std::fs::write(&path, narrow).unwrap();
+    let o = sinew(&["train", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("input_dim is 40") && e.contains("65 distinct characters"), "{e}");
+}

@@ -1,7 +1,8 @@
 //! The HTML report of a training run: one self-contained file (inline CSS and SVG, no scripts,
 //! no network fetches) with the model summary, learning curves, the metrics table, the
-//! classification report, the confusion matrix and ROC curve where they apply, and sample
-//! predictions (misclassified images first). A [`RunRecord`] is what a run saves as `run.json`,
+//! classification report, the confusion matrix and ROC curve where they apply, sample
+//! predictions (misclassified images first), a time series' forecast against the actual values,
+//! and text a generative model wrote. A [`RunRecord`] is what a run saves as `run.json`,
 //! so the report can be rebuilt from a run directory.
 
 use crate::charts::{confusion_matrix_plot, learning_curves_of, roc_plot};
@@ -34,6 +35,10 @@ pub struct ModelRecord {
     pub confusion: Option<Vec<Vec<usize>>>,
     pub roc: Option<RocCurve>,
     pub samples: Vec<Sample>,
+    /// A forecast of a test period: named series over its steps (`actual`, `forecast`, ...).
+    pub forecast: Vec<(String, Vec<f64>)>,
+    /// Generated samples: how each was made (`temperature 0.5, seed "ROMEO:"`) and the text.
+    pub generated: Vec<(String, String)>,
 }
 
 /// A run: its title, a line about the data, and one record per model trained.
@@ -65,6 +70,8 @@ impl RunRecord {
                     "samples": m.samples.iter().map(|s| json!({
                         "image": s.image.as_ref().map(|(h, w, p)| json!({"height": h, "width": w, "pixels": p})),
                         "truth": s.truth, "predicted": s.predicted})).collect::<Vec<_>>(),
+                    "forecast": m.forecast.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
+                    "generated": m.generated.iter().map(|(k, t)| json!({"how": k, "text": t})).collect::<Vec<_>>(),
                 })
             })
             .collect();
@@ -128,6 +135,16 @@ impl RunRecord {
                         .collect()
                 })
                 .unwrap_or_default();
+            // Records written before these sections lack them.
+            let forecast = if m["forecast"].is_null() { vec![] } else { series("forecast")? };
+            let generated = m["generated"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|g| (g["how"].as_str().unwrap_or_default().into(), g["text"].as_str().unwrap_or_default().into()))
+                        .collect()
+                })
+                .unwrap_or_default();
             models.push(ModelRecord {
                 name: m["name"].as_str().unwrap_or_default().into(),
                 summary: m["summary"].as_str().unwrap_or_default().into(),
@@ -141,6 +158,8 @@ impl RunRecord {
                 confusion,
                 roc,
                 samples,
+                forecast,
+                generated,
             });
         }
         Ok(RunRecord {
@@ -201,6 +220,20 @@ fn model_section(m: &ModelRecord) -> String {
     }
     if !evals.is_empty() {
         h += &format!("<h3>Evaluation</h3><div class=\"charts\">{evals}</div>\n");
+    }
+    if !m.forecast.is_empty() {
+        let steps: Vec<f64> = (1..=m.forecast[0].1.len()).map(|t| t as f64).collect();
+        let plot = m.forecast.iter().fold(Plot::lines("Forecast of the test period"), |p, (k, v)| p.series(k, &steps, v));
+        h += &format!(
+            "<h3>Forecast</h3><div class=\"charts\">{}</div>\n",
+            inline(&plot.x_label("step").y_label("value").size(720.0, 360.0))
+        );
+    }
+    if !m.generated.is_empty() {
+        h += "<h3>Generated samples</h3>";
+        for (how, text) in &m.generated {
+            h += &format!("<h4>{}</h4><pre class=\"generated\">{}</pre>\n", escape(how), escape(text));
+        }
     }
     if !m.samples.is_empty() {
         h += "<h3>Sample predictions</h3><div class=\"samples\">";
