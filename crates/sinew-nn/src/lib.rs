@@ -27,6 +27,7 @@ pub use layers::pooling::{
     AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling1D,
     GlobalMaxPooling2D, MaxPooling1D, MaxPooling2D, PoolLayer,
 };
+pub use layers::conv_lstm::{ConvLSTM2D, ConvLstmLayer};
 pub use layers::recurrent::{Bidirectional, BidirectionalLayer, RecurrentLayer, RnnLayer, SimpleRNN, GRU, LSTM};
 pub use layers::reshaping::{Cropping2D, UpSampling2D, ZeroPadding2D};
 pub use layers::wrappers::{InnerLayer, TimeDistributed, TimeDistributedLayer, WeightNormalization};

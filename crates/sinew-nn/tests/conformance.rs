@@ -213,6 +213,21 @@ fn cases() -> Vec<Case> {
         case_states(Bidirectional::new(GRU::new(2)).merge_mode("mul"), &[&[3, 2], &[2], &[2]], 72),
         case(TimeDistributed::new(Dense::new(3).activation(Activation::Tanh)), &[4, 5], 5 * 3 + 3, false),
         case(TimeDistributed::new(Conv2D::new(2, &[2]).name("conv")), &[3, 4, 4, 1], 2 * 2 * 2 + 2, false),
+        // kernel [2, 2, 1, 8], recurrent_kernel [2, 2, 2, 8], bias [8].
+        case(ConvLSTM2D::new(2, &[2]), &[3, 4, 4, 1], 2 * 2 * 8 + 2 * 2 * 2 * 8 + 8, false),
+        case(
+            ConvLSTM2D::new(2, &[3, 2]).padding(Padding::Same).return_sequences(true).go_backwards(true),
+            &[2, 3, 4, 2],
+            3 * 2 * 2 * 8 * 2 + 8,
+            false,
+        ),
+        case(
+            ConvLSTM2D::new(2, &[2]).strides(&[2]).unit_forget_bias(false).dropout(0.3).recurrent_dropout(0.3),
+            &[2, 5, 5, 1],
+            2 * 2 * 8 + 2 * 2 * 2 * 8 + 8,
+            true,
+        ),
+        case_states(ConvLSTM2D::new(2, &[2]).use_bias(false), &[&[2, 3, 3, 1], &[2, 2, 2], &[2, 2, 2]], 32 + 64),
     ]
 }
 

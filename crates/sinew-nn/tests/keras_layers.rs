@@ -66,6 +66,10 @@ fn config(name: &str) -> Box<dyn LayerConfig> {
         "bidirectional_lstm_concat_seq" => Box::new(Bidirectional::new(LSTM::new(3).return_sequences(true))),
         "bidirectional_gru_sum" => Box::new(Bidirectional::new(GRU::new(3)).merge_mode("sum")),
         "time_distributed_conv" => Box::new(TimeDistributed::new(Conv2D::new(2, &[2]).activation(Activation::Tanh))),
+        "conv_lstm2d" => Box::new(ConvLSTM2D::new(3, &[2])),
+        "conv_lstm2d_same_stride_seq_backwards" => Box::new(
+            ConvLSTM2D::new(2, &[3, 2]).strides(&[2]).padding(Padding::Same).return_sequences(true).go_backwards(true),
+        ),
         other => panic!("no sinew layer for fixture case {other}"),
     }
 }
@@ -92,7 +96,7 @@ fn close(case: &str, what: &str, got: &[f64], want: &[f64]) {
 fn layers_match_keras_outputs_gradients_and_state() {
     let root: Value = serde_json::from_str(FIXTURE).unwrap();
     let cases = root["cases"].as_array().unwrap();
-    assert_eq!(cases.len(), 46);
+    assert_eq!(cases.len(), 48);
     for c in cases {
         let name = c["name"].as_str().unwrap();
         let x_shape = dims(&c["x_shape"]);

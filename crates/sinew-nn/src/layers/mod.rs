@@ -58,6 +58,7 @@ macro_rules! stateless_layer {
 pub mod activations;
 mod args;
 pub mod conv;
+pub mod conv_lstm;
 pub mod core;
 pub(crate) mod declare;
 pub mod embedding;
@@ -100,6 +101,7 @@ fn declared_layers() -> Vec<Registered> {
         declared::<conv::DepthwiseConv2D>(),
         declared::<conv::SeparableConv2D>(),
         declared::<conv::Conv2DTranspose>(),
+        declared::<conv_lstm::ConvLSTM2D>(),
         declared::<reshaping::UpSampling2D>(),
         declared::<reshaping::ZeroPadding2D>(),
         declared::<reshaping::Cropping2D>(),
