@@ -7,13 +7,20 @@
 //! inverse-transformed and scored by RMSE against the fair baseline, the seasonal-naive forecast
 //! (the last training year repeated).
 //!
+//! The variant a forecaster would choose: the same model on year-over-year differences
+//! (`y_t - y_{t-12}`, seasonal differencing, so the network models the change against last year
+//! rather than the seasonal pattern itself), integrated back onto the last year after the
+//! forecast, with Adam's step at 3e-4. The step was chosen on a validation period, the 18 months
+//! ending October 2019 (`-- 5 20 42` cuts the last 42 months, so COVID's collapse is in neither
+//! part), among seven settings of the variant; on the test period it was not tuned.
+//!
 //! Figures: see the table in BENCHMARKS.md ("Recurrent networks"), produced by
 //! `cargo run --release --example rsccasn_lstm -- 5` (5 seeds). The shortened run in the test
 //! (5 epochs, one seed) asserts a forecast below the top of Keras 3's range with this recipe
 //! (5,022; its mean over 5 seeds is 4,161) and a baseline of 4,319.
 //!
 //! Data: `../shared/data/rsccasn/RSCCASN.csv` (or `$SINEW_DATA_DIR/rsccasn`).
-//! Run: `cargo run --release --example rsccasn_lstm [SEEDS] [EPOCHS]`
+//! Run: `cargo run --release --example rsccasn_lstm [SEEDS] [EPOCHS] [MONTHS CUT FROM THE END]`
 
 use sinew::data::{find_dataset, read_time_series, regression_report, timeseries_windows, MinMaxScaler, Windows};
 use sinew::prelude::*;
@@ -51,8 +58,16 @@ fn seasonal_diff(v: &[f32], from: usize) -> Vec<f32> {
 
 /// The notes' recipe (`differenced = false`), or the variant: the same model on year-over-year
 /// differences, integrated back onto the last year (actual, then forecast) after the forecast.
-fn run(seed: u64, epochs: usize, differenced: bool, verbose: u8) -> Result<Outcome, Box<dyn std::error::Error>> {
+fn run(
+    seed: u64,
+    epochs: usize,
+    differenced: bool,
+    drop: usize,
+    verbose: u8,
+) -> Result<Outcome, Box<dyn std::error::Error>> {
     let series = read_time_series(find_dataset("rsccasn")?.join("RSCCASN.csv"), &[])?.values;
+    // `drop` months cut from the end move the test period earlier (a validation period).
+    let series = series.narrow(0, 0, series.dims()[0] - drop);
     let n = series.dims()[0];
     let split = n - TEST;
     let values = series.to_vec_f32();
@@ -72,7 +87,8 @@ fn run(seed: u64, epochs: usize, differenced: bool, verbose: u8) -> Result<Outco
     model.seed(seed);
     model.input(&[WINDOW, 1]);
     model.add(LSTM::new(100).activation(Activation::Relu)).add(Dense::new(1));
-    model.compile(Optimizer::adam(0.001), "mse", &[])?;
+    // The variant takes smaller steps (3e-4): chosen on the validation period (see the header).
+    model.compile(Optimizer::adam(if differenced { 3e-4 } else { 1e-3 }), "mse", &[])?;
     let mut stop = EarlyStopping::new("val_loss").patience(10);
     let opts =
         Fit::new().batch_size(1).epochs(epochs).validation_data(&x_val, &y_val).callback(&mut stop).verbose(verbose);
@@ -95,11 +111,12 @@ fn run(seed: u64, epochs: usize, differenced: bool, verbose: u8) -> Result<Outco
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let seeds: u64 = std::env::args().nth(1).map(|s| s.parse()).transpose()?.unwrap_or(1);
     let epochs: usize = std::env::args().nth(2).map(|s| s.parse()).transpose()?.unwrap_or(EPOCHS);
+    let drop: usize = std::env::args().nth(3).map(|s| s.parse()).transpose()?.unwrap_or(0);
     for (differenced, what) in [(false, "the notes' recipe"), (true, "seasonal differencing")] {
         let mut scores = Vec::new();
         for seed in 0..seeds {
             let t = std::time::Instant::now();
-            let o = run(seed, epochs, differenced, 0)?;
+            let o = run(seed, epochs, differenced, drop, 0)?;
             println!(
                 "{what}, seed {seed}: forecast RMSE {:.0}, seasonal-naive baseline {:.0}, {} epochs, {:.1} s",
                 o.rmse,
@@ -124,8 +141,17 @@ mod tests {
     #[test]
     fn rsccasn_short_run_forecasts_within_keras_range() {
         let o =
-            super::run(0, 5, false, 0).expect("RSCCASN must be present in ../shared/data/rsccasn (or $SINEW_DATA_DIR)");
+            super::run(0, 5, false, 0, 0).expect("RSCCASN must be present in ../shared/data/rsccasn (or $SINEW_DATA_DIR)");
         assert!((o.baseline - 4319.0).abs() < 1.0, "seasonal-naive baseline {:.1}, expected 4,319", o.baseline);
         assert!(o.rmse.is_finite() && o.rmse < 5022.0, "forecast RMSE {:.0} above Keras' worst seed (5,022)", o.rmse);
+    }
+
+    /// The variant, in full (5 seeds of 20 epochs, about a second each): at least 20% below
+    /// the seasonal-naive baseline on average (RMSE 3,450), the bar.
+    #[test]
+    fn seasonal_differencing_beats_the_baseline_by_a_fifth() {
+        let runs: Vec<f64> = (0..5).map(|seed| super::run(seed, 20, true, 0, 0).unwrap().rmse).collect();
+        let mean = runs.iter().sum::<f64>() / 5.0;
+        assert!(mean <= 3450.0, "mean forecast RMSE {mean:.0} over seeds 0-4 ({runs:?}); the baseline is 4,319");
     }
 }
