@@ -26,18 +26,35 @@ const EMBED: usize = 256;
 
 /// The model; `dropout` > 0 adds a `Dropout` between the GRU and the readout (the variant that
 /// regularises a model trained for more epochs than it can take without overfitting).
-fn model(vocab: usize, units: usize, dropout: f64) -> Result<Sequential, Box<dyn std::error::Error>> {
+/// How the GRU is regularised and its learning rate scheduled.
+#[derive(Clone, Copy)]
+struct Recipe {
+    units: usize,
+    /// `Dropout` between the GRU and the readout (0: none).
+    dropout: f64,
+    /// The GRU's `recurrent_dropout`.
+    recurrent_dropout: f64,
+    /// Cosine decay of Adam's 0.002 to 5% over this many steps (0: constant).
+    decay_steps: u64,
+}
+
+fn model(vocab: usize, r: Recipe) -> Result<Sequential, Box<dyn std::error::Error>> {
+    let Recipe { units, dropout, recurrent_dropout, decay_steps } = r;
     let mut m = Sequential::new();
     m.seed(7);
     m.input(&[SEQ]);
     m.add(Embedding::new(vocab, EMBED));
-    m.add(GRU::new(units).return_sequences(true));
+    m.add(GRU::new(units).return_sequences(true).recurrent_dropout(recurrent_dropout));
     if dropout > 0.0 {
         m.add(Dropout::new(dropout));
     }
     m.add(Dense::new(vocab));
     let loss: Box<dyn sinew::nn::Loss> = Box::new(SparseCategoricalCrossentropy { from_logits: true });
-    m.compile(Optimizer::adam(0.002), loss, &[])?;
+    let lr = match decay_steps {
+        0 => LearningRate::Constant(0.002),
+        steps => LearningRate::CosineDecay { initial: 0.002, decay_steps: steps, alpha: 0.05 },
+    };
+    m.compile(Optimizer::adam(lr), loss, &[])?;
     Ok(m)
 }
 
@@ -54,18 +71,18 @@ fn generate(
     Ok(format!("{seed}{}", corpus.decode(&ids)?))
 }
 
-/// Trains for `seconds` and returns the final validation loss and the trained model.
+/// Trains for `seconds`; returns the validation loss at the end and its lowest (with the epoch),
+/// and the trained model.
 fn train(
-    units: usize,
-    dropout: f64,
+    r: Recipe,
     seconds: u64,
     verbose: u8,
-) -> Result<(f64, Sequential, TextCorpus), Box<dyn std::error::Error>> {
+) -> Result<((f64, f64, usize), Sequential, TextCorpus), Box<dyn std::error::Error>> {
     let corpus = TextCorpus::load(find_dataset("tinyshakespeare")?.join("input.txt"))?;
     let (train, val) = corpus.split(0.9);
     let (x, y) = train.shifted_sequences(SEQ)?;
     let (xv, yv) = val.shifted_sequences(SEQ)?;
-    let mut m = model(corpus.vocab_size(), units, dropout)?;
+    let mut m = model(corpus.vocab_size(), r)?;
     let fit = Fit::new()
         .batch_size(BATCH)
         .epochs(10_000)
@@ -73,18 +90,26 @@ fn train(
         .validation_data(&xv, &yv)
         .verbose(verbose);
     let history = m.fit(&x, &y, fit)?;
-    let val_loss = *history.get("val_loss").and_then(|v| v.last()).ok_or("no validation loss")?;
-    Ok((val_loss, m, corpus))
+    let losses = history.get("val_loss").ok_or("no validation loss")?;
+    let last = *losses.last().ok_or("no epoch ran")?;
+    let (best_epoch, best) =
+        losses.iter().enumerate().fold((0, f64::MAX), |(be, b), (e, &v)| if v < b { (e + 1, v) } else { (be, b) });
+    Ok(((last, best, best_epoch), m, corpus))
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let units: usize = std::env::args().nth(1).map(|s| s.parse()).transpose()?.unwrap_or(256);
-    let seconds: u64 = std::env::args().nth(2).map(|s| s.parse()).transpose()?.unwrap_or(504);
-    let dropout: f64 = std::env::args().nth(3).map(|s| s.parse()).transpose()?.unwrap_or(0.0);
+    let arg = |i: usize| std::env::args().nth(i);
+    let units: usize = arg(1).map(|s| s.parse()).transpose()?.unwrap_or(256);
+    let seconds: u64 = arg(2).map(|s| s.parse()).transpose()?.unwrap_or(504);
+    let dropout: f64 = arg(3).map(|s| s.parse()).transpose()?.unwrap_or(0.0);
+    let recurrent_dropout: f64 = arg(4).map(|s| s.parse()).transpose()?.unwrap_or(0.0);
+    let decay_steps: u64 = arg(5).map(|s| s.parse()).transpose()?.unwrap_or(0);
+    let recipe = Recipe { units, dropout, recurrent_dropout, decay_steps };
     let t = std::time::Instant::now();
-    let (val_loss, m, corpus) = train(units, dropout, seconds, 2)?;
+    let ((last, best, epoch), m, corpus) = train(recipe, seconds, 2)?;
     println!(
-        "GRU({units}), dropout {dropout}: validation loss {val_loss:.3} nats per character after {:.0} s",
+        "GRU({units}), dropout {dropout}, recurrent_dropout {recurrent_dropout}, cosine decay over {decay_steps} steps: \
+         validation loss {last:.3} nats per character after {:.0} s (lowest {best:.3}, epoch {epoch})",
         t.elapsed().as_secs_f64()
     );
     println!("--- temperature 0.5, seed \"ROMEO:\" ---");
@@ -98,8 +123,9 @@ mod tests {
     /// loss below 2.4 nats per character, and generation produces the requested length.
     #[test]
     fn shakespeare_short_run_learns_and_generates() {
-        let (val_loss, m, corpus) =
-            super::train(128, 0.0, 25, 0).expect("tiny Shakespeare must be in ../shared/data (or $SINEW_DATA_DIR)");
+        let recipe = super::Recipe { units: 128, dropout: 0.0, recurrent_dropout: 0.0, decay_steps: 0 };
+        let ((val_loss, _, _), m, corpus) =
+            super::train(recipe, 25, 0).expect("tiny Shakespeare must be in ../shared/data (or $SINEW_DATA_DIR)");
         assert!(val_loss < 2.4, "validation loss {val_loss:.3} after 25 s");
         let text = super::generate(&corpus, &m, "ROMEO:", 50, 0.5).unwrap();
         assert_eq!(text.chars().count(), "ROMEO:".len() + 50);
