@@ -21,7 +21,6 @@
 //!
 //! Run: `cargo run --release --example moving_squares_convlstm [SEQUENCES] [EPOCHS]`
 
-use sinew::nn::{ConvLSTM2D, Padding, TimeDistributed};
 use sinew::prelude::*;
 
 /// Frames per sequence and frame side.

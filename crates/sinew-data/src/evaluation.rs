@@ -1,8 +1,24 @@
 //! Evaluation reports in scikit-learn's layout: the confusion matrix, `classification_report`,
 //! the ROC curve and its AUC, and a regression report. Labels are class ids `0..num_classes`.
+//! Each has a `_weighted` form taking scikit-learn's `sample_weight` (one non-negative finite
+//! weight per sample); the plain forms weigh every sample 1.
 
 use crate::error::{Error, Result};
 use std::fmt;
+
+/// Checks `sample_weight`: one finite, non-negative weight per sample, not all zero.
+fn check_weights(what: &str, n: usize, w: &[f64]) -> Result<()> {
+    if w.len() != n {
+        return Err(Error::invalid(format!("{what}: {n} samples but {} sample weights", w.len())));
+    }
+    if let Some(i) = w.iter().position(|v| !v.is_finite() || *v < 0.0) {
+        return Err(Error::invalid(format!("{what}: sample weight {i} is {}, expected a finite value >= 0", w[i])));
+    }
+    if w.iter().all(|&v| v == 0.0) {
+        return Err(Error::invalid(format!("{what}: every sample weight is 0")));
+    }
+    Ok(())
+}
 
 fn check_lengths(what: &str, a: usize, b: usize) -> Result<()> {
     if a != b {
@@ -29,13 +45,32 @@ pub fn confusion_matrix(y_true: &[usize], y_pred: &[usize], num_classes: usize) 
     Ok(m)
 }
 
-/// Precision, recall, F1 and support of one class or average.
+/// scikit-learn `confusion_matrix(..., sample_weight=w)`: `m[t][p]` sums the weights of the
+/// samples of true class `t` predicted as `p`.
+pub fn confusion_matrix_weighted(
+    y_true: &[usize],
+    y_pred: &[usize],
+    num_classes: usize,
+    sample_weight: &[f64],
+) -> Result<Vec<Vec<f64>>> {
+    // The lengths and labels are checked as for the counts.
+    confusion_matrix(y_true, y_pred, num_classes)?;
+    check_weights("confusion_matrix", y_true.len(), sample_weight)?;
+    let mut m = vec![vec![0.0; num_classes]; num_classes];
+    for ((&t, &p), &w) in y_true.iter().zip(y_pred).zip(sample_weight) {
+        m[t][p] += w;
+    }
+    Ok(m)
+}
+
+/// Precision, recall, F1 and support of one class or average. The support is the number of
+/// samples, or the sum of their weights in a weighted report (as scikit-learn's).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ClassScores {
     pub precision: f64,
     pub recall: f64,
     pub f1: f64,
-    pub support: usize,
+    pub support: f64,
 }
 
 /// scikit-learn `classification_report`: one row per class, then accuracy, macro and weighted
@@ -59,7 +94,20 @@ pub fn classification_report(
     num_classes: usize,
     target_names: Option<&[&str]>,
 ) -> Result<ClassificationReport> {
-    let m = confusion_matrix(y_true, y_pred, num_classes)?;
+    check_lengths("classification_report", y_true.len(), y_pred.len())?;
+    classification_report_weighted(y_true, y_pred, num_classes, target_names, &vec![1.0; y_true.len()])
+}
+
+/// [`classification_report`] with scikit-learn's `sample_weight`: every count is a sum of
+/// weights.
+pub fn classification_report_weighted(
+    y_true: &[usize],
+    y_pred: &[usize],
+    num_classes: usize,
+    target_names: Option<&[&str]>,
+    sample_weight: &[f64],
+) -> Result<ClassificationReport> {
+    let m = confusion_matrix_weighted(y_true, y_pred, num_classes, sample_weight)?;
     let names: Vec<String> = match target_names {
         Some(n) if n.len() != num_classes => {
             return Err(Error::invalid(format!(
@@ -70,25 +118,24 @@ pub fn classification_report(
         Some(n) => n.iter().map(|s| s.to_string()).collect(),
         None => (0..num_classes).map(|c| c.to_string()).collect(),
     };
-    let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    let ratio = |a: f64, b: f64| if b == 0.0 { 0.0 } else { a / b };
     let classes: Vec<ClassScores> = (0..num_classes)
         .map(|c| {
             let tp = m[c][c];
-            let predicted: usize = (0..num_classes).map(|t| m[t][c]).sum();
-            let support: usize = m[c].iter().sum();
+            let predicted: f64 = (0..num_classes).map(|t| m[t][c]).sum();
+            let support: f64 = m[c].iter().sum();
             let (precision, recall) = (ratio(tp, predicted), ratio(tp, support));
             let f1 = if precision + recall == 0.0 { 0.0 } else { 2.0 * precision * recall / (precision + recall) };
             ClassScores { precision, recall, f1, support }
         })
         .collect();
-    let n = y_true.len();
-    let correct: usize = (0..num_classes).map(|c| m[c][c]).sum();
+    let n: f64 = sample_weight.iter().sum();
+    let correct: f64 = (0..num_classes).map(|c| m[c][c]).sum();
     let mean = |f: &dyn Fn(&ClassScores) -> f64| classes.iter().map(f).sum::<f64>() / num_classes as f64;
-    let weighted =
-        |f: &dyn Fn(&ClassScores) -> f64| classes.iter().map(|c| f(c) * c.support as f64).sum::<f64>() / n as f64;
+    let weighted = |f: &dyn Fn(&ClassScores) -> f64| classes.iter().map(|c| f(c) * c.support).sum::<f64>() / n;
     Ok(ClassificationReport {
         names,
-        accuracy: correct as f64 / n as f64,
+        accuracy: correct / n,
         macro_avg: ClassScores {
             precision: mean(&|c| c.precision),
             recall: mean(&|c| c.recall),
@@ -142,19 +189,27 @@ pub struct RegressionReport {
 /// are an error naming the sample.
 pub fn regression_report(y_true: &[f64], y_pred: &[f64]) -> Result<RegressionReport> {
     check_lengths("regression_report", y_true.len(), y_pred.len())?;
+    regression_report_weighted(y_true, y_pred, &vec![1.0; y_true.len()])
+}
+
+/// [`regression_report`] with scikit-learn's `sample_weight`: every mean is a weighted mean.
+pub fn regression_report_weighted(y_true: &[f64], y_pred: &[f64], sample_weight: &[f64]) -> Result<RegressionReport> {
+    check_lengths("regression_report", y_true.len(), y_pred.len())?;
+    check_weights("regression_report", y_true.len(), sample_weight)?;
     if let Some(i) = y_true.iter().chain(y_pred).position(|v| !v.is_finite()) {
         let (which, j) = if i < y_true.len() { ("y_true", i) } else { ("y_pred", i - y_true.len()) };
         return Err(Error::invalid(format!("regression_report: {which}[{j}] is not finite")));
     }
-    let n = y_true.len() as f64;
-    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let w = sample_weight;
+    let total: f64 = w.iter().sum();
+    let mean = |v: &mut dyn Iterator<Item = f64>| v.zip(w).map(|(x, wi)| x * wi).sum::<f64>() / total;
     let err: Vec<f64> = y_true.iter().zip(y_pred).map(|(t, p)| t - p).collect();
-    let mae = err.iter().map(|e| e.abs()).sum::<f64>() / n;
-    let mse = err.iter().map(|e| e * e).sum::<f64>() / n;
-    let mt = mean(y_true);
-    let var_t = y_true.iter().map(|t| (t - mt).powi(2)).sum::<f64>() / n;
-    let me = mean(&err);
-    let var_e = err.iter().map(|e| (e - me).powi(2)).sum::<f64>() / n;
+    let mae = mean(&mut err.iter().map(|e| e.abs()));
+    let mse = mean(&mut err.iter().map(|e| e * e));
+    let mt = mean(&mut y_true.iter().copied());
+    let var_t = mean(&mut y_true.iter().map(|t| (t - mt).powi(2)));
+    let me = mean(&mut err.iter().copied());
+    let var_e = mean(&mut err.iter().map(|e| (e - me).powi(2)));
     // scikit-learn: a constant y_true gives 1 for a perfect fit and 0 otherwise.
     let score = |num: f64| {
         if var_t == 0.0 {
@@ -197,10 +252,26 @@ impl RocCurve {
     }
 }
 
+/// The samples with a non-zero weight, highest score first. scikit-learn leaves zero-weight
+/// samples out before it looks for thresholds, so their scores are not thresholds.
+fn by_score(y_score: &[f64], sample_weight: &[f64]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..y_score.len()).filter(|&i| sample_weight[i] != 0.0).collect();
+    order.sort_by(|&a, &b| y_score[b].total_cmp(&y_score[a]));
+    order
+}
+
 /// scikit-learn `roc_curve` for labels 0/1 and scores (higher means class 1). Both classes must
 /// be present, and scores must be finite.
 pub fn roc_curve(y_true: &[usize], y_score: &[f64]) -> Result<RocCurve> {
     check_lengths("roc_curve", y_true.len(), y_score.len())?;
+    roc_curve_weighted(y_true, y_score, &vec![1.0; y_true.len()])
+}
+
+/// [`roc_curve`] with scikit-learn's `sample_weight`: true and false positives are sums of
+/// weights.
+pub fn roc_curve_weighted(y_true: &[usize], y_score: &[f64], sample_weight: &[f64]) -> Result<RocCurve> {
+    check_lengths("roc_curve", y_true.len(), y_score.len())?;
+    check_weights("roc_curve", y_true.len(), sample_weight)?;
     if let Some(i) = y_true.iter().position(|&t| t > 1) {
         return Err(Error::invalid(format!("roc_curve: label {i} is {}, expected 0 or 1", y_true[i])));
     }
@@ -211,19 +282,25 @@ pub fn roc_curve(y_true: &[usize], y_score: &[f64]) -> Result<RocCurve> {
     if positives == 0 || positives == y_true.len() {
         return Err(Error::invalid("roc_curve: needs both classes in y_true"));
     }
-    let mut order: Vec<usize> = (0..y_score.len()).collect();
-    order.sort_by(|&a, &b| y_score[b].total_cmp(&y_score[a]));
-    // Cumulative true and false positives at the last index of each distinct score.
+    let order = by_score(y_score, sample_weight);
+    // Cumulative true and false positives (weights) at the last index of each distinct score.
     let (mut tps, mut fps, mut thr) = (vec![], vec![], vec![]);
-    let mut tp = 0usize;
+    let (mut tp, mut fp) = (0.0, 0.0);
     for (k, &i) in order.iter().enumerate() {
-        tp += y_true[i];
+        if y_true[i] == 1 {
+            tp += sample_weight[i];
+        } else {
+            fp += sample_weight[i];
+        }
         let last = k + 1 == order.len() || y_score[order[k + 1]] != y_score[i];
         if last {
-            tps.push(tp as f64);
-            fps.push((k + 1 - tp) as f64);
+            tps.push(tp);
+            fps.push(fp);
             thr.push(y_score[i]);
         }
+    }
+    if tp == 0.0 || fp == 0.0 {
+        return Err(Error::invalid("roc_curve: the positive or the negative samples all weigh 0"));
     }
     // Drop points collinear with their neighbours (scikit-learn's drop_intermediate).
     let keep: Vec<usize> = (0..tps.len())
@@ -249,29 +326,44 @@ pub fn roc_auc_score(y_true: &[usize], y_score: &[f64]) -> Result<f64> {
     Ok(roc_curve(y_true, y_score)?.auc())
 }
 
+/// [`roc_auc_score`] with scikit-learn's `sample_weight`.
+pub fn roc_auc_score_weighted(y_true: &[usize], y_score: &[f64], sample_weight: &[f64]) -> Result<f64> {
+    Ok(roc_curve_weighted(y_true, y_score, sample_weight)?.auc())
+}
+
 /// scikit-learn `average_precision_score` (the area under the precision-recall curve as a step
 /// function, no interpolation) for labels 0/1 and scores: `sum_k (R_k - R_{k-1}) P_k` over the
 /// distinct scores from the highest, tied scores counting as one threshold. Needs a positive.
 pub fn average_precision_score(y_true: &[usize], y_score: &[f64]) -> Result<f64> {
     check_lengths("average_precision_score", y_true.len(), y_score.len())?;
+    average_precision_score_weighted(y_true, y_score, &vec![1.0; y_true.len()])
+}
+
+/// [`average_precision_score`] with scikit-learn's `sample_weight`: precision and recall from
+/// sums of weights.
+pub fn average_precision_score_weighted(y_true: &[usize], y_score: &[f64], sample_weight: &[f64]) -> Result<f64> {
+    check_lengths("average_precision_score", y_true.len(), y_score.len())?;
+    check_weights("average_precision_score", y_true.len(), sample_weight)?;
     if let Some(i) = y_true.iter().position(|&t| t > 1) {
         return Err(Error::invalid(format!("average_precision_score: label {i} is {}, expected 0 or 1", y_true[i])));
     }
     if let Some(i) = y_score.iter().position(|s| !s.is_finite()) {
         return Err(Error::invalid(format!("average_precision_score: score {i} is not finite")));
     }
-    let positives = y_true.iter().filter(|&&t| t == 1).count();
-    if positives == 0 {
-        return Err(Error::invalid("average_precision_score: y_true has no positive sample; recall is undefined"));
+    let positives: f64 = y_true.iter().zip(sample_weight).filter(|(&t, _)| t == 1).map(|(_, w)| w).sum();
+    if positives == 0.0 {
+        return Err(Error::invalid(
+            "average_precision_score: y_true has no positive sample (or none with weight); recall is undefined",
+        ));
     }
-    let mut order: Vec<usize> = (0..y_score.len()).collect();
-    order.sort_by(|&a, &b| y_score[b].total_cmp(&y_score[a]));
-    let (mut tp, mut ap, mut recall_before) = (0usize, 0.0, 0.0);
+    let order = by_score(y_score, sample_weight);
+    let (mut tp, mut seen, mut ap, mut recall_before) = (0.0, 0.0, 0.0, 0.0);
     for (k, &i) in order.iter().enumerate() {
-        tp += y_true[i];
+        tp += if y_true[i] == 1 { sample_weight[i] } else { 0.0 };
+        seen += sample_weight[i];
         let last_of_tie = k + 1 == order.len() || y_score[order[k + 1]] != y_score[i];
         if last_of_tie {
-            let (recall, precision) = (tp as f64 / positives as f64, tp as f64 / (k + 1) as f64);
+            let (recall, precision) = (tp / positives, if seen > 0.0 { tp / seen } else { 0.0 });
             ap += (recall - recall_before) * precision;
             recall_before = recall;
         }

@@ -29,8 +29,10 @@ pub use eda::{corr, describe, missing_values, numeric_columns, pearson, value_co
 pub use encoding::{HandleUnknown, LabelEncoder, OneHotEncoder, SimpleImputer, Strategy};
 pub use error::{Error, ErrorKind, Result};
 pub use evaluation::{
-    average_precision_score, classification_report, confusion_matrix, regression_report, roc_auc_score, roc_curve,
-    ClassScores, ClassificationReport, RegressionReport, RocCurve,
+    average_precision_score, average_precision_score_weighted, classification_report, classification_report_weighted,
+    confusion_matrix, confusion_matrix_weighted, regression_report, regression_report_weighted, roc_auc_score,
+    roc_auc_score_weighted, roc_curve, roc_curve_weighted, ClassScores, ClassificationReport, RegressionReport,
+    RocCurve,
 };
 #[cfg(feature = "tables")]
 pub use frame::{

@@ -40,7 +40,7 @@ fn classification_report_matches_scikit_learn_numbers_and_text() {
             close(&format!("{name} class {i} precision"), s.precision, w[0]);
             close(&format!("{name} class {i} recall"), s.recall, w[1]);
             close(&format!("{name} class {i} f1"), s.f1, w[2]);
-            assert_eq!(s.support as f64, w[3], "{name} class {i} support");
+            assert_eq!(s.support, w[3], "{name} class {i} support");
         }
         close(&format!("{name} accuracy"), r.accuracy, c["accuracy"].as_f64().unwrap());
         let (m, w) = (floats(&c["macro"]), floats(&c["weighted"]));
@@ -212,4 +212,69 @@ fn simple_imputer_matches_scikit_learn() {
             assert!((a - b).abs() <= 1e-12 * (1.0 + b.abs()), "{key}[{i}]: sinew {a} vs scikit-learn {b}");
         }
     }
+}
+
+/// Every report and curve with scikit-learn's `sample_weight` (zero weights included).
+#[test]
+fn weighted_reports_match_scikit_learn() {
+    let root: Value = serde_json::from_str(FIXTURE).unwrap();
+    let cases = root["weighted"].as_array().unwrap();
+    assert_eq!(cases.len(), 2);
+    for c in cases {
+        let name = c["name"].as_str().unwrap();
+        let k = c["classes"].as_u64().unwrap() as usize;
+        let (t, p, w) = (ids(&c["y_true"]), ids(&c["y_pred"]), floats(&c["sample_weight"]));
+        let cm = confusion_matrix_weighted(&t, &p, k, &w).unwrap();
+        for (row, want) in cm.iter().zip(c["confusion"].as_array().unwrap()) {
+            for (got, want) in row.iter().zip(floats(want)) {
+                close(&format!("{name} weighted confusion"), *got, want);
+            }
+        }
+        let r = classification_report_weighted(&t, &p, k, None, &w).unwrap();
+        for (i, (s, want)) in r.classes.iter().zip(c["per_class"].as_array().unwrap()).enumerate() {
+            let want = floats(want);
+            for (what, got, want) in
+                [("precision", s.precision, want[0]), ("recall", s.recall, want[1]), ("f1", s.f1, want[2]), ("support", s.support, want[3])]
+            {
+                close(&format!("{name} class {i} {what}"), got, want);
+            }
+        }
+        close(&format!("{name} accuracy"), r.accuracy, c["accuracy"].as_f64().unwrap());
+        let (m, wa) = (floats(&c["macro"]), floats(&c["weighted"]));
+        for (i, (gm, gw)) in [
+            (r.macro_avg.precision, r.weighted_avg.precision),
+            (r.macro_avg.recall, r.weighted_avg.recall),
+            (r.macro_avg.f1, r.weighted_avg.f1),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            close(&format!("{name} macro {i}"), gm, m[i]);
+            close(&format!("{name} weighted avg {i}"), gw, wa[i]);
+        }
+        let reg = regression_report_weighted(&floats(&c["reg_true"]), &floats(&c["reg_pred"]), &w).unwrap();
+        for (what, got) in [("mae", reg.mae), ("mse", reg.mse), ("r2", reg.r2), ("explained_variance", reg.explained_variance)] {
+            close(&format!("{name} weighted {what}"), got, c[what].as_f64().unwrap());
+        }
+        let (yb, score) = (ids(&c["binary_true"]), floats(&c["score"]));
+        let roc = roc_curve_weighted(&yb, &score, &w).unwrap();
+        let (fpr, tpr) = (floats(&c["fpr"]), floats(&c["tpr"]));
+        assert_eq!(roc.fpr.len(), fpr.len(), "{name}: weighted ROC points");
+        for (i, (g, want)) in roc.fpr.iter().zip(&fpr).chain(roc.tpr.iter().zip(&tpr)).enumerate() {
+            close(&format!("{name} weighted ROC point {i}"), *g, *want);
+        }
+        close(&format!("{name} weighted auc"), roc_auc_score_weighted(&yb, &score, &w).unwrap(), c["auc"].as_f64().unwrap());
+        close(
+            &format!("{name} weighted average precision"),
+            average_precision_score_weighted(&yb, &score, &w).unwrap(),
+            c["average_precision"].as_f64().unwrap(),
+        );
+    }
+    // Unit weights give the plain reports; bad weights are errors naming the weight.
+    let (t, p) = ([0, 1, 1, 0, 2], [0, 1, 0, 0, 2]);
+    assert_eq!(classification_report_weighted(&t, &p, 3, None, &[1.0; 5]).unwrap(), classification_report(&t, &p, 3, None).unwrap());
+    let e = classification_report_weighted(&t, &p, 3, None, &[1.0, -1.0, 1.0, 1.0, 1.0]).unwrap_err().message;
+    assert!(e.contains("sample weight 1 is -1"), "{e}");
+    assert!(regression_report_weighted(&[1.0, 2.0], &[1.0, 2.5], &[0.0, 0.0]).unwrap_err().message.contains("every sample weight is 0"));
+    assert!(roc_curve_weighted(&[0, 1], &[0.1, 0.9], &[1.0]).unwrap_err().message.contains("2 samples but 1 sample weights"));
 }
