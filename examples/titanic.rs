@@ -140,6 +140,8 @@ fn mean_accuracy(verbose: u8) -> Res<f64> {
 
 fn main() -> Res<()> {
     let acc = mean_accuracy(1)?;
+    let (col, base) = best_single_column_baseline(&load(false)?)?;
+    println!("best single-column baseline on the same split: {col} {base:.4}");
     println!("mean held-out accuracy over seeds {MODEL_SEEDS:?}: {acc:.4}");
     if acc < 0.78 {
         return Err(format!("accuracy {acc:.4} is below the expected 0.78").into());
