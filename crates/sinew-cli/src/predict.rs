@@ -38,6 +38,13 @@ pub struct Ask {
 /// The model's predictions for `input`, as JSON lines.
 pub fn predict(model: &mut Model, saved: &Saved, input: Option<&Path>, ask: &Ask, rng: &mut Rng) -> Result<Vec<String>> {
     let shape: Vec<usize> = model.input_shape().map(<[usize]>::to_vec).context("the model has no input shape")?;
+    let text = matches!(saved, Saved::Text { .. });
+    if ask.seed_text.is_some() && !text {
+        bail!("--seed-text applies to a text model; this one was trained on {}", saved.kind());
+    }
+    if ask.horizon != 1 && !matches!(saved, Saved::TimeSeries { .. }) {
+        bail!("--horizon applies to a time-series model; this one was trained on {}", saved.kind());
+    }
     if let &Saved::Text { seq_len, ref vocab, shifted } = saved {
         let vocab: Vec<char> = vocab.iter().filter_map(|s| s.chars().next()).collect();
         let seed = match (&ask.seed_text, input) {

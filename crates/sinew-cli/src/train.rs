@@ -449,9 +449,21 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
     let mut model = build_model(&mut spec, features)?;
     out.say(model.summary()?);
     let k = task.class_names.len();
-    if task.target_steps.is_some() {
-        check_vocabulary(&spec, &model, k)?;
-    }
+    // What generating the report's samples needs, checked before hours of training.
+    let generation = match task.target_steps {
+        Some(_) => {
+            check_vocabulary(&spec, &model, k)?;
+            let vocab: Vec<char> = task.class_names.iter().filter_map(|c| c.chars().next()).collect();
+            let seed = spec.seed_text.clone().unwrap_or_else(|| default_seed(&task.x_test, &vocab));
+            let corpus = sinew::data::TextCorpus { text: String::new(), vocab: vocab.clone() };
+            corpus.encode(&seed).with_context(|| format!("{}: output.seed_text", spec.path.display()))?;
+            model.stepper().with_context(|| {
+                format!("{}: generating from this model needs a Sequential model that can run one step at a time", spec.path.display())
+            })?;
+            Some((vocab, seed))
+        }
+        None => None,
+    };
     let (y_train, y_test) = match &task.values {
         Some((a, b)) => (Tensor::from_vec(a.clone(), [a.len(), 1]), Tensor::from_vec(b.clone(), [b.len(), 1])),
         None => (
@@ -504,14 +516,18 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
     }
     let history = model.fit(&x_train, &y_train, fit)?;
     let epochs_run = history.epoch.len();
-    let mut rec = match (&task.values, task.target_steps) {
+    // Saved first: nothing after this may lose the training.
+    if let Some(p) = &task.preprocessing {
+        model.set_preprocessing(p.to_json());
+    }
+    let model_path = spec.output_dir.join("model.sinew");
+    model.save(&model_path)?;
+    let mut rec = match (&task.values, &generation) {
         (Some((_, truth)), _) => {
             crate::run::record_regression(&spec.name, &mut model, &history, &x_test, truth, &y_test)?
         }
-        (None, Some(_)) => {
-            let vocab: Vec<char> = task.class_names.iter().filter_map(|c| c.chars().next()).collect();
-            let seed = spec.seed_text.clone().unwrap_or_else(|| default_seed(&x_test, &vocab));
-            let gen = crate::run::Generation { vocab: &vocab, seed: &seed, length: 300, temperatures: &[0.5, 1.0] };
+        (None, Some((vocab, seed))) => {
+            let gen = crate::run::Generation { vocab, seed, length: 300, temperatures: &[0.5, 1.0] };
             crate::run::record_text(&spec.name, &mut model, &history, &x_test, &y_test, &gen, spec.seed)?
         }
         (None, None) => {
@@ -523,11 +539,6 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
         crate::run::record_forecast(&mut rec, &mut model, f)?;
     }
     out.say(rec.classification_report.clone().unwrap_or_default());
-    if let Some(p) = task.preprocessing {
-        model.set_preprocessing(p.to_json());
-    }
-    let model_path = spec.output_dir.join("model.sinew");
-    model.save(&model_path)?;
     let metrics = rec.metrics.clone();
     let run = RunRecord { title: format!("sinew train: {}", spec.name), data: task.description, models: vec![rec] };
     write_run(&spec.output_dir, &run)?;

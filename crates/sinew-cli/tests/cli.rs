@@ -436,4 +436,17 @@ fn the_recurrent_specs_forecast_and_generate() {
     assert_eq!(o.status.code(), Some(1));
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(e.contains("input_dim is 40") && e.contains("65 distinct characters"), "{e}");
+    // A seed text the model cannot read fails before training, not after it.
+    let path = dir.join("bad_seed.toml");
+    std::fs::write(&path, short.replace("seed_text = \"ROMEO:\"", "seed_text = \"ROMEO~€\"")).unwrap();
+    let t = std::time::Instant::now();
+    let o = sinew(&["train", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("output.seed_text"), "{e}");
+    assert!(t.elapsed().as_secs_f64() < 5.0, "the bad seed text was found only after training");
+    // Flags that do not apply to the model are refused.
+    let o = sinew(&["predict", model.to_str().unwrap(), "--seed-text", "ROMEO:", "--horizon", "3"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--horizon applies to a time-series model"));
 }

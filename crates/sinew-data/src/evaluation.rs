@@ -306,7 +306,8 @@ pub fn roc_curve_weighted(y_true: &[usize], y_score: &[f64], sample_weight: &[f6
     let keep: Vec<usize> = (0..tps.len())
         .filter(|&i| {
             i == 0 || i + 1 == tps.len() || {
-                let d2 = |v: &[f64]| v[i + 1] - 2.0 * v[i] + v[i - 1];
+                // numpy's np.diff(v, 2), in its order of operations.
+                let d2 = |v: &[f64]| (v[i + 1] - v[i]) - (v[i] - v[i - 1]);
                 tps.len() <= 2 || d2(&fps) != 0.0 || d2(&tps) != 0.0
             }
         })

@@ -97,6 +97,12 @@ impl Graph<'_> {
                 let src = call.inputs[0];
                 let outs = others.get(&src).expect("graph order: a layer runs before its outputs are read");
                 values[node] = Some(outs[call.output - 1].clone());
+                // Another output shaped like the first (the other direction of a Bidirectional
+                // layer's sequences) carries its mask; a final state does not.
+                let shapes = layers[call.layer].output_shapes();
+                if shapes[call.output] == shapes[0] {
+                    masks[node] = masks[src].clone();
+                }
                 reads[src] -= 1;
                 if reads[src] == 0 {
                     values[src] = None;

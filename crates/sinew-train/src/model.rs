@@ -318,13 +318,18 @@ impl Model {
     pub fn output_shapes(&self) -> Vec<Vec<usize>> {
         self.outputs.iter().map(|&o| self.node_shape(o).to_vec()).collect()
     }
-    /// The name of each output: the name of the layer that produces it.
+    /// The name of each output: the name of the layer that produces it, with `_output_<k>` for a
+    /// layer's other outputs (`lstm`, `lstm_output_1` for an LSTM's output and its `h`), so logs
+    /// and callbacks tell them apart.
     pub fn output_names(&self) -> Vec<String> {
         self.outputs
             .iter()
             .map(|&o| match o.checked_sub(self.inputs.len()) {
                 None => self.inputs[o].name.clone(),
-                Some(c) => self.layers[self.calls[c].layer].name().to_string(),
+                Some(c) => match (self.layers[self.calls[c].layer].name(), self.calls[c].output) {
+                    (name, 0) => name.to_string(),
+                    (name, k) => format!("{name}_output_{k}"),
+                },
             })
             .collect()
     }

@@ -3,7 +3,7 @@
 
 use crate::data::Tensors;
 use crate::error::{Error, Result};
-use crate::graph::{values, Graph, PARALLEL_STEP_PARAMS};
+use crate::graph::{values, Graph, Out, PARALLEL_STEP_PARAMS};
 use crate::model::Model;
 use sinew_nn::Layer;
 use sinew_tensor::runtime::{num_threads, serial};
@@ -139,11 +139,17 @@ impl Model {
             return Err(Error::new(format!("generate: temperature must be positive, got {temperature}")));
         }
         self.reset_states();
+        // A softmax the graph could not leave out (a `Softmax` or `Activation("softmax")` layer)
+        // hands back probabilities: their logarithms are the logits up to a constant.
+        let last = self.outputs[0].checked_sub(self.inputs.len()).map(|c| self.layers[self.calls[c].layer].config());
+        let probabilities = last.is_some_and(|c| c["class_name"] == "Softmax" || c["activation"] == "softmax");
         let step = |m: &mut Model, id: usize| -> Result<Vec<f32>> {
             let x = Tensors::from(Tensor::from_vec(vec![id as f32], [1, 1]));
             m.check_data("generate", &x, None)?;
-            let out = no_grad(|| m.run_logits(&x.0)).remove(0);
-            Ok(out.tensor().to_vec_f32())
+            Ok(match no_grad(|| m.run_logits(&x.0)).remove(0) {
+                Out::Value(p) if probabilities => p.to_vec_f32().iter().map(|&q| q.max(1e-12).ln()).collect(),
+                out => out.tensor().to_vec_f32(),
+            })
         };
         let mut logits = vec![];
         for &id in seed {

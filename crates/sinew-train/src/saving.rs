@@ -195,6 +195,12 @@ impl Model {
                     l["name"]
                 )));
             }
+            if l["go_backwards"] == json!(true) {
+                return Err(Error::state(format!(
+                    "stepper: {} reads its sequence backwards; it cannot run one step at a time",
+                    l["name"]
+                )));
+            }
             if l.get("stateful").is_some() {
                 l["stateful"] = json!(true);
             }

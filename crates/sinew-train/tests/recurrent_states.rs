@@ -187,3 +187,45 @@ fn a_stepper_runs_the_sequence_one_step_at_a_time() {
     assert!(step.generate(&[], 3, 0.5, &mut Rng::seed(0)).is_err());
     assert!(step.generate(&ids, 3, 0.0, &mut Rng::seed(0)).is_err());
 }
+
+/// A model whose softmax is a layer of its own hands back probabilities; `generate` samples
+/// from their logarithms, so near temperature 0 it still picks the likeliest id. A layer that
+/// reads backwards cannot step, and a layer's several outputs get distinct names.
+#[test]
+fn generation_reads_probabilities_and_refuses_what_cannot_step() {
+    let build = |softmax_layer: bool| {
+        let mut m = Sequential::new();
+        m.seed(5);
+        m.input(&[4]);
+        m.add(Embedding::new(6, 3));
+        m.add(GRU::new(4).return_sequences(true));
+        if softmax_layer {
+            m.add(Dense::new(6));
+            m.add(Softmax::new());
+        } else {
+            m.add(Dense::new(6).activation(Activation::Softmax));
+        }
+        m.build().unwrap();
+        m
+    };
+    let (a, mut b) = (build(false), build(true));
+    b.set_weights(&a.get_weights()).unwrap();
+    let greedy = |m: &Sequential| m.stepper().unwrap().generate(&[1, 2], 6, 1e-9, &mut Rng::seed(4)).unwrap();
+    assert_eq!(greedy(&a), greedy(&b), "a Softmax layer samples like a softmax activation");
+    // At temperature 1 both sample from the same distribution with the same draws.
+    let t1 = |m: &Sequential| m.stepper().unwrap().generate(&[3], 12, 1.0, &mut Rng::seed(8)).unwrap();
+    assert_eq!(t1(&a), t1(&b));
+
+    let mut back = Sequential::new();
+    back.input(&[4]);
+    back.add(Embedding::new(6, 3));
+    back.add(LSTM::new(4).return_sequences(true).go_backwards(true));
+    back.build().unwrap();
+    assert!(back.stepper().err().expect("a backwards layer cannot step").to_string().contains("backwards"));
+
+    let mut g = Functional::new();
+    let i = g.input(&[3, 2]);
+    let outs = g.call_outputs(LSTM::new(2).return_state(true), i).unwrap();
+    let m = g.model([i], outs).unwrap();
+    assert_eq!(m.output_names(), ["lstm", "lstm_output_1", "lstm_output_2"]);
+}

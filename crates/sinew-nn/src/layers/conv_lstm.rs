@@ -89,6 +89,11 @@ impl LayerConfig for ConvLSTM2D {
                 self.filters
             )));
         }
+        if s.iter().any(|&v| v > 1) && d.iter().any(|&v| v > 1) {
+            return Err(Error::invalid(format!(
+                "{class}: strides {s:?} and dilation_rate {d:?} cannot both be above 1 (as in Keras)"
+            )));
+        }
         if self.padding == Padding::Causal {
             return Err(Error::invalid(format!("{class}: padding must be \"valid\" or \"same\", got \"causal\"")));
         }
