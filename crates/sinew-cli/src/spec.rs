@@ -168,7 +168,7 @@ pub fn parse(src: &str, file: &Path) -> Result<Spec> {
     let (input_shape, layers, functional) = model_section(&top)?;
     let compile = compile_section(&top)?;
     let fit = fit_section(&top)?;
-    let (output_dir, seed_text) = output_section(&top, &name)?;
+    let (output_dir, seed_text) = output_section(&top, &name, &data.source)?;
     Ok(Spec {
         path: file.to_path_buf(),
         name,
@@ -304,6 +304,9 @@ fn data_section(top: &Table) -> Result<Data> {
     let own: &[(&str, &str)] = &[("targets", "text"), ("test_steps", "time_series"), ("season", "time_series")];
     if let Some((key, owner)) = own.iter().find(|(k, o)| data.t.contains_key(*k) && kind != *o) {
         return Err(data.err(Some(key), format!("applies to a {owner} source")));
+    }
+    if data.t.contains_key("season") && !data.t.contains_key("test_steps") {
+        return Err(data.err(Some("season"), "is the seasonal-naive baseline's period, scored only with test_steps"));
     }
     if let Source::Csv(c) = &source {
         if c.numeric.is_empty() && c.categorical.is_empty() {
@@ -528,7 +531,7 @@ fn fit_section(top: &Table) -> Result<FitSpec> {
 
 /// `[output]`: the run directory (`runs/<name>` by default) and, for a text model, the seed
 /// text of the report's generated samples.
-fn output_section(top: &Table, name: &str) -> Result<(PathBuf, Option<String>)> {
+fn output_section(top: &Table, name: &str, source: &Source) -> Result<(PathBuf, Option<String>)> {
     let default = || PathBuf::from("runs").join(name);
     Ok(match top.sub("output")? {
         None => (default(), None),
@@ -537,6 +540,9 @@ fn output_section(top: &Table, name: &str) -> Result<(PathBuf, Option<String>)> 
             let seed_text = o.opt_str("seed_text")?;
             if seed_text.as_deref() == Some("") {
                 return Err(o.err(Some("seed_text"), "must hold at least one character"));
+            }
+            if seed_text.is_some() && !matches!(source, Source::Text { shifted: true, .. }) {
+                return Err(o.err(Some("seed_text"), "applies to a text source with targets = \"shifted\""));
             }
             (o.opt_str("dir")?.map(PathBuf::from).unwrap_or_else(default), seed_text)
         }

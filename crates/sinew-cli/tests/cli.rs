@@ -204,6 +204,21 @@ fn bad_specs_name_file_line_field_and_suggest() {
             GOOD.replace("epochs = 2", "epochs = -2"),
             "SPEC:16: fit.epochs: must be a positive integer, got -2",
         ),
+        (
+            "targets_on_digits",
+            GOOD.replace("source = \"digits\"\n", "source = \"digits\"\ntargets = \"shifted\"\n"),
+            "SPEC:3: data.targets: applies to a text source",
+        ),
+        (
+            "seed_text_on_digits",
+            format!("{GOOD}\n[output]\nseed_text = \"ROMEO:\"\n"),
+            "SPEC:19: output.seed_text: applies to a text source with targets = \"shifted\"",
+        ),
+        (
+            "validation_data",
+            GOOD.replace("epochs = 2\n", "epochs = 2\nvalidation_data = \"train\"\n"),
+            "SPEC:17: fit.validation_data: the only value is \"test\"",
+        ),
         ("syntax", GOOD.replace("units = 10", "units = = 10"), "SPEC:8: invalid TOML"),
         ("no_data", GOOD.replace("[data]\nsource = \"digits\"\n", ""), "SPEC:1: missing required table [data]"),
         (
