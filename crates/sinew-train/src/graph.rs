@@ -45,22 +45,10 @@ pub(crate) struct Graph<'a> {
 }
 
 impl Graph<'_> {
-    /// Runs the graph on `xs`. With `logits`, an output produced by a layer that ends in
-    /// softmax/sigmoid and is read by no other call comes back as logits.
+    /// Runs the graph on `xs`: every output, and its Keras mask (`(batch, timesteps)`, which
+    /// the loss reads to leave masked steps out). With `logits`, an output produced by a layer
+    /// that ends in softmax/sigmoid and is read by no other call comes back as logits.
     pub(crate) fn run(
-        &self,
-        layers: &mut [Box<dyn Layer>],
-        rng: &mut Rng,
-        xs: &[Tensor],
-        training: bool,
-        logits: bool,
-    ) -> Vec<Out> {
-        self.run_masked(layers, rng, xs, training, logits).0
-    }
-
-    /// [`Graph::run`], also returning each output's Keras mask (`(batch, timesteps)`), which
-    /// the loss reads to leave masked steps out.
-    pub(crate) fn run_masked(
         &self,
         layers: &mut [Box<dyn Layer>],
         rng: &mut Rng,

@@ -487,7 +487,7 @@ impl Model {
     /// softmax/sigmoid and is read by no other call comes back as logits.
     fn run(&mut self, xs: &[Tensor], training: bool, logits: bool) -> Vec<Out> {
         let graph = Graph { calls: &self.calls, n_in: self.inputs.len(), outputs: &self.outputs };
-        graph.run(&mut self.layers, &mut self.rng, xs, training, logits)
+        graph.run(&mut self.layers, &mut self.rng, xs, training, logits).0
     }
 
     /// Forward pass in inference mode to every output, as logits where a layer ends in softmax
@@ -513,7 +513,7 @@ impl Model {
         training: bool,
     ) -> (Tensor, Vec<f64>, Vec<Tensor>) {
         let graph = Graph { calls: &self.calls, n_in: self.inputs.len(), outputs: &self.outputs };
-        let (outs, masks) = graph.run_masked(&mut self.layers, &mut self.rng, &x.0, training, true);
+        let (outs, masks) = graph.run(&mut self.layers, &mut self.rng, &x.0, training, true);
         let c = self.compiled.as_ref().expect("compiled");
         let mut total: Option<Tensor> = None;
         let (mut parts, mut preds) = (vec![], vec![]);

@@ -197,7 +197,7 @@ impl Model {
                         break;
                     }
                     let s = c * bs;
-                    let out = values(graph.run(layers, &mut rng, &x.rows(s, bs.min(n - s)).0, false, false));
+                    let out = values(graph.run(layers, &mut rng, &x.rows(s, bs.min(n - s)).0, false, false).0);
                     *results[c].lock().expect("no panic while holding the lock") = out;
                 })
             })
