@@ -183,7 +183,7 @@ impl Model {
     /// Keras, rebuilt by hand with `stateful=True` and batch 1, then `set_weights`). After
     /// `reset_states()`, feed it one step per call; [`Model::generate`] does.
     pub fn stepper(&self) -> Result<Model> {
-        if self.kind != Kind::Sequential || self.input_shape().is_none_or(<[usize]>::is_empty) {
+        if self.kind != Kind::Sequential || self.input_shape().map_or(true, <[usize]>::is_empty) {
             return Err(Error::state("stepper: needs a built Sequential model whose input has a timestep axis"));
         }
         let mut arch = self.architecture();
