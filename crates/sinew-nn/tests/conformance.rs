@@ -457,6 +457,11 @@ fn conformance_build_errors_name_the_layer_and_value() {
     assert_eq!(e.message, "d (Dense): expects 1 input, got 2");
     let e = layer_from_config(&serde_json::json!({"class_name": "Dens"})).err().unwrap();
     assert_eq!(e.message, "unknown layer class \"Dens\"; did you mean \"Dense\"?");
+    let conv_lstm = ConvLSTM2D::new(2, &[3]).strides(&[2]).dilation_rate(&[2]);
+    let e = conv_lstm.build("c".into(), &[2, 9, 9, 1], &mut Rng::seed(0)).err().unwrap();
+    assert_eq!(e.message, "ConvLSTM2D: strides [2, 2] and dilation_rate [2, 2] cannot both be above 1 (as in Keras)");
+    let e = ConvLSTM2D::new(2, &[3]).build("c".into(), &[2, 9, 9], &mut Rng::seed(0)).err().unwrap();
+    assert!(e.message.contains("expects [timesteps, rows, cols, channels], got shape [2, 9, 9]"), "{}", e.message);
 }
 
 #[test]

@@ -104,3 +104,33 @@ fn masked_steps_are_left_out_of_the_loss() {
         / 5.0;
     assert!((a - ce).abs() < 1e-5, "loss {a}, by hand {ce}");
 }
+
+/// Both directions of `Bidirectional(merge_mode="none")` carry the mask to the loss: padding
+/// changes neither output's loss.
+#[test]
+fn both_directions_of_a_split_bidirectional_layer_are_masked() {
+    use sinew_train::Functional;
+    let build = |steps: usize| {
+        let mut g = Functional::new().seed(6);
+        let i = g.input(&[steps]);
+        let e = g.call(Embedding::new(8, 3).mask_zero(true), i).unwrap();
+        let outs = g.call_outputs(Bidirectional::new(GRU::new(2).return_sequences(true)).merge_mode("none"), e).unwrap();
+        let mut m = g.model([i], outs).unwrap();
+        m.compile(Optimizer::adam(0.001), "mse", &[]).unwrap();
+        m
+    };
+    let (mut padded, mut short) = (build(5), build(3));
+    short.set_weights(&padded.get_weights()).unwrap();
+    let x = Tensor::from_vec(vec![1.0, 4.0, 2.0], [1, 3]);
+    let xp = Tensor::from_vec(vec![1.0, 4.0, 2.0, 0.0, 0.0], [1, 5]);
+    let y = Tensor::from_vec(vec![0.5; 6], [1, 3, 2]);
+    let mut yp = vec![0.5; 6];
+    yp.extend([9.0; 4]);
+    let yp = Tensor::from_vec(yp, [1, 5, 2]);
+    let a = short.test_on_batch(&x, vec![y.clone(), y]).unwrap();
+    let b = padded.test_on_batch(&xp, vec![yp.clone(), yp]).unwrap();
+    for (k, v) in &a.0 {
+        let w = b.get(k).unwrap();
+        assert!((v - w).abs() < 1e-6, "{k}: {v} unpadded, {w} padded");
+    }
+}
