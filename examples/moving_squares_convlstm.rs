@@ -37,7 +37,8 @@ fn moving_squares(n: usize, rng: &mut Rng) -> Tensor {
         for _ in 0..1 + pick(rng, 3) {
             let size = 2 + pick(rng, 2) as i64;
             // Start inside the shown frame, move in one of the 8 directions (or stay).
-            let (mut r, mut c) = ((SIDE / 2) as i64 + pick(rng, SIDE) as i64, (SIDE / 2) as i64 + pick(rng, SIDE) as i64);
+            let (mut r, mut c) =
+                ((SIDE / 2) as i64 + pick(rng, SIDE) as i64, (SIDE / 2) as i64 + pick(rng, SIDE) as i64);
             let (dr, dc) = (pick(rng, 3) as i64 - 1, pick(rng, 3) as i64 - 1);
             for t in 0..=T {
                 for y in r..r + size {

@@ -141,8 +141,8 @@ mod tests {
     /// issue states.
     #[test]
     fn rsccasn_short_run_forecasts_within_keras_range() {
-        let o =
-            super::run(0, 5, false, 0, 0).expect("RSCCASN must be present in ../shared/data/rsccasn (or $SINEW_DATA_DIR)");
+        let o = super::run(0, 5, false, 0, 0)
+            .expect("RSCCASN must be present in ../shared/data/rsccasn (or $SINEW_DATA_DIR)");
         assert!((o.baseline - 4319.0).abs() < 1.0, "seasonal-naive baseline {:.1}, expected 4,319", o.baseline);
         assert!(o.rmse.is_finite() && o.rmse < 5022.0, "forecast RMSE {:.0} above Keras' worst seed (5,022)", o.rmse);
     }

@@ -36,7 +36,13 @@ pub struct Ask {
 }
 
 /// The model's predictions for `input`, as JSON lines.
-pub fn predict(model: &mut Model, saved: &Saved, input: Option<&Path>, ask: &Ask, rng: &mut Rng) -> Result<Vec<String>> {
+pub fn predict(
+    model: &mut Model,
+    saved: &Saved,
+    input: Option<&Path>,
+    ask: &Ask,
+    rng: &mut Rng,
+) -> Result<Vec<String>> {
     let shape: Vec<usize> = model.input_shape().map(<[usize]>::to_vec).context("the model has no input shape")?;
     let text = matches!(saved, Saved::Text { .. });
     if ask.seed_text.is_some() && !text {

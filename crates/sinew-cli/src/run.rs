@@ -122,8 +122,7 @@ pub fn record_forecast(rec: &mut ModelRecord, model: &mut Model, f: &crate::task
     let rmse = sinew::data::regression_report(&truth, &pred)?.rmse;
     let base = sinew::data::regression_report(&truth, &baseline)?.rmse;
     rec.metrics.extend([("forecast_rmse".to_string(), rmse), ("baseline_rmse".to_string(), base)]);
-    rec.forecast =
-        vec![("actual".into(), truth), ("forecast".into(), pred), ("seasonal naive".into(), baseline)];
+    rec.forecast = vec![("actual".into(), truth), ("forecast".into(), pred), ("seasonal naive".into(), baseline)];
     Ok(())
 }
 

@@ -458,7 +458,10 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
             let corpus = sinew::data::TextCorpus { text: String::new(), vocab: vocab.clone() };
             corpus.encode(&seed).with_context(|| format!("{}: output.seed_text", spec.path.display()))?;
             model.stepper().with_context(|| {
-                format!("{}: generating from this model needs a Sequential model that can run one step at a time", spec.path.display())
+                format!(
+                    "{}: generating from this model needs a Sequential model that can run one step at a time",
+                    spec.path.display()
+                )
             })?;
             Some((vocab, seed))
         }
@@ -466,10 +469,9 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
     };
     let (y_train, y_test) = match &task.values {
         Some((a, b)) => (Tensor::from_vec(a.clone(), [a.len(), 1]), Tensor::from_vec(b.clone(), [b.len(), 1])),
-        None => (
-            targets(kind, &task.y_train, k, task.target_steps)?,
-            targets(kind, &task.y_test, k, task.target_steps)?,
-        ),
+        None => {
+            (targets(kind, &task.y_train, k, task.target_steps)?, targets(kind, &task.y_test, k, task.target_steps)?)
+        }
     };
     let mut early = spec.fit.early_stopping.as_ref().map(|e| {
         let mut cb = EarlyStopping::new(&e.monitor).patience(e.patience);
@@ -566,8 +568,17 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
 /// The first line of the test text (at most 40 characters), when the spec names no seed text.
 fn default_seed(x_test: &Tensor, vocab: &[char]) -> String {
     let ids = x_test.to_vec_f32();
-    let line: String = ids.iter().map(|&i| vocab.get(i as usize).copied().unwrap_or(' ')).take_while(|&c| c != '\n').take(40).collect();
-    if line.is_empty() { vocab.first().map(|c| c.to_string()).unwrap_or_default() } else { line }
+    let line: String = ids
+        .iter()
+        .map(|&i| vocab.get(i as usize).copied().unwrap_or(' '))
+        .take_while(|&c| c != '\n')
+        .take(40)
+        .collect();
+    if line.is_empty() {
+        vocab.first().map(|c| c.to_string()).unwrap_or_default()
+    } else {
+        line
+    }
 }
 
 #[cfg(test)]

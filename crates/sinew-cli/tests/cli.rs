@@ -407,7 +407,8 @@ fn the_recurrent_specs_forecast_and_generate() {
     let dir = tmp("rsccasn");
     let spec = repo().join("specs/rsccasn_lstm.toml");
     let out = dir.join("run");
-    let o = sinew(&["--quiet", "--json", "train", spec.to_str().unwrap(), "--epochs", "3", "--out", out.to_str().unwrap()]);
+    let o =
+        sinew(&["--quiet", "--json", "train", spec.to_str().unwrap(), "--epochs", "3", "--out", out.to_str().unwrap()]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v = stdout_json(&o);
     let (rmse, base) = (v["forecast_rmse"].as_f64().unwrap(), v["baseline_rmse"].as_f64().unwrap());
@@ -436,7 +437,8 @@ fn the_recurrent_specs_forecast_and_generate() {
     let report = std::fs::read_to_string(dir.join("run/report.html")).unwrap();
     assert!(report.contains("Generated samples") && report.contains("temperature 0.5, seed &quot;ROMEO:&quot;"));
     let model = dir.join("run/model.sinew");
-    let o = sinew(&["predict", model.to_str().unwrap(), "--seed-text", "ROMEO:", "--length", "40", "--temperature", "0.5"]);
+    let o =
+        sinew(&["predict", model.to_str().unwrap(), "--seed-text", "ROMEO:", "--length", "40", "--temperature", "0.5"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let g: Value = serde_json::from_str(String::from_utf8_lossy(&o.stdout).trim()).unwrap();
     assert_eq!(g["generated"].as_str().unwrap().chars().count(), 40);

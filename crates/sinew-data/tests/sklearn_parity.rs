@@ -233,9 +233,12 @@ fn weighted_reports_match_scikit_learn() {
         let r = classification_report_weighted(&t, &p, k, None, &w).unwrap();
         for (i, (s, want)) in r.classes.iter().zip(c["per_class"].as_array().unwrap()).enumerate() {
             let want = floats(want);
-            for (what, got, want) in
-                [("precision", s.precision, want[0]), ("recall", s.recall, want[1]), ("f1", s.f1, want[2]), ("support", s.support, want[3])]
-            {
+            for (what, got, want) in [
+                ("precision", s.precision, want[0]),
+                ("recall", s.recall, want[1]),
+                ("f1", s.f1, want[2]),
+                ("support", s.support, want[3]),
+            ] {
                 close(&format!("{name} class {i} {what}"), got, want);
             }
         }
@@ -253,7 +256,9 @@ fn weighted_reports_match_scikit_learn() {
             close(&format!("{name} weighted avg {i}"), gw, wa[i]);
         }
         let reg = regression_report_weighted(&floats(&c["reg_true"]), &floats(&c["reg_pred"]), &w).unwrap();
-        for (what, got) in [("mae", reg.mae), ("mse", reg.mse), ("r2", reg.r2), ("explained_variance", reg.explained_variance)] {
+        for (what, got) in
+            [("mae", reg.mae), ("mse", reg.mse), ("r2", reg.r2), ("explained_variance", reg.explained_variance)]
+        {
             close(&format!("{name} weighted {what}"), got, c[what].as_f64().unwrap());
         }
         let (yb, score) = (ids(&c["binary_true"]), floats(&c["score"]));
@@ -263,7 +268,11 @@ fn weighted_reports_match_scikit_learn() {
         for (i, (g, want)) in roc.fpr.iter().zip(&fpr).chain(roc.tpr.iter().zip(&tpr)).enumerate() {
             close(&format!("{name} weighted ROC point {i}"), *g, *want);
         }
-        close(&format!("{name} weighted auc"), roc_auc_score_weighted(&yb, &score, &w).unwrap(), c["auc"].as_f64().unwrap());
+        close(
+            &format!("{name} weighted auc"),
+            roc_auc_score_weighted(&yb, &score, &w).unwrap(),
+            c["auc"].as_f64().unwrap(),
+        );
         close(
             &format!("{name} weighted average precision"),
             average_precision_score_weighted(&yb, &score, &w).unwrap(),
@@ -272,9 +281,18 @@ fn weighted_reports_match_scikit_learn() {
     }
     // Unit weights give the plain reports; bad weights are errors naming the weight.
     let (t, p) = ([0, 1, 1, 0, 2], [0, 1, 0, 0, 2]);
-    assert_eq!(classification_report_weighted(&t, &p, 3, None, &[1.0; 5]).unwrap(), classification_report(&t, &p, 3, None).unwrap());
+    assert_eq!(
+        classification_report_weighted(&t, &p, 3, None, &[1.0; 5]).unwrap(),
+        classification_report(&t, &p, 3, None).unwrap()
+    );
     let e = classification_report_weighted(&t, &p, 3, None, &[1.0, -1.0, 1.0, 1.0, 1.0]).unwrap_err().message;
     assert!(e.contains("sample weight 1 is -1"), "{e}");
-    assert!(regression_report_weighted(&[1.0, 2.0], &[1.0, 2.5], &[0.0, 0.0]).unwrap_err().message.contains("every sample weight is 0"));
-    assert!(roc_curve_weighted(&[0, 1], &[0.1, 0.9], &[1.0]).unwrap_err().message.contains("2 samples but 1 sample weights"));
+    assert!(regression_report_weighted(&[1.0, 2.0], &[1.0, 2.5], &[0.0, 0.0])
+        .unwrap_err()
+        .message
+        .contains("every sample weight is 0"));
+    assert!(roc_curve_weighted(&[0, 1], &[0.1, 0.9], &[1.0])
+        .unwrap_err()
+        .message
+        .contains("2 samples but 1 sample weights"));
 }

@@ -17,6 +17,7 @@ pub use initializers::{fans, Initializer};
 pub use layer::{snake_case, Ctx, Layer, LayerConfig, Param};
 pub use layers::activations::{LeakyReLU, PReLU, PReLULayer, ReLU, Softmax, ELU};
 pub use layers::conv::{Conv1D, Conv2D, Conv2DTranspose, ConvLayer, DepthwiseConv2D, Padding, SeparableConv2D};
+pub use layers::conv_lstm::{ConvLSTM2D, ConvLstmLayer};
 pub use layers::core::{ActivationLayer, Dense, DenseLayer, Dropout, Flatten, Permute, RepeatVector, Reshape};
 pub use layers::declare::{Arg, ArgInto, ArgValue, Declared};
 pub use layers::embedding::{Embedding, EmbeddingLayer, Masking, MaskingLayer};
@@ -27,7 +28,6 @@ pub use layers::pooling::{
     AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling1D,
     GlobalMaxPooling2D, MaxPooling1D, MaxPooling2D, PoolLayer,
 };
-pub use layers::conv_lstm::{ConvLSTM2D, ConvLstmLayer};
 pub use layers::recurrent::{Bidirectional, BidirectionalLayer, RecurrentLayer, RnnLayer, SimpleRNN, GRU, LSTM};
 pub use layers::reshaping::{Cropping2D, UpSampling2D, ZeroPadding2D};
 pub use layers::wrappers::{InnerLayer, TimeDistributed, TimeDistributedLayer, WeightNormalization};

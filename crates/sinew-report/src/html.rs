@@ -141,7 +141,12 @@ impl RunRecord {
                 .as_array()
                 .map(|a| {
                     a.iter()
-                        .map(|g| (g["how"].as_str().unwrap_or_default().into(), g["text"].as_str().unwrap_or_default().into()))
+                        .map(|g| {
+                            (
+                                g["how"].as_str().unwrap_or_default().into(),
+                                g["text"].as_str().unwrap_or_default().into(),
+                            )
+                        })
                         .collect()
                 })
                 .unwrap_or_default();
@@ -223,7 +228,8 @@ fn model_section(m: &ModelRecord) -> String {
     }
     if !m.forecast.is_empty() {
         let steps: Vec<f64> = (1..=m.forecast[0].1.len()).map(|t| t as f64).collect();
-        let plot = m.forecast.iter().fold(Plot::lines("Forecast of the test period"), |p, (k, v)| p.series(k, &steps, v));
+        let plot =
+            m.forecast.iter().fold(Plot::lines("Forecast of the test period"), |p, (k, v)| p.series(k, &steps, v));
         h += &format!(
             "<h3>Forecast</h3><div class=\"charts\">{}</div>\n",
             inline(&plot.x_label("step").y_label("value").size(720.0, 360.0))

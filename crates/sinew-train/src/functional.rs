@@ -158,7 +158,9 @@ impl Functional {
         let slot = layer.into_slot(self);
         let first = self.call_slot(slot, inputs.into_nodes())?;
         let Ok(c) = self.nodes[first.0] else { unreachable!("a call's node is a call") };
-        let Slot::Built { layer, .. } = &self.slots[self.calls[c].layer] else { unreachable!("a called layer is built") };
+        let Slot::Built { layer, .. } = &self.slots[self.calls[c].layer] else {
+            unreachable!("a called layer is built")
+        };
         let n = layer.output_shapes().len();
         if n > 1 {
             return Err(Error::new(format!(

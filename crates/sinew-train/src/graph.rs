@@ -115,9 +115,10 @@ impl Graph<'_> {
                 }
             }
             // A max pooling layer that alone reads this output is fused into it.
-            let next = self.calls.get(ci + 1).filter(|c| {
-                args.len() == 1 && reads[node] == 1 && c.inputs == [node] && c.output == 0
-            });
+            let next = self
+                .calls
+                .get(ci + 1)
+                .filter(|c| args.len() == 1 && reads[node] == 1 && c.inputs == [node] && c.output == 0);
             if let Some(pool) = next.and_then(|c| layers[c.layer].max_pool2d_opts()) {
                 if let Some(y) = layers[call.layer].forward_max_pooled(&args[0], pool, &mut ctx) {
                     values[node + 1] = Some(y);

@@ -523,7 +523,8 @@ impl Model {
                 Out::Logits(z, act) => no_grad(|| act.apply(&z.detach())),
                 Out::Value(p) => p.detach(),
             };
-            let per_sample = match mask.filter(|m| out.tensor().rank() >= 3 && out.tensor().dims()[..2] == m.dims()[..]) {
+            let per_sample = match mask.filter(|m| out.tensor().rank() >= 3 && out.tensor().dims()[..2] == m.dims()[..])
+            {
                 Some(m) => masked_per_sample(loss_fn, y, &out, &m),
                 None => out_per_sample(loss_fn, y, &out),
             };

@@ -114,7 +114,8 @@ fn both_directions_of_a_split_bidirectional_layer_are_masked() {
         let mut g = Functional::new().seed(6);
         let i = g.input(&[steps]);
         let e = g.call(Embedding::new(8, 3).mask_zero(true), i).unwrap();
-        let outs = g.call_outputs(Bidirectional::new(GRU::new(2).return_sequences(true)).merge_mode("none"), e).unwrap();
+        let outs =
+            g.call_outputs(Bidirectional::new(GRU::new(2).return_sequences(true)).merge_mode("none"), e).unwrap();
         let mut m = g.model([i], outs).unwrap();
         m.compile(Optimizer::adam(0.001), "mse", &[]).unwrap();
         m
