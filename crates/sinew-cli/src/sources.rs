@@ -123,12 +123,17 @@ pub fn image_folder(spec: &Spec, dir: &Path, size: (usize, usize), channels: usi
     })
 }
 
+/// The first `max_chars` characters of the corpus at `path`, over the whole file's vocabulary.
+fn first_chars(path: &Path, max_chars: usize) -> Result<TextCorpus> {
+    let full = TextCorpus::load(path)?;
+    let text: String = full.text.chars().take(max_chars).collect();
+    Ok(TextCorpus { text, vocab: full.vocab })
+}
+
 /// One-hot windows of `seq_len` characters (flattened) and the id of the character after each,
 /// from the first `max_chars` characters; the last `test_size` of the windows are the test set.
 pub fn text(spec: &Spec, path: &Path, seq_len: usize, step: usize, max_chars: usize) -> Result<Task> {
-    let full = TextCorpus::load(path)?;
-    let text: String = full.text.chars().take(max_chars).collect();
-    let corpus = TextCorpus { text, vocab: full.vocab.clone() };
+    let corpus = first_chars(path, max_chars)?;
     let (x, y) = corpus.next_char_windows(seq_len, step).context("data.seq_len")?;
     let (n, v) = (y.dims()[0], corpus.vocab_size());
     let ids = x.to_vec_f32();
@@ -164,9 +169,7 @@ pub fn text(spec: &Spec, path: &Path, seq_len: usize, step: usize, max_chars: us
 /// are `[n, seq_len]` ids), from the first `max_chars` characters; the last `test_size` of the
 /// text is the test set (validated on, as the notes' model is).
 pub fn shifted_text(spec: &Spec, path: &Path, seq_len: usize, max_chars: usize) -> Result<Task> {
-    let full = TextCorpus::load(path)?;
-    let text: String = full.text.chars().take(max_chars).collect();
-    let corpus = TextCorpus { text, vocab: full.vocab.clone() };
+    let corpus = first_chars(path, max_chars)?;
     let (train, test) = corpus.split(1.0 - spec.data.test_size);
     let pairs = |c: &TextCorpus, what: &str| -> Result<(Tensor, Vec<usize>)> {
         let (x, y) = c.shifted_sequences(seq_len).with_context(|| format!("data.seq_len, on the {what} text"))?;

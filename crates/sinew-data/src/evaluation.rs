@@ -30,16 +30,23 @@ fn check_lengths(what: &str, a: usize, b: usize) -> Result<()> {
     Ok(())
 }
 
+/// Checks that the labels pair up and are class ids below `num_classes`.
+fn check_labels(y_true: &[usize], y_pred: &[usize], num_classes: usize) -> Result<()> {
+    check_lengths("confusion_matrix", y_true.len(), y_pred.len())?;
+    match y_true.iter().zip(y_pred).position(|(&t, &p)| t >= num_classes || p >= num_classes) {
+        Some(i) => Err(Error::invalid(format!(
+            "confusion_matrix: sample {i} has labels {} (true) and {} (predicted), expected ids below {num_classes}",
+            y_true[i], y_pred[i]
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// scikit-learn `confusion_matrix`: `m[t][p]` counts samples of true class `t` predicted as `p`.
 pub fn confusion_matrix(y_true: &[usize], y_pred: &[usize], num_classes: usize) -> Result<Vec<Vec<usize>>> {
-    check_lengths("confusion_matrix", y_true.len(), y_pred.len())?;
+    check_labels(y_true, y_pred, num_classes)?;
     let mut m = vec![vec![0usize; num_classes]; num_classes];
-    for (i, (&t, &p)) in y_true.iter().zip(y_pred).enumerate() {
-        if t >= num_classes || p >= num_classes {
-            return Err(Error::invalid(format!(
-                "confusion_matrix: sample {i} has labels {t} (true) and {p} (predicted), expected ids below {num_classes}"
-            )));
-        }
+    for (&t, &p) in y_true.iter().zip(y_pred) {
         m[t][p] += 1;
     }
     Ok(m)
@@ -53,8 +60,7 @@ pub fn confusion_matrix_weighted(
     num_classes: usize,
     sample_weight: &[f64],
 ) -> Result<Vec<Vec<f64>>> {
-    // The lengths and labels are checked as for the counts.
-    confusion_matrix(y_true, y_pred, num_classes)?;
+    check_labels(y_true, y_pred, num_classes)?;
     check_weights("confusion_matrix", y_true.len(), sample_weight)?;
     let mut m = vec![vec![0.0; num_classes]; num_classes];
     for ((&t, &p), &w) in y_true.iter().zip(y_pred).zip(sample_weight) {

@@ -9,6 +9,7 @@
 
 use super::conv::{window, Padding};
 use super::declare::{declare_layer, named_config, per_axis, Declared};
+use super::recurrent::{check_carried_batch, check_recurrent_args, lstm_bias};
 use crate::activation::Activation;
 use crate::error::{Error, Result};
 use crate::initializers::Initializer;
@@ -97,16 +98,11 @@ impl LayerConfig for ConvLSTM2D {
         if self.padding == Padding::Causal {
             return Err(Error::invalid(format!("{class}: padding must be \"valid\" or \"same\", got \"causal\"")));
         }
-        for (what, v) in [("dropout", self.dropout), ("recurrent_dropout", self.recurrent_dropout)] {
-            if !(0.0..1.0).contains(&v) {
-                return Err(Error::invalid(format!("{class}: {what} must be a float in the range [0, 1), got {v}")));
-            }
-        }
-        for (what, a) in [("activation", self.activation), ("recurrent_activation", self.recurrent_activation)] {
-            if !a.is_elementwise() {
-                return Err(Error::invalid(format!("{class}: {what} must be elementwise, got {:?}", a.name())));
-            }
-        }
+        check_recurrent_args(
+            class,
+            (self.dropout, self.recurrent_dropout),
+            (self.activation, self.recurrent_activation),
+        )?;
         let input = &inputs[0];
         let [steps, rows, cols, channels] = input[..] else {
             return Err(Error::shape(format!(
@@ -153,13 +149,7 @@ impl LayerConfig for ConvLSTM2D {
             ),
         ];
         if self.use_bias {
-            let bias = if self.unit_forget_bias {
-                let i = self.bias_initializer.init(&[f], rng);
-                let co = self.bias_initializer.init(&[2 * f], rng);
-                Tensor::concat(&[&i, &Tensor::ones([f]), &co], 0)
-            } else {
-                self.bias_initializer.init(&[4 * f], rng)
-            };
+            let bias = lstm_bias(&self.bias_initializer, f, self.unit_forget_bias, rng);
             params.push(rules(Param::trainable("bias", bias), self.bias_regularizer, self.bias_constraint));
         }
         let input_conv =
@@ -216,13 +206,7 @@ impl ConvLstmLayer {
         let (mut h, mut c) = match (&self.carried, xs.len()) {
             (_, 3) => (xs[1].clone(), xs[2].clone()),
             (Some([h, c]), _) if cfg.stateful => {
-                assert!(
-                    h.dims()[0] == nb,
-                    "{} (ConvLSTM2D): a stateful layer carries the states of batches of {}, got a batch of {nb}; \
-                     keep the batch size fixed (as Keras requires) or call reset_states() first",
-                    self.name,
-                    h.dims()[0]
-                );
+                check_carried_batch(&self.name, ConvLSTM2D::CLASS, h.dims()[0], nb);
                 (h.clone(), c.clone())
             }
             _ => {

@@ -188,23 +188,57 @@ recurrent_class! {
     |c| (RecurrentCell::Gru { reset_after: c.reset_after }, c.recurrent_activation, false)
 }
 
+/// The checks every recurrent class shares (these and `ConvLSTM2D`): dropout rates in [0, 1)
+/// and elementwise activations.
+pub(crate) fn check_recurrent_args(
+    class: &str,
+    (dropout, recurrent_dropout): (f64, f64),
+    (activation, recurrent_activation): (Activation, Activation),
+) -> Result<()> {
+    for (what, v) in [("dropout", dropout), ("recurrent_dropout", recurrent_dropout)] {
+        if !(0.0..1.0).contains(&v) {
+            return Err(Error::invalid(format!("{class}: {what} must be a float in the range [0, 1), got {v}")));
+        }
+    }
+    for (what, a) in [("activation", activation), ("recurrent_activation", recurrent_activation)] {
+        if !a.is_elementwise() {
+            return Err(Error::invalid(format!("{class}: {what} must be elementwise, got {:?}", a.name())));
+        }
+    }
+    Ok(())
+}
+
+/// An LSTM bias `[4 units]`, gates `i, f, c, o`: with `unit_forget_bias`, Keras' init for `i`,
+/// ones for `f`, its init for `c` and `o`.
+pub(crate) fn lstm_bias(init: &Initializer, units: usize, unit_forget_bias: bool, rng: &mut Rng) -> Tensor {
+    if !unit_forget_bias {
+        return init.init(&[4 * units], rng);
+    }
+    let i = init.init(&[units], rng);
+    let co = init.init(&[2 * units], rng);
+    Tensor::concat(&[&i, &Tensor::ones([units]), &co], 0)
+}
+
+/// Panics when a stateful layer's carried states were made for batches of `carried`, not `nb`.
+pub(crate) fn check_carried_batch(name: &str, class: &str, carried: usize, nb: usize) {
+    assert!(
+        carried == nb,
+        "{name} ({class}): a stateful layer carries the states of batches of {carried}, got a batch of {nb}; \
+         keep the batch size fixed (as Keras requires) or call reset_states() first"
+    );
+}
+
 impl Rnn {
     fn validate(&self) -> Result<()> {
         let class = self.class;
         if self.units == 0 {
             return Err(Error::invalid(format!("{class}: units must be a positive integer, got 0")));
         }
-        for (what, v) in [("dropout", self.dropout), ("recurrent_dropout", self.recurrent_dropout)] {
-            if !(0.0..1.0).contains(&v) {
-                return Err(Error::invalid(format!("{class}: {what} must be a float in the range [0, 1), got {v}")));
-            }
-        }
-        for (what, a) in [("activation", self.activation), ("recurrent_activation", self.recurrent_activation)] {
-            if !a.is_elementwise() {
-                return Err(Error::invalid(format!("{class}: {what} must be elementwise, got {:?}", a.name())));
-            }
-        }
-        Ok(())
+        check_recurrent_args(
+            class,
+            (self.dropout, self.recurrent_dropout),
+            (self.activation, self.recurrent_activation),
+        )
     }
 
     fn build(&self, config: Value, name: String, inputs: &[Vec<usize>], rng: &mut Rng) -> Result<RnnLayer> {
@@ -246,12 +280,7 @@ impl Rnn {
         if self.use_bias {
             let bias = match self.cell {
                 RecurrentCell::Gru { reset_after: true } => self.bias_initializer.init(&[2, g * u], rng),
-                RecurrentCell::Lstm { .. } if self.unit_forget_bias => {
-                    // Keras: bias_initializer for i, ones for f, bias_initializer for c and o.
-                    let i = self.bias_initializer.init(&[u], rng);
-                    let co = self.bias_initializer.init(&[2 * u], rng);
-                    Tensor::concat(&[&i, &Tensor::ones([u]), &co], 0)
-                }
+                RecurrentCell::Lstm { .. } => lstm_bias(&self.bias_initializer, u, self.unit_forget_bias, rng),
                 _ => self.bias_initializer.init(&[g * u], rng),
             };
             params.push(with_rules(Param::trainable("bias", bias), 2));
@@ -312,14 +341,7 @@ impl RnnLayer {
         let carried;
         let states = match &self.carried {
             Some(c) if cfg.stateful && states.is_empty() => {
-                assert!(
-                    c[0].dims()[0] == nb,
-                    "{} ({}): a stateful layer carries the states of batches of {}, got a batch of {nb}; \
-                     keep the batch size fixed (as Keras requires) or call reset_states() first",
-                    self.name,
-                    cfg.class,
-                    c[0].dims()[0]
-                );
+                check_carried_batch(&self.name, cfg.class, c[0].dims()[0], nb);
                 carried = c.clone();
                 &carried[..]
             }
