@@ -36,10 +36,12 @@ impl Param {
             self.value.data_mut_f32().copy_from_slice(&projected);
         }
     }
-    /// Freezes or unfreezes the weight (Keras `layer.trainable`).
+    /// Freezes or unfreezes the weight (Keras `layer.trainable`). The tensor keeps its id, so
+    /// the optimizer's state for it survives a freeze and thaw (a GAN toggles its
+    /// discriminator every step).
     pub fn set_trainable(&mut self, trainable: bool) {
         self.trainable = trainable;
-        self.value = if trainable { self.value.with_grad() } else { self.value.detach() };
+        self.value.set_requires_grad(trainable);
     }
 }
 
@@ -135,6 +137,15 @@ pub trait Layer: Send {
     fn replicate(&self) -> Option<Box<dyn Layer>> {
         None
     }
+    /// The layer as `Any`, for the model crate to find its own layer types (a model used as a
+    /// layer) behind `dyn Layer`. `None` for every layer of this crate.
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
+    /// [`Layer::as_any`], mutable.
+    fn as_any_mut(&mut self) -> Option<&mut dyn std::any::Any> {
+        None
+    }
     /// Keras `layer.reset_states()`: a stateful recurrent layer forgets the states it carries
     /// from one batch to the next. A no-op for every other layer.
     fn reset_states(&mut self) {}
@@ -144,6 +155,12 @@ pub trait Layer: Send {
     }
     fn params_mut(&mut self) -> Vec<&mut Param> {
         vec![]
+    }
+    /// The name of each weight of [`Layer::params`], in the same order, as saved files write
+    /// it under the layer's name: its Keras name (`kernel`); a model used as a layer prefixes
+    /// its own layers' names (`dense/kernel`).
+    fn param_paths(&self) -> Vec<String> {
+        self.params().iter().map(|p| p.name.to_string()).collect()
     }
     /// The Keras-style config (class name, name and arguments), enough to rebuild the layer.
     fn config(&self) -> Value;

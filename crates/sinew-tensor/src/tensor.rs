@@ -214,6 +214,23 @@ impl Tensor {
             grad_fn: Mutex::new(None),
         }))
     }
+    /// Turns gradient tracking of this leaf on or off in place, keeping its id, so state keyed
+    /// by the id (an optimizer's slots) survives freezing and unfreezing a weight (Keras
+    /// `layer.trainable = ...`). The data is shared, not copied. Panics for a recorded op output.
+    pub fn set_requires_grad(&mut self, on: bool) {
+        assert!(self.is_leaf(), "set_requires_grad: not a leaf (shape {:?})", self.shape());
+        if self.0.requires_grad == on {
+            return;
+        }
+        self.0 = Arc::new(Inner {
+            id: self.0.id,
+            shape: self.shape().clone(),
+            storage: self.0.storage.clone(),
+            requires_grad: on,
+            is_leaf: true,
+            grad_fn: Mutex::new(None),
+        });
+    }
     /// The same data, cut off from the graph (`stop_gradient`).
     pub fn detach(&self) -> Tensor {
         Self::from_shared(self.0.storage.clone(), self.shape().clone())

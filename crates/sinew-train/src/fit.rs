@@ -506,22 +506,47 @@ impl Model {
     }
 
     fn step_here(&mut self, x: &Tensors, y: &Tensors, sw: Option<&Tensor>) -> (f64, Vec<f64>, Vec<Tensor>) {
+        // The weights this model trains are those trainable at its first step after compile
+        // (Keras 3): a weight frozen since then still takes a gradient here, and one thawed
+        // does not. The weights' own flags are put back after the step.
+        let now = self.trainable_flags();
+        let c = self.compiled.as_mut().expect("compiled");
+        let flags = match &c.trainable {
+            Some(f) if f.len() == now.len() => f.clone(),
+            _ => c.trainable.insert(now.clone()).clone(),
+        };
+        let differs = flags != now;
+        if differs {
+            self.set_grad_flags(&flags);
+        }
         let alpha = self.compiled.as_ref().expect("compiled").optimizer.backstitch_alpha();
         if let Some(a) = alpha {
             let (loss, _, _) = self.loss_and_pred(x, y, sw, true);
             let grads = loss.backward();
-            self.apply(&grads, -a, false);
+            self.apply(&grads, -a, false, &flags);
         }
         let (loss, parts, pred) = self.loss_and_pred(x, y, sw, true);
         let grads = loss.backward();
-        self.apply(&grads, 1.0 + alpha.unwrap_or(0.0), true);
+        self.apply(&grads, 1.0 + alpha.unwrap_or(0.0), true, &flags);
+        if differs {
+            self.set_grad_flags(&now);
+        }
         (loss.item(), parts, pred)
     }
 
-    fn apply(&mut self, grads: &sinew_tensor::Gradients, scale: f64, count: bool) {
+    /// Turns gradient tracking of each weight on or off (ids kept, so optimizer state stays).
+    fn set_grad_flags(&mut self, flags: &[bool]) {
+        let params = self.layers.iter_mut().flat_map(|l| l.params_mut());
+        for (p, &on) in params.zip(flags) {
+            p.value.set_requires_grad(on);
+        }
+    }
+
+    fn apply(&mut self, grads: &sinew_tensor::Gradients, scale: f64, count: bool, flags: &[bool]) {
         let c = self.compiled.as_mut().expect("compiled");
         let mut params: Vec<&mut Param> = self.layers.iter_mut().flat_map(|l| l.params_mut()).collect();
-        let mut vars: Vec<(&mut Tensor, bool)> = params.iter_mut().map(|p| (&mut p.value, p.trainable)).collect();
+        let mut vars: Vec<(&mut Tensor, bool)> =
+            params.iter_mut().zip(flags).map(|(p, &on)| (&mut p.value, on)).collect();
         c.optimizer.apply_scaled(&mut vars, grads, scale, count);
         drop(vars);
         for p in params.iter_mut() {
@@ -534,7 +559,8 @@ impl Model {
     /// alone), then the weight constraints. Needs `compile` for the optimizer.
     pub fn apply_gradients(&mut self, grads: &sinew_tensor::Gradients) -> Result<()> {
         self.compiled("apply_gradients")?;
-        self.apply(grads, 1.0, true);
+        let flags = self.trainable_flags();
+        self.apply(grads, 1.0, true, &flags);
         Ok(())
     }
 

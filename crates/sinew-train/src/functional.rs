@@ -18,6 +18,7 @@
 use crate::error::{Error, Result};
 use crate::graph::Call;
 use crate::model::{unique_name, InputSpec, Model};
+use crate::nested::NestedModel;
 use sinew_nn::{Layer, LayerConfig};
 use sinew_tensor::Rng;
 use std::collections::HashMap;
@@ -64,6 +65,13 @@ pub trait IntoLayerCall {
 impl<T: LayerConfig + 'static> IntoLayerCall for T {
     fn into_slot(self, g: &mut Functional) -> usize {
         g.shared(self).0
+    }
+}
+/// A whole model called as a layer (Keras `decoder(encoder(x))`): the graph owns it from here;
+/// the finished model hands it back with [`Model::submodel`].
+impl IntoLayerCall for Model {
+    fn into_slot(self, g: &mut Functional) -> usize {
+        g.shared_model(self).0
     }
 }
 impl IntoLayerCall for SharedLayer {
@@ -132,6 +140,11 @@ impl Functional {
     pub fn shared(&mut self, layer: impl LayerConfig + 'static) -> SharedLayer {
         self.slots.push(Slot::Unbuilt(Box::new(layer)));
         SharedLayer(self.slots.len() - 1)
+    }
+    /// A whole model to call several times with shared weights (a discriminator that scores
+    /// real and generated images in one graph).
+    pub fn shared_model(&mut self, model: Model) -> SharedLayer {
+        self.shared_boxed(Box::new(NestedModel::new(model)))
     }
     /// [`Functional::shared`] for a boxed config (what loading a saved model uses).
     pub fn shared_boxed(&mut self, layer: Box<dyn LayerConfig>) -> SharedLayer {

@@ -83,6 +83,10 @@ pub(crate) struct Compiled {
     /// Per output, the metrics of training and of validation.
     pub(crate) metrics: Vec<Vec<Box<dyn Metric>>>,
     pub(crate) val_metrics: Vec<Vec<Box<dyn Metric>>>,
+    /// Each weight's trainable flag at the first training step after `compile`: what every
+    /// training step updates until the next `compile` (Keras 3 on TensorFlow traces its
+    /// train function then and keeps it).
+    pub(crate) trainable: Option<Vec<bool>>,
 }
 
 /// A model input: its name and per-sample shape.
@@ -114,6 +118,10 @@ pub struct Model {
     pub(crate) preprocessing: Option<serde_json::Value>,
     /// The number of weights, counted once per change of the layers (every training step asks).
     param_count: Option<usize>,
+    /// Keras `model.trainable` (see [`Model::set_trainable`]).
+    trainable: bool,
+    /// Whether `set_name` gave the model its name (a model used as a layer keeps it).
+    named: bool,
 }
 
 impl Default for Model {
@@ -138,6 +146,8 @@ impl Model {
             counters: HashMap::new(),
             preprocessing: None,
             param_count: None,
+            trainable: true,
+            named: false,
         }
     }
 
@@ -162,6 +172,8 @@ impl Model {
             counters: HashMap::new(),
             preprocessing: None,
             param_count: None,
+            trainable: true,
+            named: false,
         }
     }
 
@@ -173,7 +185,48 @@ impl Model {
     /// The model name shown by `summary` (`sequential` or `functional` by default).
     pub fn set_name(&mut self, name: impl Into<String>) -> &mut Self {
         self.name = name.into();
+        self.named = true;
         self
+    }
+    /// The model name (`sequential`, `functional`, or the one given to [`Model::set_name`]).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    pub(crate) fn has_custom_name(&self) -> bool {
+        self.named
+    }
+    /// Whether the model was built with [`crate::Functional`] rather than as a chain.
+    pub fn is_functional(&self) -> bool {
+        self.kind == Kind::Functional
+    }
+
+    /// Keras `model.trainable = ...`: freezes or unfreezes every layer, and the layers of the
+    /// models it holds. As in Keras 3 (on TensorFlow), a model reads the flags at its first
+    /// training step after `compile` and trains those weights until it is compiled again: a
+    /// GAN that sets `discriminator.trainable` before each `train_on_batch`, as the notes do,
+    /// trains the discriminator alone and then the generator alone. A frozen
+    /// `BatchNormalization` runs in inference mode (its flag is read at each call).
+    pub fn set_trainable(&mut self, trainable: bool) -> &mut Self {
+        self.trainable = trainable;
+        for l in &mut self.layers {
+            l.set_trainable(trainable);
+        }
+        self
+    }
+    /// Keras `model.trainable`.
+    pub fn trainable(&self) -> bool {
+        self.trainable
+    }
+
+    /// The same graph over other layers (copies of these, from [`Layer::replicate`]).
+    pub(crate) fn with_layers(&self, layers: Vec<Box<dyn Layer>>) -> Model {
+        let (inputs, calls, outputs) = (self.inputs.clone(), self.calls.clone(), self.outputs.clone());
+        let mut m = Model::from_graph(inputs, layers, calls, outputs, Rng::seed(0));
+        m.name = self.name.clone();
+        m.kind = self.kind;
+        m.named = self.named;
+        m.trainable = self.trainable;
+        m
     }
     /// The per-sample input shape of a Sequential model (Keras `keras.Input(shape=...)` first).
     pub fn input(&mut self, shape: &[usize]) -> &mut Self {
@@ -198,6 +251,10 @@ impl Model {
     /// The per-sample shape of every input.
     pub fn input_shapes(&self) -> Vec<Vec<usize>> {
         self.inputs.iter().map(|i| i.shape.clone()).collect()
+    }
+    /// A Sequential model with no input shape and no layers yet.
+    pub(crate) fn is_empty_chain(&self) -> bool {
+        self.kind == Kind::Sequential && self.inputs.is_empty() && self.pending.is_empty() && self.layers.is_empty()
     }
     pub(crate) fn pending_push(&mut self, cfg: Box<dyn LayerConfig>) {
         self.pending.push(cfg);
@@ -285,6 +342,9 @@ impl Model {
             }
             self.calls.push(Call::new(self.layers.len(), vec![prev]));
             self.layers.push(layer);
+            if !self.trainable {
+                self.layers.last_mut().expect("just pushed").set_trainable(false);
+            }
         }
         self.outputs = vec![self.inputs.len() + self.calls.len() - 1];
         Ok(())
@@ -382,6 +442,7 @@ impl Model {
         };
         let (train_metrics, val_metrics) = (make(false)?, make(true)?);
         self.compiled = Some(Compiled {
+            trainable: None,
             metric_names: metrics.iter().map(|m| m.to_string()).collect(),
             optimizer,
             losses,
@@ -554,6 +615,11 @@ impl Model {
         for l in &mut self.layers {
             l.reset_states();
         }
+    }
+
+    /// Each weight's trainable flag now, in parameter order.
+    pub(crate) fn trainable_flags(&self) -> Vec<bool> {
+        self.layers.iter().flat_map(|l| l.params()).map(|p| p.trainable).collect()
     }
 
     /// Keras `count_params`: every weight, trainable or not.

@@ -9,10 +9,11 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::functional::{Functional, Node, SharedLayer};
 use crate::model::LossSpec;
 use crate::model::{Kind, Model};
+use crate::nested::NestedModel;
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
 use serde_json::{json, Value};
-use sinew_nn::{layer_from_config, loss_from_config, Layer};
+use sinew_nn::{layer_from_config, loss_from_config, Layer, LayerConfig};
 use sinew_optim::Optimizer;
 use std::collections::HashMap;
 use std::io::Write;
@@ -82,8 +83,8 @@ fn layer_weights(layers: &[Box<dyn Layer>]) -> Vec<(String, Vec<usize>, Vec<f32>
     layers
         .iter()
         .flat_map(|l| {
-            l.params().into_iter().map(move |p| {
-                (format!("layers/{}/{}", l.name(), p.name), p.value.dims().to_vec(), p.value.to_vec_f32())
+            l.params().into_iter().zip(l.param_paths()).map(move |(p, key)| {
+                (format!("layers/{}/{key}", l.name()), p.value.dims().to_vec(), p.value.to_vec_f32())
             })
         })
         .collect()
@@ -109,13 +110,9 @@ pub(crate) fn write_state(
         layer_weights(layers).into_iter().map(|(k, d, v)| (k, d, bytes_of(&v))).collect();
     if let Some(o) = opt {
         for l in layers {
-            for p in l.params() {
+            for (p, key) in l.params().into_iter().zip(l.param_paths()) {
                 for (i, slot) in o.slots(p.value.id()).unwrap_or(&[]).iter().enumerate() {
-                    owned.push((
-                        format!("optimizer/{}/{}/{i}", l.name(), p.name),
-                        p.value.dims().to_vec(),
-                        bytes_of(slot),
-                    ));
+                    owned.push((format!("optimizer/{}/{key}/{i}", l.name()), p.value.dims().to_vec(), bytes_of(slot)));
                 }
             }
         }
@@ -156,8 +153,8 @@ pub(crate) fn restore_state(
     if let Some(o) = opt {
         let slots = o.slot_count();
         for l in layers.iter() {
-            for p in l.params() {
-                let keys: Vec<String> = (0..slots).map(|i| format!("optimizer/{}/{}/{i}", l.name(), p.name)).collect();
+            for (p, key) in l.params().into_iter().zip(l.param_paths()) {
+                let keys: Vec<String> = (0..slots).map(|i| format!("optimizer/{}/{key}/{i}", l.name())).collect();
                 if slots > 0 && keys.iter().all(|k| st.tensor(k).is_ok()) {
                     let bufs =
                         keys.iter().map(|k| tensor_f32(st, path, k, p.value.dims())).collect::<Result<Vec<_>>>()?;
@@ -167,6 +164,15 @@ pub(crate) fn restore_state(
         }
     }
     Ok(())
+}
+
+/// A layer's configuration from its saved config: a layer through the registry, or a model
+/// used as a layer, rebuilt from its own architecture.
+fn config_of(l: &Value, path: &Path) -> Result<Box<dyn LayerConfig>> {
+    if l["class_name"] == "Sequential" || l["class_name"] == "Functional" {
+        return Ok(Box::new(NestedModel::new(Model::from_architecture(l, path)?)));
+    }
+    layer_from_config(l).map_err(|e| io(path, "bad layer config", e))
 }
 
 fn shape_of(v: &Value) -> Option<Vec<usize>> {
@@ -210,8 +216,9 @@ impl Model {
         Ok(m)
     }
 
-    /// The architecture as JSON: layer configs and, for functional models, the wiring.
-    fn architecture(&self) -> Value {
+    /// The architecture as JSON: layer configs and, for functional models, the wiring. A
+    /// model used as a layer is written as its own architecture in the layer list.
+    pub(crate) fn architecture(&self) -> Value {
         let layers: Vec<Value> = self.layers.iter().map(|l| l.config()).collect();
         let frozen: Vec<&str> = self.layers.iter().filter(|l| !l.trainable()).map(|l| l.name()).collect();
         let mut arch = match self.kind {
@@ -231,6 +238,9 @@ impl Model {
             }),
         };
         arch["frozen"] = json!(frozen);
+        if !self.trainable() {
+            arch["trainable"] = json!(false);
+        }
         if let Some(p) = &self.preprocessing {
             arch["preprocessing"] = p.clone();
         }
@@ -248,12 +258,8 @@ impl Model {
                 let shape = shape_of(&i["shape"]).ok_or_else(|| io(path, "an input has no valid shape", i))?;
                 ins.push(g.named_input(i["name"].as_str().unwrap_or("input_layer"), &shape));
             }
-            let shared: Vec<SharedLayer> = configs
-                .iter()
-                .map(|l| {
-                    layer_from_config(l).map(|cfg| g.shared_boxed(cfg)).map_err(|e| io(path, "bad layer config", e))
-                })
-                .collect::<Result<_>>()?;
+            let shared: Vec<SharedLayer> =
+                configs.iter().map(|l| Ok(g.shared_boxed(config_of(l, path)?))).collect::<Result<_>>()?;
             let mut nodes: Vec<Node> = ins.clone();
             for c in model["calls"].as_array().ok_or_else(|| io(path, "architecture has no call list", ""))? {
                 let layer = c["layer"].as_u64().map(|l| l as usize).filter(|&l| l < shared.len());
@@ -280,7 +286,7 @@ impl Model {
             let mut m = Model::new();
             m.input(&input);
             for l in configs {
-                m.pending_push(layer_from_config(l).map_err(|e| io(path, "bad layer config", e))?);
+                m.pending_push(config_of(l, path)?);
             }
             m.build()?;
             m
@@ -290,6 +296,9 @@ impl Model {
         }
         if !model["preprocessing"].is_null() {
             m.preprocessing = Some(model["preprocessing"].clone());
+        }
+        if model["trainable"] == json!(false) {
+            m.set_trainable(false);
         }
         for name in model["frozen"].as_array().into_iter().flatten() {
             let name = name.as_str().ok_or_else(|| io(path, "a frozen layer name is not a string", name))?;

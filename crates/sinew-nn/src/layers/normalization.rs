@@ -92,7 +92,7 @@ impl LayerConfig for BatchNormalization {
         }
         params.push(Param::state("moving_mean", Tensor::zeros([c])));
         params.push(Param::state("moving_variance", Tensor::ones([c])));
-        Ok(Box::new(BatchNormLayer { cfg: self.clone(), name, params, out: input.to_vec() }))
+        Ok(Box::new(BatchNormLayer { cfg: self.clone(), name, params, out: input.to_vec(), frozen: false }))
     }
 }
 
@@ -103,6 +103,8 @@ pub struct BatchNormLayer {
     name: String,
     params: Vec<Param>,
     out: Vec<usize>,
+    /// Keras `trainable = False`: the layer runs in inference mode even in a training step.
+    frozen: bool,
 }
 
 impl BatchNormLayer {
@@ -130,7 +132,9 @@ impl Layer for BatchNormLayer {
     }
     fn forward(&mut self, x: &Tensor, ctx: &mut Ctx) -> Tensor {
         let (gamma, beta) = (self.get("gamma").cloned(), self.get("beta").cloned());
-        if !ctx.training {
+        // Keras: a frozen BatchNormalization normalises with its moving statistics and leaves
+        // them alone, in training too (fine-tuning, a GAN's frozen discriminator).
+        if !ctx.training || self.frozen {
             let (m, v) = (self.get("moving_mean").unwrap().clone(), self.get("moving_variance").unwrap().clone());
             return normalize(x, &m, &v, self.cfg.epsilon, gamma.as_ref(), beta.as_ref());
         }
@@ -158,6 +162,17 @@ impl Layer for BatchNormLayer {
     }
     fn config(&self) -> Value {
         named_config(self.cfg.args(), BatchNormalization::CLASS, &self.name)
+    }
+    fn trainable(&self) -> bool {
+        !self.frozen
+    }
+    fn set_trainable(&mut self, trainable: bool) {
+        self.frozen = !trainable;
+        for p in &mut self.params {
+            if p.name == "gamma" || p.name == "beta" {
+                p.set_trainable(trainable);
+            }
+        }
     }
 }
 
