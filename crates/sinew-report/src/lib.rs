@@ -17,4 +17,4 @@ pub use charts::{
 pub use error::{Error, ErrorKind, Result};
 pub use html::{html_report, ModelRecord, RunRecord, Sample};
 pub use plot::{Plot, Series};
-pub use png::{render_png, save_plot, write_atomic};
+pub use png::{image_grid_png, render_png, save_image_grid, save_plot, write_atomic};

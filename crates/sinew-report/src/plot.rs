@@ -27,7 +27,8 @@ enum Kind {
     Bars(Vec<String>, Vec<f64>),
     /// Bin edges (one more than the counts) and counts.
     Histogram(Vec<f64>, Vec<f64>),
-    Scatter(Vec<f64>, Vec<f64>),
+    /// One group of points per series, each in its colour (a legend when there are several).
+    Scatter(Vec<Series>),
     /// Group labels and each group's values.
     Boxes(Vec<String>, Vec<Vec<f64>>),
     /// Row labels, column labels, row-major values, and the colour range.
@@ -90,7 +91,12 @@ impl Plot {
         Plot::new(title, Kind::Histogram(edges, counts)).y_label("count")
     }
     pub fn scatter(title: &str, x: &[f64], y: &[f64]) -> Self {
-        Plot::new(title, Kind::Scatter(x.to_vec(), y.to_vec()))
+        Plot::new(title, Kind::Scatter(vec![Series { name: String::new(), x: x.to_vec(), y: y.to_vec() }]))
+    }
+    /// A scatter plot of several named groups, each in its own colour, with a legend (a 2-D
+    /// embedding coloured by class).
+    pub fn scatter_groups(title: &str, groups: Vec<Series>) -> Self {
+        Plot::new(title, Kind::Scatter(groups))
     }
     /// Box plots (Tukey: the box spans the quartiles, whiskers reach the furthest value within
     /// 1.5 IQR, points beyond are drawn singly).
@@ -154,14 +160,27 @@ impl Plot {
                 }
                 s.close_group();
             }
-            Kind::Scatter(x, y) => {
-                let (xs, ys) = (Scale::fit(x, area.x0, area.x1), Scale::fit(y, area.y1, area.y0));
+            Kind::Scatter(groups) => {
+                let all_x: Vec<f64> = groups.iter().flat_map(|g| g.x.iter().copied()).collect();
+                let all_y: Vec<f64> = groups.iter().flat_map(|g| g.y.iter().copied()).collect();
+                let (xs, ys) = (Scale::fit(&all_x, area.x0, area.x1), Scale::fit(&all_y, area.y1, area.y0));
                 self.axes(&mut s, &area, Axis::Numbers(&xs), &ys);
                 s.open_group("points");
-                for (&a, &b) in x.iter().zip(y).filter(|(a, b)| a.is_finite() && b.is_finite()) {
-                    s.circle(xs.at(a), ys.at(b), 2.5, PALETTE[0]);
+                for (i, g) in groups.iter().enumerate() {
+                    for (&a, &b) in g.x.iter().zip(&g.y).filter(|(a, b)| a.is_finite() && b.is_finite()) {
+                        s.circle(xs.at(a), ys.at(b), 2.5, PALETTE[i % PALETTE.len()]);
+                    }
                 }
                 s.close_group();
+                if groups.len() > 1 {
+                    s.open_group("legend");
+                    for (i, g) in groups.iter().enumerate() {
+                        let y = area.y0 + 14.0 + 18.0 * i as f64;
+                        s.circle(area.x1 - 123.0, y - 4.0, 4.0, PALETTE[i % PALETTE.len()]);
+                        s.text(area.x1 - 110.0, y, &g.name, 12.0, Anchor::Start, false, "legend-label");
+                    }
+                    s.close_group();
+                }
             }
             Kind::Boxes(labels, groups) => self.draw_boxes(&mut s, &area, labels, groups),
             Kind::Heatmap { rows, cols, values, range } => self.draw_heatmap(&mut s, &area, rows, cols, values, *range),

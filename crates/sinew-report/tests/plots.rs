@@ -123,3 +123,34 @@ fn png_and_svg_files_are_written() {
         0
     );
 }
+
+#[test]
+fn grouped_scatter_and_image_grid() {
+    let groups = vec![
+        Series { name: "setosa".into(), x: vec![0.0, 1.0], y: vec![0.0, 1.0] },
+        Series { name: "virginica".into(), x: vec![2.0, 3.0, 4.0], y: vec![1.0, 0.5, 0.0] },
+    ];
+    let svg = Plot::scatter_groups("Codes", groups).x_label("code 1").to_svg();
+    check_svg(&svg, &["Codes", "code 1", "setosa", "virginica"], &["points", "legend"]);
+    // Five points and one legend marker per group.
+    assert_eq!(svg.matches("<circle").count(), 5 + 2);
+
+    // Three 2x3 images, two to a row: a 2-row grid with one-pixel gaps, each pixel 2x2.
+    let pixels: Vec<f32> = (0..18).map(|i| i as f32 / 17.0).collect();
+    let bytes = image_grid_png(&pixels, 3, 2, 3, 2, 2, "samples").unwrap();
+    let mut reader = png::Decoder::new(std::io::Cursor::new(bytes)).read_info().unwrap();
+    let info = reader.info();
+    assert_eq!((info.width, info.height), (((3 + 1) * 2 + 1) * 2, ((2 + 1) * 2 + 1) * 2));
+    assert!(info.uncompressed_latin1_text.iter().any(|t| t.keyword == "Title" && t.text == "samples"));
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    reader.next_frame(&mut buf).unwrap();
+    let width = (((3 + 1) * 2 + 1) * 2) as usize;
+    // Image 0's first pixel (value 0) is black; image 1's last (value 11/17) is its gray.
+    assert_eq!(buf[2 * width + 2], 0);
+    let (y, x) = ((1 + 1) * 2, (4 + 1 + 2) * 2);
+    assert_eq!(buf[y * width + x], (11.0f32 / 17.0 * 255.0).round() as u8);
+    assert!(image_grid_png(&pixels, 4, 2, 3, 2, 2, "bad").unwrap_err().message.contains("18 values for 4 images"));
+    let path = out("grid.png");
+    save_image_grid(&path, &pixels, 3, (2, 3), 2, "samples").unwrap();
+    assert!(std::fs::metadata(&path).unwrap().len() > 0);
+}
