@@ -377,3 +377,81 @@ pub fn average_precision_score_weighted(y_true: &[usize], y_score: &[f64], sampl
     }
     Ok(ap)
 }
+
+/// How a classifier sees a set of generated samples (a GAN's mode-collapse check): each
+/// sample's top class, how many distinct classes they cover, how evenly, and how sure the
+/// classifier is.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SampleScores {
+    /// Samples per top class.
+    pub histogram: Vec<usize>,
+    /// Classes that are the top class of at least one sample.
+    pub classes: usize,
+    /// Entropy of the histogram, in bits: log2(number of classes) when the classes are even,
+    /// 0 when every sample is one class.
+    pub entropy_bits: f64,
+    /// The mean of each sample's top-class probability.
+    pub confidence: f64,
+}
+
+/// Scores samples from a classifier's probabilities `probs`, row-major, one row of
+/// `num_classes` per sample.
+pub fn sample_scores(probs: &[f32], num_classes: usize) -> Result<SampleScores> {
+    if num_classes == 0 || probs.is_empty() || probs.len() % num_classes != 0 {
+        return Err(Error::invalid(format!(
+            "sample_scores: {} probabilities do not make rows of {num_classes} classes",
+            probs.len()
+        )));
+    }
+    if let Some(i) = probs.iter().position(|p| !p.is_finite()) {
+        return Err(Error::invalid(format!(
+            "sample_scores: sample {} has probability {} for class {}",
+            i / num_classes,
+            probs[i],
+            i % num_classes
+        )));
+    }
+    let n = probs.len() / num_classes;
+    let mut histogram = vec![0; num_classes];
+    let mut confidence = 0.0;
+    for row in probs.chunks_exact(num_classes) {
+        let (top, p) = row.iter().enumerate().fold((0, f32::MIN), |b, (k, &p)| if p > b.1 { (k, p) } else { b });
+        histogram[top] += 1;
+        confidence += f64::from(p);
+    }
+    let entropy_bits = histogram
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let q = c as f64 / n as f64;
+            -q * q.log2()
+        })
+        .sum();
+    Ok(SampleScores {
+        classes: histogram.iter().filter(|&&c| c > 0).count(),
+        histogram,
+        entropy_bits,
+        confidence: confidence / n as f64,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_scores_count_classes_entropy_and_confidence() {
+        // Four samples: two of class 0, one each of classes 1 and 2; class 3 never wins.
+        let probs = [0.9, 0.1, 0.0, 0.0, 0.7, 0.2, 0.1, 0.0, 0.1, 0.6, 0.2, 0.1, 0.0, 0.1, 0.5, 0.4];
+        let s = sample_scores(&probs, 4).unwrap();
+        assert_eq!(s.histogram, [2, 1, 1, 0]);
+        assert_eq!(s.classes, 3);
+        assert!((s.entropy_bits - 1.5).abs() < 1e-12, "{}", s.entropy_bits);
+        assert!((s.confidence - (0.9 + 0.7 + 0.6 + 0.5) / 4.0).abs() < 1e-6);
+        let collapsed = sample_scores(&[0.2, 0.8, 0.1, 0.9], 2).unwrap();
+        assert_eq!((collapsed.classes, collapsed.entropy_bits), (1, 0.0));
+        assert!(sample_scores(&probs, 3).unwrap_err().to_string().contains("16 probabilities do not make rows of 3"));
+        let e = sample_scores(&[0.5, f32::NAN], 2).unwrap_err().to_string();
+        assert!(e.contains("sample 0 has probability NaN for class 1"), "{e}");
+    }
+}

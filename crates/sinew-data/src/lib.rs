@@ -31,8 +31,8 @@ pub use error::{Error, ErrorKind, Result};
 pub use evaluation::{
     average_precision_score, average_precision_score_weighted, classification_report, classification_report_weighted,
     confusion_matrix, confusion_matrix_weighted, regression_report, regression_report_weighted, roc_auc_score,
-    roc_auc_score_weighted, roc_curve, roc_curve_weighted, ClassScores, ClassificationReport, RegressionReport,
-    RocCurve,
+    roc_auc_score_weighted, roc_curve, roc_curve_weighted, sample_scores, ClassScores, ClassificationReport,
+    RegressionReport, RocCurve, SampleScores,
 };
 #[cfg(feature = "tables")]
 pub use frame::{

@@ -1,0 +1,162 @@
+//! The notes' GAN, line by line: a generator and a discriminator, each a `Sequential` model,
+//! stacked into `gan = Sequential([generator, discriminator])`; the discriminator compiled on
+//! its own, frozen, then the GAN compiled; and the two-phase loop over a dataset shuffled with
+//! a buffer of 1000, batched with `drop_remainder` and prefetched:
+//!
+//! ```python
+//! for X_batch in dataset:
+//!     noise = tf.random.normal(shape=[batch_size, codings_size])
+//!     generated_images = generator(noise)
+//!     X_fake_and_real = tf.concat([generated_images, X_batch], axis=0)
+//!     y1 = tf.constant([[0.]] * batch_size + [[1.]] * batch_size)
+//!     discriminator.trainable = True
+//!     discriminator.train_on_batch(X_fake_and_real, y1)
+//!     noise = tf.random.normal(shape=[batch_size, codings_size])
+//!     y2 = tf.constant([[1.]] * batch_size)
+//!     discriminator.trainable = False
+//!     gan.train_on_batch(noise, y2)
+//! ```
+//!
+//! on MNIST digits. Each epoch, 1,000 samples are scored by a small MNIST classifier the
+//! example trains first: how many of the 10 classes they cover, the entropy of their class
+//! histogram (log2 10 = 3.32 bits when even) and the classifier's mean confidence. A grid of
+//! samples is saved per epoch.
+//!
+//! Measured 2026-12-07 (about 5 s per epoch on 2 cores, the classifier at 96.9%): after epochs
+//! 1-4 the samples cover all 10 classes with 2.84, 3.08, 3.00 and 3.00 bits and confidence
+//! rising from 0.77 to 0.84. Trained on, this plain GAN collapses towards one mode, as GANs
+//! do: by epoch 9, 54% of the samples are ones, 9 classes remain and the entropy is 2.02 bits
+//! (`cargo run --release --example gan_mnist 10`). The run stops at 4 epochs and checks that
+//! all 10 classes are there with at least 2.5 bits.
+//!
+//! Data: `../shared/data/mnist`. Run: `cargo run --release --example gan_mnist [EPOCHS]`
+//! (writes `samples-<epoch>.png` under `$TMPDIR/sinew-examples/gan_mnist`).
+
+use sinew::data::{find_dataset, load_mnist, sample_scores, SampleScores};
+use sinew::prelude::*;
+use sinew::report::save_image_grid;
+
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+const CODINGS: usize = 30;
+const BATCH: usize = 32;
+const EPOCHS: usize = 4;
+const SCORED: usize = 1000;
+
+/// A small classifier that scores the samples (about 97% on the MNIST test set).
+fn classifier(x: &Tensor, y: &Tensor) -> Res<Sequential> {
+    let mut m = Sequential::new();
+    m.seed(11).input(&[28, 28]);
+    m.add(Flatten::new()).add(Dense::new(128).activation(Activation::Relu));
+    m.add(Dense::new(10).activation(Activation::Softmax));
+    m.compile(Optimizer::adam(0.001), "sparse_categorical_crossentropy", &["accuracy"])?;
+    m.fit(x, y, Fit::new().epochs(2).batch_size(64).verbose(0))?;
+    Ok(m)
+}
+
+/// The notes' generator and discriminator, stacked.
+fn build_gan(seed: u64) -> Res<Sequential> {
+    let mut generator = Sequential::new();
+    generator.seed(seed).set_name("generator").input(&[CODINGS]);
+    generator.add(Dense::new(100).activation(Activation::Selu));
+    generator.add(Dense::new(150).activation(Activation::Selu));
+    generator.add(Dense::new(28 * 28).activation(Activation::Sigmoid));
+    generator.add(Reshape::new(&[28, 28]));
+    let mut discriminator = Sequential::new();
+    discriminator.seed(seed + 1).set_name("discriminator").input(&[28, 28]);
+    discriminator.add(Flatten::new());
+    discriminator.add(Dense::new(150).activation(Activation::Selu));
+    discriminator.add(Dense::new(100).activation(Activation::Selu));
+    discriminator.add(Dense::new(1).activation(Activation::Sigmoid));
+    discriminator.compile(Optimizer::rmsprop(0.001), "binary_crossentropy", &[])?;
+    discriminator.set_trainable(false);
+    let mut gan = Sequential::new();
+    gan.add_model(generator).add_model(discriminator);
+    gan.compile(Optimizer::rmsprop(0.001), "binary_crossentropy", &[])?;
+    Ok(gan)
+}
+
+/// The classifier's view of `n` fresh samples, and the samples.
+fn score(gan: &mut Sequential, judge: &mut Sequential, n: usize, rng: &mut Rng) -> Res<(SampleScores, Tensor)> {
+    let noise = Tensor::rand_normal([n, CODINGS], 0.0, 1.0, rng);
+    let samples = gan.submodel_mut("generator")?.predict(&noise, 256)?;
+    let probs = judge.predict(&samples, 256)?;
+    Ok((sample_scores(&probs.to_vec_f32(), 10)?, samples))
+}
+
+/// Trains the GAN on the first `train` images for `epochs`; returns each epoch's scores.
+fn run(train: usize, epochs: usize, verbose: bool) -> Res<Vec<SampleScores>> {
+    let mnist = load_mnist(&find_dataset("mnist")?)?;
+    let x_train = mnist.x_train.narrow(0, 0, train).mul_scalar(1.0 / 255.0);
+    let mut judge = classifier(&mnist.x_train.mul_scalar(1.0 / 255.0), &mnist.y_train)?;
+    if verbose {
+        let acc = judge.evaluate(&mnist.x_test.mul_scalar(1.0 / 255.0), &mnist.y_test, 1024)?;
+        println!("scoring classifier: test accuracy {:.4}", acc.get("accuracy").unwrap());
+    }
+    let mut gan = build_gan(42)?;
+    let dataset = Dataset::from_tensor_slices(&[x_train], &[])?.shuffle(1000, 7).batch(BATCH, true).prefetch(1);
+    let dir = std::env::temp_dir().join("sinew-examples").join("gan_mnist");
+    std::fs::create_dir_all(&dir)?;
+    let mut rng = Rng::seed(3);
+    let mut scores = vec![];
+    for epoch in 1..=epochs {
+        let start = std::time::Instant::now();
+        for batch in dataset.iter() {
+            let x_batch = batch?.x.remove(0);
+            // Phase 1: the discriminator, on generated (0) and real (1) images.
+            let noise = Tensor::rand_normal([BATCH, CODINGS], 0.0, 1.0, &mut rng);
+            let generated_images = gan.submodel_mut("generator")?.predict(&noise, BATCH)?;
+            let x_fake_and_real = Tensor::concat(&[&generated_images, &x_batch], 0);
+            let y1 = Tensor::concat(&[&Tensor::zeros([BATCH, 1]), &Tensor::ones([BATCH, 1])], 0);
+            let discriminator = gan.submodel_mut("discriminator")?;
+            discriminator.set_trainable(true);
+            discriminator.train_on_batch(&x_fake_and_real, &y1)?;
+            // Phase 2: the generator, through the frozen discriminator.
+            let noise = Tensor::rand_normal([BATCH, CODINGS], 0.0, 1.0, &mut rng);
+            let y2 = Tensor::ones([BATCH, 1]);
+            gan.submodel_mut("discriminator")?.set_trainable(false);
+            gan.train_on_batch(&noise, &y2)?;
+        }
+        let (s, samples) = score(&mut gan, &mut judge, SCORED, &mut rng)?;
+        if verbose {
+            println!(
+                "epoch {epoch}: {:.1} s; {SCORED} samples cover {} classes, entropy {:.2} bits, confidence {:.3}; histogram {:?}",
+                start.elapsed().as_secs_f64(),
+                s.classes,
+                s.entropy_bits,
+                s.confidence,
+                s.histogram
+            );
+            let path = dir.join(format!("samples-{epoch}.png"));
+            let grid = samples.narrow(0, 0, 100).to_vec_f32();
+            save_image_grid(&path, &grid, 100, (28, 28), 10, &format!("GAN samples after epoch {epoch}"))?;
+        }
+        scores.push(s);
+    }
+    Ok(scores)
+}
+
+fn main() -> Res<()> {
+    let epochs = std::env::args().nth(1).map_or(Ok(EPOCHS), |a| a.parse())?;
+    let scores = run(60000, epochs, true)?;
+    let last = scores.last().ok_or("no epochs")?;
+    if last.classes < 10 || last.entropy_bits < 2.5 {
+        return Err(format!(
+            "the last epoch's samples cover {} classes with {:.2} bits, expected all 10 and 2.5 bits",
+            last.classes, last.entropy_bits
+        )
+        .into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_short_gan_run_draws_several_digit_classes() {
+        let scores = super::run(20000, 1, false).expect("MNIST must be present in ../shared/data/mnist");
+        let s = &scores[0];
+        println!("{s:?}");
+        assert!(s.classes >= 8 && s.entropy_bits >= 2.5, "{s:?}");
+    }
+}
