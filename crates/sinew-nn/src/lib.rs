@@ -30,6 +30,7 @@ pub use layers::pooling::{
 };
 pub use layers::recurrent::{Bidirectional, BidirectionalLayer, RecurrentLayer, RnnLayer, SimpleRNN, GRU, LSTM};
 pub use layers::reshaping::{Cropping2D, UpSampling2D, ZeroPadding2D};
+pub use layers::sampling::Sampling;
 pub use layers::wrappers::{InnerLayer, TimeDistributed, TimeDistributedLayer, WeightNormalization};
 pub use layers::{layer_classes, layer_from_args, layer_from_config, register_layer, LayerFromConfig};
 pub use losses::{

@@ -107,6 +107,9 @@ fn cases() -> Vec<Case> {
         case(Permute::new([2, 1]), &[3, 4], 0, false),
         case(RepeatVector::new(3), &[4], 0, false),
         case(GaussianNoise::new(0.3), &[5], 0, true),
+        // Samples in training and inference alike (as Keras' layer), from the seeded generator.
+        case_many(Sampling::new(), &[&[3], &[3]]),
+        case_many(Sampling::new().kl_weight(0.5), &[&[2, 3], &[2, 3]]),
         case(GaussianDropout::new(0.3), &[5], 0, true),
         case(AlphaDropout::new(0.3), &[5], 0, true),
         case(BatchNormalization::new(), &[4], 16, true),

@@ -68,6 +68,7 @@ pub mod normalization;
 pub mod pooling;
 pub mod recurrent;
 pub mod reshaping;
+pub mod sampling;
 pub(crate) mod weight_rules;
 pub mod wrappers;
 
@@ -93,6 +94,7 @@ fn declared_layers() -> Vec<Registered> {
         declared::<noise::AlphaDropout>(),
         declared::<noise::SpatialDropout1D>(),
         declared::<noise::SpatialDropout2D>(),
+        declared::<sampling::Sampling>(),
         declared::<core::Reshape>(),
         declared::<core::Permute>(),
         declared::<normalization::UnitNormalization>(),
