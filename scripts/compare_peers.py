@@ -6,7 +6,7 @@ Usage, from the repository root, after `cargo build --release -p sinew-bench`
 (the peers need $HOME/.peers, see ../shared/bench/peers/README.md):
   python3 scripts/compare_peers.py engine [ROUNDS]   # sinew-bench engine vs bench_torch_engine.py
   python3 scripts/compare_peers.py train [ROUNDS] [NAME...]  # sinew-bench train vs bench_torch.py and bench_keras.py (train_on_batch)
-NAME limits the train workloads to those whose sinew name starts with it (b1, b2, b3, b4, b5, b6).
+NAME limits the train workloads to those whose sinew name starts with it (b1, b2, b3, b4, b5, b6, b7, b8).
 With SINEW_BASE=/path/to/an/older/sinew-bench, that binary runs in every round too (column
 "base"), so a change is measured before and after beside the peers in one session.
 """
@@ -18,7 +18,8 @@ PEERS = os.path.join("..", "shared", "bench", "peers")
 PY = os.path.expanduser("~/.peers/bin/python")
 TRAIN = {"b1_tabular_mlp": "b1", "b5_dense_autoencoder": "b5", "b2_mnist_cnn_b32": "b2_32",
          "b2_mnist_cnn_b128": "b2_128", "b6_cnn_predict": "b6", "b3_lstm_timeseries": "b3",
-         "b4_char_gru_256": "b4_256", "b4_char_gru_1024": "b4_1024"}
+         "b4_char_gru_256": "b4_256", "b4_char_gru_1024": "b4_1024", "b7_dcgan_step": "b7",
+         "b8_vae_step": "b8"}
 ONLY = sys.argv[3:]
 TRAIN = {k: v for k, v in TRAIN.items() if not ONLY or any(k.startswith(o) for o in ONLY)}
 

@@ -4,12 +4,12 @@
 
 use crate::timing::{emit, time_it};
 use sinew_nn::{
-    Activation, Conv2D, Dense, Dropout, Embedding, Flatten, Loss, MaxPooling2D, SparseCategoricalCrossentropy, GRU,
-    LSTM,
+    Activation, BatchNormalization, Conv2D, Conv2DTranspose, Dense, Dropout, Embedding, Flatten, Loss, MaxPooling2D,
+    Padding, Reshape, Sampling, SparseCategoricalCrossentropy, GRU, LSTM,
 };
 use sinew_optim::Optimizer;
 use sinew_tensor::{Rng, Tensor};
-use sinew_train::Sequential;
+use sinew_train::{Functional, Sequential};
 
 fn dense(units: usize, act: Activation) -> Dense {
     Dense::new(units).activation(act)
@@ -115,6 +115,77 @@ fn b4(json: bool, rng: &mut Rng, units: usize) {
     emit(json, &format!("b4_char_gru_{units}"), &[("ms_per_step", t.median_ms)]);
 }
 
+/// b7_dcgan_step: the notes' DCGAN step on 28x28 (see the peers' README): the discriminator
+/// trained on 64 generated and 64 real images, then the generator through the frozen
+/// discriminator on 64 noise vectors labelled real. Adam, BCE. As in Keras, the generated
+/// images of the first phase come from the generator in inference mode.
+fn b7(json: bool, rng: &mut Rng) {
+    let mut generator = Sequential::new();
+    generator.set_name("generator").input(&[100]);
+    generator.add(Dense::new(7 * 7 * 128)).add(Reshape::new(&[7, 7, 128])).add(BatchNormalization::new());
+    let up =
+        |f: usize, act: Activation| Conv2DTranspose::new(f, &[5]).strides(&[2]).padding(Padding::Same).activation(act);
+    generator.add(up(64, Activation::Relu)).add(BatchNormalization::new()).add(up(1, Activation::Tanh));
+    let mut discriminator = Sequential::new();
+    discriminator.set_name("discriminator").input(&[28, 28, 1]);
+    let down =
+        |f: usize| Conv2D::new(f, &[5]).strides(&[2]).padding(Padding::Same).activation(Activation::LeakyRelu(0.2));
+    discriminator.add(down(64)).add(Dropout::new(0.4)).add(down(128)).add(Dropout::new(0.4));
+    discriminator.add(Flatten::new()).add(dense(1, Activation::Sigmoid));
+    discriminator.compile(Optimizer::adam(1e-3), "binary_crossentropy", &[]).expect("b7 discriminator compiles");
+    discriminator.set_trainable(false);
+    let mut gan = Sequential::new();
+    gan.add_model(generator).add_model(discriminator);
+    gan.compile(Optimizer::adam(1e-3), "binary_crossentropy", &[]).expect("b7 gan compiles");
+    let real = Tensor::rand_uniform([64, 28, 28, 1], -1.0, 1.0, rng);
+    let y_d = Tensor::concat(&[&Tensor::zeros([64, 1]), &Tensor::ones([64, 1])], 0);
+    let y_g = Tensor::ones([64, 1]);
+    let mut noise_rng = Rng::seed(1);
+    let t = time_it(
+        || {
+            let noise = Tensor::rand_normal([64, 100], 0.0, 1.0, &mut noise_rng);
+            let fake = gan.submodel_mut("generator").unwrap().predict_on_batch(&noise).unwrap();
+            let d = gan.submodel_mut("discriminator").unwrap();
+            d.set_trainable(true);
+            drop(d.train_on_batch(&Tensor::concat(&[&fake, &real], 0), &y_d).unwrap());
+            d.set_trainable(false);
+            let noise = Tensor::rand_normal([64, 100], 0.0, 1.0, &mut noise_rng);
+            drop(gan.train_on_batch(&noise, &y_g).unwrap());
+        },
+        10,
+        3,
+        3,
+    );
+    emit(json, "b7_dcgan_step", &[("ms_per_step", t.median_ms)]);
+}
+
+/// b8_vae_step: the dense VAE 784 -> 512 relu -> (z_mean, z_log_var) 2 -> `Sampling` -> 512
+/// relu -> 784 sigmoid, the reconstruction BCE summed over the pixels (the mean, weighted by
+/// 784) plus the KL term the `Sampling` layer adds; Adam, batch 128. The encoder and the
+/// decoder are models inside the VAE, as in `examples/vae_mnist.rs`.
+fn b8(json: bool, rng: &mut Rng) {
+    let mut g = Functional::new();
+    let x = g.input(&[784]);
+    let h = g.call(dense(512, Activation::Relu), x).expect("b8 builds");
+    let (mean, log_var) = (g.call(Dense::new(2), h).expect("b8 builds"), g.call(Dense::new(2), h).expect("b8 builds"));
+    let z = g.call(Sampling::new().kl_weight(1.0), [mean, log_var]).expect("b8 builds");
+    let mut encoder = g.model([x], [mean, log_var, z]).expect("b8 builds");
+    encoder.set_name("encoder");
+    let mut decoder = Sequential::new();
+    decoder.set_name("decoder").input(&[2]);
+    decoder.add(dense(512, Activation::Relu)).add(dense(784, Activation::Sigmoid));
+    let mut g = Functional::new();
+    let x = g.input(&[784]);
+    let codes = g.call_outputs(encoder, x).expect("b8 builds");
+    let out = g.call(decoder, codes[2]).expect("b8 builds");
+    let mut vae = g.model([x], [out]).expect("b8 builds");
+    vae.compile(Optimizer::adam(1e-3), "binary_crossentropy", &[]).expect("b8 compiles");
+    vae.set_loss_weights(&[784.0]).expect("one output");
+    let x = Tensor::rand_uniform([128, 784], 0.0, 1.0, rng);
+    let t = time_it(|| drop(vae.train_on_batch(&x, &x).unwrap()), 200, 3, 3);
+    emit(json, "b8_vae_step", &[("ms_per_step", t.median_ms)]);
+}
+
 /// Runs the workloads whose names start with one of `only` (all when empty).
 pub fn run(json: bool, only: &[&str]) {
     let mut rng = Rng::seed(0);
@@ -142,5 +213,11 @@ pub fn run(json: bool, only: &[&str]) {
     }
     if want("b4_char_gru_1024") {
         b4(json, &mut rng, 1024);
+    }
+    if want("b7") {
+        b7(json, &mut rng);
+    }
+    if want("b8") {
+        b8(json, &mut rng);
     }
 }
