@@ -38,9 +38,9 @@ use sinew::report::save_image_grid;
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
-const CODINGS: usize = 30;
 const BATCH: usize = 32;
 const EPOCHS: usize = 4;
+const DCGAN_EPOCHS: usize = 1;
 const SCORED: usize = 1000;
 
 /// A small classifier that scores the samples (about 97% on the MNIST test set).
@@ -54,19 +54,63 @@ fn classifier(x: &Tensor, y: &Tensor) -> Res<Sequential> {
     Ok(m)
 }
 
+/// Which GAN: the notes' dense one, or their DCGAN, with or without minibatch discrimination.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Kind {
+    Dense,
+    Dcgan { minibatch: bool },
+}
+
+impl Kind {
+    fn codings(self) -> usize {
+        match self {
+            Kind::Dense => 30,
+            Kind::Dcgan { .. } => 100,
+        }
+    }
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Dense => "gan",
+            Kind::Dcgan { minibatch: false } => "dcgan",
+            Kind::Dcgan { minibatch: true } => "dcgan_minibatch",
+        }
+    }
+}
+
 /// The notes' generator and discriminator, stacked.
-fn build_gan(seed: u64) -> Res<Sequential> {
+fn build_gan(kind: Kind, seed: u64) -> Res<Sequential> {
     let mut generator = Sequential::new();
-    generator.seed(seed).set_name("generator").input(&[CODINGS]);
-    generator.add(Dense::new(100).activation(Activation::Selu));
-    generator.add(Dense::new(150).activation(Activation::Selu));
-    generator.add(Dense::new(28 * 28).activation(Activation::Sigmoid));
-    generator.add(Reshape::new(&[28, 28]));
+    generator.seed(seed).set_name("generator").input(&[kind.codings()]);
     let mut discriminator = Sequential::new();
-    discriminator.seed(seed + 1).set_name("discriminator").input(&[28, 28]);
-    discriminator.add(Flatten::new());
-    discriminator.add(Dense::new(150).activation(Activation::Selu));
-    discriminator.add(Dense::new(100).activation(Activation::Selu));
+    discriminator.seed(seed + 1).set_name("discriminator");
+    match kind {
+        Kind::Dense => {
+            generator.add(Dense::new(100).activation(Activation::Selu));
+            generator.add(Dense::new(150).activation(Activation::Selu));
+            generator.add(Dense::new(28 * 28).activation(Activation::Sigmoid));
+            generator.add(Reshape::new(&[28, 28]));
+            discriminator.input(&[28, 28]).add(Flatten::new());
+            discriminator.add(Dense::new(150).activation(Activation::Selu));
+            discriminator.add(Dense::new(100).activation(Activation::Selu));
+        }
+        Kind::Dcgan { minibatch } => {
+            // Conv2DTranspose, BatchNormalization, LeakyReLU and a tanh output on data in [-1, 1].
+            let up = |f: usize, act: Activation| {
+                Conv2DTranspose::new(f, &[5]).strides(&[2]).padding(Padding::Same).activation(act)
+            };
+            generator.add(Dense::new(7 * 7 * 128)).add(Reshape::new(&[7, 7, 128])).add(BatchNormalization::new());
+            generator.add(up(64, Activation::Selu)).add(BatchNormalization::new()).add(up(1, Activation::Tanh));
+            let down = |f: usize| {
+                Conv2D::new(f, &[5]).strides(&[2]).padding(Padding::Same).activation(Activation::LeakyRelu(0.2))
+            };
+            discriminator.input(&[28, 28, 1]);
+            discriminator.add(down(64)).add(Dropout::new(0.4)).add(down(128)).add(Dropout::new(0.4));
+            discriminator.add(Flatten::new());
+            if minibatch {
+                discriminator.add(MinibatchDiscrimination::new(50, 5));
+            }
+        }
+    }
     discriminator.add(Dense::new(1).activation(Activation::Sigmoid));
     discriminator.compile(Optimizer::rmsprop(0.001), "binary_crossentropy", &[])?;
     discriminator.set_trainable(false);
@@ -76,16 +120,26 @@ fn build_gan(seed: u64) -> Res<Sequential> {
     Ok(gan)
 }
 
-/// The classifier's view of `n` fresh samples, and the samples.
-fn score(gan: &mut Sequential, judge: &mut Sequential, n: usize, rng: &mut Rng) -> Res<(SampleScores, Tensor)> {
-    let noise = Tensor::rand_normal([n, CODINGS], 0.0, 1.0, rng);
+/// The classifier's view of `n` fresh samples, and the samples as images in [0, 1].
+fn score(
+    kind: Kind,
+    gan: &mut Sequential,
+    judge: &mut Sequential,
+    n: usize,
+    rng: &mut Rng,
+) -> Res<(SampleScores, Tensor)> {
+    let noise = Tensor::rand_normal([n, kind.codings()], 0.0, 1.0, rng);
     let samples = gan.submodel_mut("generator")?.predict(&noise, 256)?;
+    let samples = match kind {
+        Kind::Dense => samples,
+        Kind::Dcgan { .. } => samples.reshape([n, 28, 28]).affine(0.5, 0.5),
+    };
     let probs = judge.predict(&samples, 256)?;
     Ok((sample_scores(&probs.to_vec_f32(), 10)?, samples))
 }
 
-/// Trains the GAN on the first `train` images for `epochs`; returns each epoch's scores.
-fn run(train: usize, epochs: usize, verbose: bool) -> Res<Vec<SampleScores>> {
+/// Trains a GAN of `kind` on the first `train` images for `epochs`; returns each epoch's scores.
+fn run(kind: Kind, train: usize, epochs: usize, verbose: bool) -> Res<Vec<SampleScores>> {
     let mnist = load_mnist(&find_dataset("mnist")?)?;
     let x_train = mnist.x_train.narrow(0, 0, train).mul_scalar(1.0 / 255.0);
     let mut judge = classifier(&mnist.x_train.mul_scalar(1.0 / 255.0), &mnist.y_train)?;
@@ -93,7 +147,13 @@ fn run(train: usize, epochs: usize, verbose: bool) -> Res<Vec<SampleScores>> {
         let acc = judge.evaluate(&mnist.x_test.mul_scalar(1.0 / 255.0), &mnist.y_test, 1024)?;
         println!("scoring classifier: test accuracy {:.4}", acc.get("accuracy").unwrap());
     }
-    let mut gan = build_gan(42)?;
+    // The DCGAN's tanh output is matched by images scaled to [-1, 1].
+    let x_train = match kind {
+        Kind::Dense => x_train,
+        Kind::Dcgan { .. } => x_train.reshape([train, 28, 28, 1]).affine(2.0, -1.0),
+    };
+    let mut gan = build_gan(kind, 42)?;
+    let (codings, name) = (kind.codings(), kind.name());
     let dataset = Dataset::from_tensor_slices(&[x_train], &[])?.shuffle(1000, 7).batch(BATCH, true).prefetch(1);
     let dir = std::env::temp_dir().join("sinew-examples").join("gan_mnist");
     std::fs::create_dir_all(&dir)?;
@@ -104,7 +164,7 @@ fn run(train: usize, epochs: usize, verbose: bool) -> Res<Vec<SampleScores>> {
         for batch in dataset.iter() {
             let x_batch = batch?.x.remove(0);
             // Phase 1: the discriminator, on generated (0) and real (1) images.
-            let noise = Tensor::rand_normal([BATCH, CODINGS], 0.0, 1.0, &mut rng);
+            let noise = Tensor::rand_normal([BATCH, codings], 0.0, 1.0, &mut rng);
             let generated_images = gan.submodel_mut("generator")?.predict(&noise, BATCH)?;
             let x_fake_and_real = Tensor::concat(&[&generated_images, &x_batch], 0);
             let y1 = Tensor::concat(&[&Tensor::zeros([BATCH, 1]), &Tensor::ones([BATCH, 1])], 0);
@@ -112,33 +172,44 @@ fn run(train: usize, epochs: usize, verbose: bool) -> Res<Vec<SampleScores>> {
             discriminator.set_trainable(true);
             discriminator.train_on_batch(&x_fake_and_real, &y1)?;
             // Phase 2: the generator, through the frozen discriminator.
-            let noise = Tensor::rand_normal([BATCH, CODINGS], 0.0, 1.0, &mut rng);
+            let noise = Tensor::rand_normal([BATCH, codings], 0.0, 1.0, &mut rng);
             let y2 = Tensor::ones([BATCH, 1]);
             gan.submodel_mut("discriminator")?.set_trainable(false);
             gan.train_on_batch(&noise, &y2)?;
         }
-        let (s, samples) = score(&mut gan, &mut judge, SCORED, &mut rng)?;
+        let (s, samples) = score(kind, &mut gan, &mut judge, SCORED, &mut rng)?;
         if verbose {
             println!(
-                "epoch {epoch}: {:.1} s; {SCORED} samples cover {} classes, entropy {:.2} bits, confidence {:.3}; histogram {:?}",
+                "{name} epoch {epoch}: {:.1} s; {SCORED} samples cover {} classes, entropy {:.2} bits, confidence {:.3}; histogram {:?}",
                 start.elapsed().as_secs_f64(),
                 s.classes,
                 s.entropy_bits,
                 s.confidence,
                 s.histogram
             );
-            let path = dir.join(format!("samples-{epoch}.png"));
+            let path = dir.join(format!("{name}-samples-{epoch}.png"));
             let grid = samples.narrow(0, 0, 100).to_vec_f32();
-            save_image_grid(&path, &grid, 100, (28, 28), 10, &format!("GAN samples after epoch {epoch}"))?;
+            save_image_grid(&path, &grid, 100, (28, 28), 10, &format!("{name} samples after epoch {epoch}"))?;
         }
         scores.push(s);
     }
     Ok(scores)
 }
 
+/// `gan_mnist [EPOCHS]` trains the notes' dense GAN; `gan_mnist dcgan [EPOCHS] [IMAGES]` the
+/// DCGAN without and then with minibatch discrimination, on the first IMAGES training images.
 fn main() -> Res<()> {
-    let epochs = std::env::args().nth(1).map_or(Ok(EPOCHS), |a| a.parse())?;
-    let scores = run(60000, epochs, true)?;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("dcgan") {
+        let epochs = args.get(1).map_or(Ok(DCGAN_EPOCHS), |a| a.parse())?;
+        let images = args.get(2).map_or(Ok(60000), |a| a.parse())?;
+        for minibatch in [false, true] {
+            run(Kind::Dcgan { minibatch }, images, epochs, true)?;
+        }
+        return Ok(());
+    }
+    let epochs = args.first().map_or(Ok(EPOCHS), |a| a.parse())?;
+    let scores = run(Kind::Dense, 60000, epochs, true)?;
     let last = scores.last().ok_or("no epochs")?;
     if last.classes < 10 || last.entropy_bits < 2.5 {
         return Err(format!(
@@ -152,11 +223,21 @@ fn main() -> Res<()> {
 
 #[cfg(test)]
 mod tests {
+    use super::Kind;
+
     #[test]
     fn a_short_gan_run_draws_several_digit_classes() {
-        let scores = super::run(20000, 1, false).expect("MNIST must be present in ../shared/data/mnist");
+        let scores = super::run(Kind::Dense, 20000, 1, false).expect("MNIST must be present in ../shared/data/mnist");
         let s = &scores[0];
         println!("{s:?}");
         assert!(s.classes >= 8 && s.entropy_bits >= 2.5, "{s:?}");
+    }
+
+    #[test]
+    fn a_short_dcgan_run_with_minibatch_discrimination_trains() {
+        let scores = super::run(Kind::Dcgan { minibatch: true }, 3200, 1, false).expect("MNIST must be present");
+        let s = &scores[0];
+        println!("{s:?}");
+        assert!(s.classes >= 6 && s.entropy_bits >= 2.0, "{s:?}");
     }
 }

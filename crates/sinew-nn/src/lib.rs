@@ -22,6 +22,7 @@ pub use layers::core::{ActivationLayer, Dense, DenseLayer, Dropout, Flatten, Per
 pub use layers::declare::{Arg, ArgInto, ArgValue, Declared};
 pub use layers::embedding::{Embedding, EmbeddingLayer, Masking, MaskingLayer};
 pub use layers::merge::{Add, Average, Concatenate, Maximum, MergeLayer, Minimum, Multiply, Subtract};
+pub use layers::minibatch::MinibatchDiscrimination;
 pub use layers::noise::{AlphaDropout, GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D};
 pub use layers::normalization::{BatchNormalization, GroupNormalization, LayerNormalization, UnitNormalization};
 pub use layers::pooling::{

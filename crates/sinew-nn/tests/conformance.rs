@@ -110,6 +110,7 @@ fn cases() -> Vec<Case> {
         // Samples in training and inference alike (as Keras' layer), from the seeded generator.
         case_many(Sampling::new(), &[&[3], &[3]]),
         case_many(Sampling::new().kl_weight(0.5), &[&[2, 3], &[2, 3]]),
+        case(MinibatchDiscrimination::new(3, 2), &[4], 4 * 6, false),
         case(GaussianDropout::new(0.3), &[5], 0, true),
         case(AlphaDropout::new(0.3), &[5], 0, true),
         case(BatchNormalization::new(), &[4], 16, true),

@@ -133,6 +133,13 @@ impl Drop for NoGradGuard {
     }
 }
 
+/// Runs `f` with gradient recording on or off on this thread, restoring the mode after: what
+/// a job moved to another thread uses to take its caller's mode along.
+pub(crate) fn with_grad_mode<R>(on: bool, f: impl FnOnce() -> R) -> R {
+    let _g = NoGradGuard { prev: GRAD_ENABLED.with(|g| g.replace(on)) };
+    f()
+}
+
 /// Runs `f` with gradient recording disabled on this thread.
 pub fn no_grad<R>(f: impl FnOnce() -> R) -> R {
     let _g = NoGradGuard::new();

@@ -11,11 +11,16 @@ use std::sync::OnceLock;
 /// GEMM is stolen by an awake worker or, if none took it yet, run by the caller itself, instead
 /// of every split waking a sleeping worker and blocking the caller until it is done. Training
 /// steps run through this.
+///
+/// The job takes the caller's thread-local modes along (gradient recording, [`serial`]): a pool
+/// thread that picks it up may be blocked inside another caller's `no_grad` or `serial` section
+/// (a worker waiting in a join steals whatever job is queued), and those modes are per thread.
 pub fn in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     if rayon::current_thread_index().is_some() {
         f()
     } else {
-        rayon::scope(|_| f())
+        let (grad, serial_mode) = (crate::autograd::is_grad_enabled(), SERIAL.with(|s| s.get()));
+        rayon::scope(|_| crate::autograd::with_grad_mode(grad, || with_serial(serial_mode, f)))
     }
 }
 
@@ -34,13 +39,18 @@ thread_local! {
 /// (data-parallel inference), where a split inside a kernel only adds fork/join. Elementwise
 /// ops still split above their own threshold.
 pub fn serial<R>(f: impl FnOnce() -> R) -> R {
+    with_serial(true, f)
+}
+
+/// Runs `f` with serial mode on or off on this thread, restoring it after.
+fn with_serial<R>(on: bool, f: impl FnOnce() -> R) -> R {
     struct Restore(bool);
     impl Drop for Restore {
         fn drop(&mut self) {
             SERIAL.with(|s| s.set(self.0));
         }
     }
-    let _restore = Restore(SERIAL.with(|s| s.replace(true)));
+    let _restore = Restore(SERIAL.with(|s| s.replace(on)));
     f()
 }
 

@@ -162,3 +162,32 @@ fn autograd_each_piece_of_a_split_backpropagates_on_its_own() {
         x.split(0, &[1, 3]).iter().map(|p| p.square().sum_all().backward().get(&x).unwrap().to_vec_f32()).collect();
     assert_eq!(grads, [vec![2.0, 0.0, 0.0, 0.0], vec![0.0, 4.0, 6.0, 8.0]]);
 }
+
+/// A training step sent to the pool records gradients even when the pool thread that runs it
+/// was inside another caller's `no_grad` (a worker waiting in a join steals queued jobs, and
+/// grad mode is per thread). Found when two examples' tests, one predicting and one training,
+/// ran side by side.
+#[test]
+fn a_job_in_the_pool_keeps_its_callers_grad_mode() {
+    use sinew_tensor::runtime::in_pool;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            // Inference on the pool, whose parallel kernels join (and so steal) often.
+            let a = Tensor::rand_normal([256, 256], 0.0, 1.0, &mut Rng::seed(1));
+            while !stop.load(Ordering::Relaxed) {
+                in_pool(|| no_grad(|| drop(a.matmul(&a).exp().sum_all())));
+            }
+        });
+        let x = Tensor::ones([64, 64]).with_grad();
+        for i in 0..2000 {
+            let tracked = in_pool(|| x.matmul(&x).sum_all().requires_grad());
+            if !tracked {
+                stop.store(true, Ordering::Relaxed);
+                panic!("step {i}: a pool job ran without recording gradients");
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+    });
+}

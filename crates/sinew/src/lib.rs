@@ -21,9 +21,10 @@ pub mod prelude {
         BatchNormalization, Bidirectional, BinaryCrossentropy, CategoricalCrossentropy, Concatenate, Conv1D, Conv2D,
         Conv2DTranspose, ConvLSTM2D, Cropping2D, Dense, DepthwiseConv2D, Dropout, Embedding, Flatten, GaussianDropout,
         GaussianNoise, GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D,
-        Initializer, LayerNormalization, LeakyReLU, Masking, MaxPooling1D, MaxPooling2D, Maximum, Minimum, Multiply,
-        PReLU, Padding, ReLU, Reshape, Sampling, SeparableConv2D, SimpleRNN, Softmax, SparseCategoricalCrossentropy,
-        SpatialDropout1D, SpatialDropout2D, Subtract, TimeDistributed, UpSampling2D, ZeroPadding2D, ELU, GRU, LSTM,
+        Initializer, LayerNormalization, LeakyReLU, Masking, MaxPooling1D, MaxPooling2D, Maximum,
+        MinibatchDiscrimination, Minimum, Multiply, PReLU, Padding, ReLU, Reshape, Sampling, SeparableConv2D,
+        SimpleRNN, Softmax, SparseCategoricalCrossentropy, SpatialDropout1D, SpatialDropout2D, Subtract,
+        TimeDistributed, UpSampling2D, ZeroPadding2D, ELU, GRU, LSTM,
     };
     pub use sinew_optim::{LearningRate, Optimizer};
     pub use sinew_tensor::{no_grad, DType, Rng, Shape, Tensor};

@@ -63,6 +63,7 @@ pub mod core;
 pub(crate) mod declare;
 pub mod embedding;
 pub mod merge;
+pub mod minibatch;
 pub mod noise;
 pub mod normalization;
 pub mod pooling;
@@ -95,6 +96,7 @@ fn declared_layers() -> Vec<Registered> {
         declared::<noise::SpatialDropout1D>(),
         declared::<noise::SpatialDropout2D>(),
         declared::<sampling::Sampling>(),
+        declared::<minibatch::MinibatchDiscrimination>(),
         declared::<core::Reshape>(),
         declared::<core::Permute>(),
         declared::<normalization::UnitNormalization>(),
