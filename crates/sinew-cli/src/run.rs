@@ -6,7 +6,7 @@
 use anyhow::{Context, Result};
 use sinew::data::{classification_report, confusion_matrix, roc_curve};
 use sinew::prelude::*;
-use sinew::report::{html_report, write_atomic, ModelRecord, RunRecord, Sample};
+use sinew::report::{html_report, write_atomic, ImageRows, ModelRecord, RunRecord, Sample};
 use std::path::Path;
 
 /// The test split of a classification task, with what the report needs to show samples.
@@ -84,6 +84,31 @@ fn evaluated(name: &str, model: &mut Model, history: &History, x: &Tensor, label
         metrics: logs.0.iter().map(|(k, v)| (k.clone(), *v)).collect(),
         ..Default::default()
     })
+}
+
+/// The record of an autoencoder: its test loss (the input as the target) and, for grey images,
+/// ten test images over their reconstructions.
+pub fn record_autoencoder(
+    name: &str,
+    model: &mut Model,
+    history: &History,
+    x_test: &Tensor,
+    image: Option<(usize, usize)>,
+) -> Result<ModelRecord> {
+    let mut rec = evaluated(name, model, history, x_test, x_test)?;
+    if let Some((height, width)) = image {
+        let n = x_test.dims()[0].min(10);
+        let few = x_test.narrow(0, 0, n);
+        let rows = |t: &Tensor| t.to_vec_f32().chunks(height * width).map(<[f32]>::to_vec).collect::<Vec<_>>();
+        let back = model.predict(&few, n)?;
+        rec.images.push(ImageRows {
+            title: "Reconstructions of test images".into(),
+            height,
+            width,
+            rows: vec![("test image".into(), rows(&few)), ("reconstruction".into(), rows(&back))],
+        });
+    }
+    Ok(rec)
 }
 
 /// The record of a regression model: its test loss and metrics plus MAE, MSE, RMSE, R² and

@@ -132,6 +132,9 @@ pub struct Spec {
     pub layers: Vec<LayerSpec>,
     /// A functional graph (layers name their `inputs`) instead of a chain.
     pub functional: bool,
+    /// `model.type = "autoencoder"`: the decoder's layers (`layers` is then the encoder). The
+    /// model learns to give back its input.
+    pub decoder: Option<Vec<LayerSpec>>,
     pub compile: Compile,
     pub fit: FitSpec,
     pub output_dir: PathBuf,
@@ -165,7 +168,7 @@ pub fn parse(src: &str, file: &Path) -> Result<Spec> {
     };
 
     let data = data_section(&top)?;
-    let (input_shape, layers, functional) = model_section(&top)?;
+    let (input_shape, layers, functional, decoder) = model_section(&top)?;
     let compile = compile_section(&top)?;
     let fit = fit_section(&top)?;
     let (output_dir, seed_text) = output_section(&top, &name, &data.source)?;
@@ -177,6 +180,7 @@ pub fn parse(src: &str, file: &Path) -> Result<Spec> {
         input_shape,
         layers,
         functional,
+        decoder,
         compile,
         fit,
         output_dir,
@@ -327,25 +331,28 @@ fn data_section(top: &Table) -> Result<Data> {
     Ok(data_spec)
 }
 
+/// What `[model]` declares: the input shape, the layers (the encoder of an autoencoder), whether
+/// they form a functional graph, and an autoencoder's decoder.
+type ModelParts = (Option<Vec<usize>>, Vec<LayerSpec>, bool, Option<Vec<LayerSpec>>);
+
 /// `[model]`: the input shape, the layers (checked against their classes' signatures) and, for a
-/// functional model, how they are wired.
-fn model_section(top: &Table) -> Result<(Option<Vec<usize>>, Vec<LayerSpec>, bool)> {
-    let (src, file) = (top.src, top.file);
+/// functional model, how they are wired; for `type = "autoencoder"`, an encoder and a decoder
+/// layer list, each a Sequential model inside the autoencoder.
+fn model_section(top: &Table) -> Result<ModelParts> {
     let model = top.sub("model")?.ok_or_else(|| top.err(None, "missing required table [model]"))?;
-    model.only(&["type", "input_shape", "layers"])?;
-    let functional = match model.str("type", Some("sequential"))?.as_str() {
-        "sequential" => false,
-        "functional" => true,
-        other => {
-            return Err(model.err(
-                Some("type"),
-                format!(
-                    "must be \"sequential\" or \"functional\", got {other:?}{}",
-                    suggest(other, &["sequential", "functional"])
-                ),
-            ))
-        }
-    };
+    model.only(&["type", "input_shape", "layers", "encoder", "decoder"])?;
+    let types = ["sequential", "functional", "autoencoder"];
+    let kind = model.str("type", Some("sequential"))?;
+    if !types.contains(&kind.as_str()) {
+        return Err(model.err(
+            Some("type"),
+            format!(
+                "must be \"sequential\", \"functional\" or \"autoencoder\", got {kind:?}{}",
+                suggest(&kind, &types)
+            ),
+        ));
+    }
+    let functional = kind == "functional";
     let input_shape: Option<Vec<usize>> = match model.t.get("input_shape") {
         Some(toml::Value::Array(a)) => Some(
             a.iter()
@@ -356,14 +363,38 @@ fn model_section(top: &Table) -> Result<(Option<Vec<usize>>, Vec<LayerSpec>, boo
         Some(v) => return Err(model.err(Some("input_shape"), format!("must be a list of positive integers, got {v}"))),
         None => None,
     };
-    let layers = match model.t.get("layers") {
+    if kind == "autoencoder" {
+        if model.t.contains_key("layers") {
+            return Err(
+                model.err(Some("layers"), "an autoencoder lists [[model.encoder]] and [[model.decoder]] layers")
+            );
+        }
+        return Ok((
+            input_shape,
+            layer_list(&model, "encoder", false)?,
+            false,
+            Some(layer_list(&model, "decoder", false)?),
+        ));
+    }
+    if let Some(key) = ["encoder", "decoder"].into_iter().find(|k| model.t.contains_key(*k)) {
+        return Err(model.err(Some(key), "applies to model.type = \"autoencoder\""));
+    }
+    Ok((input_shape, layer_list(&model, "layers", functional)?, functional, None))
+}
+
+/// The `[[model.<key>]]` layer tables: each layer's class and arguments checked against its
+/// signature; in a functional model, each `inputs` must name the model input or an earlier layer.
+fn layer_list(model: &Table, key: &str, functional: bool) -> Result<Vec<LayerSpec>> {
+    let (src, file) = (model.src, model.file);
+    let section = format!("model.{key}");
+    let layers = match model.t.get(key) {
         Some(toml::Value::Array(a)) if !a.is_empty() => a,
-        _ => return Err(model.err(None, "needs at least one [[model.layers]] table")),
+        _ => return Err(model.err(None, format!("needs at least one [[{section}]] table"))),
     };
     let mut layer_specs = vec![];
     for (i, l) in layers.iter().enumerate() {
-        let t = l.as_table().ok_or_else(|| model.err(Some("layers"), "each layer must be a table"))?;
-        let lt = Table { src, file, section: "model.layers".into(), occurrence: i, t };
+        let t = l.as_table().ok_or_else(|| model.err(Some(key), "each layer must be a table"))?;
+        let lt = Table { src, file, section: section.clone(), occurrence: i, t };
         let class = lt.str("class", None)?;
         let (id, inputs) = if functional { (lt.opt_str("name")?, lt.strs("inputs")?) } else { (None, vec![]) };
         if !functional && t.contains_key("inputs") {
@@ -376,7 +407,7 @@ fn model_section(top: &Table) -> Result<(Option<Vec<usize>>, Vec<LayerSpec>, boo
             let key = e.argument.as_deref().filter(|k| args.contains_key(*k)).unwrap_or("class");
             lt.err(Some(key), format!("layer {}: {}", i + 1, e.message))
         })?;
-        layer_specs.push(LayerSpec { config, line: locate(src, "model.layers", i, None), id, inputs });
+        layer_specs.push(LayerSpec { config, line: locate(src, &section, i, None), id, inputs });
     }
     if functional {
         // Every input must name the model input or an earlier layer.
@@ -385,13 +416,8 @@ fn model_section(top: &Table) -> Result<(Option<Vec<usize>>, Vec<LayerSpec>, boo
             for inp in &l.inputs {
                 if !known.contains(inp) {
                     let names: Vec<&str> = known.iter().map(String::as_str).collect();
-                    let lt = Table {
-                        src,
-                        file,
-                        section: "model.layers".into(),
-                        occurrence: i,
-                        t: layers[i].as_table().expect("checked"),
-                    };
+                    let t = layers[i].as_table().expect("checked");
+                    let lt = Table { src, file, section: section.clone(), occurrence: i, t };
                     return Err(lt.err(
                         Some("inputs"),
                         format!("layer {}: no earlier node {inp:?}{}", i + 1, suggest(inp, &names)),
@@ -403,7 +429,7 @@ fn model_section(top: &Table) -> Result<(Option<Vec<usize>>, Vec<LayerSpec>, boo
             }
         }
     }
-    Ok((input_shape, layer_specs, functional))
+    Ok(layer_specs)
 }
 
 /// `[compile]`: optimizer, learning rate and its decay, loss and metrics.

@@ -335,7 +335,32 @@ pub fn build_model(spec: &mut Spec, features: usize) -> Result<Model> {
     let shape = spec.input_shape.clone().unwrap_or_else(|| vec![features]);
     let lines: Vec<usize> = spec.layers.iter().map(|l| l.line).collect();
     let path = spec.path.display().to_string();
-    let mut m = if spec.functional {
+    let mut m = if let Some(decoder) = spec.decoder.take() {
+        // The notes' autoencoder: `Sequential([encoder, decoder])`, each a model of its own.
+        let mut encoder = Sequential::new();
+        encoder.seed(spec.seed).set_name("encoder").input(&shape);
+        for l in spec.layers.drain(..) {
+            encoder.add_boxed(l.config);
+        }
+        encoder.build().with_context(|| format!("{path}:{}: model.encoder", lines.first().copied().unwrap_or(1)))?;
+        let code = encoder.output_shape().unwrap_or_default().to_vec();
+        let decoder_line = decoder.first().map_or(1, |l| l.line);
+        let mut dec = Sequential::new();
+        dec.seed(spec.seed + 1).set_name("decoder").input(&code);
+        for l in decoder {
+            dec.add_boxed(l.config);
+        }
+        dec.build().with_context(|| format!("{path}:{decoder_line}: model.decoder"))?;
+        if dec.output_shape() != Some(&shape[..]) {
+            bail!(
+                "{path}:{decoder_line}: model.decoder: an autoencoder gives back its input, of shape {shape:?}, but the decoder outputs {:?}",
+                dec.output_shape().unwrap_or_default()
+            );
+        }
+        let mut m = Sequential::new();
+        m.seed(spec.seed).add_model(encoder).add_model(dec);
+        m
+    } else if spec.functional {
         let mut g = Functional::new().seed(spec.seed);
         let input = g.input(&shape);
         let mut nodes: Vec<(String, Node)> = vec![("input".into(), input)];
@@ -417,7 +442,8 @@ fn check_vocabulary(spec: &Spec, model: &Model, classes: usize) -> Result<()> {
 pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result<Vec<(String, f64)>> {
     let task = load_task(&spec)?;
     let kind = target_kind(&spec)?;
-    if task.values.is_some() == kind.is_classes() {
+    let autoencoder = spec.decoder.is_some();
+    if !autoencoder && task.values.is_some() == kind.is_classes() {
         let what = if task.values.is_some() {
             "values (a regression loss such as \"mse\")"
         } else {
@@ -468,6 +494,8 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
         None => None,
     };
     let (y_train, y_test) = match &task.values {
+        // An autoencoder's target is its input.
+        _ if autoencoder => (x_train.clone(), x_test.clone()),
         Some((a, b)) => (Tensor::from_vec(a.clone(), [a.len(), 1]), Tensor::from_vec(b.clone(), [b.len(), 1])),
         None => {
             (targets(kind, &task.y_train, k, task.target_steps)?, targets(kind, &task.y_test, k, task.target_steps)?)
@@ -525,6 +553,7 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
     let model_path = spec.output_dir.join("model.sinew");
     model.save(&model_path)?;
     let mut rec = match (&task.values, &generation) {
+        _ if autoencoder => crate::run::record_autoencoder(&spec.name, &mut model, &history, &x_test, task.image)?,
         (Some((_, truth)), _) => {
             crate::run::record_regression(&spec.name, &mut model, &history, &x_test, truth, &y_test)?
         }

@@ -467,3 +467,44 @@ fn the_recurrent_specs_forecast_and_generate() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--horizon applies to a time-series model"));
 }
+
+/// Issue 16: an autoencoder from a spec: `[[model.encoder]]` and `[[model.decoder]]`, each a
+/// model inside the autoencoder, trained to give back the input; the report shows test images
+/// over their reconstructions, and `run.json` rebuilds it.
+#[test]
+fn an_autoencoder_trains_from_a_spec_and_shows_its_reconstructions() {
+    let dir = tmp("autoencoder");
+    let o = sinew(&[
+        "--quiet",
+        "--json",
+        "train",
+        "specs/mnist_denoising_autoencoder.toml",
+        "--epochs",
+        "1",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let loss = stdout_json(&o)["metrics"]["loss"].as_f64().unwrap();
+    assert!(loss < 0.2, "test BCE after one epoch: {loss}");
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("Reconstructions of test images") && html.contains("encoder (Sequential)"));
+    std::fs::remove_file(dir.join("report.html")).unwrap();
+    let o = sinew(&["--quiet", "report", dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(std::fs::read_to_string(dir.join("report.html")).unwrap().contains("Reconstructions of test images"));
+
+    // A decoder that does not give back the input's shape is refused before training, at its line.
+    let bad = tmp("autoencoder_bad");
+    let spec = "[data]\nsource = \"digits\"\n\n[model]\ntype = \"autoencoder\"\n\n[[model.encoder]]\nclass = \"Dense\"\nunits = 8\n\n[[model.decoder]]\nclass = \"Dense\"\nunits = 10\n\n[compile]\nloss = \"mse\"\n";
+    let path = bad.join("spec.toml");
+    std::fs::write(&path, spec).unwrap();
+    let o = sinew(&["check", path.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains(":11: model.decoder") && err.contains("[64]"), "{err}");
+    // Encoder and decoder lists belong to an autoencoder.
+    std::fs::write(&path, spec.replace("type = \"autoencoder\"\n", "")).unwrap();
+    let o = sinew(&["check", path.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("applies to model.type = \"autoencoder\""), "{err}");
+}

@@ -2,7 +2,7 @@
 //! no network fetches) with the model summary, learning curves, the metrics table, the
 //! classification report, the confusion matrix and ROC curve where they apply, sample
 //! predictions (misclassified images first), a time series' forecast against the actual values,
-//! and text a generative model wrote. A [`RunRecord`] is what a run saves as `run.json`,
+//! text a generative model wrote, and rows of images (reconstructions, generated samples). A [`RunRecord`] is what a run saves as `run.json`,
 //! so the report can be rebuilt from a run directory.
 
 use crate::charts::{confusion_matrix_plot, learning_curves_of, roc_plot};
@@ -19,6 +19,16 @@ pub struct Sample {
     pub image: Option<(usize, usize, Vec<f32>)>,
     pub truth: String,
     pub predicted: String,
+}
+
+/// Rows of grey images shown together, each row labelled: test images over their
+/// reconstructions, or a generative model's samples. Pixels in [0, 1], row-major per image.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ImageRows {
+    pub title: String,
+    pub height: usize,
+    pub width: usize,
+    pub rows: Vec<(String, Vec<Vec<f32>>)>,
 }
 
 /// Everything a report shows about one trained model.
@@ -39,6 +49,8 @@ pub struct ModelRecord {
     pub forecast: Vec<(String, Vec<f64>)>,
     /// Generated samples: how each was made (`temperature 0.5, seed "ROMEO:"`) and the text.
     pub generated: Vec<(String, String)>,
+    /// Images in labelled rows: reconstructions, generated samples.
+    pub images: Vec<ImageRows>,
 }
 
 /// A run: its title, a line about the data, and one record per model trained.
@@ -72,6 +84,9 @@ impl RunRecord {
                         "truth": s.truth, "predicted": s.predicted})).collect::<Vec<_>>(),
                     "forecast": m.forecast.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
                     "generated": m.generated.iter().map(|(k, t)| json!({"how": k, "text": t})).collect::<Vec<_>>(),
+                    "images": m.images.iter().map(|g| json!({"title": g.title, "height": g.height, "width": g.width,
+                        "rows": g.rows.iter().map(|(label, imgs)| json!({"label": label, "images": imgs})).collect::<Vec<_>>()}))
+                        .collect::<Vec<_>>(),
                 })
             })
             .collect();
@@ -150,6 +165,16 @@ impl RunRecord {
                         .collect()
                 })
                 .unwrap_or_default();
+            let images = match &m["images"] {
+                Value::Null => vec![],
+                v => v
+                    .as_array()
+                    .ok_or_else(|| bad("images is not a list"))?
+                    .iter()
+                    .map(image_rows)
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| bad("images holds a malformed entry"))?,
+            };
             models.push(ModelRecord {
                 name: m["name"].as_str().unwrap_or_default().into(),
                 summary: m["summary"].as_str().unwrap_or_default().into(),
@@ -165,6 +190,7 @@ impl RunRecord {
                 samples,
                 forecast,
                 generated,
+                images,
             });
         }
         Ok(RunRecord {
@@ -173,6 +199,23 @@ impl RunRecord {
             models,
         })
     }
+}
+
+/// One [`ImageRows`] from its JSON, `None` when malformed (an image of the wrong size included).
+fn image_rows(g: &Value) -> Option<ImageRows> {
+    let (height, width) = (g["height"].as_u64()? as usize, g["width"].as_u64()? as usize);
+    let rows = g["rows"]
+        .as_array()?
+        .iter()
+        .map(|r| {
+            let imgs = r["images"].as_array()?.iter().map(|i| {
+                let px: Vec<f32> = i.as_array()?.iter().map(|x| x.as_f64().map(|x| x as f32)).collect::<Option<_>>()?;
+                (px.len() == height * width).then_some(px)
+            });
+            Some((r["label"].as_str()?.to_string(), imgs.collect::<Option<Vec<_>>>()?))
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(ImageRows { title: g["title"].as_str()?.to_string(), height, width, rows })
 }
 
 /// A small grey-scale image as inline SVG (one rect per pixel; no raster encoding needed).
@@ -241,6 +284,17 @@ fn model_section(m: &ModelRecord) -> String {
             h += &format!("<h4>{}</h4><pre class=\"generated\">{}</pre>\n", escape(how), escape(text));
         }
     }
+    for g in &m.images {
+        h += &format!("<h3>{}</h3><table class=\"image-rows\">", escape(&g.title));
+        for (label, imgs) in &g.rows {
+            h += &format!("<tr><th>{}</th>", escape(label));
+            for px in imgs {
+                h += &format!("<td>{}</td>", image_svg(g.height, g.width, px));
+            }
+            h += "</tr>";
+        }
+        h += "</table>\n";
+    }
     if !m.samples.is_empty() {
         h += "<h3>Sample predictions</h3><div class=\"samples\">";
         for s in &m.samples {
@@ -262,7 +316,8 @@ h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em}pre{backg
 table.metrics{border-collapse:collapse}table.metrics td,table.metrics th{border:1px solid #ccc;padding:.3em .8em;text-align:left}\
 .charts{display:flex;flex-wrap:wrap;gap:1em}figure.chart{margin:0}figure.chart svg{max-width:100%;height:auto}\
 .samples{display:flex;flex-wrap:wrap;gap:.8em}.sample{font-size:.8em;text-align:center;padding:.3em;border:2px solid #ccc}\
-.sample.wrong{border-color:#d62728}.sample.correct{border-color:#2ca02c}";
+.sample.wrong{border-color:#d62728}.sample.correct{border-color:#2ca02c}\
+table.image-rows th{text-align:right;padding-right:.6em;font-weight:normal}table.image-rows td{padding:1px}";
 
 /// The report as one HTML document.
 pub fn html_report(run: &RunRecord) -> String {
