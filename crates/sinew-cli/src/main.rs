@@ -2,6 +2,7 @@
 //! its accuracy target, an unreadable file), 2 a usage or spec error.
 
 mod demo;
+mod gan;
 mod output;
 mod predict;
 mod run;

@@ -121,6 +121,17 @@ pub struct FitSpec {
     pub validate_on_test: bool,
 }
 
+/// A model made of two models.
+pub enum ModelKind {
+    /// One model: `layers`, in a chain or a functional graph.
+    Plain,
+    /// `type = "autoencoder"`: `layers` is the encoder; the model learns to give back its input.
+    Autoencoder { decoder: Vec<LayerSpec> },
+    /// `type = "gan"`: `layers` is the generator, fed `codings` normal noise values; trained the
+    /// notes' way against the discriminator on images scaled to `range`.
+    Gan { discriminator: Vec<LayerSpec>, codings: usize, range: (f64, f64) },
+}
+
 /// A parsed and checked spec.
 pub struct Spec {
     pub path: PathBuf,
@@ -132,9 +143,9 @@ pub struct Spec {
     pub layers: Vec<LayerSpec>,
     /// A functional graph (layers name their `inputs`) instead of a chain.
     pub functional: bool,
-    /// `model.type = "autoencoder"`: the decoder's layers (`layers` is then the encoder). The
-    /// model learns to give back its input.
-    pub decoder: Option<Vec<LayerSpec>>,
+    /// An autoencoder or a GAN: what is declared besides `layers` (then the encoder or the
+    /// generator).
+    pub kind: ModelKind,
     pub compile: Compile,
     pub fit: FitSpec,
     pub output_dir: PathBuf,
@@ -168,7 +179,7 @@ pub fn parse(src: &str, file: &Path) -> Result<Spec> {
     };
 
     let data = data_section(&top)?;
-    let (input_shape, layers, functional, decoder) = model_section(&top)?;
+    let (input_shape, layers, functional, kind) = model_section(&top)?;
     let compile = compile_section(&top)?;
     let fit = fit_section(&top)?;
     let (output_dir, seed_text) = output_section(&top, &name, &data.source)?;
@@ -180,7 +191,7 @@ pub fn parse(src: &str, file: &Path) -> Result<Spec> {
         input_shape,
         layers,
         functional,
-        decoder,
+        kind,
         compile,
         fit,
         output_dir,
@@ -331,26 +342,40 @@ fn data_section(top: &Table) -> Result<Data> {
     Ok(data_spec)
 }
 
-/// What `[model]` declares: the input shape, the layers (the encoder of an autoencoder), whether
-/// they form a functional graph, and an autoencoder's decoder.
-type ModelParts = (Option<Vec<usize>>, Vec<LayerSpec>, bool, Option<Vec<LayerSpec>>);
+/// What `[model]` declares: the input shape, the layers (an autoencoder's encoder, a GAN's
+/// generator), whether they form a functional graph, and the second model, if any.
+type ModelParts = (Option<Vec<usize>>, Vec<LayerSpec>, bool, ModelKind);
 
 /// `[model]`: the input shape, the layers (checked against their classes' signatures) and, for a
 /// functional model, how they are wired; for `type = "autoencoder"`, an encoder and a decoder
-/// layer list, each a Sequential model inside the autoencoder.
+/// layer list, and for `type = "gan"` a generator and a discriminator, each a Sequential model
+/// inside the whole.
 fn model_section(top: &Table) -> Result<ModelParts> {
     let model = top.sub("model")?.ok_or_else(|| top.err(None, "missing required table [model]"))?;
-    model.only(&["type", "input_shape", "layers", "encoder", "decoder"])?;
-    let types = ["sequential", "functional", "autoencoder"];
+    let owned = [
+        ("encoder", "autoencoder"),
+        ("decoder", "autoencoder"),
+        ("generator", "gan"),
+        ("discriminator", "gan"),
+        ("codings", "gan"),
+        ("range", "gan"),
+    ];
+    let mut known = vec!["type", "input_shape", "layers"];
+    known.extend(owned.iter().map(|(k, _)| *k));
+    model.only(&known)?;
+    let types = ["sequential", "functional", "autoencoder", "gan"];
     let kind = model.str("type", Some("sequential"))?;
     if !types.contains(&kind.as_str()) {
         return Err(model.err(
             Some("type"),
-            format!(
-                "must be \"sequential\", \"functional\" or \"autoencoder\", got {kind:?}{}",
-                suggest(&kind, &types)
-            ),
+            format!("must be one of {}, got {kind:?}{}", types.join(", "), suggest(&kind, &types)),
         ));
+    }
+    if let Some((key, owner)) = owned.iter().find(|(k, o)| model.t.contains_key(*k) && kind != *o) {
+        return Err(model.err(Some(key), format!("applies to model.type = \"{owner}\"")));
+    }
+    if (kind == "autoencoder" || kind == "gan") && model.t.contains_key("layers") {
+        return Err(model.err(Some("layers"), format!("a model of type {kind:?} lists its two models' layers instead")));
     }
     let functional = kind == "functional";
     let input_shape: Option<Vec<usize>> = match model.t.get("input_shape") {
@@ -363,23 +388,27 @@ fn model_section(top: &Table) -> Result<ModelParts> {
         Some(v) => return Err(model.err(Some("input_shape"), format!("must be a list of positive integers, got {v}"))),
         None => None,
     };
-    if kind == "autoencoder" {
-        if model.t.contains_key("layers") {
-            return Err(
-                model.err(Some("layers"), "an autoencoder lists [[model.encoder]] and [[model.decoder]] layers")
-            );
+    match kind.as_str() {
+        "autoencoder" => {
+            let decoder = layer_list(&model, "decoder", false)?;
+            Ok((input_shape, layer_list(&model, "encoder", false)?, false, ModelKind::Autoencoder { decoder }))
         }
-        return Ok((
-            input_shape,
-            layer_list(&model, "encoder", false)?,
-            false,
-            Some(layer_list(&model, "decoder", false)?),
-        ));
+        "gan" => {
+            let codings = model.uint("codings", None)?;
+            let range = match model.t.get("range") {
+                None => (0.0, 1.0),
+                Some(toml::Value::Array(a)) if a.len() == 2 => match (a[0].as_float(), a[1].as_float()) {
+                    (Some(lo), Some(hi)) if lo < hi => (lo, hi),
+                    _ => return Err(model.err(Some("range"), "must be [low, high] with low < high, as floats")),
+                },
+                Some(v) => return Err(model.err(Some("range"), format!("must be [low, high], got {v}"))),
+            };
+            let discriminator = layer_list(&model, "discriminator", false)?;
+            let generator = layer_list(&model, "generator", false)?;
+            Ok((input_shape, generator, false, ModelKind::Gan { discriminator, codings, range }))
+        }
+        _ => Ok((input_shape, layer_list(&model, "layers", functional)?, functional, ModelKind::Plain)),
     }
-    if let Some(key) = ["encoder", "decoder"].into_iter().find(|k| model.t.contains_key(*k)) {
-        return Err(model.err(Some(key), "applies to model.type = \"autoencoder\""));
-    }
-    Ok((input_shape, layer_list(&model, "layers", functional)?, functional, None))
 }
 
 /// The `[[model.<key>]]` layer tables: each layer's class and arguments checked against its

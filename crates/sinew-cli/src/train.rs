@@ -5,7 +5,7 @@
 use crate::output::Out;
 use crate::run::{record, write_run, TestSet};
 use crate::saved::Saved;
-use crate::spec::{Source, Spec, Step};
+use crate::spec::{ModelKind, Source, Spec, Step};
 use crate::task::Task;
 use anyhow::{bail, Context, Result};
 use serde_json::json;
@@ -335,7 +335,40 @@ pub fn build_model(spec: &mut Spec, features: usize) -> Result<Model> {
     let shape = spec.input_shape.clone().unwrap_or_else(|| vec![features]);
     let lines: Vec<usize> = spec.layers.iter().map(|l| l.line).collect();
     let path = spec.path.display().to_string();
-    let mut m = if let Some(decoder) = spec.decoder.take() {
+    let kind = std::mem::replace(&mut spec.kind, ModelKind::Plain);
+    let opt = || optimizer(&spec.compile.optimizer, spec.compile.learning_rate, spec.compile.cosine_decay);
+    let mut m = if let ModelKind::Gan { discriminator, codings, range } = kind {
+        // The notes' GAN: `Sequential([generator, discriminator])`, the discriminator compiled
+        // on its own and frozen before the whole is compiled.
+        let mut generator = Sequential::new();
+        generator.seed(spec.seed).set_name("generator").input(&[codings]);
+        for l in spec.layers.drain(..) {
+            generator.add_boxed(l.config);
+        }
+        generator
+            .build()
+            .with_context(|| format!("{path}:{}: model.generator", lines.first().copied().unwrap_or(1)))?;
+        let image = generator.output_shape().unwrap_or_default().to_vec();
+        let mut d = Sequential::new();
+        d.seed(spec.seed + 1).set_name("discriminator").input(&image);
+        let d_line = discriminator.first().map_or(1, |l| l.line);
+        for l in discriminator {
+            d.add_boxed(l.config);
+        }
+        d.build().with_context(|| format!("{path}:{d_line}: model.discriminator"))?;
+        if d.output_shape() != Some(&[1][..]) {
+            bail!(
+                "{path}:{d_line}: model.discriminator: must end in one unit (real or generated), got output shape {:?}",
+                d.output_shape().unwrap_or_default()
+            );
+        }
+        d.compile(opt()?, spec.compile.loss.as_str(), &[]).with_context(|| format!("{path}: compile"))?;
+        d.set_trainable(false);
+        spec.kind = ModelKind::Gan { discriminator: vec![], codings, range };
+        let mut m = Sequential::new();
+        m.seed(spec.seed).add_model(generator).add_model(d);
+        m
+    } else if let ModelKind::Autoencoder { decoder } = kind {
         // The notes' autoencoder: `Sequential([encoder, decoder])`, each a model of its own.
         let mut encoder = Sequential::new();
         encoder.seed(spec.seed).set_name("encoder").input(&shape);
@@ -442,7 +475,10 @@ fn check_vocabulary(spec: &Spec, model: &Model, classes: usize) -> Result<()> {
 pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result<Vec<(String, f64)>> {
     let task = load_task(&spec)?;
     let kind = target_kind(&spec)?;
-    let autoencoder = spec.decoder.is_some();
+    if matches!(spec.kind, ModelKind::Gan { .. }) {
+        return crate::gan::train(spec, task, out, epochs_override);
+    }
+    let autoencoder = matches!(spec.kind, ModelKind::Autoencoder { .. });
     if !autoencoder && task.values.is_some() == kind.is_classes() {
         let what = if task.values.is_some() {
             "values (a regression loss such as \"mse\")"

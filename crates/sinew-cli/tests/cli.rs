@@ -508,3 +508,31 @@ fn an_autoencoder_trains_from_a_spec_and_shows_its_reconstructions() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && err.contains("applies to model.type = \"autoencoder\""), "{err}");
 }
+
+/// Issue 16: a GAN from a spec, trained the notes' way; the report shows a row of samples per
+/// epoch and the two losses.
+#[test]
+fn a_gan_trains_from_a_spec_and_shows_its_samples() {
+    let dir = tmp("gan");
+    let o =
+        sinew(&["--quiet", "--json", "train", "specs/mnist_gan.toml", "--epochs", "1", "--out", dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v = stdout_json(&o);
+    for key in ["d_loss", "g_loss"] {
+        assert!(v["metrics"][key].as_f64().is_some_and(f64::is_finite), "{v}");
+    }
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(
+        html.contains("Generated samples") && html.contains("epoch 1") && html.contains("discriminator (Sequential)")
+    );
+    // A GAN needs images.
+    let bad = tmp("gan_bad");
+    let spec = std::fs::read_to_string(repo().join("specs/mnist_gan.toml"))
+        .unwrap()
+        .replace("source = \"mnist\"", "source = \"sklearn_csv\"\npath = \"datasets/sklearn-small/iris.csv\"");
+    let path = bad.join("spec.toml");
+    std::fs::write(&path, spec).unwrap();
+    let o = sinew(&["--quiet", "train", path.to_str().unwrap(), "--out", bad.join("run").to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("a GAN trains on images"), "{err}");
+}
