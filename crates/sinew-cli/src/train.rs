@@ -10,8 +10,8 @@ use crate::task::Task;
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 use sinew::data::{
-    column_str, find_dataset, load_data, load_sklearn_csv, read_csv, train_test_split, CategoryFill, CsvOptions,
-    HandleUnknown, LabelEncoder, MinMaxScaler, Preprocessor, Scaling, StandardScaler, Strategy, MNIST,
+    column_str, find_dataset, load_data, load_mnist, load_sklearn_csv, read_csv, train_test_split, CategoryFill,
+    CsvOptions, HandleUnknown, LabelEncoder, MinMaxScaler, Preprocessor, Scaling, StandardScaler, Strategy, MNIST,
 };
 use sinew::datasets::load_digits;
 use sinew::nn::TargetKind;
@@ -66,30 +66,46 @@ pub fn load_task(spec: &Spec) -> Result<Task> {
             })
         }
         Source::Mnist { dir } => {
-            let dir = match dir {
-                Some(p) => p.clone(),
-                None => find_dataset("mnist")?,
+            // The staged or cached copy is what sinew fetches, checked against MNIST's published
+            // checksums; a folder the user names may hold another data set in MNIST's layout,
+            // checked by its IDX headers and sizes only.
+            let (m, dir) = match dir {
+                Some(p) => (load_mnist(p).with_context(|| format!("data.dir {}", p.display()))?, p.clone()),
+                None => {
+                    let dir = find_dataset("mnist")?;
+                    (load_data(&MNIST, Some(&dir))?, dir)
+                }
             };
-            let m = load_data(&MNIST, Some(&dir))?;
+            let (h, w) = match (m.x_train.dims(), m.x_test.dims()) {
+                ([_, h, w], [_, h2, w2]) if (h, w) == (h2, w2) => (*h, *w),
+                (a, b) => bail!(
+                    "data.dir {}: the images must be [n, height, width] alike in both files, got {a:?} and {b:?}",
+                    dir.display()
+                ),
+            };
             let ids = |t: &Tensor| t.to_vec_f32().iter().map(|&v| v as usize).collect::<Vec<_>>();
-            let flat = |t: &Tensor| t.reshape([t.dims()[0], 784]).mul_scalar(1.0 / 255.0);
+            let flat = |t: &Tensor| t.reshape([t.dims()[0], h * w]).mul_scalar(1.0 / 255.0);
+            let (n_train, n_test) = (m.x_train.dims()[0], m.x_test.dims()[0]);
             Ok(Task {
                 x_train: flat(&m.x_train),
                 y_train: ids(&m.y_train),
                 x_test: flat(&m.x_test),
                 y_test: ids(&m.y_test),
                 class_names: (0..10).map(|c| c.to_string()).collect(),
-                image: Some((28, 28)),
+                image: Some((h, w)),
                 preprocessing: Some(Saved::Image {
-                    height: 28,
-                    width: 28,
+                    height: h,
+                    width: w,
                     channels: 1,
                     classes: (0..10).map(|c| c.to_string()).collect(),
                 }),
                 values: None,
                 forecast: None,
                 target_steps: None,
-                description: format!("MNIST from {} (60,000 training and 10,000 test images)", dir.display()),
+                description: format!(
+                    "MNIST-layout images from {} ({n_train} training and {n_test} test images, {h}x{w})",
+                    dir.display()
+                ),
             })
         }
         Source::SklearnCsv { path } => {
@@ -135,7 +151,9 @@ pub fn load_task(spec: &Spec) -> Result<Task> {
 pub fn feature_count(spec: &Spec) -> Result<Option<usize>> {
     Ok(match &spec.data.source {
         Source::Digits => Some(64),
-        Source::Mnist { .. } => Some(784),
+        Source::Mnist { dir: None } => Some(784),
+        // A folder of the user's own may hold images of another size.
+        Source::Mnist { dir: Some(_) } => None,
         Source::SklearnCsv { path } => {
             // `n_samples,n_features,class names...`
             let header = sinew::data::read_first_line(path)?;
@@ -225,6 +243,10 @@ fn csv_task(spec: &Spec, c: &crate::spec::CsvSource) -> Result<Task> {
                 bail!("data.target_path {}: {} rows for {} feature rows", tp.display(), t.height(), df.height());
             }
             df.with_column(t.column(&c.target)?.clone())?;
+        }
+        if df.height() == 0 {
+            let what = if c.header { "has a header and no data rows" } else { "is empty" };
+            bail!("data source {}: {what}", p.display());
         }
         apply_steps(&mut df, c)?;
         Ok(df)

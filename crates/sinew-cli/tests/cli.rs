@@ -536,3 +536,55 @@ fn a_gan_trains_from_a_spec_and_shows_its_samples() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && err.contains("a GAN trains on images"), "{err}");
 }
+
+/// Issue 18: `[data] source = "mnist"` with `dir` naming the user's own folder of IDX files in
+/// MNIST's layout (another data set, another image size) trains: only the headers and sizes
+/// are checked there, not MNIST's checksums. A truncated file is still refused, by name.
+#[test]
+fn an_mnist_layout_folder_of_the_users_own_trains() {
+    let dir = tmp("own_idx");
+    let idx = |dims: &[u32], data: Vec<u8>| {
+        let mut b = vec![0, 0, 8, dims.len() as u8];
+        dims.iter().for_each(|d| b.extend(d.to_be_bytes()));
+        b.extend(data);
+        b
+    };
+    let images = |n: u32| idx(&[n, 8, 8], (0..n * 64).map(|i| (i * 37 % 256) as u8).collect());
+    let labels = |n: u32| idx(&[n], (0..n).map(|i| (i % 10) as u8).collect());
+    std::fs::write(dir.join("train-images-idx3-ubyte"), images(200)).unwrap();
+    std::fs::write(dir.join("train-labels-idx1-ubyte"), labels(200)).unwrap();
+    std::fs::write(dir.join("t10k-images-idx3-ubyte"), images(50)).unwrap();
+    std::fs::write(dir.join("t10k-labels-idx1-ubyte"), labels(50)).unwrap();
+    let spec = format!(
+        "[data]\nsource = \"mnist\"\ndir = \"{}\"\n\n[model]\n\n[[model.layers]]\nclass = \"Dense\"\nunits = 10\nactivation = \"softmax\"\n\n[compile]\nloss = \"sparse_categorical_crossentropy\"\n",
+        dir.display()
+    );
+    let v = train_spec(&dir, &spec);
+    assert!(v["metrics"]["loss"].as_f64().is_some_and(f64::is_finite), "{v}");
+    let truncated = images(50);
+    std::fs::write(dir.join("t10k-images-idx3-ubyte"), &truncated[..truncated.len() - 10]).unwrap();
+    let path = dir.join("spec.toml");
+    let o = sinew(&["--quiet", "train", path.to_str().unwrap(), "--out", dir.join("run2").to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("t10k-images-idx3-ubyte") && err.contains("truncated"), "{err}");
+}
+
+/// Issue 18: a CSV with a header and no rows, and one too small for a stratified split, each get
+/// their own message, naming the file or the counts.
+#[test]
+fn empty_and_too_small_csv_inputs_get_their_own_messages() {
+    let dir = tmp("small_csv");
+    let spec = "[data]\nsource = \"csv\"\npath = \"t.csv\"\ntarget = \"label\"\nnumeric = [\"a\", \"b\"]\n\n[model]\n\n[[model.layers]]\nclass = \"Dense\"\nunits = 2\nactivation = \"softmax\"\n\n[compile]\nloss = \"sparse_categorical_crossentropy\"\n";
+    let path = dir.join("spec.toml");
+    std::fs::write(&path, spec).unwrap();
+    let run = |csv: &str| {
+        std::fs::write(dir.join("t.csv"), csv).unwrap();
+        let o = sinew(&["--quiet", "train", path.to_str().unwrap(), "--out", dir.join("run").to_str().unwrap()]);
+        assert!(!o.status.success());
+        String::from_utf8_lossy(&o.stderr).to_string()
+    };
+    let e = run("a,b,label\n");
+    assert!(e.contains("t.csv: has a header and no data rows"), "{e}");
+    let e = run("a,b,label\n1,2,x\n3,4,y\n");
+    assert!(e.contains("class 0 has only 1 sample") && e.contains("at least 2 per class"), "{e}");
+}

@@ -39,7 +39,7 @@ pub use frame::{
     column_f64, column_str, derive, drop_missing, extract, filter_rows, frame_from_rows, get_dummies, names, read_csv,
     read_time_series, set_column, take_rows, to_tensor, CsvOptions, TimeSeries, DEFAULT_NULL_VALUES,
 };
-pub use idx::{read_first_line, read_idx_u8, read_maybe_gz, IdxU8};
+pub use idx::{max_input_bytes, read_first_line, read_idx_u8, read_maybe_gz, IdxU8, DEFAULT_MAX_INPUT_BYTES};
 #[cfg(feature = "images")]
 pub use images::{image_dataset_from_directory, is_image_file, load_image, ImageDataset, ImageFolder, Subset};
 pub use labels::to_categorical;

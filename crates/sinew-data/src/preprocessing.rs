@@ -54,6 +54,21 @@ pub fn train_test_split(
     for (i, &c) in labels.iter().enumerate() {
         by_class[c].push(i);
     }
+    // scikit-learn's two refusals, with the counts: a class too small to be in both parts, and
+    // parts too small to hold every class.
+    if let Some((c, v)) = by_class.iter().enumerate().find(|(_, v)| v.len() == 1) {
+        return Err(Error::invalid(format!(
+            "train_test_split: class {c} has only {} sample; a stratified split needs at least 2 per class ({n} samples, {classes} classes)",
+            v.len()
+        )));
+    }
+    let present = by_class.iter().filter(|v| !v.is_empty()).count();
+    if n_test < present || n - n_test < present {
+        return Err(Error::invalid(format!(
+            "train_test_split: test_size {test_size} of {n} samples gives {n_test} test and {} train rows for {present} classes; a stratified split needs at least one row per class in each part",
+            n - n_test
+        )));
+    }
     let exact: Vec<f64> = by_class.iter().map(|v| v.len() as f64 * n_test as f64 / n as f64).collect();
     let mut take: Vec<usize> = exact.iter().map(|e| e.floor() as usize).collect();
     let mut order: Vec<usize> = (0..classes).collect();

@@ -157,6 +157,11 @@ fn train_test_split_sizes_shuffles_and_stratifies() {
         .unwrap_err()
         .message
         .contains("stratify has 2 labels for 10 samples"));
+    // Issue 18: too few rows for a stratified split say so, with the counts.
+    let e = train_test_split(5, 0.2, true, 0, Some(&[0, 0, 1, 1, 2])).unwrap_err().message;
+    assert!(e.contains("class 2 has only 1 sample") && e.contains("at least 2 per class"), "{e}");
+    let e = train_test_split(6, 0.2, true, 0, Some(&[0, 0, 1, 1, 2, 2])).unwrap_err().message;
+    assert!(e.contains("gives 2 test and 4 train rows for 3 classes"), "{e}");
 }
 
 #[test]
