@@ -92,6 +92,10 @@ enum Command {
         /// Sampling temperature (text models).
         #[arg(long, default_value_t = 0.5)]
         temperature: f64,
+        /// A category unseen in training (table models): refuse the input, or encode it as all
+        /// zeros with a warning. Overrides the policy saved in the model (`error` by default).
+        #[arg(long, value_enum)]
+        on_unknown: Option<saved::OnUnknown>,
     },
     /// Rebuild a run directory's report.html from its run.json.
     Report { run_dir: PathBuf },
@@ -163,6 +167,8 @@ fn run(cli: Cli) -> std::result::Result<(), Result<UsageError, anyhow::Error>> {
             }
             let (recipe, target, classes) = saved_recipe(&saved, &model).map_err(Err)?;
             let df = read_csv(&data, &CsvOptions::new()).map_err(|e| Err(e.into()))?;
+            let policy = saved.on_unknown().unwrap_or_default();
+            predict::unknown_categories(&recipe, &df, &data, policy).map_err(Err)?;
             let x = recipe.transform(&df).map_err(|e| Err(e.into()))?;
             let truth = sinew::data::column_str(&df, &target).map_err(|e| Err(e.into()))?;
             let enc = sinew::data::LabelEncoder { classes };
@@ -177,7 +183,7 @@ fn run(cli: Cli) -> std::result::Result<(), Result<UsageError, anyhow::Error>> {
             out.say(format!("{report}\naccuracy {acc:.4}"));
             out.result(&json!({"model": model, "data": data, "accuracy": acc}));
         }
-        Command::Predict { model, input, horizon, seed_text, length, temperature } => {
+        Command::Predict { model, input, horizon, seed_text, length, temperature, on_unknown } => {
             let mut m = load_model(&model).map_err(Err)?;
             let saved = Saved::from_model(&m, &model).map_err(Err)?;
             if !matches!(saved, Saved::Table { .. }) {
@@ -191,6 +197,8 @@ fn run(cli: Cli) -> std::result::Result<(), Result<UsageError, anyhow::Error>> {
             let input = input.context("give the CSV rows to predict").map_err(usage)?;
             let (recipe, _, classes) = saved_recipe(&saved, &model).map_err(Err)?;
             let df = read_csv(&input, &CsvOptions::new()).map_err(|e| Err(e.into()))?;
+            let policy = on_unknown.or(saved.on_unknown()).unwrap_or_default();
+            let unknown = predict::unknown_categories(&recipe, &df, &input, policy).map_err(Err)?;
             let x = recipe.transform(&df).map_err(|e| Err(e.into()))?;
             let p = m.predict(&x, 256).map_err(|e| Err(e.into()))?;
             let ids = run::predicted_ids(&p);
@@ -201,7 +209,11 @@ fn run(cli: Cli) -> std::result::Result<(), Result<UsageError, anyhow::Error>> {
                     Some(label) => json!(label),
                     None => json!(probs[0]),
                 };
-                println!("{}", json!({"row": row, "prediction": prediction, "outputs": probs}));
+                let mut line = json!({"row": row, "prediction": prediction, "outputs": probs});
+                if let Some(u) = unknown.get(&row) {
+                    line["unknown_categories"] = json!(u);
+                }
+                println!("{line}");
             }
         }
         Command::Report { run_dir } => {

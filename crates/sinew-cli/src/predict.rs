@@ -1,7 +1,7 @@
 //! `sinew predict` for models trained from images, a time series or a text corpus: the saved
 //! preprocessing says how to turn the input file into model input. Each result is one JSON line.
 
-use crate::saved::Saved;
+use crate::saved::{OnUnknown, Saved};
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 use sinew::data::{load_image, read_time_series, MinMaxScaler};
@@ -142,4 +142,44 @@ pub fn evaluate_images(model: &mut Model, saved: &Saved, dir: &Path) -> Result<(
     let names: Vec<&str> = classes.iter().map(String::as_str).collect();
     let report = sinew::data::classification_report(&truth, &pred, names.len(), Some(&names))?;
     Ok((acc, report.to_string()))
+}
+
+/// The categories of `df` (read from `input`) that the table model never saw, under `policy`:
+/// with `Error`, the first is an error naming the file, its line (the header is line 1), the
+/// column and the value; with `Ignore`, one warning per column goes to stderr and each affected
+/// row's unseen values come back (row -> `{column: value}`) for the JSON output.
+pub fn unknown_categories(
+    recipe: &sinew::data::FittedPreprocessor,
+    df: &sinew::data::DataFrame,
+    input: &Path,
+    policy: OnUnknown,
+) -> Result<std::collections::BTreeMap<usize, serde_json::Map<String, serde_json::Value>>> {
+    let unknown = recipe.unknown_categories(df)?;
+    if let (OnUnknown::Error, Some((column, row, value))) = (policy, unknown.first()) {
+        bail!(
+            "{}:{}: column {column:?} has category {value:?}, unseen in training (the model refuses unseen categories; --on-unknown ignore encodes them as all zeros, as Keras and scikit-learn do)",
+            input.display(),
+            row + 2
+        );
+    }
+    let mut rows: std::collections::BTreeMap<usize, serde_json::Map<String, serde_json::Value>> = Default::default();
+    let mut columns: Vec<(&str, Vec<usize>)> = vec![];
+    for (column, row, value) in &unknown {
+        rows.entry(*row).or_default().insert(column.clone(), json!(value));
+        match columns.iter_mut().find(|(c, _)| c == column) {
+            Some((_, lines)) => lines.push(row + 2),
+            None => columns.push((column, vec![row + 2])),
+        }
+    }
+    for (column, lines) in columns {
+        let shown: Vec<String> = lines.iter().take(5).map(usize::to_string).collect();
+        let more = if lines.len() > 5 { ", ..." } else { "" };
+        eprintln!(
+            "warning: {}: column {column:?}: {} row(s) with categories unseen in training, encoded as all zeros (lines {}{more})",
+            input.display(),
+            lines.len(),
+            shown.join(", ")
+        );
+    }
+    Ok(rows)
 }

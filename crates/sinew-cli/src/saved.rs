@@ -16,6 +16,18 @@ use std::path::Path;
 /// The version this build writes.
 pub const VERSION: u32 = 1;
 
+/// What `sinew predict` and `sinew evaluate` do with a category a table model never saw in
+/// training: refuse the input, naming the column, the value and the line (`error`, the
+/// default), or encode it as all zeros with a warning per column (`ignore`, what Keras'
+/// `StringLookup` and scikit-learn's `handle_unknown="ignore"` do).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum OnUnknown {
+    #[default]
+    Error,
+    Ignore,
+}
+
 /// How a model's raw inputs are prepared, by the kind of source it was trained from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -30,6 +42,9 @@ pub enum Saved {
         target: String,
         #[serde(default)]
         classes: Vec<String>,
+        /// The policy for unseen categories (models written before it existed: `error`).
+        #[serde(default)]
+        on_unknown: OnUnknown,
     },
     /// One column of a time series: the last `window` values, min-max scaled, predict the next.
     TimeSeries { column: String, window: usize, scaler: Value },
@@ -57,6 +72,14 @@ fn first_version() -> u32 {
 }
 
 impl Saved {
+    /// A table model's policy for unseen categories; `None` for other models.
+    pub fn on_unknown(&self) -> Option<OnUnknown> {
+        match self {
+            Saved::Table { on_unknown, .. } => Some(*on_unknown),
+            _ => None,
+        }
+    }
+
     /// The JSON stored in the model file.
     pub fn to_json(&self) -> Value {
         serde_json::to_value(Versioned { version: VERSION, saved: self.clone() }).expect("plain data serialises")
@@ -126,7 +149,12 @@ mod tests {
     fn saved_round_trips_every_kind_and_reads_older_files() {
         let all = [
             Saved::Image { height: 8, width: 8, channels: 1, classes: vec!["0".into(), "1".into()] },
-            Saved::Table { recipe: json!({"steps": []}), target: "y".into(), classes: vec![] },
+            Saved::Table {
+                recipe: json!({"steps": []}),
+                target: "y".into(),
+                classes: vec![],
+                on_unknown: OnUnknown::Ignore,
+            },
             Saved::TimeSeries { column: "v".into(), window: 12, scaler: json!({"min": [0.0]}) },
             Saved::Text { seq_len: 5, vocab: vec!["a".into()], shifted: true },
         ];

@@ -53,6 +53,8 @@ pub struct CsvSource {
     pub drop: Vec<String>,
     /// Feature steps, in order.
     pub steps: Vec<Step>,
+    /// What predicting does with a category unseen in training (saved in the model).
+    pub on_unknown: crate::saved::OnUnknown,
 }
 
 /// A feature-engineering step on the table, before the column recipe.
@@ -232,6 +234,7 @@ fn data_section(top: &Table) -> Result<Data> {
         "targets",
         "test_steps",
         "season",
+        "on_unknown",
     ])?;
     let kind = data.str("source", None)?;
     let data_steps = steps(&data, src, file)?;
@@ -262,6 +265,19 @@ fn data_section(top: &Table) -> Result<Data> {
             target_path: data.path("target_path")?,
             drop: data.strs("drop")?,
             steps: data_steps,
+            on_unknown: match data.str("on_unknown", Some("error"))?.as_str() {
+                "error" => crate::saved::OnUnknown::Error,
+                "ignore" => crate::saved::OnUnknown::Ignore,
+                other => {
+                    return Err(data.err(
+                        Some("on_unknown"),
+                        format!(
+                            "must be \"error\" or \"ignore\", got {other:?}{}",
+                            suggest(other, &["error", "ignore"])
+                        ),
+                    ))
+                }
+            },
         })),
         "time_series" => Source::TimeSeries {
             path: data.path("path")?.ok_or_else(|| data.err(None, "missing required field \"path\""))?,
@@ -316,7 +332,8 @@ fn data_section(top: &Table) -> Result<Data> {
             ))
         }
     };
-    let own: &[(&str, &str)] = &[("targets", "text"), ("test_steps", "time_series"), ("season", "time_series")];
+    let own: &[(&str, &str)] =
+        &[("targets", "text"), ("test_steps", "time_series"), ("season", "time_series"), ("on_unknown", "csv")];
     if let Some((key, owner)) = own.iter().find(|(k, o)| data.t.contains_key(*k) && kind != *o) {
         return Err(data.err(Some(key), format!("applies to a {owner} source")));
     }

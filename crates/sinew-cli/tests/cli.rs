@@ -132,6 +132,25 @@ fn predict_and_evaluate_raw_csv_rows_through_the_saved_preprocessing() {
     let o = sinew(&["--json", "evaluate", model.to_str().unwrap(), labelled.to_str().unwrap()]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(stdout_json(&o)["accuracy"], 1.0);
+    // Issue 18: a category unseen in training is refused by default, naming the file's line,
+    // the column and the value; `--on-unknown ignore` predicts with a warning per column on
+    // stderr and the unseen values in the row's JSON.
+    std::fs::write(&input, format!("{header}\n{}\n", rows.replace("Self-emp-inc", "Martian"))).unwrap();
+    let o = sinew(&["predict", model.to_str().unwrap(), input.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("new.csv:2: column \"workclass\" has category \"Martian\", unseen in training"), "{err}");
+    let o = sinew(&["predict", model.to_str().unwrap(), input.to_str().unwrap(), "--on-unknown", "ignore"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("warning:") && err.contains("column \"workclass\": 1 row(s)") && err.contains("lines 2"),
+        "{err}"
+    );
+    let lines: Vec<Value> =
+        String::from_utf8_lossy(&o.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines[0]["unknown_categories"]["workclass"], "Martian");
+    assert!(lines[1].get("unknown_categories").is_none());
     // A row missing a column the model needs is a clear error, exit code 1.
     std::fs::write(&input, "age,workclass\n52,Private\n").unwrap();
     let o = sinew(&["predict", model.to_str().unwrap(), input.to_str().unwrap()]);

@@ -157,6 +157,23 @@ impl FittedPreprocessor {
         let refs: Vec<&Tensor> = parts.iter().collect();
         Ok(Tensor::concat(&refs, 1))
     }
+    /// Every category in `df` that the fit did not see: `(column, row, value)`, rows counted
+    /// from 0 over the data rows, in column then row order. An encoder that ignores unknown
+    /// categories encodes them as all zeros; this says which were.
+    pub fn unknown_categories(&self, df: &DataFrame) -> Result<Vec<(String, usize, String)>> {
+        let mut out = vec![];
+        for step in &self.steps {
+            if let Step::Categorical { fill, encoder } = step {
+                let data = filled(text_block(df, &encoder.columns, "Preprocessor.unknown_categories")?, fill);
+                for ((column, known), values) in encoder.columns.iter().zip(&encoder.categories).zip(&data) {
+                    for (row, v) in values.iter().enumerate().filter(|(_, v)| !known.contains(v)) {
+                        out.push((column.clone(), row, v.clone()));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
     /// The input columns the preprocessor reads, in order.
     pub fn input_columns(&self) -> Vec<String> {
         self.steps
