@@ -29,6 +29,15 @@
 //! (`cargo run --release --example gan_mnist 10`). The run stops at 4 epochs and checks that
 //! all 10 classes are there with at least 2.5 bits.
 //!
+//! The DCGAN (`gan_mnist dcgan`): the notes' Conv2DTranspose generator with BatchNormalization
+//! and a tanh output on images scaled to [-1, 1], and a strided Conv2D discriminator with
+//! LeakyReLU(0.2) and Dropout(0.4), batch 32; optionally a `MinibatchDiscrimination(50, 5)`
+//! layer before the discriminator's last Dense (Salimans et al. 2016). Measured 2026-12-07, 2
+//! epochs each (about 4 minutes an epoch on 2 cores, beside other work): without it 10 classes
+//! with 3.25 then 3.28 bits, confidence 0.79 and 0.78; with it 10 classes with 3.20 then 3.17
+//! bits, confidence 0.82 and 0.82. The DCGAN did not collapse in 2 epochs either way, so this
+//! run shows no effect of the layer on collapse.
+//!
 //! Data: `../shared/data/mnist`. Run: `cargo run --release --example gan_mnist [EPOCHS]`
 //! (writes `samples-<epoch>.png` under `$TMPDIR/sinew-examples/gan_mnist`).
 
@@ -57,20 +66,21 @@ fn classifier(x: &Tensor, y: &Tensor) -> Res<Sequential> {
 /// Which GAN: the notes' dense one, or their DCGAN, with or without minibatch discrimination.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Kind {
-    Dense,
+    Dense { minibatch: bool },
     Dcgan { minibatch: bool },
 }
 
 impl Kind {
     fn codings(self) -> usize {
         match self {
-            Kind::Dense => 30,
+            Kind::Dense { .. } => 30,
             Kind::Dcgan { .. } => 100,
         }
     }
     fn name(self) -> &'static str {
         match self {
-            Kind::Dense => "gan",
+            Kind::Dense { minibatch: false } => "gan",
+            Kind::Dense { minibatch: true } => "gan_minibatch",
             Kind::Dcgan { minibatch: false } => "dcgan",
             Kind::Dcgan { minibatch: true } => "dcgan_minibatch",
         }
@@ -84,7 +94,7 @@ fn build_gan(kind: Kind, seed: u64) -> Res<Sequential> {
     let mut discriminator = Sequential::new();
     discriminator.seed(seed + 1).set_name("discriminator");
     match kind {
-        Kind::Dense => {
+        Kind::Dense { minibatch } => {
             generator.add(Dense::new(100).activation(Activation::Selu));
             generator.add(Dense::new(150).activation(Activation::Selu));
             generator.add(Dense::new(28 * 28).activation(Activation::Sigmoid));
@@ -92,6 +102,9 @@ fn build_gan(kind: Kind, seed: u64) -> Res<Sequential> {
             discriminator.input(&[28, 28]).add(Flatten::new());
             discriminator.add(Dense::new(150).activation(Activation::Selu));
             discriminator.add(Dense::new(100).activation(Activation::Selu));
+            if minibatch {
+                discriminator.add(MinibatchDiscrimination::new(50, 5));
+            }
         }
         Kind::Dcgan { minibatch } => {
             // Conv2DTranspose, BatchNormalization, LeakyReLU and a tanh output on data in [-1, 1].
@@ -131,7 +144,7 @@ fn score(
     let noise = Tensor::rand_normal([n, kind.codings()], 0.0, 1.0, rng);
     let samples = gan.submodel_mut("generator")?.predict(&noise, 256)?;
     let samples = match kind {
-        Kind::Dense => samples,
+        Kind::Dense { .. } => samples,
         Kind::Dcgan { .. } => samples.reshape([n, 28, 28]).affine(0.5, 0.5),
     };
     let probs = judge.predict(&samples, 256)?;
@@ -149,7 +162,7 @@ fn run(kind: Kind, train: usize, epochs: usize, verbose: bool) -> Res<Vec<Sample
     }
     // The DCGAN's tanh output is matched by images scaled to [-1, 1].
     let x_train = match kind {
-        Kind::Dense => x_train,
+        Kind::Dense { .. } => x_train,
         Kind::Dcgan { .. } => x_train.reshape([train, 28, 28, 1]).affine(2.0, -1.0),
     };
     let mut gan = build_gan(kind, 42)?;
@@ -196,20 +209,28 @@ fn run(kind: Kind, train: usize, epochs: usize, verbose: bool) -> Res<Vec<Sample
     Ok(scores)
 }
 
-/// `gan_mnist [EPOCHS]` trains the notes' dense GAN; `gan_mnist dcgan [EPOCHS] [IMAGES]` the
-/// DCGAN without and then with minibatch discrimination, on the first IMAGES training images.
+/// `gan_mnist [EPOCHS]` trains the notes' dense GAN; `gan_mnist minibatch [EPOCHS]` the same
+/// GAN without and then with minibatch discrimination; `gan_mnist dcgan [EPOCHS] [IMAGES]` the
+/// DCGAN without and then with it, on the first IMAGES training images.
 fn main() -> Res<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("dcgan") {
-        let epochs = args.get(1).map_or(Ok(DCGAN_EPOCHS), |a| a.parse())?;
-        let images = args.get(2).map_or(Ok(60000), |a| a.parse())?;
-        for minibatch in [false, true] {
-            run(Kind::Dcgan { minibatch }, images, epochs, true)?;
+    let arg = |i: usize, default: usize| args.get(i).map_or(Ok(default), |a| a.parse());
+    match args.first().map(String::as_str) {
+        Some("dcgan") => {
+            for minibatch in [false, true] {
+                run(Kind::Dcgan { minibatch }, arg(2, 60000)?, arg(1, DCGAN_EPOCHS)?, true)?;
+            }
+            return Ok(());
         }
-        return Ok(());
+        Some("minibatch") => {
+            for minibatch in [false, true] {
+                run(Kind::Dense { minibatch }, 60000, arg(1, 10)?, true)?;
+            }
+            return Ok(());
+        }
+        _ => {}
     }
-    let epochs = args.first().map_or(Ok(EPOCHS), |a| a.parse())?;
-    let scores = run(Kind::Dense, 60000, epochs, true)?;
+    let scores = run(Kind::Dense { minibatch: false }, 60000, arg(0, EPOCHS)?, true)?;
     let last = scores.last().ok_or("no epochs")?;
     if last.classes < 10 || last.entropy_bits < 2.5 {
         return Err(format!(
@@ -227,7 +248,8 @@ mod tests {
 
     #[test]
     fn a_short_gan_run_draws_several_digit_classes() {
-        let scores = super::run(Kind::Dense, 20000, 1, false).expect("MNIST must be present in ../shared/data/mnist");
+        let scores = super::run(Kind::Dense { minibatch: false }, 20000, 1, false)
+            .expect("MNIST must be present in ../shared/data/mnist");
         let s = &scores[0];
         println!("{s:?}");
         assert!(s.classes >= 8 && s.entropy_bits >= 2.5, "{s:?}");

@@ -17,6 +17,7 @@ use sinew::datasets::load_digits;
 use sinew::nn::TargetKind;
 use sinew::prelude::*;
 use sinew::report::RunRecord;
+use sinew::train::TerminateOnNaN;
 
 fn split_rows(x: &Tensor, y: &[usize], test_size: f64, seed: u64) -> Result<(Tensor, Vec<usize>, Tensor, Vec<usize>)> {
     let s = train_test_split(y.len(), test_size, true, seed, Some(y))?;
@@ -585,6 +586,8 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
         cb
     });
     let mut logger = spec.fit.csv_logger.then(|| CsvLogger::new(spec.output_dir.join("history.csv")));
+    // Always on: a diverged run stops at the batch and says where, instead of training on NaN.
+    let mut nan = TerminateOnNaN::new();
     let mut fit = Fit::new()
         .epochs(epochs_override.unwrap_or(spec.fit.epochs))
         .batch_size(spec.fit.batch_size)
@@ -608,7 +611,16 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
     if let Some(cb) = logger.as_mut() {
         fit = fit.callback(cb);
     }
+    fit = fit.callback(&mut nan);
     let history = model.fit(&x_train, &y_train, fit)?;
+    if let Some((epoch, batch, loss)) = nan.stopped {
+        bail!(
+            "{}: training diverged: the loss of epoch {}, batch {} is {loss}; lower compile.learning_rate or check the data for extreme values (the model was not saved)",
+            spec.path.display(),
+            epoch + 1,
+            batch + 1
+        );
+    }
     let epochs_run = history.epoch.len();
     // Saved first: nothing after this may lose the training.
     if let Some(p) = &task.preprocessing {

@@ -607,3 +607,18 @@ fn empty_and_too_small_csv_inputs_get_their_own_messages() {
     let e = run("a,b,label\n1,2,x\n3,4,y\n");
     assert!(e.contains("class 0 has only 1 sample") && e.contains("at least 2 per class"), "{e}");
 }
+
+/// Issue 18: a run whose loss becomes NaN or infinite stops there (TerminateOnNaN is always on)
+/// and fails naming the epoch and the batch.
+#[test]
+fn a_diverging_run_stops_and_names_the_epoch_and_batch() {
+    let dir = tmp("diverge");
+    let spec = "[data]\nsource = \"csv\"\npath = \"datasets/sklearn-small/diabetes_data_raw.csv.gz\"\ntarget_path = \"datasets/sklearn-small/diabetes_target.csv.gz\"\nheader = false\nseparator = \" \"\ncolumn_names = [\"age\", \"sex\", \"bmi\", \"bp\", \"s1\", \"s2\", \"s3\", \"s4\", \"s5\", \"s6\"]\ntarget = \"progression\"\nnumeric = [\"age\", \"sex\", \"bmi\", \"bp\", \"s1\", \"s2\", \"s3\", \"s4\", \"s5\", \"s6\"]\n\n[model]\n\n[[model.layers]]\nclass = \"Dense\"\nunits = 1\n\n[compile]\noptimizer = \"sgd\"\nlearning_rate = 10.0\nloss = \"mse\"\n\n[fit]\nepochs = 20\n";
+    let path = dir.join("spec.toml");
+    std::fs::write(&path, spec).unwrap();
+    let o = sinew(&["--quiet", "train", path.to_str().unwrap(), "--out", dir.join("run").to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("training diverged: the loss of epoch 1, batch "), "{err}");
+    assert!(!dir.join("run").join("model.sinew").exists());
+}

@@ -283,14 +283,28 @@ impl Callback for ReduceLrOnPlateau {
     }
 }
 
-/// Keras `TerminateOnNaN`: stops as soon as a batch loss is NaN or infinite.
+/// Keras `TerminateOnNaN`: stops as soon as a batch loss is NaN or infinite, and keeps where:
+/// `stopped` is `(epoch, batch, loss)`, both counted from 0 as Keras logs them.
 #[derive(Clone, Debug, Default)]
-pub struct TerminateOnNaN;
+pub struct TerminateOnNaN {
+    epoch: usize,
+    pub stopped: Option<(usize, usize, f64)>,
+}
+
+impl TerminateOnNaN {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
 
 impl Callback for TerminateOnNaN {
+    fn on_epoch_begin(&mut self, epoch: usize, _c: &mut Control) {
+        self.epoch = epoch;
+    }
     fn on_train_batch_end(&mut self, batch: usize, logs: &Logs, c: &mut Control) {
-        if logs.get("loss").is_some_and(|l| !l.is_finite()) {
-            eprintln!("Batch {batch}: invalid loss, terminating training");
+        if let Some(l) = logs.get("loss").filter(|l| !l.is_finite()) {
+            eprintln!("Epoch {}, batch {batch}: invalid loss {l}, terminating training", self.epoch + 1);
+            self.stopped = Some((self.epoch, batch, l));
             c.stop_training = true;
         }
     }

@@ -216,9 +216,13 @@ fn terminate_on_nan_stops_training() {
     let (x, y) = blobs(64, 10);
     let mut m = model(10);
     m.compile(Optimizer::sgd(1e30), "mse", &[]).unwrap();
-    let mut t = TerminateOnNaN;
+    let mut t = TerminateOnNaN::new();
     let h = m.fit(&x, &y.affine(1e20, 0.0), Fit::new().epochs(50).verbose(0).callback(&mut t)).unwrap();
     assert!(h.epoch.len() < 50);
+    // Where it stopped: the epoch History reached, a batch of it, and a loss that is not finite.
+    let (epoch, batch, loss) = t.stopped.expect("stopped");
+    assert_eq!(epoch + 1, h.epoch.len());
+    assert!(batch < 2 && !loss.is_finite(), "{batch} {loss}");
 }
 
 #[test]
