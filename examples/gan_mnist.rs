@@ -29,6 +29,14 @@
 //! (`cargo run --release --example gan_mnist 10`). The run stops at 4 epochs and checks that
 //! all 10 classes are there with at least 2.5 bits.
 //!
+//! Minibatch discrimination against that collapse (`gan_mnist minibatch`, the same GAN with a
+//! `MinibatchDiscrimination(50, 5)` layer before the discriminator's last Dense), measured
+//! 2026-12-07 over 10 epochs: without it the largest class holds 43-54% of the samples from
+//! epoch 6 on and the entropy falls from 2.47 to 2.07 bits; with it the largest class stays at
+//! 20-36% and the entropy at 2.45-2.95 bits, but the classifier is less sure of the samples
+//! (confidence 0.54-0.72 against 0.88-0.92) and they are speckled: it keeps the variety and
+//! costs quality here.
+//!
 //! The DCGAN (`gan_mnist dcgan`): the notes' Conv2DTranspose generator with BatchNormalization
 //! and a tanh output on images scaled to [-1, 1], and a strided Conv2D discriminator with
 //! LeakyReLU(0.2) and Dropout(0.4), batch 32; optionally a `MinibatchDiscrimination(50, 5)`

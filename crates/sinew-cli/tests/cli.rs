@@ -293,7 +293,7 @@ fn every_loss_name_trains_from_a_spec() {
 fn check_reads_only_the_csv_header() {
     let dir = tmp("check_header");
     let csv = dir.join("t.csv");
-    std::fs::write(&csv, "a,b,label\n1,2,x\n3,not a number,y\n").unwrap();
+    std::fs::write(&csv, "a,b,label\n1,2,x\n3,not a number,y\n5,6,x\n7,8,y\n9,10,x\n11,12,y\n").unwrap();
     let spec = |numeric: &str| {
         format!(
             "[data]\nsource = \"csv\"\npath = \"t.csv\"\ntarget = \"label\"\nnumeric = {numeric}\n\n[model]\n\n[[model.layers]]\nclass = \"Dense\"\nunits = 2\nactivation = \"softmax\"\n\n[compile]\nloss = \"sparse_categorical_crossentropy\"\n"
