@@ -71,6 +71,14 @@ pub fn predict(
     let input = input.context("give the input to predict (a CSV, an image or folder of images, or a series)")?;
     match saved {
         &Saved::Image { height: h, width: w, channels: c, ref classes } => {
+            // An autoencoder trained on these images outputs images, not a score per class.
+            let scores = model.output_shape().map_or(0, |s| s.iter().product::<usize>());
+            if scores != classes.len() && !(scores == 1 && classes.len() == 2) {
+                bail!(
+                    "this model outputs {scores} values per image, not a score for each of its {} classes (an autoencoder?); sinew predict serves classifiers",
+                    classes.len()
+                );
+            }
             let files = images_in(input)?;
             let mut lines = vec![];
             for f in files {

@@ -512,6 +512,11 @@ fn an_autoencoder_trains_from_a_spec_and_shows_its_reconstructions() {
     let o = sinew(&["--quiet", "report", dir.to_str().unwrap()]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(std::fs::read_to_string(dir.join("report.html")).unwrap().contains("Reconstructions of test images"));
+    // `sinew predict` serves classifiers: an autoencoder's model file is refused, not misread.
+    let model = dir.join("model.sinew");
+    let o = sinew(&["predict", model.to_str().unwrap(), dir.join("digit.png").to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("outputs 784 values per image"), "{err}");
 
     // A decoder that does not give back the input's shape is refused before training, at its line.
     let bad = tmp("autoencoder_bad");

@@ -149,7 +149,7 @@ mod tests {
         let required = json!({"units": 4, "filters": 2, "kernel_size": 3, "rate": 0.5, "stddev": 0.1,
                               "layer": {"class": "Dense", "units": 2},
                               "activation": "relu", "target_shape": [4], "dims": [1], "n": 2,
-                              "input_dim": 10, "output_dim": 3});
+                              "input_dim": 10, "output_dim": 3, "num_kernels": 3, "kernel_dim": 2});
         for class in layer_classes() {
             let (sig, _) = signature(class).unwrap_or_else(|| panic!("{class} has no signature"));
             let given: Map<String, Value> = sig
