@@ -227,6 +227,23 @@ fn apply_steps(df: &mut sinew::data::DataFrame, c: &crate::spec::CsvSource) -> R
     Ok(())
 }
 
+/// The column that keeps each CSV row's line in its file.
+const LINE: &str = "__sinew_line";
+
+/// A data error about a row of `df`, said at the line of the user's file that row came from
+/// (`file:line: ...`, the row's position after the shuffle and split replaced by its line). An
+/// error about no row, or a frame without lines, passes through.
+fn at_line(e: sinew::data::Error, df: &sinew::data::DataFrame, file: &std::path::Path) -> anyhow::Error {
+    let line = e.row.and_then(|r| Some(sinew::data::column_f64(df, LINE).ok()?.get(r).copied()?? as usize));
+    match (e.row, line) {
+        (Some(r), Some(line)) => {
+            let msg = e.message.replace(&format!("row {r}"), &format!("line {line}"));
+            anyhow::anyhow!("{}:{line}: {msg}", file.display())
+        }
+        _ => e.into(),
+    }
+}
+
 fn csv_task(spec: &Spec, c: &crate::spec::CsvSource) -> Result<Task> {
     let d = &spec.data;
     let cols: Vec<&str> = c.column_names.iter().map(String::as_str).collect();
@@ -250,26 +267,35 @@ fn csv_task(spec: &Spec, c: &crate::spec::CsvSource) -> Result<Task> {
             bail!("data source {}: {what}", p.display());
         }
         apply_steps(&mut df, c)?;
+        // Each row's line in the file (the header is line 1), carried through the shuffle and
+        // the split so errors can point at the user's file.
+        let first = 1 + usize::from(c.header);
+        let lines: Vec<i64> = (0..df.height()).map(|i| (first + i) as i64).collect();
+        sinew::data::set_column(&mut df, LINE, lines)?;
         Ok(df)
     };
     let regression = !target_kind(spec)?.is_classes();
     let train = read(&c.path)?;
-    let labels = |df: &sinew::data::DataFrame| -> Result<Vec<String>> {
+    let labels = |df: &sinew::data::DataFrame, file: &std::path::Path| -> Result<Vec<String>> {
         let strip: Vec<char> = c.target_strip.chars().collect();
         column_str(df, &c.target)?
             .into_iter()
             .enumerate()
             .map(|(i, v)| v.map(|s| s.trim_end_matches(&strip[..]).to_string()).ok_or(i))
             .collect::<std::result::Result<Vec<_>, usize>>()
-            .map_err(|i| anyhow::anyhow!("target column {:?}: row {i} is missing", c.target))
+            .map_err(|i| {
+                let e = sinew::data::Error::invalid(format!("target column {:?}: row {i} is missing", c.target));
+                at_line(e.at_row(i), df, file)
+            })
     };
+    let test_file = c.test_path.clone().unwrap_or_else(|| c.path.clone());
     let (train_df, test_df) = match &c.test_path {
         Some(p) => (train, read(p)?),
         None => {
             let strat = if regression {
                 None
             } else {
-                let y = labels(&train)?;
+                let y = labels(&train, &c.path)?;
                 Some(LabelEncoder::fit(&y)?.transform(&y)?)
             };
             let s = train_test_split(train.height(), d.test_size, true, spec.seed, strat.as_deref())?;
@@ -290,7 +316,7 @@ fn csv_task(spec: &Spec, c: &crate::spec::CsvSource) -> Result<Task> {
     if !cat.is_empty() {
         recipe = recipe.categorical(&cat, CategoryFill::Constant("missing".into()), false, HandleUnknown::Ignore);
     }
-    let prep = recipe.fit(&train_df)?;
+    let prep = recipe.fit(&train_df).map_err(|e| at_line(e, &train_df, &c.path))?;
     let description = format!(
         "{} ({} training, {} test rows), target {:?}",
         c.path.display(),
@@ -298,10 +324,11 @@ fn csv_task(spec: &Spec, c: &crate::spec::CsvSource) -> Result<Task> {
         test_df.height(),
         c.target
     );
-    let (x_train, x_test) = (prep.transform(&train_df)?, prep.transform(&test_df)?);
+    let x_train = prep.transform(&train_df).map_err(|e| at_line(e, &train_df, &c.path))?;
+    let x_test = prep.transform(&test_df).map_err(|e| at_line(e, &test_df, &test_file))?;
     if regression {
-        let vals = |df: &sinew::data::DataFrame| -> Result<Vec<f32>> {
-            Ok(sinew::data::to_tensor(df, &[&c.target])?.to_vec_f32())
+        let vals = |df: &sinew::data::DataFrame, file: &std::path::Path| -> Result<Vec<f32>> {
+            Ok(sinew::data::to_tensor(df, &[&c.target]).map_err(|e| at_line(e, df, file))?.to_vec_f32())
         };
         return Ok(Task {
             x_train,
@@ -316,16 +343,19 @@ fn csv_task(spec: &Spec, c: &crate::spec::CsvSource) -> Result<Task> {
                 classes: vec![],
                 on_unknown: c.on_unknown,
             }),
-            values: Some((vals(&train_df)?, vals(&test_df)?)),
+            values: Some((vals(&train_df, &c.path)?, vals(&test_df, &test_file)?)),
             forecast: None,
             target_steps: None,
             description,
         });
     }
-    let train_labels = labels(&train_df)?;
+    let train_labels = labels(&train_df, &c.path)?;
     let enc = LabelEncoder::fit(&train_labels)?;
     let y_train = enc.transform(&train_labels)?;
-    let y_test = enc.transform(&labels(&test_df)?).context("the test rows have a target class unseen in training")?;
+    let y_test = enc
+        .transform(&labels(&test_df, &test_file)?)
+        .map_err(|e| at_line(e, &test_df, &test_file))
+        .context("the test rows have a target class unseen in training")?;
     Ok(Task {
         x_train,
         y_train,

@@ -611,6 +611,15 @@ fn empty_and_too_small_csv_inputs_get_their_own_messages() {
     assert!(e.contains("t.csv: has a header and no data rows"), "{e}");
     let e = run("a,b,label\n1,2,x\n3,4,y\n");
     assert!(e.contains("class 0 has only 1 sample") && e.contains("at least 2 per class"), "{e}");
+    // A bad value is named at its line of the file (the header is line 1), wherever the shuffle
+    // and the split put its row.
+    let rows: Vec<String> = (0..12).map(|i| format!("{i},{},{}", i * 2, ["x", "y"][i % 2])).collect();
+    for (bad, what) in [("inf", "is inf"), ("oops", "\"oops\" is not a number")] {
+        let mut r = rows.clone();
+        r[7] = format!("7,{bad},y");
+        let e = run(&format!("a,b,label\n{}\n", r.join("\n")));
+        assert!(e.contains("t.csv:9: ") && e.contains("column \"b\", line 9") && e.contains(what), "{e}");
+    }
 }
 
 /// Issue 18: a run whose loss becomes NaN or infinite stops there (TerminateOnNaN is always on)

@@ -38,6 +38,7 @@ pub fn find_dataset(name: &str) -> Result<PathBuf> {
     let list: Vec<String> = tried.iter().map(|p| p.display().to_string()).collect();
     Err(Error {
         kind: ErrorKind::Io,
+        row: None,
         file: None,
         message: format!("dataset {name:?} not found; looked in: {} (set SINEW_DATA_DIR)", list.join(", ")),
     })

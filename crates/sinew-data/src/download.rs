@@ -143,6 +143,7 @@ fn download(remote: &Remote, file: &RemoteFile, dir: &Path) -> Result<PathBuf> {
     }
     Err(Error {
         kind: ErrorKind::Io,
+        row: None,
         file: None,
         message: format!(
             "{}: not in {} and the download failed (offline?): {}. Copy the files there, or set SINEW_DATA_DIR",
@@ -157,6 +158,7 @@ fn download(remote: &Remote, file: &RemoteFile, dir: &Path) -> Result<PathBuf> {
 fn download(_remote: &Remote, file: &RemoteFile, dir: &Path) -> Result<PathBuf> {
     Err(Error {
         kind: ErrorKind::Io,
+        row: None,
         file: None,
         message: format!(
             "{}: not in {} (this build has no `download` feature); copy the files there, or set SINEW_DATA_DIR",

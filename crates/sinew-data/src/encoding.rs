@@ -41,7 +41,8 @@ impl SimpleImputer {
                 "SimpleImputer.fit: value at row {}, column {} is infinite",
                 i / d,
                 i % d
-            )));
+            ))
+            .at_row(i / d));
         }
         let mut statistics = Vec::with_capacity(d);
         for j in 0..d {
@@ -148,6 +149,7 @@ impl LabelEncoder {
                         "LabelEncoder.transform: row {i} has {v:?}, unseen at fit time (classes {:?})",
                         self.classes
                     ))
+                    .at_row(i)
                 })
             })
             .collect()
@@ -289,7 +291,8 @@ impl OneHotEncoder {
                         return Err(Error::invalid(format!(
                             "OneHotEncoder.transform: column {:?}, row {i} has category {v:?}, unseen at fit time",
                             self.columns[j]
-                        )))
+                        ))
+                        .at_row(i))
                     }
                 }
             }

@@ -22,21 +22,36 @@ pub struct Error {
     pub message: String,
     /// The file the error is about, when it is about one.
     pub file: Option<PathBuf>,
+    /// The data row the error is about (0-based, in the order of the table or values the
+    /// function was given), so a caller that knows where each row came from can name the line
+    /// of the user's file.
+    pub row: Option<usize>,
 }
 
 impl Error {
     pub fn io(path: &Path, e: impl fmt::Display) -> Self {
-        Error { kind: ErrorKind::Io, message: format!("{}: {e}", path.display()), file: Some(path.to_path_buf()) }
+        Error {
+            kind: ErrorKind::Io,
+            message: format!("{}: {e}", path.display()),
+            file: Some(path.to_path_buf()),
+            row: None,
+        }
     }
     pub fn format(path: &Path, what: impl fmt::Display) -> Self {
         Error {
             kind: ErrorKind::Format,
             message: format!("{}: {what}", path.display()),
             file: Some(path.to_path_buf()),
+            row: None,
         }
     }
     pub fn invalid(message: impl Into<String>) -> Self {
-        Error { kind: ErrorKind::InvalidValue, message: message.into(), file: None }
+        Error { kind: ErrorKind::InvalidValue, message: message.into(), file: None, row: None }
+    }
+    /// The same error, about data row `row`.
+    pub fn at_row(mut self, row: usize) -> Self {
+        self.row = Some(row);
+        self
     }
 }
 

@@ -306,9 +306,9 @@ pub fn column_f64(df: &DataFrame, name: &str) -> Result<Vec<Option<f64>>> {
         .enumerate()
         .map(|(row, v)| {
             v.map(|s| {
-                s.trim()
-                    .parse::<f64>()
-                    .map_err(|_| Error::invalid(format!("column {name:?}, row {row}: {s:?} is not a number")))
+                s.trim().parse::<f64>().map_err(|_| {
+                    Error::invalid(format!("column {name:?}, row {row}: {s:?} is not a number")).at_row(row)
+                })
             })
             .transpose()
         })
@@ -335,11 +335,12 @@ pub fn to_tensor(df: &DataFrame, cols: &[&str]) -> Result<Tensor> {
         for (i, v) in column_f64(df, name)?.into_iter().enumerate() {
             match v {
                 Some(x) if x.is_finite() => out[i * cols.len() + j] = x as f32,
-                Some(x) => return Err(Error::invalid(format!("to_tensor: column {name:?}, row {i} is {x}"))),
+                Some(x) => return Err(Error::invalid(format!("to_tensor: column {name:?}, row {i} is {x}")).at_row(i)),
                 None => {
                     return Err(Error::invalid(format!(
                         "to_tensor: column {name:?}, row {i} is missing (impute it or drop the row first)"
-                    )))
+                    ))
+                    .at_row(i))
                 }
             }
         }

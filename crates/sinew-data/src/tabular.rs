@@ -257,11 +257,11 @@ fn numeric_block(df: &DataFrame, columns: &[String], what: &str) -> Result<Tenso
     let (n, k) = (df.height(), columns.len());
     let mut out = vec![0f32; n * k];
     for (j, name) in columns.iter().enumerate() {
-        let values = column_f64(df, name).map_err(|e| Error::invalid(format!("{what}: {}", e.message)))?;
+        let values = column_f64(df, name).map_err(|e| Error { message: format!("{what}: {}", e.message), ..e })?;
         for (i, v) in values.into_iter().enumerate() {
             out[i * k + j] = match v {
                 Some(x) if x.is_infinite() => {
-                    return Err(Error::invalid(format!("{what}: column {name:?}, row {i} is {x}")));
+                    return Err(Error::invalid(format!("{what}: column {name:?}, row {i} is {x}")).at_row(i));
                 }
                 Some(x) => x as f32,
                 None => f32::NAN,
