@@ -375,3 +375,30 @@ fn custom_train_step_can_reproduce_the_built_in_step() {
         assert!((a - b).abs() < 1e-4, "{builtin:?} vs {custom:?}");
     }
 }
+
+/// Issue 18, numerics: a regression that diverges with plain SGD at this rate (its loss goes
+/// to infinity or NaN) stays finite with each of Keras' clipping options.
+#[test]
+fn gradient_clipping_keeps_a_diverging_model_finite() {
+    let mut rng = Rng::seed(20);
+    let x = Tensor::rand_normal([64, 4], 0.0, 10.0, &mut rng);
+    let y = x.sum(&[1], true).mul_scalar(3.0);
+    let fit = |opt: Optimizer| {
+        let mut m = Sequential::new();
+        m.seed(20).input(&[4]);
+        m.add(Dense::new(1));
+        m.compile(opt, "mse", &[]).unwrap();
+        let h = m.fit(&x, &y, Fit::new().epochs(20).batch_size(16).verbose(0)).unwrap();
+        *h.get("loss").unwrap().last().unwrap()
+    };
+    let plain = fit(Optimizer::sgd(0.1));
+    assert!(!plain.is_finite() || plain > 1e30, "plain SGD did not diverge: final loss {plain}");
+    for (name, opt) in [
+        ("clipnorm", Optimizer::sgd(0.1).clipnorm(1.0)),
+        ("clipvalue", Optimizer::sgd(0.1).clipvalue(0.5)),
+        ("global_clipnorm", Optimizer::sgd(0.1).global_clipnorm(1.0)),
+    ] {
+        let loss = fit(opt);
+        assert!(loss.is_finite() && loss < 1e6, "{name}: final loss {loss}");
+    }
+}
