@@ -636,3 +636,16 @@ fn a_diverging_run_stops_and_names_the_epoch_and_batch() {
     assert!(err.contains("training diverged: the loss of epoch 1, batch "), "{err}");
     assert!(!dir.join("run").join("model.sinew").exists());
 }
+
+/// Issue 18, determinism: a seeded spec trained twice writes byte-identical model files.
+#[test]
+fn a_seeded_spec_trains_to_identical_bytes() {
+    let model = |name: &str| {
+        let dir = tmp(name);
+        let o = sinew(&["--quiet", "train", "specs/breast_cancer_ann.toml", "--out", dir.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        std::fs::read(dir.join("model.sinew")).unwrap()
+    };
+    let (a, b) = (model("same_a"), model("same_b"));
+    assert!(a == b, "two seeded runs wrote different model files ({} and {} bytes)", a.len(), b.len());
+}
