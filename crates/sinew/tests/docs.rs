@@ -1,5 +1,5 @@
 //! The documents name only what exists (issue 22): every file path written in backticks in
-//! `README.md`, `ARCHITECTURE.md` and `BENCHMARKS.md`, and every `--example X` / `-p X` of the
+//! `README.md`, `ARCHITECTURE.md`, `BENCHMARKS.md` and `RELIABILITY.md`, and every `--example X` / `-p X` of the
 //! commands they show, must be in the repository (or in `../shared`, which CI puts beside it).
 
 use std::path::{Path, PathBuf};
@@ -58,7 +58,7 @@ fn docs_name_only_files_examples_and_packages_that_exist() {
         .collect();
     let mut missing = vec![];
     let (mut paths, mut commands) = (0, 0);
-    for doc in ["README.md", "ARCHITECTURE.md", "BENCHMARKS.md"] {
+    for doc in ["README.md", "ARCHITECTURE.md", "BENCHMARKS.md", "RELIABILITY.md"] {
         let text = std::fs::read_to_string(root.join(doc)).unwrap();
         for span in code_spans(&text) {
             // Commands: the examples and packages they name.
