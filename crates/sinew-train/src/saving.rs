@@ -95,7 +95,27 @@ fn encode(path: &Path, owned: &[(String, Vec<usize>, Vec<u8>)], meta: HashMap<St
         .iter()
         .map(|(k, d, b)| (k.clone(), TensorView::new(Dtype::F32, d.clone(), b).expect("buffer length matches shape")))
         .collect();
-    safetensors::serialize(views, &Some(meta)).map_err(|e| io(path, "cannot encode", format!("{e:?}")))
+    let mut bytes =
+        safetensors::serialize(views, &Some(meta)).map_err(|e| io(path, "cannot encode", format!("{e:?}")))?;
+    canonical_header(&mut bytes);
+    Ok(bytes)
+}
+
+/// Rewrites the safetensors header with its keys in sorted order. `safetensors::serialize`
+/// writes the metadata map in a `HashMap`'s order, which differs from process to process, so
+/// two identical models would give different bytes; sorted, a seeded run's file is the same
+/// bytes every time. The header keeps its length (the same JSON, reordered; spaces pad it, as
+/// safetensors pads).
+fn canonical_header(bytes: &mut [u8]) {
+    let Some(n) = bytes.get(..8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")) as usize) else { return };
+    let Some(header) = bytes.get(8..8 + n) else { return };
+    let Ok(v) = serde_json::from_slice::<Value>(header) else { return };
+    // serde_json's objects are sorted maps (the `preserve_order` feature is off).
+    let Ok(sorted) = serde_json::to_vec(&v) else { return };
+    if sorted.len() <= n {
+        bytes[8..8 + sorted.len()].copy_from_slice(&sorted);
+        bytes[8 + sorted.len()..8 + n].fill(b' ');
+    }
 }
 
 /// Writes the weights of `layers` and, when given, the optimizer's slot buffers
