@@ -30,7 +30,9 @@ fn bytes_of(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
-/// Writes `bytes` to `path` atomically: a sibling temporary file, fsync, then rename.
+/// Writes `bytes` to `path` atomically: a sibling temporary file, fsync, rename, then an fsync
+/// of the folder, so the rename itself survives a power cut (where the system allows opening a
+/// folder; elsewhere the rename is still atomic).
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = path.file_name().ok_or_else(|| io(path, "not a file path", "no file name"))?;
@@ -44,6 +46,9 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);
         return Err(io(path, "cannot write", e));
+    }
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
     }
     Ok(())
 }
