@@ -58,6 +58,23 @@ pub fn is_image_file(p: &Path) -> bool {
 
 /// Decodes one image into `[height, width, channels]`, resized with bilinear filtering.
 pub fn load_image(path: &Path, size: (usize, usize), channels: usize) -> Result<Tensor> {
+    load_image_bounded(path, size, channels, crate::idx::max_input_bytes())
+}
+
+/// [`load_image`] with the limit on a decoded image's size: the dimensions its header declares
+/// are checked (4 bytes a pixel) before anything is decoded.
+fn load_image_bounded(path: &Path, size: (usize, usize), channels: usize, limit: u64) -> Result<Tensor> {
+    let (w0, h0) =
+        image::image_dimensions(path).map_err(|e| Error::format(path, format!("cannot decode image: {e}")))?;
+    let bytes = u64::from(w0) * u64::from(h0) * 4;
+    if bytes > limit {
+        return Err(Error::format(
+            path,
+            format!(
+                "the image declares {w0}x{h0} pixels, {bytes} bytes decoded, past the limit of {limit} bytes on a data file's decompressed size (set SINEW_MAX_INPUT_BYTES to raise it)"
+            ),
+        ));
+    }
     let img = image::open(path).map_err(|e| Error::format(path, format!("cannot decode image: {e}")))?;
     let (h, w) = size;
     let img = if img.height() as usize != h || img.width() as usize != w {
@@ -135,6 +152,41 @@ pub fn image_dataset_from_directory(dir: impl AsRef<Path>, o: &ImageFolder) -> R
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_image_declaring_huge_dimensions_is_refused_from_its_header() {
+        // A PNG signature and an IHDR chunk claiming 100,000 x 100,000 RGBA pixels, no data.
+        let mut ihdr = b"IHDR".to_vec();
+        ihdr.extend(100_000u32.to_be_bytes());
+        ihdr.extend(100_000u32.to_be_bytes());
+        ihdr.extend([8, 6, 0, 0, 0]);
+        let mut crc = flate2::Crc::new();
+        crc.update(&ihdr);
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.extend(13u32.to_be_bytes());
+        png.extend(&ihdr);
+        png.extend(crc.sum().to_be_bytes());
+        // The decoder reads the header up to the first data chunk: a short IDAT, then IEND.
+        for (kind, data) in [(&b"IDAT"[..], &[0x78u8, 0x9c][..]), (&b"IEND"[..], &[][..])] {
+            let mut c = flate2::Crc::new();
+            c.update(kind);
+            c.update(data);
+            png.extend((data.len() as u32).to_be_bytes());
+            png.extend(kind);
+            png.extend(data);
+            png.extend(c.sum().to_be_bytes());
+        }
+        let dir = std::env::temp_dir().join(format!("sinew-huge-png-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("huge.png");
+        std::fs::write(&path, png).unwrap();
+        let e = super::load_image_bounded(&path, (28, 28), 1, crate::idx::DEFAULT_MAX_INPUT_BYTES).unwrap_err();
+        assert!(
+            e.message.contains("declares 100000x100000 pixels") && e.message.contains("SINEW_MAX_INPUT_BYTES"),
+            "{}",
+            e.message
+        );
+    }
+
     use super::*;
 
     fn write_png(path: &Path, w: u32, h: u32, value: u8) {
