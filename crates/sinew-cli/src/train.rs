@@ -5,7 +5,7 @@
 use crate::output::Out;
 use crate::run::{record, write_run, TestSet};
 use crate::saved::Saved;
-use crate::spec::{ModelKind, Source, Spec, Step};
+use crate::spec::{LayerSpec, ModelKind, Source, Spec, Step};
 use crate::task::Task;
 use anyhow::{bail, Context, Result};
 use serde_json::json;
@@ -388,6 +388,29 @@ pub fn optimizer(name: &str, lr: Option<f64>, cosine: Option<(u64, f64)>) -> Res
     Optimizer::from_name(name, rate).ok_or_else(|| anyhow::anyhow!("unknown optimizer {name:?}"))
 }
 
+/// A Sequential model of `layers` for per-sample `input`, built here: a shape error names the
+/// layer and points at the spec file and its first layer's line (`path:line: section`).
+fn chain(
+    layers: Vec<LayerSpec>,
+    input: &[usize],
+    seed: u64,
+    name: Option<&str>,
+    path: &str,
+    section: &str,
+) -> Result<Sequential> {
+    let line = layers.first().map_or(1, |l| l.line);
+    let mut m = Sequential::new();
+    m.seed(seed).input(input);
+    if let Some(n) = name {
+        m.set_name(n);
+    }
+    for l in layers {
+        m.add_boxed(l.config);
+    }
+    m.build().with_context(|| format!("{path}:{line}: {section}"))?;
+    Ok(m)
+}
+
 /// Builds and compiles the spec's model for samples of `features` values when the spec gives no
 /// input shape (errors name the spec file and the layer's line).
 pub fn build_model(spec: &mut Spec, features: usize) -> Result<Model> {
@@ -399,22 +422,11 @@ pub fn build_model(spec: &mut Spec, features: usize) -> Result<Model> {
     let mut m = if let ModelKind::Gan { discriminator, codings, range } = kind {
         // The notes' GAN: `Sequential([generator, discriminator])`, the discriminator compiled
         // on its own and frozen before the whole is compiled.
-        let mut generator = Sequential::new();
-        generator.seed(spec.seed).set_name("generator").input(&[codings]);
-        for l in spec.layers.drain(..) {
-            generator.add_boxed(l.config);
-        }
-        generator
-            .build()
-            .with_context(|| format!("{path}:{}: model.generator", lines.first().copied().unwrap_or(1)))?;
+        let layers = std::mem::take(&mut spec.layers);
+        let generator = chain(layers, &[codings], spec.seed, Some("generator"), &path, "model.generator")?;
         let image = generator.output_shape().unwrap_or_default().to_vec();
-        let mut d = Sequential::new();
-        d.seed(spec.seed + 1).set_name("discriminator").input(&image);
         let d_line = discriminator.first().map_or(1, |l| l.line);
-        for l in discriminator {
-            d.add_boxed(l.config);
-        }
-        d.build().with_context(|| format!("{path}:{d_line}: model.discriminator"))?;
+        let mut d = chain(discriminator, &image, spec.seed + 1, Some("discriminator"), &path, "model.discriminator")?;
         if d.output_shape() != Some(&[1][..]) {
             bail!(
                 "{path}:{d_line}: model.discriminator: must end in one unit (real or generated), got output shape {:?}",
@@ -429,20 +441,11 @@ pub fn build_model(spec: &mut Spec, features: usize) -> Result<Model> {
         m
     } else if let ModelKind::Autoencoder { decoder } = kind {
         // The notes' autoencoder: `Sequential([encoder, decoder])`, each a model of its own.
-        let mut encoder = Sequential::new();
-        encoder.seed(spec.seed).set_name("encoder").input(&shape);
-        for l in spec.layers.drain(..) {
-            encoder.add_boxed(l.config);
-        }
-        encoder.build().with_context(|| format!("{path}:{}: model.encoder", lines.first().copied().unwrap_or(1)))?;
+        let layers = std::mem::take(&mut spec.layers);
+        let encoder = chain(layers, &shape, spec.seed, Some("encoder"), &path, "model.encoder")?;
         let code = encoder.output_shape().unwrap_or_default().to_vec();
         let decoder_line = decoder.first().map_or(1, |l| l.line);
-        let mut dec = Sequential::new();
-        dec.seed(spec.seed + 1).set_name("decoder").input(&code);
-        for l in decoder {
-            dec.add_boxed(l.config);
-        }
-        dec.build().with_context(|| format!("{path}:{decoder_line}: model.decoder"))?;
+        let dec = chain(decoder, &code, spec.seed + 1, Some("decoder"), &path, "model.decoder")?;
         if dec.output_shape() != Some(&shape[..]) {
             bail!(
                 "{path}:{decoder_line}: model.decoder: an autoencoder gives back its input, of shape {shape:?}, but the decoder outputs {:?}",
@@ -474,14 +477,7 @@ pub fn build_model(spec: &mut Spec, features: usize) -> Result<Model> {
         }
         g.model(input, last).with_context(|| format!("{path}: model"))?
     } else {
-        let mut m = Sequential::new();
-        m.seed(spec.seed).input(&shape);
-        for l in spec.layers.drain(..) {
-            m.add_boxed(l.config);
-        }
-        // Shape errors name the layer; point at the first spec line as the model's location.
-        m.build().with_context(|| format!("{path}:{}: model", lines.first().copied().unwrap_or(1)))?;
-        m
+        chain(std::mem::take(&mut spec.layers), &shape, spec.seed, None, &path, "model")?
     };
     m.set_name(&spec.name);
     let metrics: Vec<&str> = spec.compile.metrics.iter().map(String::as_str).collect();
