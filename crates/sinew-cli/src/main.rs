@@ -10,6 +10,7 @@ mod saved;
 mod sources;
 mod spec;
 mod spec_table;
+mod table;
 mod task;
 mod train;
 

@@ -10,8 +10,7 @@ use crate::task::Task;
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 use sinew::data::{
-    column_str, find_dataset, load_data, load_mnist, load_sklearn_csv, read_csv, train_test_split, CategoryFill,
-    CsvOptions, HandleUnknown, LabelEncoder, MinMaxScaler, Preprocessor, Scaling, StandardScaler, Strategy, MNIST,
+    find_dataset, load_data, load_mnist, load_sklearn_csv, train_test_split, MinMaxScaler, StandardScaler, MNIST,
 };
 use sinew::datasets::load_digits;
 use sinew::nn::TargetKind;
@@ -129,7 +128,7 @@ pub fn load_task(spec: &Spec) -> Result<Task> {
                 description: format!("{} ({} rows)", path.display(), y.len()),
             })
         }
-        Source::Csv(c) => csv_task(spec, c),
+        Source::Csv(c) => crate::table::csv_task(spec, c),
         Source::TimeSeries { path, column, window, test_steps, season } => {
             crate::sources::time_series(spec, path, column, *window, *test_steps, *season)
         }
@@ -192,188 +191,10 @@ pub fn feature_count(spec: &Spec) -> Result<Option<usize>> {
 
 /// What targets the spec's loss takes (the library's loss says; the spec reader has already
 /// checked the name).
-fn target_kind(spec: &Spec) -> Result<TargetKind> {
+pub(crate) fn target_kind(spec: &Spec) -> Result<TargetKind> {
     sinew::nn::loss_from_name(&spec.compile.loss)
         .map(|l| l.target_kind())
         .with_context(|| format!("{}: compile.loss", spec.path.display()))
-}
-
-fn apply_steps(df: &mut sinew::data::DataFrame, c: &crate::spec::CsvSource) -> Result<()> {
-    for name in &c.drop {
-        *df = df.drop(name).map_err(|_| anyhow::anyhow!("data.drop: no column {name:?}"))?;
-    }
-    for step in &c.steps {
-        match step {
-            Step::Extract { source, pattern, into } => sinew::data::extract(df, source, pattern, into)?,
-            Step::Replace { column, map, other } => {
-                let values: Vec<Option<String>> = column_str(df, column)?
-                    .into_iter()
-                    .map(|v| match v {
-                        Some(v) => match map.iter().find(|(k, _)| *k == v) {
-                            Some((_, new)) => Some(new.clone()),
-                            None => Some(other.clone().unwrap_or(v)),
-                        },
-                        None => other.clone(),
-                    })
-                    .collect();
-                sinew::data::set_column(df, column, values)?;
-            }
-            Step::Sum { columns, add, into } => {
-                let cols: Vec<&str> = columns.iter().map(String::as_str).collect();
-                sinew::data::derive(df, into, &cols, |v| v.iter().try_fold(*add, |acc, x| Some(acc + (*x)?)))?;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// The column that keeps each CSV row's line in its file.
-const LINE: &str = "__sinew_line";
-
-/// A data error about a row of `df`, said at the line of the user's file that row came from
-/// (`file:line: ...`, the row's position after the shuffle and split replaced by its line). An
-/// error about no row, or a frame without lines, passes through.
-fn at_line(e: sinew::data::Error, df: &sinew::data::DataFrame, file: &std::path::Path) -> anyhow::Error {
-    let line = e.row.and_then(|r| Some(sinew::data::column_f64(df, LINE).ok()?.get(r).copied()?? as usize));
-    match (e.row, line) {
-        (Some(r), Some(line)) => {
-            let msg = e.message.replace(&format!("row {r}"), &format!("line {line}"));
-            anyhow::anyhow!("{}:{line}: {msg}", file.display())
-        }
-        _ => e.into(),
-    }
-}
-
-fn csv_task(spec: &Spec, c: &crate::spec::CsvSource) -> Result<Task> {
-    let d = &spec.data;
-    let cols: Vec<&str> = c.column_names.iter().map(String::as_str).collect();
-    let nulls: Vec<&str> = c.null_values.iter().map(String::as_str).collect();
-    let mut opts = CsvOptions::new().has_header(c.header).trim(c.trim).null_values(&nulls).separator(c.separator);
-    if !cols.is_empty() {
-        opts = opts.column_names(&cols);
-    }
-    let read = |p: &std::path::Path| -> Result<sinew::data::DataFrame> {
-        let mut df = read_csv(p, &opts).with_context(|| format!("data source {}", p.display()))?;
-        if let Some(tp) = &c.target_path {
-            let t = read_csv(tp, &CsvOptions::new().has_header(false).column_names(&[&c.target]).numeric(&[&c.target]))
-                .with_context(|| format!("data.target_path {}", tp.display()))?;
-            if t.height() != df.height() {
-                bail!("data.target_path {}: {} rows for {} feature rows", tp.display(), t.height(), df.height());
-            }
-            df.with_column(t.column(&c.target)?.clone())?;
-        }
-        if df.height() == 0 {
-            let what = if c.header { "has a header and no data rows" } else { "is empty" };
-            bail!("data source {}: {what}", p.display());
-        }
-        apply_steps(&mut df, c)?;
-        // Each row's line in the file (the header is line 1), carried through the shuffle and
-        // the split so errors can point at the user's file.
-        let first = 1 + usize::from(c.header);
-        let lines: Vec<i64> = (0..df.height()).map(|i| (first + i) as i64).collect();
-        sinew::data::set_column(&mut df, LINE, lines)?;
-        Ok(df)
-    };
-    let regression = !target_kind(spec)?.is_classes();
-    let train = read(&c.path)?;
-    let labels = |df: &sinew::data::DataFrame, file: &std::path::Path| -> Result<Vec<String>> {
-        let strip: Vec<char> = c.target_strip.chars().collect();
-        column_str(df, &c.target)?
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| v.map(|s| s.trim_end_matches(&strip[..]).to_string()).ok_or(i))
-            .collect::<std::result::Result<Vec<_>, usize>>()
-            .map_err(|i| {
-                let e = sinew::data::Error::invalid(format!("target column {:?}: row {i} is missing", c.target));
-                at_line(e.at_row(i), df, file)
-            })
-    };
-    let test_file = c.test_path.clone().unwrap_or_else(|| c.path.clone());
-    let (train_df, test_df) = match &c.test_path {
-        Some(p) => (train, read(p)?),
-        None => {
-            let strat = if regression {
-                None
-            } else {
-                let y = labels(&train, &c.path)?;
-                Some(LabelEncoder::fit(&y)?.transform(&y)?)
-            };
-            let s = train_test_split(train.height(), d.test_size, true, spec.seed, strat.as_deref())?;
-            (sinew::data::take_rows(&train, &s.train)?, sinew::data::take_rows(&train, &s.test)?)
-        }
-    };
-    let num: Vec<&str> = c.numeric.iter().map(String::as_str).collect();
-    let cat: Vec<&str> = c.categorical.iter().map(String::as_str).collect();
-    let scaling = match d.scale.as_str() {
-        "minmax" => Scaling::MinMax,
-        "none" => Scaling::None,
-        _ => Scaling::Standard,
-    };
-    let mut recipe = Preprocessor::new();
-    if !num.is_empty() {
-        recipe = recipe.numeric(&num, Strategy::Median, scaling);
-    }
-    if !cat.is_empty() {
-        recipe = recipe.categorical(&cat, CategoryFill::Constant("missing".into()), false, HandleUnknown::Ignore);
-    }
-    let prep = recipe.fit(&train_df).map_err(|e| at_line(e, &train_df, &c.path))?;
-    let description = format!(
-        "{} ({} training, {} test rows), target {:?}",
-        c.path.display(),
-        train_df.height(),
-        test_df.height(),
-        c.target
-    );
-    let x_train = prep.transform(&train_df).map_err(|e| at_line(e, &train_df, &c.path))?;
-    let x_test = prep.transform(&test_df).map_err(|e| at_line(e, &test_df, &test_file))?;
-    if regression {
-        let vals = |df: &sinew::data::DataFrame, file: &std::path::Path| -> Result<Vec<f32>> {
-            Ok(sinew::data::to_tensor(df, &[&c.target]).map_err(|e| at_line(e, df, file))?.to_vec_f32())
-        };
-        return Ok(Task {
-            x_train,
-            y_train: vec![],
-            x_test,
-            y_test: vec![],
-            class_names: vec![],
-            image: None,
-            preprocessing: Some(Saved::Table {
-                recipe: prep.to_json(),
-                target: c.target.clone(),
-                classes: vec![],
-                on_unknown: c.on_unknown,
-            }),
-            values: Some((vals(&train_df, &c.path)?, vals(&test_df, &test_file)?)),
-            forecast: None,
-            target_steps: None,
-            description,
-        });
-    }
-    let train_labels = labels(&train_df, &c.path)?;
-    let enc = LabelEncoder::fit(&train_labels)?;
-    let y_train = enc.transform(&train_labels)?;
-    let y_test = enc
-        .transform(&labels(&test_df, &test_file)?)
-        .map_err(|e| at_line(e, &test_df, &test_file))
-        .context("the test rows have a target class unseen in training")?;
-    Ok(Task {
-        x_train,
-        y_train,
-        x_test,
-        y_test,
-        class_names: enc.classes.clone(),
-        image: None,
-        preprocessing: Some(Saved::Table {
-            recipe: prep.to_json(),
-            target: c.target.clone(),
-            classes: enc.classes.clone(),
-            on_unknown: c.on_unknown,
-        }),
-        values: None,
-        forecast: None,
-        target_steps: None,
-        description,
-    })
 }
 
 /// The optimizer a spec names (checked against [`Optimizer::NAMES`] when the spec was read),
