@@ -115,6 +115,9 @@ pub struct FitSpec {
     pub checkpoint: Option<(String, bool)>,
     /// Keras CSVLogger into the run directory (`history.csv`).
     pub csv_logger: bool,
+    /// Keras BackupAndRestore into `<run directory>/backup`: a killed `sinew train` run again
+    /// resumes after the last finished epoch.
+    pub backup_and_restore: bool,
     /// A wall-clock training budget in seconds (`Fit::time_limit`): training stops after the
     /// batch that passes it.
     pub time_limit: Option<f64>,
@@ -521,6 +524,7 @@ fn fit_section(top: &Table) -> Result<FitSpec> {
             reduce_lr: None,
             checkpoint: None,
             csv_logger: false,
+            backup_and_restore: false,
             time_limit: None,
             validate_on_test: false,
         },
@@ -533,6 +537,7 @@ fn fit_section(top: &Table) -> Result<FitSpec> {
                 "reduce_lr_on_plateau",
                 "model_checkpoint",
                 "csv_logger",
+                "backup_and_restore",
                 "time_limit",
                 "validation_data",
             ])?;
@@ -581,6 +586,7 @@ fn fit_section(top: &Table) -> Result<FitSpec> {
                 reduce_lr,
                 checkpoint,
                 csv_logger: fit.bool("csv_logger", false)?,
+                backup_and_restore: fit.bool("backup_and_restore", false)?,
                 time_limit: match fit.t.get("time_limit") {
                     None => None,
                     Some(_) => Some(fit.float("time_limit", 0.0, (1e-3, 1e7))?),

@@ -16,7 +16,7 @@ use sinew::datasets::load_digits;
 use sinew::nn::TargetKind;
 use sinew::prelude::*;
 use sinew::report::RunRecord;
-use sinew::train::TerminateOnNaN;
+use sinew::train::{BackupAndRestore, TerminateOnNaN};
 
 fn split_rows(x: &Tensor, y: &[usize], test_size: f64, seed: u64) -> Result<(Tensor, Vec<usize>, Tensor, Vec<usize>)> {
     let s = train_test_split(y.len(), test_size, true, seed, Some(y))?;
@@ -433,6 +433,10 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
         cb
     });
     let mut logger = spec.fit.csv_logger.then(|| CsvLogger::new(spec.output_dir.join("history.csv")));
+    // Kept until the model and the report are written (not deleted when fit returns), so a kill
+    // while they are written resumes after the last epoch instead of training again.
+    let backup_dir = spec.output_dir.join("backup");
+    let mut backup = spec.fit.backup_and_restore.then(|| BackupAndRestore::new(&backup_dir).delete_checkpoint(false));
     // Always on: a diverged run stops at the batch and says where, instead of training on NaN.
     let mut nan = TerminateOnNaN::new();
     let mut fit = Fit::new()
@@ -458,8 +462,16 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
     if let Some(cb) = logger.as_mut() {
         fit = fit.callback(cb);
     }
+    if let Some(cb) = backup.as_mut() {
+        fit = fit.callback(cb);
+    }
     fit = fit.callback(&mut nan);
     let history = model.fit(&x_train, &y_train, fit)?;
+    // A resumed run reports every epoch: those before the kill come back from the backup.
+    let history = match &backup {
+        Some(b) => b.restored_history.then(&history),
+        None => history,
+    };
     if let Some((epoch, batch, loss)) = nan.stopped {
         bail!(
             "{}: training diverged: the loss of epoch {}, batch {} is {loss}; lower compile.learning_rate or check the data for extreme values (the model was not saved)",
@@ -496,6 +508,10 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
     let metrics = rec.metrics.clone();
     let run = RunRecord { title: format!("sinew train: {}", spec.name), data: task.description, models: vec![rec] };
     write_run(&spec.output_dir, &run)?;
+    if backup.is_some() {
+        std::fs::remove_dir_all(&backup_dir)
+            .with_context(|| format!("the run finished; cannot remove its backup {}", backup_dir.display()))?;
+    }
     for (k, v) in &metrics {
         out.say(format!("test {k}: {v:.4}"));
     }

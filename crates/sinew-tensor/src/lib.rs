@@ -23,6 +23,6 @@ pub use dtype::{DType, Float};
 pub use ops::conv::{Conv1dOpts, Conv2dOpts, ConvTranspose2dOpts};
 pub use ops::pool::Pool2dOpts;
 pub use ops::recurrent::{RecurrentCell, RecurrentInputs, RecurrentOpts};
-pub use random::Rng;
+pub use random::{Rng, RngState};
 pub use shape::Shape;
 pub use tensor::{Tensor, TensorId};

@@ -1,6 +1,7 @@
 //! Keras callbacks: a trait with the Keras hooks, a [`Control`] handle that lets a callback stop
 //! training, change the learning rate and read or write weights, and the built-in callbacks.
 
+use crate::history::History;
 use crate::logs::Logs;
 use crate::model::Model;
 use sinew_nn::Layer;
@@ -460,8 +461,8 @@ impl Callback for CsvLogger {
     }
 }
 
-/// Keras `BackupAndRestore`: after every epoch, backs up the weights, the optimizer state and the
-/// epoch number to `backup_dir` (atomically); at the start of `fit`, restores them if a backup
+/// Keras `BackupAndRestore`: after every epoch, backs up the weights, the optimizer state, the
+/// epoch number and the model's random generator to `backup_dir` (atomically); at the start of `fit`, restores them if a backup
 /// exists and resumes at the next epoch, so a killed fit continues where it stopped. The backup
 /// is deleted when a fit finishes normally (`delete_checkpoint`, Keras' default).
 #[derive(Clone, Debug)]
@@ -470,11 +471,22 @@ pub struct BackupAndRestore {
     pub delete_checkpoint: bool,
     /// The epoch a restore resumed at, if one happened in the last fit.
     pub resumed_at: Option<usize>,
+    /// The epochs before `resumed_at`, as the killed runs logged them. `fit` returns the
+    /// resumed epochs only (as Keras does); `restored_history.then(&history)` is the whole run.
+    pub restored_history: History,
+    /// Everything logged so far, restored and new: saved with each backup.
+    logged: History,
 }
 
 impl BackupAndRestore {
     pub fn new(backup_dir: impl Into<std::path::PathBuf>) -> Self {
-        BackupAndRestore { backup_dir: backup_dir.into(), delete_checkpoint: true, resumed_at: None }
+        BackupAndRestore {
+            backup_dir: backup_dir.into(),
+            delete_checkpoint: true,
+            resumed_at: None,
+            restored_history: History::default(),
+            logged: History::default(),
+        }
     }
     pub fn delete_checkpoint(mut self, d: bool) -> Self {
         self.delete_checkpoint = d;
@@ -495,9 +507,35 @@ impl BackupAndRestore {
             crate::Error::with_kind(crate::ErrorKind::Io, format!("{}: backup without an epoch", path.display()))
         })?;
         let iterations: u64 = meta.get("optimizer_iterations").and_then(|e| e.parse().ok()).unwrap_or(0);
+        // Backups written before the generator's state was saved resume with the model's
+        // current generator: the run continues, no longer bit for bit.
+        let rng = match meta.get("rng") {
+            None => None,
+            Some(text) => Some(sinew_tensor::RngState::from_hex(text).ok_or_else(|| {
+                crate::Error::with_kind(
+                    crate::ErrorKind::Io,
+                    format!("{}: the backup's generator state {text:?} is not 112 hex digits", path.display()),
+                )
+            })?),
+        };
+        // Backups without a history restore an empty one.
+        let history = match meta.get("history") {
+            None => History::default(),
+            Some(text) => serde_json::from_str(text).ok().and_then(|v| History::from_json(&v)).ok_or_else(|| {
+                crate::Error::with_kind(
+                    crate::ErrorKind::Io,
+                    format!("{}: the backup's history is unreadable", path.display()),
+                )
+            })?,
+        };
         let (layers, opt) = c.parts();
         crate::saving::restore_state(layers, Some(&mut *opt), &st, &path)?;
         opt.set_iterations(iterations);
+        if let Some(state) = rng {
+            c.model.rng = sinew_tensor::Rng::from_state(&state);
+        }
+        self.restored_history = history.clone();
+        self.logged = history;
         Ok(Some(epoch + 1))
     }
 }
@@ -505,6 +543,8 @@ impl BackupAndRestore {
 impl Callback for BackupAndRestore {
     fn on_train_begin(&mut self, c: &mut Control) {
         self.resumed_at = None;
+        self.restored_history = History::default();
+        self.logged = History::default();
         match self.restore(c) {
             Ok(Some(e)) => {
                 self.resumed_at = Some(e);
@@ -517,11 +557,15 @@ impl Callback for BackupAndRestore {
             }
         }
     }
-    fn on_epoch_end(&mut self, epoch: usize, _logs: &Logs, c: &mut Control) {
+    fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, c: &mut Control) {
+        self.logged.push(epoch, logs);
         let meta = std::collections::HashMap::from([
             ("format".to_string(), "sinew-backup".to_string()),
             ("epoch".to_string(), epoch.to_string()),
             ("optimizer_iterations".to_string(), c.optimizer().iterations().to_string()),
+            // The shuffles and dropout masks of the epochs to come are drawn from it.
+            ("rng".to_string(), c.model.rng.state().to_hex()),
+            ("history".to_string(), self.logged.to_json().to_string()),
         ]);
         let (layers, opt) = c.parts();
         let result = std::fs::create_dir_all(&self.backup_dir)

@@ -298,6 +298,10 @@ impl<'d> Source<'d> {
         match self {
             Source::Tensors { x, y, weights, order, batch_size } => {
                 if shuffle {
+                    // Each epoch's order is a fresh permutation of the rows (as Keras draws
+                    // one), a function of the generator alone: a fit resumed from a backup,
+                    // which restores the generator, shuffles as the uninterrupted one did.
+                    order.iter_mut().enumerate().for_each(|(i, o)| *o = i);
                     rng.shuffle(order);
                 }
                 let (x, y, weights) = (&*x, &*y, &*weights);

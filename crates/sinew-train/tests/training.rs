@@ -346,6 +346,21 @@ fn backup_and_restore_resumes_a_killed_fit_where_it_stopped() {
     assert_eq!(seen.0[0].0, 2);
     assert_eq!(seen.0[0].1, at_kill, "training resumed from the weights saved at the kill");
     assert!(!dir.join("backup.safetensors").exists(), "a finished fit deletes its backup");
+
+    // The backup holds the model's generator too, so the resumed epochs shuffle and drop out
+    // as the uninterrupted run's did: the same final weights, bit for bit.
+    let mut whole = model(14);
+    let h_whole = whole.fit(&x, &y, Fit::new().epochs(5).verbose(0)).unwrap();
+    let bits = |m: &Sequential| -> Vec<Vec<u32>> {
+        m.get_weights().iter().map(|t| t.to_vec_f32().iter().map(|v| v.to_bits()).collect()).collect()
+    };
+    assert_eq!(bits(&fresh), bits(&whole));
+    assert_eq!(h["loss"], h_whole["loss"][2..]);
+    // The epochs before the kill come back from the backup, so the whole run's curves can be drawn.
+    let whole_run = backup.restored_history.then(&h);
+    assert_eq!(whole_run.epoch, vec![0, 1, 2, 3, 4]);
+    assert_eq!(whole_run["loss"], h_whole["loss"]);
+    assert_eq!(whole_run["accuracy"], h_whole["accuracy"]);
 }
 
 #[test]
