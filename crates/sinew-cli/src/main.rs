@@ -6,10 +6,7 @@ mod gan;
 mod output;
 mod predict;
 mod run;
-mod saved;
 mod sources;
-mod spec;
-mod spec_table;
 mod table;
 mod task;
 mod train;
@@ -19,8 +16,11 @@ use clap::{Parser, Subcommand};
 use output::Out;
 use saved::Saved;
 use serde_json::json;
+// The spec reader and the saved preprocessing are the library half of this crate; imported
+// here, they keep their `crate::spec` and `crate::saved` paths in the modules.
 use sinew::data::{read_csv, CsvOptions, FittedPreprocessor};
 use sinew::prelude::*;
+use sinew_cli::{saved, spec};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 

@@ -1,7 +1,7 @@
 //! Crash safety under real kills (issue 18). A real `sinew train` process with
 //! `[fit] backup_and_restore = true` is killed with SIGKILL at random moments 20 times in a row
 //! and restarted each time. Checked after every kill: the backup and the model file, where they
-//! exist, are whole files; the restart resumes no earlier than the epoch in progress at the kill.
+//! exist, are whole files (so is the `ModelCheckpoint` file written every epoch); the restart resumes no earlier than the epoch in progress at the kill.
 //! At the end: the model file is byte-identical to an uninterrupted run's, and the report holds
 //! every epoch.
 
@@ -67,6 +67,10 @@ epochs = {EPOCHS}
 batch_size = 8
 validation_split = 0.2
 backup_and_restore = true
+
+[fit.model_checkpoint]
+monitor = "val_loss"
+save_best_only = false
 "#
     );
     let p = dir.join("kill_test.toml");
@@ -149,6 +153,7 @@ fn twenty_sigkills_lose_at_most_the_epoch_in_progress_and_change_no_bit() {
     let mut moments = Moments(0x5eed_1234_u64);
     let mut lost = vec![];
     let mut killed_in = vec![];
+    let mut checked_files = 0;
     let mut in_progress: Option<usize> = None;
     let mut kills = 0;
     let mut restarts = 0;
@@ -198,15 +203,19 @@ fn twenty_sigkills_lose_at_most_the_epoch_in_progress_and_change_no_bit() {
                 assert!(e + 1 >= p, "kill {kills}: epoch {p} was in progress but the backup holds epoch {e}");
             }
         }
-        let model = out.join("model.sinew");
-        if model.exists() {
-            sinew::train::Model::load(&model)
-                .unwrap_or_else(|e| panic!("kill {kills}: model.sinew is corrupt after a kill: {e}"));
+        for file in ["model.sinew", "checkpoint.sinew"] {
+            let path = out.join(file);
+            if path.exists() {
+                sinew::train::Model::load(&path)
+                    .unwrap_or_else(|e| panic!("kill {kills}: {file} is corrupt after a kill: {e}"));
+                checked_files += 1;
+            }
         }
     }
     eprintln!(
         "{kills} kills over {restarts} starts (start-up {startup_ms} ms, {epoch_ms} ms an epoch); \
-         killed in epochs {killed_in:?}; finished epochs lost per resume: {lost:?}"
+         killed in epochs {killed_in:?}; finished epochs lost per resume: {lost:?}; \
+         {checked_files} model and checkpoint files found after kills, all whole"
     );
     assert!(lost.iter().all(|&l| l == 0), "lost epochs: {lost:?}");
     assert!(!backup.exists(), "the finished run removed its backup");

@@ -2,7 +2,7 @@
 //! CSVs (a shape header line, then rows of features and an integer target).
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::idx::{read_idx_u8, read_maybe_gz};
+use crate::idx::read_idx_u8;
 use sinew_tensor::Tensor;
 use std::path::{Path, PathBuf};
 
@@ -93,7 +93,7 @@ pub fn load_mnist(dir: &Path) -> Result<Mnist> {
 /// is `n_samples,n_features,class names...`, then `n_samples` rows of features and a class id.
 /// Returns features `[n, d]` and targets `[n]`.
 pub fn load_sklearn_csv(path: &Path) -> Result<(Tensor, Tensor)> {
-    let raw = read_maybe_gz(path)?;
+    let raw = crate::csv_stream::read_text_bounded(path)?;
     let text = String::from_utf8(raw).map_err(|_| Error::format(path, "not UTF-8 text"))?;
     let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
     let (_, header) = lines.next().ok_or_else(|| Error::format(path, "empty file"))?;
@@ -105,7 +105,9 @@ pub fn load_sklearn_csv(path: &Path) -> Result<(Tensor, Tensor)> {
         return Err(Error::format(path, format!("line 1: expected `n_samples,n_features,...`, got {header:?}")));
     }
     let (n, d) = (parse_usize(h[0], "n_samples")?, parse_usize(h[1], "n_features")?);
-    let (mut x, mut y) = (Vec::with_capacity(n * d), Vec::with_capacity(n));
+    // The header's counts are claims: room is taken for what the file can hold, at most.
+    let (mut x, mut y) =
+        (Vec::with_capacity(n.saturating_mul(d).min(text.len())), Vec::with_capacity(n.min(text.len())));
     for (i, line) in lines {
         let vals: Vec<&str> = line.split(',').collect();
         if vals.len() != d + 1 {

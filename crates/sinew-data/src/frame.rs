@@ -9,7 +9,6 @@
 
 use crate::encoding::{HandleUnknown, OneHotEncoder};
 use crate::error::{Error, Result};
-use crate::idx::read_maybe_gz;
 use polars::prelude::*;
 use sinew_tensor::Tensor;
 use std::io::Cursor;
@@ -152,7 +151,7 @@ fn clean_and_check(raw: &[u8], sep: u8, expected: Option<usize>, path: &Path) ->
 /// wrong number of fields, an unclosed quote, or text in a column listed in `options.numeric`.
 pub fn read_csv(path: impl AsRef<Path>, options: &CsvOptions) -> Result<DataFrame> {
     let path = path.as_ref();
-    let raw = read_maybe_gz(path)?;
+    let raw = crate::csv_stream::read_text_bounded(path)?;
     let expected = options.column_names.as_ref().filter(|_| !options.has_header).map(Vec::len);
     let cleaned = clean_and_check(&raw, options.separator, expected, path)?;
     let data_lines = &cleaned.lines[usize::from(options.has_header).min(cleaned.lines.len())..];

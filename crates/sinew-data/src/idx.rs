@@ -24,7 +24,7 @@ pub fn max_input_bytes() -> u64 {
     std::env::var("SINEW_MAX_INPUT_BYTES").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(DEFAULT_MAX_INPUT_BYTES)
 }
 
-fn too_large(path: &Path, what: &str, limit: u64) -> Error {
+pub(crate) fn too_large(path: &Path, what: &str, limit: u64) -> Error {
     Error::format(
         path,
         format!("{what} past the limit of {limit} bytes on a data file's decompressed size (set SINEW_MAX_INPUT_BYTES to raise it)"),
@@ -32,7 +32,7 @@ fn too_large(path: &Path, what: &str, limit: u64) -> Error {
 }
 
 /// The file as a byte stream, gunzipped when it starts with the gzip magic.
-fn open_maybe_gz(path: &Path) -> Result<Box<dyn Read>> {
+pub(crate) fn open_maybe_gz(path: &Path) -> Result<Box<dyn Read + Send>> {
     use std::io::{BufRead, BufReader};
     let mut f = BufReader::new(std::fs::File::open(path).map_err(|e| Error::io(path, e))?);
     let gz = f.fill_buf().map_err(|e| Error::io(path, e))?.starts_with(&[0x1f, 0x8b]);
@@ -59,13 +59,12 @@ fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>> {
 
 /// The first line of a text file, gzip-compressed or not, reading no further than it (for a
 /// header). Without its line ending; an empty file gives an empty line.
+/// A first line longer than `max_line_bytes` is refused once it passes the limit.
 pub fn read_first_line(path: &Path) -> Result<String> {
-    use std::io::{BufRead, BufReader};
+    let mut lines = crate::csv_stream::BoundedLines::open(path, crate::csv_stream::max_line_bytes())?;
     let mut line = Vec::new();
-    let read = BufReader::new(open_maybe_gz(path)?).read_until(b'\n', &mut line);
-    read.map_err(|e| Error::format(path, format!("cannot read the first line: {e}")))?;
-    let line = String::from_utf8(line).map_err(|_| Error::format(path, "line 1 is not UTF-8 text"))?;
-    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+    lines.next_into(&mut line)?;
+    String::from_utf8(line).map_err(|_| Error::format(path, "line 1 is not UTF-8 text"))
 }
 
 /// Parses an IDX file of u8 values, checking the magic and that the payload fills the dims. The
@@ -79,7 +78,7 @@ fn read_idx_bounded(path: &Path, limit: u64) -> Result<IdxU8> {
     let mut r = open_maybe_gz(path)?;
     let mut head = Vec::with_capacity(4 + 4 * 255);
     // The magic, then as many dimensions as it declares.
-    let fill = |r: &mut Box<dyn Read>, head: &mut Vec<u8>, upto: usize| -> Result<()> {
+    let fill = |r: &mut Box<dyn Read + Send>, head: &mut Vec<u8>, upto: usize| -> Result<()> {
         let need = upto.saturating_sub(head.len()) as u64;
         r.take(need).read_to_end(head).map_err(|e| Error::format(path, format!("corrupt gzip data: {e}")))?;
         Ok(())

@@ -99,6 +99,9 @@ fn columns(what: &str, x: &Tensor) -> Result<(usize, usize, Vec<f64>)> {
         return Err(Error::invalid(format!("{what}: expected [samples, features], got shape {:?}", x.dims())));
     }
     let (n, d) = (x.dims()[0], x.dims()[1]);
+    if d == 0 {
+        return Err(Error::invalid(format!("{what}: no feature columns (shape {:?})", x.dims())));
+    }
     let v = x.to_vec_f64();
     if let Some(i) = v.iter().position(|v| !v.is_finite()) {
         return Err(Error::invalid(format!(

@@ -129,6 +129,14 @@ fn bad_inputs_are_errors_that_name_the_problem() {
         "MinMaxScaler.transform: fitted on 2 features, got shape [3, 3]"
     );
     assert!(MinMaxScaler::from_json(&serde_json::json!({"data_min": [0.0]})).is_err());
+    // Found by the csv fuzz target: a table without numeric columns reached the scalers, which
+    // panicked splitting rows of zero width.
+    for e in [
+        StandardScaler::fit(&Tensor::zeros([3, 0])).unwrap_err(),
+        MinMaxScaler::fit(&Tensor::zeros([3, 0])).unwrap_err(),
+    ] {
+        assert!(e.message.ends_with("no feature columns (shape [3, 0])"), "{}", e.message);
+    }
 }
 
 #[test]

@@ -55,6 +55,18 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Reads and parses a safetensors file, with the file named in every error.
 fn read(path: &Path) -> Result<(Vec<u8>, HashMap<String, String>)> {
+    // Bounded like a data file: a model file is outside input too.
+    let limit = sinew_data::max_input_bytes();
+    let len = std::fs::metadata(path).map_err(|e| io(path, "cannot read", e))?.len();
+    if len > limit {
+        return Err(io(
+            path,
+            "too large",
+            format!(
+                "{len} bytes, past the limit of {limit} bytes on an input file (set SINEW_MAX_INPUT_BYTES to raise it)"
+            ),
+        ));
+    }
     let bytes = std::fs::read(path).map_err(|e| io(path, "cannot read", e))?;
     let (_, meta) = SafeTensors::read_metadata(&bytes)
         .map_err(|e| io(path, "not a valid model file (corrupt or truncated safetensors)", format!("{e:?}")))?;

@@ -1,0 +1,7 @@
+//! What the `sinew` binary shares with other crates: the spec reader (`spec::parse`, which the
+//! fuzz targets drive) and `saved`, what a model file keeps for `predict`. The commands
+//! themselves live in the binary (`main.rs` and its modules).
+
+pub mod saved;
+pub mod spec;
+mod spec_table;
