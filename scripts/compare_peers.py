@@ -9,6 +9,14 @@ Usage, from the repository root, after `cargo build --release -p sinew-bench`
 NAME limits the train workloads to those whose sinew name starts with it (b1, b2, b3, b4, b5, b6, b7, b8).
 With SINEW_BASE=/path/to/an/older/sinew-bench, that binary runs in every round too (column
 "base"), so a change is measured before and after beside the peers in one session.
+
+With SINEW_ISA=avx2 (on an AVX-512 machine), sinew runs its AVX2 path and the peers are held to
+AVX2 too: ATEN_CPU_CAPABILITY=avx2 for PyTorch's kernels, ONEDNN_MAX_CPU_ISA=AVX2 for oneDNN
+(PyTorch and TensorFlow) and MKL_ENABLE_INSTRUCTIONS=AVX2 for MKL.
+
+In train mode the table ends with sinew's roofline: the GEMM GFLOP of one step (counted by the
+engine), the GFLOPS achieved and their share of the peak sinew-bench measured at start (an
+FMA-throughput probe on the threads in use, on the path in use).
 """
 import json, os, statistics, subprocess, sys
 
@@ -24,8 +32,14 @@ ONLY = sys.argv[3:]
 TRAIN = {k: v for k, v in TRAIN.items() if not ONLY or any(k.startswith(o) for o in ONLY)}
 
 
+PEER_ENV = dict(os.environ)
+if os.environ.get("SINEW_ISA") == "avx2":
+    PEER_ENV.update(ATEN_CPU_CAPABILITY="avx2", ONEDNN_MAX_CPU_ISA="AVX2", DNNL_MAX_CPU_ISA="AVX2",
+                    MKL_ENABLE_INSTRUCTIONS="AVX2")
+
+
 def lines(cmd, cwd=None):
-    out = subprocess.run(cmd, cwd=cwd, check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(cmd, cwd=cwd, check=True, capture_output=True, text=True, env=PEER_ENV).stdout
     return [json.loads(l) for l in out.splitlines() if l.strip().startswith("{")]
 
 
@@ -76,7 +90,15 @@ def cpu():
     return f"{model}, {os.cpu_count()} CPUs, {isa}"
 
 
-print(f"Machine: {cpu()}; {ROUNDS} alternating rounds.\n")
+machine = runs.pop(("sinew", "machine"), [])
+runs.pop(("base", "machine"), None)
+peak = ""
+if machine:
+    peaks = [r["peak_gflops"] for r in machine]
+    peak = (f"; sinew's path {machine[0]['isa']} (widest {machine[0]['widest_isa']}), {machine[0]['threads']} threads, "
+            f"measured peak {statistics.median(peaks):.1f} GFLOPS ({min(peaks):.1f}–{max(peaks):.1f})")
+iso = "; peers held to AVX2" if os.environ.get("SINEW_ISA") == "avx2" else ""
+print(f"Machine: {cpu()}; {ROUNDS} alternating rounds{peak}{iso}.\n")
 names = sorted({n for (_, n) in runs})
 fws = (["base"] if BASE else []) + ["sinew", "torch"] + (["keras"] if MODE == "train" else [])
 peer_fws = [f for f in fws if f not in ("base", "sinew")]
@@ -97,3 +119,14 @@ for n in names:
     best = (max if higher_better else min)(peers) if peers else None
     ratios = [f"{vals[f][0] / best:.2f}" if best and f in vals else "–" for f in (["base"] if BASE else []) + ["sinew"]]
     print(f"| {n} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+
+roof = [n for n in names if runs.get(("sinew", n)) and "pct_of_peak" in runs[("sinew", n)][0]]
+if roof:
+    print("\n| benchmark | sinew GFLOP a step (GEMM) | sinew GFLOPS (median; range) | % of measured peak (median; range) |")
+    print("|---|---|---|---|")
+    for n in roof:
+        rs = runs[("sinew", n)]
+        g = [r["achieved_gflops"] for r in rs]
+        p = [r["pct_of_peak"] for r in rs]
+        print(f"| {n} | {rs[0]['gflop_per_step']:.4f} | {statistics.median(g):.1f} ({min(g):.1f}–{max(g):.1f}) "
+              f"| {statistics.median(p):.1f} ({min(p):.1f}–{max(p):.1f}) |")

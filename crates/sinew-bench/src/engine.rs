@@ -1,9 +1,10 @@
 //! Engine micro-benchmarks, matching `../shared/bench/peers/bench_torch_engine.py`.
 
-use crate::timing::{emit, time_it};
+use crate::timing::{emit, roofline, time_it};
 use sinew_tensor::{no_grad, Conv2dOpts, ConvTranspose2dOpts, Rng, Tensor};
 
 pub fn run(json: bool) {
+    crate::timing::emit_machine(json);
     let mut rng = Rng::seed(0);
     for &(m, k, n) in &[(256usize, 784usize, 256usize), (64, 1024, 3072), (1024, 1024, 1024)] {
         // `matmul` as PyTorch's `torch.mm` is timed: the product into a fresh (here pooled) buffer.
@@ -22,7 +23,12 @@ pub fn run(json: bool) {
         emit(
             json,
             &format!("sgemm_{m}x{k}x{n}"),
-            &[("ms", t.median_ms), ("gflops", flop / (t.median_ms * 1e6)), ("gflops_best", flop / (t.best_ms * 1e6))],
+            &[
+                ("ms", t.median_ms),
+                ("gflops", flop / (t.median_ms * 1e6)),
+                ("gflops_best", flop / (t.best_ms * 1e6)),
+                ("pct_of_peak", 100.0 * flop / (t.median_ms * 1e6) / crate::timing::machine().peak_gflops),
+            ],
         );
     }
 
@@ -55,7 +61,9 @@ pub fn run(json: bool) {
         5,
         3,
     );
-    emit(json, "conv2d_fwd_bwd_32x1x28x28_k32x4x4", &[("ms", t.median_ms)]);
+    let mut fields = vec![("ms", t.median_ms)];
+    fields.extend(roofline(&t));
+    emit(json, "conv2d_fwd_bwd_32x1x28x28_k32x4x4", &fields);
 
     // conv_transpose2d forward+backward: input 32x64x7x7 -> 32 filters 4x4, stride 2, padding 1.
     let xt = Tensor::rand_normal([32, 7, 7, 64], 0.0, 1.0, &mut rng).with_grad();
@@ -70,5 +78,7 @@ pub fn run(json: bool) {
         5,
         3,
     );
-    emit(json, "conv_transpose2d_fwd_bwd_32x64x7x7_k32x4x4_s2p1", &[("ms", t.median_ms)]);
+    let mut fields = vec![("ms", t.median_ms)];
+    fields.extend(roofline(&t));
+    emit(json, "conv_transpose2d_fwd_bwd_32x64x7x7_k32x4x4_s2p1", &fields);
 }

@@ -2,7 +2,7 @@
 //! `../shared/bench/peers/bench_torch.py` (same shapes, seeded synthetic data, one fixed batch
 //! stepped repeatedly, 3 warm-up steps, median of 3 timed blocks).
 
-use crate::timing::{emit, time_it};
+use crate::timing::{emit, roofline, time_it, Timing};
 use sinew_nn::{
     Activation, BatchNormalization, Conv2D, Conv2DTranspose, Dense, Dropout, Embedding, Flatten, Loss, MaxPooling2D,
     Padding, Reshape, Sampling, SparseCategoricalCrossentropy, GRU, LSTM,
@@ -10,6 +10,13 @@ use sinew_nn::{
 use sinew_optim::Optimizer;
 use sinew_tensor::{Rng, Tensor};
 use sinew_train::{Functional, Sequential};
+
+/// A training workload's record: milliseconds a step and its roofline.
+fn step(json: bool, name: &str, t: &Timing) {
+    let mut fields = vec![("ms_per_step", t.median_ms)];
+    fields.extend(roofline(t));
+    emit(json, name, &fields);
+}
 
 fn dense(units: usize, act: Activation) -> Dense {
     Dense::new(units).activation(act)
@@ -26,7 +33,7 @@ fn b1(json: bool, rng: &mut Rng) {
     m.add(dense(19, Activation::Relu)).add(dense(1, Activation::Sigmoid));
     m.compile(Optimizer::adam(1e-3), "binary_crossentropy", &[]).expect("b1 compiles");
     let t = time_it(|| drop(m.train_on_batch(&x, &y).unwrap()), 500, 3, 3);
-    emit(json, "b1_tabular_mlp", &[("ms_per_step", t.median_ms)]);
+    step(json, "b1_tabular_mlp", &t);
 }
 
 /// b5_dense_autoencoder: 784→400→200→100→50→25→50→100→200→400→784, relu then sigmoid, BCE,
@@ -42,7 +49,7 @@ fn b5(json: bool, rng: &mut Rng) {
     m.add(dense(784, Activation::Sigmoid));
     m.compile(Optimizer::sgd(1.5), "binary_crossentropy", &[]).expect("b5 compiles");
     let t = time_it(|| drop(m.train_on_batch(&x, &x).unwrap()), 300, 3, 3);
-    emit(json, "b5_dense_autoencoder", &[("ms_per_step", t.median_ms)]);
+    step(json, "b5_dense_autoencoder", &t);
 }
 
 /// The notes' MNIST CNN: Conv2D(32, 4x4, relu) -> MaxPooling2D(2) -> Flatten -> Dense(128, relu)
@@ -67,7 +74,7 @@ fn b2(json: bool, rng: &mut Rng, batch: usize) {
     let mut m = mnist_cnn();
     let n = if batch == 32 { 200 } else { 60 };
     let t = time_it(|| drop(m.train_on_batch(&x, &y).unwrap()), n, 3, 3);
-    emit(json, &format!("b2_mnist_cnn_b{batch}"), &[("ms_per_step", t.median_ms)]);
+    step(json, &format!("b2_mnist_cnn_b{batch}"), &t);
 }
 
 /// b6_cnn_predict: [`mnist_cnn`] inference on a batch of 1024 images, in images per second.
@@ -75,7 +82,9 @@ fn b6(json: bool, rng: &mut Rng) {
     let x = Tensor::rand_uniform([1024, 28, 28, 1], 0.0, 1.0, rng);
     let mut m = mnist_cnn();
     let t = time_it(|| drop(m.predict_on_batch(&x).unwrap()), 20, 3, 3);
-    emit(json, "b6_cnn_predict", &[("images_per_s", 1024.0 * 1000.0 / t.median_ms), ("ms_per_batch", t.median_ms)]);
+    let mut fields = vec![("images_per_s", 1024.0 * 1000.0 / t.median_ms), ("ms_per_batch", t.median_ms)];
+    fields.extend(roofline(&t));
+    emit(json, "b6_cnn_predict", &fields);
 }
 
 /// b3_lstm_timeseries: LSTM(100) over 12 steps of 1 feature -> Dense(1), MSE, Adam, batch 1;
@@ -97,7 +106,7 @@ fn b3(json: bool, rng: &mut Rng) {
         3,
         3,
     );
-    emit(json, "b3_lstm_timeseries", &[("ms_per_step", t.median_ms)]);
+    step(json, "b3_lstm_timeseries", &t);
 }
 
 /// b4_char_gru_{units}: Embedding(84, 64) -> GRU(units, return_sequences) -> Dense(84) logits,
@@ -112,7 +121,7 @@ fn b4(json: bool, rng: &mut Rng, units: usize) {
     m.compile(Optimizer::adam(1e-3), loss, &[]).expect("b4 compiles");
     let n = if units == 1024 { 5 } else { 15 };
     let t = time_it(|| drop(m.train_on_batch(&x, &y).unwrap()), n, 3, 3);
-    emit(json, &format!("b4_char_gru_{units}"), &[("ms_per_step", t.median_ms)]);
+    step(json, &format!("b4_char_gru_{units}"), &t);
 }
 
 /// b7_dcgan_step: the notes' DCGAN step on 28x28 (see the peers' README): the discriminator
@@ -156,7 +165,7 @@ fn b7(json: bool, rng: &mut Rng) {
         3,
         3,
     );
-    emit(json, "b7_dcgan_step", &[("ms_per_step", t.median_ms)]);
+    step(json, "b7_dcgan_step", &t);
 }
 
 /// b8_vae_step: the dense VAE 784 -> 512 relu -> (z_mean, z_log_var) 2 -> `Sampling` -> 512
@@ -183,11 +192,12 @@ fn b8(json: bool, rng: &mut Rng) {
     vae.set_loss_weights(&[784.0]).expect("one output");
     let x = Tensor::rand_uniform([128, 784], 0.0, 1.0, rng);
     let t = time_it(|| drop(vae.train_on_batch(&x, &x).unwrap()), 200, 3, 3);
-    emit(json, "b8_vae_step", &[("ms_per_step", t.median_ms)]);
+    step(json, "b8_vae_step", &t);
 }
 
 /// Runs the workloads whose names start with one of `only` (all when empty).
 pub fn run(json: bool, only: &[&str]) {
+    crate::timing::emit_machine(json);
     let mut rng = Rng::seed(0);
     let want = |n: &str| only.is_empty() || only.iter().any(|o| n.starts_with(o));
     if want("b1") {

@@ -67,3 +67,26 @@ pub fn threads_here() -> usize {
 /// the x86-64 baseline: how elementwise loops outside the engine (optimizer update rules) get
 /// the engine's vector width. See ARCHITECTURE.md, "Elementwise loops are vectorised on purpose".
 pub use crate::kernels::simd::vectorized;
+
+/// The instruction-set path in use (`"avx512"`, `"avx2"` or `"baseline"`), the CPU's widest,
+/// every path it can run, and the switch between them (`SINEW_ISA` at start). Elementwise
+/// loops and GEMM follow the same path.
+pub use crate::kernels::simd::{
+    available_levels as isa_paths, detected_level as widest_isa, level as isa, set_level as set_isa,
+};
+
+/// The measured peak f32 GFLOPS of `threads` threads on the path in use (an FMA-throughput probe).
+pub use crate::kernels::peak::peak_gflops;
+
+static GEMM_FLOPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Floating-point operations done by GEMM since the process started: `2·m·n·k` for each
+/// product, forward and backward (convolutions and recurrent steps run as GEMMs, so they count;
+/// elementwise work does not). The difference across a training step is the step's FLOPs.
+pub fn gemm_flops() -> u64 {
+    GEMM_FLOPS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+pub(crate) fn count_gemm_flops(flops: u64) {
+    GEMM_FLOPS.fetch_add(flops, std::sync::atomic::Ordering::Relaxed);
+}

@@ -57,6 +57,7 @@ pub fn gemm<T: Float>(dst: &mut [T], dst_rs: usize, a: MatRef<'_, T>, b: MatRef<
         "gemm: dst of {} too small for {m}x{n} (row stride {dst_rs})",
         dst.len()
     );
+    crate::runtime::count_gemm_flops(2 * (m * n * k) as u64);
     if k == 0 {
         if !accumulate {
             for r in 0..m {
@@ -161,11 +162,100 @@ unsafe fn raw_gemm<T: Float>(
         }};
     }
     if TypeId::of::<T>() == TypeId::of::<f32>() {
+        #[cfg(target_arch = "x86_64")]
+        if super::simd::probe() < 2 {
+            let (lhs, rhs) = (a.data.as_ptr() as *const f32, b.data.as_ptr() as *const f32);
+            let operands = (lhs, a.cs as isize, a.rs as isize, rhs, b.cs as isize, b.rs as isize);
+            // SAFETY: T is f32 (checked by TypeId), so the casts are identity casts; the caller
+            // guarantees the bounds and the absence of aliasing; probe() < 2 is a path the CPU has.
+            return unsafe {
+                forced_f32(super::simd::probe(), dst as *mut f32, dst_rs, (m, n, k), operands, accumulate, par)
+            };
+        }
         call!(f32)
     } else if TypeId::of::<T>() == TypeId::of::<f64>() {
         call!(f64)
     } else {
         unreachable!("Float is implemented for f32 and f64 only")
+    }
+}
+
+/// The `gemm` crate's f32 kernels for a path below its own choice: the crate always takes the
+/// widest path the CPU has, so for `SINEW_ISA=avx2` (or `baseline`) its AVX2+FMA (or scalar)
+/// micro-kernels are driven here through its generic driver, `gemm_basic_generic`, exactly as
+/// its own dispatch would call them on a CPU without AVX-512. The operands are first oriented as
+/// `gemm::gemm` does: its micro-kernels want a column-major destination, and ours is row-major,
+/// so the product is computed as `dstᵀ = bᵀ · aᵀ`. (Pinned to gemm 0.19, whose driver this is.)
+///
+/// # Safety
+/// As [`raw_gemm`], for `lhs` (`m x k`) and `rhs` (`k x n`) given as pointers and strides;
+/// `level` is 0 or 1 and the CPU has that path.
+#[cfg(target_arch = "x86_64")]
+unsafe fn forced_f32(
+    level: u8,
+    dst: *mut f32,
+    dst_rs: usize,
+    (m, n, k): (usize, usize, usize),
+    (lhs, lhs_cs, lhs_rs, rhs, rhs_cs, rhs_rs): (*const f32, isize, isize, *const f32, isize, isize),
+    accumulate: bool,
+    par: gemm::Parallelism,
+) {
+    let (dst_cs, dst_rs) = (1isize, dst_rs as isize);
+    // gemm::gemm transposes when the destination's columns are closer together than its rows.
+    let (m, n, dst_cs, dst_rs, lhs, lhs_cs, lhs_rs, rhs, rhs_cs, rhs_rs) = if dst_cs < dst_rs {
+        (n, m, dst_rs, dst_cs, rhs, rhs_rs, rhs_cs, lhs, lhs_rs, lhs_cs)
+    } else {
+        (m, n, dst_cs, dst_rs, lhs, lhs_cs, lhs_rs, rhs, rhs_cs, rhs_rs)
+    };
+    let alpha = if accumulate { 1.0 } else { 0.0 };
+    macro_rules! drive {
+        ($simd:ty, $n:expr, $($kernels:ident)::+) => {{
+            use $($kernels)::+ as uk;
+            // SAFETY: the caller guarantees the bounds and the path; the orientation above is
+            // gemm::gemm's own.
+            unsafe {
+                gemm_common::gemm::gemm_basic_generic::<
+                    _,
+                    f32,
+                    $n,
+                    { uk::MR_DIV_N * $n },
+                    { uk::NR },
+                    { uk::MR_DIV_N },
+                    { uk::H_M },
+                    { uk::H_N },
+                >(
+                    <$simd as gemm_common::simd::MixedSimd<f32, f32, f32, f32>>::try_new()
+                        .expect("the CPU has the forced path (checked by simd::set_level and the probe)"),
+                    m,
+                    n,
+                    k,
+                    dst,
+                    dst_cs,
+                    dst_rs,
+                    accumulate,
+                    lhs,
+                    lhs_cs,
+                    lhs_rs,
+                    rhs,
+                    rhs_cs,
+                    rhs_rs,
+                    alpha,
+                    1.0,
+                    false,
+                    false,
+                    false,
+                    |x, y, z| x * y + z,
+                    &uk::UKR,
+                    &uk::H_UKR,
+                    false,
+                    par,
+                )
+            }
+        }};
+    }
+    match level {
+        1 => drive!(gemm_common::simd::V3, 8, gemm_f32::microkernel::fma::f32),
+        _ => drive!(gemm_common::simd::Scalar, 1, gemm_f32::microkernel::scalar::f32),
     }
 }
 

@@ -9,6 +9,7 @@ pub mod conv;
 pub mod conv_fused;
 pub mod gemm;
 pub mod math;
+pub mod peak;
 pub mod pool;
 pub mod recurrent;
 pub(crate) mod recurrent_cells;
