@@ -2,7 +2,7 @@
 //! cross-entropy, EarlyStopping on val_loss with patience 2, on the scikit-learn breast-cancer
 //! data scaled to [0, 1] (a min-max scaler fitted on the training split). Early stopping watches a
 //! validation split taken from the training data, so the test split is touched only by the final
-//! evaluation. Over model seeds 1-5 it reaches 93.7-97.2% test accuracy (mean 95.9%), each run in
+//! evaluation. Over model seeds 1-5 it reaches 93.0-97.2% test accuracy (mean 95.4%, measured 2026-12-07), each run in
 //! well under a second; the accuracy check uses that mean, because early stopping with patience 2
 //! makes single runs noisy.
 //!

@@ -7,8 +7,8 @@
 //! Evaluation: the test images with Gaussian noise of the same strength added (clipped to
 //! [0, 1]), scored by their binary cross-entropy against the clean images, denoised and as they
 //! are. A grid of noisy, denoised and clean test digits is saved. The full run (60,000 images,
-//! 10 epochs, about 46 s on 2 cores, measured 2026-12-07) scores 0.0992 denoised against 0.1841
-//! for the noisy input; the shortened run in the test (24,000 images, 5 epochs) 0.1239 against
+//! 10 epochs, about 46 s on 2 cores, measured 2026-12-07) scores 0.1003 denoised against 0.1841
+//! for the noisy input; the shortened run in the test (24,000 images, 5 epochs) 0.1244 against
 //! 0.1822, on 2,000 test images whose clean BCE floor is 0.0571.
 //!
 //! Data: `../shared/data/mnist`. Run: `cargo run --release --example denoising_autoencoder`
