@@ -6,6 +6,7 @@
 
 pub mod datasets;
 
+pub use sinew_classic as classic;
 pub use sinew_data as data;
 pub use sinew_nn as nn;
 pub use sinew_optim as optim;
