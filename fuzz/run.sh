@@ -18,8 +18,11 @@ build() {
   # The workspace's own crates are compiled with coverage instrumentation (fuzz/instrument.sh)
   # and, through a profile setting only this build has, into their own artifacts: the test
   # build's copies are left alone, and dependencies (polars among them) are shared with it.
-  local config=()
-  for c in sinew-tensor sinew-nn sinew-optim sinew-train sinew-data sinew-report sinew sinew-cli sinew-fuzz; do
+  # The setting goes to every workspace member, as `cargo metadata` lists them.
+  local config=() members
+  members=$(cargo metadata --no-deps --format-version 1 |
+    python3 -c 'import json, sys; print("\n".join(p["name"] for p in json.load(sys.stdin)["packages"]))')
+  for c in $members; do
     config+=(--config "profile.dev.package.$c.codegen-units=16")
   done
   RUSTC_WORKSPACE_WRAPPER="$PWD/fuzz/instrument.sh" cargo build -p sinew-fuzz --bins "${config[@]}"
