@@ -291,6 +291,46 @@ impl Som {
         Ok(errors as f64 / n as f64)
     }
 
+    /// MiniSom `distance_map` (the U-matrix): for each neuron, the distances from its weights
+    /// to its neighbours' (8 on a rectangular grid, 6 on a hexagonal one), summed or averaged
+    /// (`mean`), then divided by the largest cell. `x · y` values in grid order.
+    pub fn distance_map(&self, mean: bool) -> Vec<f64> {
+        const RECT: [(i64, i64); 8] = [(0, -1), (-1, -1), (-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1)];
+        // MiniSom's hexagonal neighbours: one set for odd columns of y, one for even.
+        const HEX_ODD: [(i64, i64); 6] = [(1, 1), (1, 0), (1, -1), (0, -1), (-1, 0), (0, 1)];
+        const HEX_EVEN: [(i64, i64); 6] = [(0, 1), (1, 0), (0, -1), (-1, -1), (-1, 0), (-1, 1)];
+        let (x, y, dim) = (self.x as i64, self.y as i64, self.dim);
+        let w = |i: i64, j: i64| &self.weights[(i * y + j) as usize * dim..(i * y + j + 1) as usize * dim];
+        let mut um: Vec<f64> = (0..self.x * self.y)
+            .map(|k| {
+                let (i, j) = ((k / self.y) as i64, (k % self.y) as i64);
+                let steps: &[(i64, i64)] = match self.opts.topology {
+                    Topology::Rectangular => &RECT,
+                    Topology::Hexagonal if j % 2 == 0 => &HEX_EVEN,
+                    Topology::Hexagonal => &HEX_ODD,
+                };
+                let ds: Vec<f64> = steps
+                    .iter()
+                    .filter(|(di, dj)| (0..x).contains(&(i + di)) && (0..y).contains(&(j + dj)))
+                    .map(|(di, dj)| {
+                        w(i, j).iter().zip(w(i + di, j + dj)).map(|(a, b)| (a - b) * (a - b)).sum::<f64>().sqrt()
+                    })
+                    .collect();
+                let sum: f64 = ds.iter().sum();
+                if mean && !ds.is_empty() {
+                    sum / ds.len() as f64
+                } else {
+                    sum
+                }
+            })
+            .collect();
+        let max = um.iter().cloned().fold(0.0, f64::max);
+        if max > 0.0 {
+            um.iter_mut().for_each(|v| *v /= max);
+        }
+        um
+    }
+
     /// MiniSom `activation_response`: how many samples each neuron wins (the hit map), `x · y`
     /// counts in grid order.
     pub fn activation_response(&self, data: &Tensor) -> Result<Vec<usize>> {

@@ -2,7 +2,8 @@
 //! by `tests/fixtures/gen/gen_minisom.py`): standardised iris, a 7x6 map started from the same
 //! weights as MiniSom's `random_weights_init`, trained on the samples in turn. Three cases: a
 //! rectangular grid with a Gaussian neighbourhood, a hexagonal grid, and a bubble
-//! neighbourhood. The final weights, the quantisation error and the topographic error match.
+//! neighbourhood. The final weights, the quantisation error, the U-matrix (summed and averaged)
+//! and the topographic error match.
 
 use serde_json::Value;
 use sinew_classic::{Neighborhood, Som, SomOptions, Topology};
@@ -42,6 +43,11 @@ fn the_map_matches_minisom_on_iris() {
         let qe = som.quantization_error(&data).unwrap();
         let want_qe = case["quantization_error"].as_f64().unwrap();
         assert!((qe - want_qe).abs() < 1e-9, "{name}: quantization error {qe} against {want_qe}");
+        for (mean, key) in [(false, "distance_map_sum"), (true, "distance_map_mean")] {
+            for (k, (a, b)) in som.distance_map(mean).iter().zip(floats(&case[key])).enumerate() {
+                assert!((a - b).abs() < 1e-9, "{name}: {key}[{k}]: {a} against MiniSom's {b}");
+            }
+        }
         if let Some(te) = case.get("topographic_error").and_then(Value::as_f64) {
             assert_eq!(som.topographic_error(&data).unwrap(), te, "{name}: topographic error");
         }
