@@ -195,6 +195,23 @@ fn b8(json: bool, rng: &mut Rng) {
     step(json, "b8_vae_step", &t);
 }
 
+/// b11_som: a 20x20 self-organizing map over 784-dimensional inputs, sigma 3, learning rate
+/// 0.5, 5,000 single-sample updates in random order from 10,000 uniform samples (the peers'
+/// `bench_classic.py b11`, MiniSom's `train_random`), in samples per second.
+fn b11(json: bool, rng: &mut Rng) {
+    let x = Tensor::rand_uniform([10_000, 784], 0.0, 1.0, rng).to_dtype(sinew_tensor::DType::F64);
+    let opts = sinew_classic::SomOptions::new().sigma(3.0).learning_rate(0.5).seed(0);
+    let mut som = sinew_classic::Som::new(20, 20, 784, opts).expect("b11 builds");
+    som.random_weights_init(&x).expect("b11 initialises");
+    let n = 5_000;
+    let t = time_it(|| som.train(&x, n, true).expect("b11 trains"), 1, 3, 1);
+    emit(
+        json,
+        "b11_som",
+        &[("samples_per_s", n as f64 * 1e3 / t.median_ms), ("ms_per_sample", t.median_ms / n as f64)],
+    );
+}
+
 /// Runs the workloads whose names start with one of `only` (all when empty).
 pub fn run(json: bool, only: &[&str]) {
     crate::timing::emit_machine(json);
@@ -229,5 +246,8 @@ pub fn run(json: bool, only: &[&str]) {
     }
     if want("b8") {
         b8(json, &mut rng);
+    }
+    if want("b11") {
+        b11(json, &mut rng);
     }
 }
