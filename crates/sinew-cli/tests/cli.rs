@@ -2,23 +2,15 @@
 //! field, suggestion, exit code 2), output hygiene (`--quiet`, `--json`), evaluate/predict through
 //! the saved preprocessing, and rebuilding a report.
 
+mod common;
+
+use common::{repo, tmp};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn sinew(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sinew")).args(args).current_dir(repo()).output().expect("run sinew")
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("sinew-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }
 
 fn stdout_json(o: &Output) -> Value {

@@ -5,23 +5,15 @@
 //! At the end: the model file is byte-identical to an uninterrupted run's, and the report holds
 //! every epoch.
 
+mod common;
+
+use common::{repo, tmp};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const EPOCHS: usize = 40;
 const KILLS: usize = 20;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("sinew-kills-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 /// The breast-cancer MLP, wide enough that an epoch takes tens of milliseconds, with dropout
 /// (random masks) and shuffling (a random order per epoch), so a resume that restored the

@@ -235,6 +235,7 @@ pub fn csv_dataset(path: impl AsRef<Path>, options: &CsvDatasetOptions) -> Resul
         done: false,
         features: features.clone(),
         label,
+        buf: Vec::new(),
     }))
 }
 
@@ -249,19 +250,27 @@ struct Rows {
     done: bool,
     features: Vec<usize>,
     label: Option<usize>,
+    buf: Vec<u8>,
 }
 
 impl Rows {
     fn next_row(&mut self) -> Result<Option<Element>> {
+        // One buffer serves every line of the pass.
+        let mut buf = std::mem::take(&mut self.buf);
+        let row = self.row_from(&mut buf);
+        self.buf = buf;
+        row
+    }
+
+    fn row_from(&mut self, buf: &mut Vec<u8>) -> Result<Option<Element>> {
         if self.lines.is_none() {
             let mut l = BoundedLines::open(&self.path, self.limit)?;
-            l.next_into(&mut Vec::new())?;
+            l.next_into(buf)?;
             self.lines = Some(l);
         }
         let lines = self.lines.as_mut().expect("opened above");
-        let mut buf = Vec::new();
         loop {
-            if !lines.next_into(&mut buf)? {
+            if !lines.next_into(buf)? {
                 return Ok(None);
             }
             if !buf.iter().all(u8::is_ascii_whitespace) {
@@ -271,7 +280,7 @@ impl Rows {
         let line = lines.line;
         let at = |what: String| Error::format(&self.path, format!("line {line}: {what}"));
         let mut fields = Vec::with_capacity(self.width);
-        split_fields(&buf, self.sep, &mut fields).map_err(at)?;
+        split_fields(buf, self.sep, &mut fields).map_err(at)?;
         if fields.len() != self.width {
             return Err(at(format!("{} fields, the header has {}", fields.len(), self.width)));
         }

@@ -163,14 +163,13 @@ unsafe fn raw_gemm<T: Float>(
     }
     if TypeId::of::<T>() == TypeId::of::<f32>() {
         #[cfg(target_arch = "x86_64")]
-        if super::simd::probe() < 2 {
+        let level = super::simd::probe();
+        if level < 2 {
             let (lhs, rhs) = (a.data.as_ptr() as *const f32, b.data.as_ptr() as *const f32);
             let operands = (lhs, a.cs as isize, a.rs as isize, rhs, b.cs as isize, b.rs as isize);
             // SAFETY: T is f32 (checked by TypeId), so the casts are identity casts; the caller
-            // guarantees the bounds and the absence of aliasing; probe() < 2 is a path the CPU has.
-            return unsafe {
-                forced_f32(super::simd::probe(), dst as *mut f32, dst_rs, (m, n, k), operands, accumulate, par)
-            };
+            // guarantees the bounds and the absence of aliasing; a level below 2 is a path the CPU has.
+            return unsafe { forced_f32(level, dst as *mut f32, dst_rs, (m, n, k), operands, accumulate, par) };
         }
         call!(f32)
     } else if TypeId::of::<T>() == TypeId::of::<f64>() {

@@ -21,11 +21,7 @@ static LEVEL: AtomicU8 = AtomicU8::new(u8::MAX);
 pub fn level() -> &'static str {
     #[cfg(target_arch = "x86_64")]
     {
-        match probe() {
-            2 => "avx512",
-            1 => "avx2",
-            _ => "baseline",
-        }
+        NAMES[probe() as usize]
     }
     #[cfg(not(target_arch = "x86_64"))]
     "baseline"
