@@ -195,6 +195,27 @@ fn b8(json: bool, rng: &mut Rng) {
     step(json, "b8_vae_step", &t);
 }
 
+/// b10_rbm_cd1: a 784 -> 256 Bernoulli RBM, batch 64, persistent CD-1 with scikit-learn's
+/// update (learning rate 0.05), over 200 batches of binary data with 20% ones (the peers'
+/// `bench_classic.py b10`, `BernoulliRBM.partial_fit` per batch), in ms per batch.
+fn b10(json: bool, rng: &mut Rng) {
+    let x = Tensor::bernoulli([64 * 200, 784], 0.2, rng);
+    let batches: Vec<Tensor> = (0..200).map(|i| x.narrow(0, 64 * i, 64)).collect();
+    let opts = sinew_classic::RbmOptions::new().hidden(256).learning_rate(0.05).batch_size(64).gibbs_steps(1, true);
+    let mut rbm = sinew_classic::Rbm::new(784, opts).expect("b10 builds");
+    let mut i = 0;
+    let t = time_it(
+        || {
+            rbm.partial_fit(&batches[i % batches.len()]).expect("b10 trains");
+            i += 1;
+        },
+        200,
+        3,
+        20,
+    );
+    step(json, "b10_rbm_cd1", &t);
+}
+
 /// b11_som: a 20x20 self-organizing map over 784-dimensional inputs, sigma 3, learning rate
 /// 0.5, 5,000 single-sample updates in random order from 10,000 uniform samples (the peers'
 /// `bench_classic.py b11`, MiniSom's `train_random`), in samples per second.
@@ -246,6 +267,9 @@ pub fn run(json: bool, only: &[&str]) {
     }
     if want("b8") {
         b8(json, &mut rng);
+    }
+    if want("b10") {
+        b10(json, &mut rng);
     }
     if want("b11") {
         b11(json, &mut rng);
