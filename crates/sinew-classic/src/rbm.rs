@@ -20,7 +20,8 @@ use sinew_data::{Error, Result};
 use sinew_tensor::kernels::gemm::{gemm, MatRef};
 use sinew_tensor::kernels::math::exp_f32;
 use sinew_tensor::runtime::vectorized;
-use sinew_tensor::{Rng, Tensor};
+use sinew_tensor::{DType, Rng, Tensor};
+use std::borrow::Cow;
 use std::time::Instant;
 
 /// The distribution of the visible units given the hidden ones.
@@ -185,8 +186,8 @@ fn sample_in_place(p: &mut [f32], u: &[f32]) {
     )
 }
 
-/// `dst[r, :] = x[r, :] · Wᵀ + c` (`rows x hidden`), or with `transpose_w = false`,
-/// `dst[r, :] = x[r, :] · W + b` (`rows x visible`).
+/// `dst[r, :] = x[r, :] · Wᵀ + c` (`rows x hidden`), or with `to_hidden = false`,
+/// `dst[r, :] = x[r, :] · W + b` (`rows x visible`). `dst` is resized to fit.
 fn affine(
     dst: &mut Vec<f32>,
     x: &[f32],
@@ -197,8 +198,24 @@ fn affine(
     bias: &[f32],
     to_hidden: bool,
 ) {
+    dst.resize(rows * if to_hidden { hidden } else { visible }, 0.0);
+    affine_into(dst, x, rows, w, hidden, visible, bias, to_hidden);
+}
+
+/// [`affine`] into a slice of exactly the output's size.
+#[allow(clippy::too_many_arguments)]
+fn affine_into(
+    dst: &mut [f32],
+    x: &[f32],
+    rows: usize,
+    w: &[f32],
+    hidden: usize,
+    visible: usize,
+    bias: &[f32],
+    to_hidden: bool,
+) {
     let (k, n) = if to_hidden { (visible, hidden) } else { (hidden, visible) };
-    dst.resize(rows * n, 0.0);
+    debug_assert_eq!(dst.len(), rows * n);
     let wm = MatRef::row_major(w, hidden, visible);
     let wm = if to_hidden { wm.t() } else { wm };
     gemm(dst, n, MatRef::row_major(&x[..rows * k], rows, k), wm, false);
@@ -322,7 +339,7 @@ impl Rbm {
     }
 
     /// The rows of `x` (`[n, visible]`), checked: finite, and in `[0, 1]` for Bernoulli units.
-    fn rows(&self, what: &str, x: &Tensor) -> Result<(usize, Vec<f32>)> {
+    fn rows<'a>(&self, what: &str, x: &'a Tensor) -> Result<(usize, Cow<'a, [f32]>)> {
         if x.rank() != 2 || x.dims()[1] != self.visible || x.dims()[0] == 0 {
             return Err(Error::invalid(format!(
                 "{what}: expected [samples, {}] with at least one sample, got shape {:?}",
@@ -330,9 +347,16 @@ impl Rbm {
                 x.dims()
             )));
         }
-        let v = x.to_vec_f32();
+        let v: Cow<[f32]> =
+            if x.dtype() == DType::F32 { Cow::Borrowed(x.as_slice_f32()) } else { Cow::Owned(x.to_vec_f32()) };
         let bernoulli = self.opts.visible_units == VisibleUnits::Bernoulli;
-        if let Some(i) = v.iter().position(|&e| !e.is_finite() || (bernoulli && !(0.0..=1.0).contains(&e))) {
+        let bad = |e: f32| !e.is_finite() || (bernoulli && !(0.0..=1.0).contains(&e));
+        // One vectorised pass decides; the position is looked for only when something is wrong.
+        let any_bad = vectorized(
+            #[inline(always)]
+            || v.iter().fold(false, |acc, &e| acc | bad(e)),
+        );
+        if let Some(i) = any_bad.then(|| v.iter().position(|&e| bad(e))).flatten() {
             let need = if bernoulli { "in [0, 1] for Bernoulli visible units" } else { "finite" };
             return Err(Error::invalid(format!(
                 "{what}: sample {}, column {}: value {} is not {need}",
@@ -448,11 +472,8 @@ impl Rbm {
         wk.stack_v[..b * nv].copy_from_slice(v);
         for step in 0..self.opts.k {
             let (_, v_neg) = wk.stack_v.split_at_mut(b * nv);
-            let mut vm = std::mem::take(&mut wk.vm);
-            affine(&mut vm, &wk.h, c, &self.w, nh, nv, &self.vb, false);
-            self.sample_visible(&mut vm, &mut wk.u, draw);
-            v_neg.copy_from_slice(&vm);
-            wk.vm = vm;
+            affine_into(v_neg, &wk.h, c, &self.w, nh, nv, &self.vb, false);
+            self.sample_visible(v_neg, &mut wk.u, draw);
             affine(&mut wk.pre, v_neg, c, &self.w, nh, nv, &self.hb, true);
             map_in_place(&mut wk.pre, sigmoid);
             if step + 1 < self.opts.k {
@@ -699,7 +720,7 @@ impl Rbm {
         if self.opts.visible_units == VisibleUnits::Bernoulli {
             map_in_place(&mut vm, sigmoid);
         }
-        mon.sq_err = vm.iter().zip(&v).map(|(&r, &x)| ((r - x) as f64).powi(2)).sum();
+        mon.sq_err = vm.iter().zip(v.iter()).map(|(&r, &x)| ((r - x) as f64).powi(2)).sum();
         Ok(mon.sq_err / (n * self.visible) as f64)
     }
 
@@ -707,7 +728,8 @@ impl Rbm {
     /// `v ~ p(v | h)`, each step. Returns the last visible samples (scikit-learn's `gibbs` is
     /// one step).
     pub fn gibbs(&mut self, v: &Tensor, steps: usize) -> Result<Tensor> {
-        let (n, mut x) = self.rows("Rbm.gibbs", v)?;
+        let (n, x) = self.rows("Rbm.gibbs", v)?;
+        let mut x = x.into_owned();
         let mut stream = self.rng.stream();
         let mut draw = |u: &mut [f32]| u.iter_mut().for_each(|u| *u = stream.random::<f32>());
         let (nv, nh) = (self.visible, self.opts.hidden);
