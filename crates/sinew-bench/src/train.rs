@@ -195,6 +195,33 @@ fn b8(json: bool, rng: &mut Rng) {
     step(json, "b8_vae_step", &t);
 }
 
+/// b9_word2vec: one skip-gram epoch over tiny Shakespeare with gensim's settings (100
+/// dimensions, window 5, `min_count` 5, 5 negatives, 2 workers; the peers' `bench_classic.py
+/// b9`), in corpus words per second. The vocabulary is built once, outside the timing, as
+/// gensim's `build_vocab` is.
+fn b9(json: bool) {
+    let dir = sinew_data::find_dataset("tinyshakespeare").expect("b9 needs ../shared/data/tinyshakespeare");
+    let text = std::fs::read_to_string(dir.join("input.txt")).expect("b9 reads tiny Shakespeare");
+    let sentences = sinew_classic::simple_words(&text);
+    let opts = sinew_classic::Word2VecOptions::new()
+        .architecture(sinew_classic::Architecture::SkipGram)
+        .epochs(1)
+        .workers(2)
+        .seed(0);
+    let mut model = sinew_classic::Word2Vec::build(&sentences, opts).expect("b9 builds");
+    let words: usize = sentences.iter().map(Vec::len).sum();
+    let t = time_it(|| _ = model.train(&sentences).expect("b9 trains"), 1, 3, 1);
+    emit(
+        json,
+        "b9_word2vec",
+        &[
+            ("words_per_s", words as f64 * 1e3 / t.median_ms),
+            ("s_per_epoch", t.median_ms / 1e3),
+            ("words", words as f64),
+        ],
+    );
+}
+
 /// b10_rbm_cd1: a 784 -> 256 Bernoulli RBM, batch 64, persistent CD-1 with scikit-learn's
 /// update (learning rate 0.05), over 200 batches of binary data with 20% ones (the peers'
 /// `bench_classic.py b10`, `BernoulliRBM.partial_fit` per batch), in ms per batch.
@@ -267,6 +294,9 @@ pub fn run(json: bool, only: &[&str]) {
     }
     if want("b8") {
         b8(json, &mut rng);
+    }
+    if want("b9") {
+        b9(json);
     }
     if want("b10") {
         b10(json, &mut rng);

@@ -24,7 +24,7 @@ pub fn max_line_bytes() -> u64 {
 /// A whole text data file (a CSV), gunzipped where it is compressed, refused as soon as it
 /// passes [`crate::max_input_bytes`] or one of its lines passes [`max_line_bytes`]: a 1 GB line
 /// is never held.
-pub(crate) fn read_text_bounded(path: &Path) -> Result<Vec<u8>> {
+pub fn read_text_bounded(path: &Path) -> Result<Vec<u8>> {
     read_text_within(path, crate::idx::max_input_bytes(), max_line_bytes())
 }
 

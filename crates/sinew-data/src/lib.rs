@@ -23,7 +23,7 @@ mod tabular;
 mod text;
 mod timeseries;
 
-pub use csv_stream::{csv_dataset, max_line_bytes, CsvDatasetOptions, DEFAULT_MAX_LINE_BYTES};
+pub use csv_stream::{csv_dataset, max_line_bytes, read_text_bounded, CsvDatasetOptions, DEFAULT_MAX_LINE_BYTES};
 pub use datasets::{find_dataset, load_mnist, load_sklearn_csv, Mnist};
 pub use download::{data_dir, fetch, load_data, verify, Remote, RemoteFile, FASHION_MNIST, MNIST};
 #[cfg(feature = "tables")]

@@ -34,3 +34,4 @@ pub use metrics::{Auc, Confusion, ConfusionKind, TopK, R2};
 pub use model::{LossSpec, Model, Sequential};
 pub use nested::{as_model, as_model_mut};
 pub use predict::sample_with_temperature;
+pub use saving::write_atomic;

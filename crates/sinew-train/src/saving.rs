@@ -33,7 +33,7 @@ fn bytes_of(v: &[f32]) -> Vec<u8> {
 /// Writes `bytes` to `path` atomically: a sibling temporary file, fsync, rename, then an fsync
 /// of the folder, so the rename itself survives a power cut (where the system allows opening a
 /// folder; elsewhere the rename is still atomic).
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = path.file_name().ok_or_else(|| io(path, "not a file path", "no file name"))?;
     let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
