@@ -10,7 +10,21 @@
 //! it does here. (Hinton et al. 2006 report 1.25% test error with full labels, after much longer
 //! training and a generative fine-tuning this example does not do.)
 //!
-//! Figures: see the numbers filled in below from `cargo run --release --example dbn_mnist`.
+//! On 2026-12-07 (`cargo run --release --example dbn_mnist`, seeds 1-3, 4.3 minutes on the
+//! 2-core AMD EPYC), test accuracy:
+//!
+//! | | pretrained | random initialisation |
+//! |---|---|---|
+//! | 60,000 labels, 10 epochs | 98.42-98.46% (mean 98.44%) | 97.08-97.44% (mean 97.22%) |
+//! | 1,000 labels, 100 epochs | 93.22-93.71% (mean 93.48%) | 85.71-85.73% (mean 85.72%) |
+//!
+//! Pretraining helps with every seed, and most when labels are scarce, as the notes claim: 7.8
+//! points with 1,000 labels against 1.2 with all of them. With full labels the error is 1.56%
+//! (Hinton et al.: 1.25%).
+//!
+//! The test pretrains on 10,000 images for one epoch and fine-tunes on 1,000 labels for 30
+//! epochs: pretrained 90.8% against 85.0% from random (2026-12-07); it asserts at least 88% and
+//! a lead of 2 points.
 //!
 //! Data: `../shared/data/mnist`. Run: `cargo run --release --example dbn_mnist`.
 
@@ -119,7 +133,7 @@ fn main() -> Res<()> {
     {
         let v: Vec<f64> = rows.iter().map(|a| 100.0 * a[k]).collect();
         let (lo, hi) = v.iter().fold((f64::MAX, f64::MIN), |(l, h), &x| (l.min(x), h.max(x)));
-        println!("{what}: test accuracy {lo:.2}-{hi:.2}% (mean {:.2}%)", v.iter().sum::<f64>() / 3.0);
+        println!("{what}: mean test accuracy {:.2}% (seeds {lo:.2}-{hi:.2}%)", v.iter().sum::<f64>() / 3.0);
     }
     Ok(())
 }

@@ -10,8 +10,16 @@
 //! levels read as probabilities, with uniform initial weights; here the pixels are binarised at
 //! 0.5 and the weights start from N(0, 0.01²), scikit-learn's choice).
 //!
-//! On 2026-12-07 (`cargo run --release --example rbm_mnist`): see the figures below, filled in
-//! from that run.
+//! On 2026-12-07 (`cargo run --release --example rbm_mnist`, seed 1, the 2-core AMD EPYC): the
+//! pseudo-log-likelihood went -96.8, -68.3, -63.1 in the first three epochs and reached -54.5
+//! after 15 (-56.3 on the test digits); the reconstruction error fell from 0.0323 to 0.0130. That
+//! is about 8.5 nats above the tutorial's -63 on settings that differ as said above. The run
+//! took 4.6 minutes (16-25 s an epoch of 3,000 PCD-15 updates). The filters are strokes and
+//! blobs, and the 20 chains stay on recognisable digits for their 10,000 steps, some of them
+//! changing class (a 9 becomes a 4, a 0 a 5).
+//!
+//! The test trains one epoch on 6,000 images (test pseudo-log-likelihood -137.8 on 2026-12-07)
+//! and asserts better than -145.
 //!
 //! Data: `../shared/data/mnist`. Run: `cargo run --release --example rbm_mnist` (writes
 //! `filters.png` and `samples.png` under `$TMPDIR/sinew-examples/rbm_mnist`).
@@ -98,6 +106,6 @@ fn a_short_run_learns_binarised_digits() {
     let pll = rbm.pseudo_log_likelihood(&test).unwrap();
     let rec = rbm.reconstruction_error(&test).unwrap();
     eprintln!("test pseudo-log-likelihood {pll:.3}, reconstruction error {rec:.4}");
-    assert!(pll > -150.0, "{pll}");
+    assert!(pll > -145.0, "{pll}");
     assert!(rec < 0.1, "{rec}");
 }

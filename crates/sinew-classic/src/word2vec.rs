@@ -422,23 +422,26 @@ impl Shared {
     }
 }
 
-/// `Σ a[i] b[i]` over `d` floats, sixteen running sums.
+/// `Σ a[i] b[i]` over `a.len()` floats, sixteen running sums (whole chunks of `a`, so the
+/// loop carries no bounds checks and vectorises).
 ///
 /// # Safety
-/// `b` points at `d` readable floats.
+/// `b` points at `a.len()` readable floats.
 #[inline(always)]
 unsafe fn dot(a: &[f32], b: *const f32) -> f32 {
-    let d = a.len();
     let mut acc = [0.0f32; 16];
-    let full = d / 16 * 16;
-    for c in (0..full).step_by(16) {
+    let chunks = a.chunks_exact(16);
+    let rest = chunks.remainder();
+    let full = a.len() - rest.len();
+    for (c, ch) in chunks.enumerate() {
+        let p = b.add(c * 16);
         for l in 0..16 {
-            acc[l] += a[c + l] * *b.add(c + l);
+            acc[l] += ch[l] * *p.add(l);
         }
     }
     let mut s: f32 = acc.iter().sum();
-    for i in full..d {
-        s += a[i] * *b.add(i);
+    for (i, &x) in rest.iter().enumerate() {
+        s += x * *b.add(full + i);
     }
     s
 }
