@@ -250,23 +250,28 @@ impl Som {
         Ok(())
     }
 
+    /// The neighbourhood weight of unit `k` around unit `c` at radius `sigma`.
+    #[inline]
+    fn neighbourhood(&self, c: usize, k: usize, sigma: f64) -> f64 {
+        match self.opts.neighborhood {
+            Neighborhood::Gaussian => {
+                let d = 2.0 * sigma * sigma;
+                let ((cx, cy), (px, py)) = (self.coords[c], self.coords[k]);
+                (-(px - cx).powi(2) / d).exp() * (-(py - cy).powi(2) / d).exp()
+            }
+            Neighborhood::Bubble => {
+                let (ci, cj) = ((c / self.y) as f64, (c % self.y) as f64);
+                let (i, j) = ((k / self.y) as f64, (k % self.y) as f64);
+                let inside = i > ci - sigma && i < ci + sigma && j > cj - sigma && j < cj + sigma;
+                f64::from(u8::from(inside))
+            }
+        }
+    }
+
     /// Every neuron moves towards `x` by `eta` times its neighbourhood weight around unit `c`.
     fn pull(&mut self, x: &[f64], c: usize, eta: f64, sigma: f64) {
-        let d = 2.0 * sigma * sigma;
-        let (ci, cj) = ((c / self.y) as f64, (c % self.y) as f64);
-        let (cx, cy) = self.coords[c];
         for k in 0..self.x * self.y {
-            let g = match self.opts.neighborhood {
-                Neighborhood::Gaussian => {
-                    let (px, py) = self.coords[k];
-                    (-(px - cx).powi(2) / d).exp() * (-(py - cy).powi(2) / d).exp()
-                }
-                Neighborhood::Bubble => {
-                    let (i, j) = ((k / self.y) as f64, (k % self.y) as f64);
-                    let inside = i > ci - sigma && i < ci + sigma && j > cj - sigma && j < cj + sigma;
-                    f64::from(u8::from(inside))
-                }
-            } * eta;
+            let g = self.neighbourhood(c, k, sigma) * eta;
             if g != 0.0 {
                 let w = &mut self.weights[k * self.dim..(k + 1) * self.dim];
                 sinew_tensor::runtime::vectorized(
@@ -275,6 +280,59 @@ impl Som {
                 );
             }
         }
+    }
+
+    /// The batch map (Kohonen's batch SOM, which MiniSom does not have): each of `epochs`
+    /// passes finds every sample's best-matching unit (in parallel), then sets each neuron to
+    /// the neighbourhood-weighted mean of all the samples, `w_k = Σ_i h(c_i, k) x_i / Σ_i
+    /// h(c_i, k)`; `σ` decays over the epochs as [`Som::train`]'s does over its steps. There is
+    /// no learning rate, and the result does not depend on the samples' order. A neuron no
+    /// sample reaches keeps its weights.
+    pub fn train_batch(&mut self, data: &Tensor, epochs: usize) -> Result<()> {
+        use rayon::prelude::*;
+        let (_, rows) = self.rows("Som.train_batch", data)?;
+        if epochs == 0 {
+            return Err(Error::invalid("Som.train_batch: epochs must be at least 1"));
+        }
+        let (units, dim) = (self.x * self.y, self.dim);
+        let half = epochs as f64 / 2.0;
+        for t in 0..epochs {
+            let sigma = self.opts.sigma / (1.0 + t as f64 / half);
+            let bmus: Vec<usize> = rows.par_chunks(dim).map(|x| self.bmu(x)).collect();
+            // Per unit: the sum of the samples it wins and how many.
+            let mut sums = vec![0.0f64; units * dim];
+            let mut hits = vec![0.0f64; units];
+            for (x, &c) in rows.chunks(dim).zip(&bmus) {
+                sums[c * dim..(c + 1) * dim].iter_mut().zip(x).for_each(|(s, &v)| *s += v);
+                hits[c] += 1.0;
+            }
+            let won: Vec<usize> = (0..units).filter(|&c| hits[c] > 0.0).collect();
+            let new: Vec<Option<Vec<f64>>> = (0..units)
+                .into_par_iter()
+                .map(|k| {
+                    let mut acc = vec![0.0f64; dim];
+                    let mut weight = 0.0;
+                    for &c in &won {
+                        let h = self.neighbourhood(c, k, sigma);
+                        if h != 0.0 {
+                            let s = &sums[c * dim..(c + 1) * dim];
+                            sinew_tensor::runtime::vectorized(
+                                #[inline(always)]
+                                || acc.iter_mut().zip(s).for_each(|(a, &v)| *a += h * v),
+                            );
+                            weight += h * hits[c];
+                        }
+                    }
+                    (weight > 0.0).then(|| acc.into_iter().map(|a| a / weight).collect())
+                })
+                .collect();
+            for (k, w) in new.into_iter().enumerate() {
+                if let Some(w) = w {
+                    self.weights[k * dim..(k + 1) * dim].copy_from_slice(&w);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// MiniSom `quantization_error`: the mean distance from each sample to its best-matching unit.

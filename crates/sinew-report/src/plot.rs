@@ -32,12 +32,14 @@ enum Kind {
     Scatter(Vec<Series>),
     /// Group labels and each group's values.
     Boxes(Vec<String>, Vec<Vec<f64>>),
-    /// Row labels, column labels, row-major values, and the colour range.
+    /// Row labels, column labels, row-major values, the colour range, and the text written in
+    /// each cell when it is not the value.
     Heatmap {
         rows: Vec<String>,
         cols: Vec<String>,
         values: Vec<f64>,
         range: (f64, f64),
+        cell_labels: Option<Vec<String>>,
     },
 }
 
@@ -107,7 +109,24 @@ impl Plot {
     /// A heatmap of row-major `values`, coloured over `range` (a correlation matrix uses
     /// (-1, 1)); each cell is annotated with its value when the grid is small enough to read.
     pub fn heatmap(title: &str, rows: &[String], cols: &[String], values: &[f64], range: (f64, f64)) -> Self {
-        Plot::new(title, Kind::Heatmap { rows: rows.to_vec(), cols: cols.to_vec(), values: values.to_vec(), range })
+        Plot::new(
+            title,
+            Kind::Heatmap {
+                rows: rows.to_vec(),
+                cols: cols.to_vec(),
+                values: values.to_vec(),
+                range,
+                cell_labels: None,
+            },
+        )
+    }
+    /// A heatmap's cell texts in place of the values, row-major (a self-organizing map's hit
+    /// map with each neuron's majority class, say). Ignored by other charts.
+    pub fn cell_labels(mut self, labels: &[String]) -> Self {
+        if let Kind::Heatmap { cell_labels, .. } = &mut self.kind {
+            *cell_labels = Some(labels.to_vec());
+        }
+        self
     }
     pub fn x_label(mut self, l: &str) -> Self {
         self.x_label = l.into();
@@ -184,7 +203,9 @@ impl Plot {
                 }
             }
             Kind::Boxes(labels, groups) => self.draw_boxes(&mut s, &area, labels, groups),
-            Kind::Heatmap { rows, cols, values, range } => self.draw_heatmap(&mut s, &area, rows, cols, values, *range),
+            Kind::Heatmap { rows, cols, values, range, cell_labels } => {
+                self.draw_heatmap(&mut s, &area, rows, cols, values, *range, cell_labels.as_deref())
+            }
         }
         s.finish(&self.title)
     }
@@ -250,6 +271,7 @@ impl Plot {
         s.close_group();
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn draw_heatmap(
         &self,
         s: &mut Svg,
@@ -258,6 +280,7 @@ impl Plot {
         cols: &[String],
         values: &[f64],
         range: (f64, f64),
+        cell_labels: Option<&[String]>,
     ) {
         let (nr, nc) = (rows.len().max(1), cols.len().max(1));
         let (cw, ch) = (area.width() / nc as f64, area.height() / nr as f64);
@@ -284,7 +307,11 @@ impl Plot {
                 let (x, y) = (area.x0 + cw * j as f64, area.y0 + ch * i as f64);
                 s.rect(x, y, cw, ch, &colour(if v.is_finite() { t } else { 0.5 }, range.0 < 0.0), Some(&tip));
                 if annotate {
-                    let label = if integral { format!("{v:.0}") } else { format!("{v:.2}") };
+                    let label = match cell_labels.and_then(|l| l.get(i * cols.len() + j)) {
+                        Some(l) => l.clone(),
+                        None if integral => format!("{v:.0}"),
+                        None => format!("{v:.2}"),
+                    };
                     // Light text where the cell is dark.
                     let dark = if range.0 < 0.0 { (t - 0.5).abs() > 0.35 } else { t > 0.55 };
                     let fill = if dark { "#ffffff" } else { "#222222" };

@@ -154,3 +154,12 @@ fn grouped_scatter_and_image_grid() {
     save_image_grid(&path, &pixels, 3, (2, 3), 2, "samples").unwrap();
     assert!(std::fs::metadata(&path).unwrap().len() > 0);
 }
+
+#[test]
+fn a_heatmap_writes_given_cell_labels_in_place_of_its_values() {
+    let names: Vec<String> = ["0", "1"].iter().map(|s| s.to_string()).collect();
+    let marks: Vec<String> = ["seven", "one", "", "zero"].iter().map(|s| s.to_string()).collect();
+    let svg = Plot::heatmap("Hits", &names, &names, &[3.0, 5.0, 0.0, 2.0], (0.0, 5.0)).cell_labels(&marks).to_svg();
+    check_svg(&svg, &["Hits", "seven", "one", "zero"], &["cells"]);
+    assert!(!svg.contains(">5<"), "the values are replaced by the labels");
+}
