@@ -2,6 +2,7 @@
 //! fuzz targets drive) and `saved`, what a model file keeps for `predict`. The commands
 //! themselves live in the binary (`main.rs` and its modules).
 
+pub mod classic_spec;
 pub mod saved;
 pub mod spec;
 mod spec_table;

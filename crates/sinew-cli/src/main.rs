@@ -1,6 +1,7 @@
 //! The `sinew` command line. Exit codes: 0 success, 1 a run that failed (bad data, a model below
 //! its accuracy target, an unreadable file), 2 a usage or spec error.
 
+mod classic;
 mod demo;
 mod gan;
 mod output;
@@ -134,6 +135,12 @@ fn run(cli: Cli) -> std::result::Result<(), Result<UsageError, anyhow::Error>> {
         }
         Command::Check { spec } => {
             let mut s = spec::load(&spec).map_err(usage)?;
+            if let spec::ModelKind::Classic(m) = &s.kind {
+                out.say(format!("{m:?}"));
+                out.say(format!("{}: ok", spec.display()));
+                out.result(&json!({"spec": spec, "ok": true}));
+                return Ok(());
+            }
             // Without an input shape the model's input is the data's feature count: from the spec
             // and the file's header where that is enough, else from the data.
             let features = match &s.input_shape {

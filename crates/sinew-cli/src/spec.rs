@@ -135,6 +135,8 @@ pub enum ModelKind {
     /// `type = "gan"`: `layers` is the generator, fed `codings` normal noise values; trained the
     /// notes' way against the discriminator on images scaled to `range`.
     Gan { discriminator: Vec<LayerSpec>, codings: usize, range: (f64, f64) },
+    /// `type = "som"`, `"rbm"` or `"word2vec"`: trained by its own algorithm, no layers.
+    Classic(crate::classic_spec::ClassicModel),
 }
 
 /// A parsed and checked spec.
@@ -185,7 +187,24 @@ pub fn parse(src: &str, file: &Path) -> Result<Spec> {
 
     let data = data_section(&top)?;
     let (input_shape, layers, functional, kind) = model_section(&top)?;
-    let compile = compile_section(&top)?;
+    let compile =
+        match &kind {
+            // The classic models train by their own rule: nothing to compile.
+            ModelKind::Classic(_) => match top.sub("compile")? {
+                Some(c) => return Err(c.err(
+                    None,
+                    "applies to models trained by backpropagation, not model.type = \"som\", \"rbm\" or \"word2vec\"",
+                )),
+                None => Compile {
+                    optimizer: String::new(),
+                    learning_rate: None,
+                    cosine_decay: None,
+                    loss: String::new(),
+                    metrics: vec![],
+                },
+            },
+            _ => compile_section(&top)?,
+        };
     let fit = fit_section(&top)?;
     let (output_dir, seed_text) = output_section(&top, &name, &data.source)?;
     Ok(Spec {
@@ -372,6 +391,10 @@ type ModelParts = (Option<Vec<usize>>, Vec<LayerSpec>, bool, ModelKind);
 /// inside the whole.
 fn model_section(top: &Table) -> Result<ModelParts> {
     let model = top.sub("model")?.ok_or_else(|| top.err(None, "missing required table [model]"))?;
+    let kind = model.str("type", Some("sequential"))?;
+    if crate::classic_spec::TYPES.contains(&kind.as_str()) {
+        return Ok((None, vec![], false, ModelKind::Classic(crate::classic_spec::parse(&model, &kind)?)));
+    }
     let owned = [
         ("encoder", "autoencoder"),
         ("decoder", "autoencoder"),
@@ -383,8 +406,7 @@ fn model_section(top: &Table) -> Result<ModelParts> {
     let mut known = vec!["type", "input_shape", "layers"];
     known.extend(owned.iter().map(|(k, _)| *k));
     model.only(&known)?;
-    let types = ["sequential", "functional", "autoencoder", "gan"];
-    let kind = model.str("type", Some("sequential"))?;
+    let types = ["sequential", "functional", "autoencoder", "gan", "som", "rbm", "word2vec"];
     if !types.contains(&kind.as_str()) {
         return Err(model.err(
             Some("type"),

@@ -349,6 +349,9 @@ fn check_vocabulary(spec: &Spec, model: &Model, classes: usize) -> Result<()> {
 
 /// Trains the spec and writes its run directory; returns the test metrics.
 pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result<Vec<(String, f64)>> {
+    if matches!(spec.kind, ModelKind::Classic(_)) {
+        return crate::classic::train(spec, out, epochs_override);
+    }
     let task = load_task(&spec)?;
     let kind = target_kind(&spec)?;
     if matches!(spec.kind, ModelKind::Gan { .. }) {
