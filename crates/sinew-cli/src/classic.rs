@@ -6,10 +6,10 @@ use crate::output::Out;
 use crate::run::write_run;
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::json;
-use sinew::classic::{simple_words, Rbm, RbmOptions, Som, SomOptions, VisibleUnits, Word2Vec, Word2VecOptions};
+use sinew::classic::{simple_words, Dbn, Rbm, RbmOptions, Som, SomOptions, VisibleUnits, Word2Vec, Word2VecOptions};
 use sinew::report::{ImageRows, ModelRecord, RunRecord};
 use sinew::tensor::Tensor;
-use sinew_cli::classic_spec::ClassicModel;
+use sinew_cli::classic_spec::{ClassicModel, Pretrain};
 use sinew_cli::spec::{ModelKind, Source, Spec};
 
 /// Trains a classic spec and writes its run directory; returns its metrics.
@@ -271,4 +271,54 @@ fn rbm(spec: &Spec, options: RbmOptions, epochs: usize, out: &Out) -> Result<(Mo
         ModelRecord { name: spec.name.clone(), summary, history, metrics, images, ..Default::default() },
         task.description,
     ))
+}
+
+/// `[pretrain]`: pretrains the model's leading sigmoid `Dense` layers greedily as a stack of RBMs
+/// on `x` (a deep belief network) and writes their weights into the layers, before `fit`.
+pub fn pretrain(spec: &Spec, model: &mut sinew::prelude::Model, x: &Tensor, p: &Pretrain, out: &Out) -> Result<()> {
+    let path = spec.path.display();
+    let layers = model.layers();
+    let n = p.layers.unwrap_or(layers.len().saturating_sub(1));
+    if n == 0 || n > layers.len() {
+        bail!("{path}: pretrain.layers is {n}, the model has {} layers", layers.len());
+    }
+    let mut units = vec![];
+    for l in &layers[..n] {
+        let c = l.config();
+        if c["class_name"] != "Dense" || c["activation"] != "sigmoid" {
+            bail!(
+                "{path}: pretrain: layer {:?} is a {} with activation {}; a deep belief network pretrains sigmoid Dense layers",
+                l.name(),
+                c["class_name"],
+                c["activation"]
+            );
+        }
+        units.push(c["units"].as_u64().unwrap_or(0) as usize);
+    }
+    let x = x.reshape([x.dims()[0], x.numel() / x.dims()[0].max(1)]);
+    let mut dbn = Dbn::new(x.dims()[1], &units, p.options.clone().seed(spec.seed))
+        .map_err(|e| anyhow!("{path}: pretrain: {e}"))?;
+    dbn.pretrain(&x, p.epochs, |layer, e| {
+        out.say(format!(
+            "pretraining layer {} epoch {}/{}: pseudo-log-likelihood {:.3}, reconstruction error {:.4} ({:.1} s)",
+            layer + 1,
+            e.epoch,
+            p.epochs,
+            e.pseudo_log_likelihood.unwrap_or(f64::NAN),
+            e.reconstruction_error,
+            e.seconds
+        ))
+    })
+    .map_err(|e| {
+        let scale =
+            if e.to_string().contains("[0, 1]") { " (data.scale = \"minmax\" maps features into [0, 1])" } else { "" };
+        anyhow!("{path}: pretrain: {e}{scale}")
+    })?;
+    let mut weights = model.get_weights();
+    for (i, rbm) in dbn.rbms().iter().enumerate() {
+        weights[2 * i] = rbm.weights().t();
+        weights[2 * i + 1] = rbm.hidden_bias();
+    }
+    model.set_weights(&weights).with_context(|| format!("{path}: pretrain"))?;
+    Ok(())
 }

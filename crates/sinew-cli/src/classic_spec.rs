@@ -124,3 +124,38 @@ pub(crate) fn parse(model: &Table, kind: &str) -> Result<ClassicModel> {
         }
     }
 }
+
+/// `[pretrain]`: a deep belief network's greedy pretraining of a Sequential model's leading
+/// sigmoid `Dense` layers, each as an RBM on the one below's hidden probabilities, before `fit`
+/// fine-tunes the whole with labels.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pretrain {
+    /// How many leading layers (default: every layer but the last).
+    pub layers: Option<usize>,
+    pub epochs: usize,
+    pub options: RbmOptions,
+}
+
+pub(crate) fn parse_pretrain(t: &Table) -> Result<Pretrain> {
+    t.only(&[
+        "layers",
+        "epochs",
+        "learning_rate",
+        "batch_size",
+        "gibbs_steps",
+        "persistent",
+        "momentum",
+        "weight_decay",
+    ])?;
+    let options = RbmOptions::new()
+        .learning_rate(t.float("learning_rate", 0.05, (1e-9, 10.0))?)
+        .batch_size(t.uint("batch_size", Some(20))?)
+        .gibbs_steps(t.uint("gibbs_steps", Some(1))?, t.bool("persistent", false)?)
+        .momentum(t.float("momentum", 0.5, (0.0, 0.999))?)
+        .weight_decay(t.float("weight_decay", 2e-4, (0.0, 1.0))?);
+    Ok(Pretrain {
+        layers: t.t.get("layers").map(|_| t.uint("layers", None)).transpose()?,
+        epochs: t.uint("epochs", Some(5))?,
+        options,
+    })
+}

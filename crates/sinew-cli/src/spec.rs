@@ -158,6 +158,8 @@ pub struct Spec {
     pub output_dir: PathBuf,
     /// `[output] seed_text`: what a text model's generated samples start from.
     pub seed_text: Option<String>,
+    /// `[pretrain]`: the leading sigmoid layers pretrained as a deep belief network.
+    pub pretrain: Option<crate::classic_spec::Pretrain>,
 }
 
 pub const SOURCES: &[&str] = &["digits", "mnist", "sklearn_csv", "csv", "time_series", "image_folder", "text"];
@@ -177,7 +179,7 @@ pub fn parse(src: &str, file: &Path) -> Result<Spec> {
         anyhow!("{}:{line}: invalid TOML: {}", file.display(), e.message())
     })?;
     let top = Table { src, file, section: String::new(), occurrence: 0, t: &root };
-    top.only(&["name", "seed", "data", "model", "compile", "fit", "output"])?;
+    top.only(&["name", "seed", "data", "model", "compile", "fit", "output", "pretrain"])?;
     let name = top.str("name", Some(file.file_stem().and_then(|s| s.to_str()).unwrap_or("run")))?;
     let seed = match root.get("seed") {
         None => 1,
@@ -206,6 +208,11 @@ pub fn parse(src: &str, file: &Path) -> Result<Spec> {
             _ => compile_section(&top)?,
         };
     let fit = fit_section(&top)?;
+    let pretrain = match top.sub("pretrain")? {
+        None => None,
+        Some(p) if matches!(kind, ModelKind::Plain) && !functional => Some(crate::classic_spec::parse_pretrain(&p)?),
+        Some(p) => return Err(p.err(None, "applies to a Sequential model (model.type = \"sequential\")")),
+    };
     let (output_dir, seed_text) = output_section(&top, &name, &data.source)?;
     Ok(Spec {
         path: file.to_path_buf(),
@@ -220,6 +227,7 @@ pub fn parse(src: &str, file: &Path) -> Result<Spec> {
         fit,
         output_dir,
         seed_text,
+        pretrain,
     })
 }
 

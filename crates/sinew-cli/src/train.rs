@@ -389,6 +389,9 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
     let (x_train, x_test) = (reshape(&task.x_train)?, reshape(&task.x_test)?);
     let mut model = build_model(&mut spec, features)?;
     out.say(model.summary()?);
+    if let Some(p) = &spec.pretrain {
+        crate::classic::pretrain(&spec, &mut model, &x_train, p, &out)?;
+    }
     let k = task.class_names.len();
     // What generating the report's samples needs, checked before hours of training.
     let generation = match task.target_steps {

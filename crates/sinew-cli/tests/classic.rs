@@ -89,3 +89,34 @@ fn classic_specs_refuse_what_does_not_apply() {
     let err = run(&p);
     assert!(err.contains("[0, 1]") && err.contains("data.scale = \"minmax\""), "{err}");
 }
+
+/// `[pretrain]` (a deep belief network): the sigmoid layers are pretrained as RBMs, then the
+/// model is fine-tuned and saved as any other; a layer that is not a sigmoid Dense is refused.
+#[test]
+fn a_pretrained_network_fine_tunes_and_saves() {
+    let dir = tmp("dbn");
+    let layers = |act: &str| {
+        format!(
+            "[[model.layers]]\nclass = \"Dense\"\nunits = 64\nactivation = \"{act}\"\n\n[[model.layers]]\nclass = \"Dense\"\nunits = 10\nactivation = \"softmax\"\n"
+        )
+    };
+    let spec = |act: &str| {
+        format!(
+            "[data]\nsource = \"digits\"\n\n{}\n[pretrain]\nepochs = 2\n\n[compile]\noptimizer = \"sgd\"\nlearning_rate = 0.1\nloss = \"categorical_crossentropy\"\nmetrics = [\"accuracy\"]\n\n[fit]\nepochs = 10\nbatch_size = 20\n",
+            layers(act)
+        )
+    };
+    let path = dir.join("dbn.toml");
+    std::fs::write(&path, spec("sigmoid")).unwrap();
+    let o = sinew(&["--json", "train", path.to_str().unwrap(), "--out", dir.join("run").to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("pretraining layer 1 epoch 2/2"), "{err}");
+    let v: Value = serde_json::from_str(String::from_utf8_lossy(&o.stdout).trim()).unwrap();
+    assert!(v["metrics"]["accuracy"].as_f64().is_some_and(|a| a >= 0.9), "{v}");
+    assert!(dir.join("run/model.sinew").is_file());
+    std::fs::write(&path, spec("relu")).unwrap();
+    let o = sinew(&["--quiet", "train", path.to_str().unwrap(), "--out", dir.join("run2").to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("pretrains sigmoid Dense layers"), "{err}");
+}
