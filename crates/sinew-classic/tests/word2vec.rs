@@ -135,3 +135,14 @@ fn a_frozen_embedding_layer_holds_the_vectors() {
     assert_eq!(out[..100], m.wv().get("king").unwrap()[..]);
     assert!(out[100..].iter().all(|&v| v == 0.0), "a token without a vector is zeros");
 }
+
+#[test]
+fn one_worker_reproduces_a_run_bit_for_bit() {
+    let s = &corpus()[..5000];
+    let opts = Word2VecOptions::new().architecture(Architecture::SkipGram).epochs(1).workers(1).seed(3);
+    let (a, b) = (Word2Vec::fit(s, opts.clone()).unwrap(), Word2Vec::fit(s, opts).unwrap());
+    for w in a.wv().words() {
+        let (x, y) = (a.wv().get(w).unwrap(), b.wv().get(w).unwrap());
+        assert!(x.iter().zip(&y).all(|(p, q)| p.to_bits() == q.to_bits()), "{w}");
+    }
+}

@@ -89,10 +89,18 @@ fn word2vec(
     Ok((ModelRecord { name: spec.name.clone(), summary, metrics, generated, ..Default::default() }, description))
 }
 
-/// `values` scaled to [0, 1] by their largest value, as one grey image.
-fn grey(values: &[f64]) -> Vec<f32> {
+/// A `rows x cols` grid of `values`, scaled to [0, 1] by the largest, as a grey image with each
+/// cell drawn `k x k` pixels.
+fn grey(values: &[f64], cols: usize, k: usize) -> Vec<f32> {
     let max = values.iter().cloned().fold(f64::MIN_POSITIVE, f64::max);
-    values.iter().map(|v| (v / max) as f32).collect()
+    let rows = values.len() / cols.max(1);
+    let mut img = Vec::with_capacity(values.len() * k * k);
+    for r in 0..rows * k {
+        for c in 0..cols * k {
+            img.push((values[(r / k) * cols + c / k] / max) as f32);
+        }
+    }
+    img
 }
 
 fn som(
@@ -142,11 +150,14 @@ fn som(
         out.say(format!("{k}: {v:.4}"));
     }
     let hits: Vec<f64> = map.activation_response(&x).map_err(err)?.iter().map(|&h| h as f64).collect();
+    // Each cell drawn as a block, so a small map is still large enough to read.
+    let k = (96 / gx.max(gy)).max(1);
     let mut images = vec![ImageRows {
-        title: "U-matrix (left; light: far from the neighbours) and training samples won per neuron (right)".into(),
-        height: gx,
-        width: gy,
-        rows: vec![("map".into(), vec![grey(&map.distance_map(true)), grey(&hits)])],
+        title: "U-matrix (left; dark: far from the neighbours) and training samples won per neuron (right; dark: many)"
+            .into(),
+        height: gx * k,
+        width: gy * k,
+        rows: vec![("map".into(), vec![grey(&map.distance_map(true), gy, k), grey(&hits, gy, k)])],
     }];
     if let Some((h, w)) = task.image {
         let weights = map.weights().to_vec_f32();

@@ -91,6 +91,8 @@ pub struct Compile {
     pub learning_rate: Option<f64>,
     /// Cosine decay of the learning rate to `alpha` times its start over `decay_steps` steps.
     pub cosine_decay: Option<(u64, f64)>,
+    /// SGD's momentum (Keras `SGD(momentum=...)`), 0 for none.
+    pub momentum: f64,
     pub loss: String,
     pub metrics: Vec<String>,
 }
@@ -201,6 +203,7 @@ pub fn parse(src: &str, file: &Path) -> Result<Spec> {
                     optimizer: String::new(),
                     learning_rate: None,
                     cosine_decay: None,
+                    momentum: 0.0,
                     loss: String::new(),
                     metrics: vec![],
                 },
@@ -514,7 +517,15 @@ fn layer_list(model: &Table, key: &str, functional: bool) -> Result<Vec<LayerSpe
 /// `[compile]`: optimizer, learning rate and its decay, loss and metrics.
 fn compile_section(top: &Table) -> Result<Compile> {
     let compile = top.sub("compile")?.ok_or_else(|| top.err(None, "missing required table [compile]"))?;
-    compile.only(&["optimizer", "learning_rate", "cosine_decay_steps", "cosine_decay_alpha", "loss", "metrics"])?;
+    compile.only(&[
+        "optimizer",
+        "learning_rate",
+        "momentum",
+        "cosine_decay_steps",
+        "cosine_decay_alpha",
+        "loss",
+        "metrics",
+    ])?;
     let optimizer = compile.str("optimizer", Some("adam"))?.to_ascii_lowercase();
     if !OPTIMIZERS.contains(&optimizer.as_str()) {
         return Err(compile.err(
@@ -539,7 +550,12 @@ fn compile_section(top: &Table) -> Result<Compile> {
             compile.float("cosine_decay_alpha", 0.0, (0.0, 1.0))?,
         )),
     };
-    let compile_spec = Compile { optimizer, learning_rate, cosine_decay, loss, metrics: compile.strs("metrics")? };
+    let momentum = compile.float("momentum", 0.0, (0.0, 0.999))?;
+    if momentum > 0.0 && optimizer != "sgd" {
+        return Err(compile.err(Some("momentum"), format!("applies to optimizer = \"sgd\", not {optimizer:?}")));
+    }
+    let compile_spec =
+        Compile { optimizer, learning_rate, cosine_decay, momentum, loss, metrics: compile.strs("metrics")? };
     Ok(compile_spec)
 }
 

@@ -199,13 +199,18 @@ pub(crate) fn target_kind(spec: &Spec) -> Result<TargetKind> {
 
 /// The optimizer a spec names (checked against [`Optimizer::NAMES`] when the spec was read),
 /// with Keras' default learning rate unless the spec sets one, optionally cosine-decayed.
-pub fn optimizer(name: &str, lr: Option<f64>, cosine: Option<(u64, f64)>) -> Result<Optimizer> {
+pub fn optimizer(c: &crate::spec::Compile) -> Result<Optimizer> {
+    let name = c.optimizer.as_str();
     let default = Optimizer::from_name(name, None).map(|o| o.learning_rate());
-    let initial = lr.or(default);
-    let rate = match (initial, cosine) {
+    let initial = c.learning_rate.or(default);
+    let rate = match (initial, c.cosine_decay) {
         (Some(initial), Some((decay_steps, alpha))) => Some(LearningRate::CosineDecay { initial, decay_steps, alpha }),
         (initial, _) => initial.map(LearningRate::Constant),
     };
+    if c.momentum > 0.0 {
+        let rate = rate.ok_or_else(|| anyhow::anyhow!("unknown optimizer {name:?}"))?;
+        return Ok(Optimizer::sgd_momentum(rate, c.momentum as f32, false));
+    }
     Optimizer::from_name(name, rate).ok_or_else(|| anyhow::anyhow!("unknown optimizer {name:?}"))
 }
 
@@ -239,7 +244,7 @@ pub fn build_model(spec: &mut Spec, features: usize) -> Result<Model> {
     let lines: Vec<usize> = spec.layers.iter().map(|l| l.line).collect();
     let path = spec.path.display().to_string();
     let kind = std::mem::replace(&mut spec.kind, ModelKind::Plain);
-    let opt = || optimizer(&spec.compile.optimizer, spec.compile.learning_rate, spec.compile.cosine_decay);
+    let opt = || optimizer(&spec.compile);
     let mut m = if let ModelKind::Gan { discriminator, codings, range } = kind {
         // The notes' GAN: `Sequential([generator, discriminator])`, the discriminator compiled
         // on its own and frozen before the whole is compiled.
@@ -302,7 +307,7 @@ pub fn build_model(spec: &mut Spec, features: usize) -> Result<Model> {
     };
     m.set_name(&spec.name);
     let metrics: Vec<&str> = spec.compile.metrics.iter().map(String::as_str).collect();
-    let opt = optimizer(&spec.compile.optimizer, spec.compile.learning_rate, spec.compile.cosine_decay)?;
+    let opt = optimizer(&spec.compile)?;
     m.compile(opt, spec.compile.loss.as_str(), &metrics)
         .with_context(|| format!("{}: compile", spec.path.display()))?;
     Ok(m)

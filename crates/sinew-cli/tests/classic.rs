@@ -102,7 +102,7 @@ fn a_pretrained_network_fine_tunes_and_saves() {
     };
     let spec = |act: &str| {
         format!(
-            "[data]\nsource = \"digits\"\n\n{}\n[pretrain]\nepochs = 2\n\n[compile]\noptimizer = \"sgd\"\nlearning_rate = 0.1\nloss = \"categorical_crossentropy\"\nmetrics = [\"accuracy\"]\n\n[fit]\nepochs = 10\nbatch_size = 20\n",
+            "[data]\nsource = \"digits\"\n\n{}\n[pretrain]\nepochs = 2\n\n[compile]\noptimizer = \"sgd\"\nlearning_rate = 0.1\nmomentum = 0.9\nloss = \"categorical_crossentropy\"\nmetrics = [\"accuracy\"]\n\n[fit]\nepochs = 10\nbatch_size = 20\n",
             layers(act)
         )
     };
@@ -119,4 +119,9 @@ fn a_pretrained_network_fine_tunes_and_saves() {
     let o = sinew(&["--quiet", "train", path.to_str().unwrap(), "--out", dir.join("run2").to_str().unwrap()]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && err.contains("pretrains sigmoid Dense layers"), "{err}");
+    // Momentum is SGD's (Keras `SGD(momentum=...)`).
+    std::fs::write(&path, spec("sigmoid").replace("\"sgd\"", "\"adam\"")).unwrap();
+    let o = sinew(&["--quiet", "check", path.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("compile.momentum: applies to optimizer = \"sgd\""), "{err}");
 }
