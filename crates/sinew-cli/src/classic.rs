@@ -111,13 +111,7 @@ fn som(
     epochs: usize,
     out: &Out,
 ) -> Result<(ModelRecord, String)> {
-    let task = crate::train::load_task(spec)?;
-    out.say(format!("{}: {}", spec.name, task.description));
-    let flat = |t: &Tensor| {
-        let n = t.dims()[0];
-        t.reshape([n, t.numel() / n.max(1)])
-    };
-    let (x, xt) = (flat(&task.x_train), flat(&task.x_test));
+    let (task, x, xt) = flat_task(spec, out)?;
     let (n, dim) = (x.dims()[0], x.dims()[1]);
     let err = |e: sinew::data::Error| anyhow!("{}: {e}", spec.path.display());
     let mut map = Som::new(gx, gy, dim, options.clone().seed(spec.seed)).map_err(err)?;
@@ -186,7 +180,8 @@ fn som(
     Ok((ModelRecord { name: spec.name.clone(), summary, metrics, images, ..Default::default() }, task.description))
 }
 
-fn rbm(spec: &Spec, options: RbmOptions, epochs: usize, out: &Out) -> Result<(ModelRecord, String)> {
+/// The spec's data, each sample flattened to one row: the task, its training and test rows.
+fn flat_task(spec: &Spec, out: &Out) -> Result<(crate::task::Task, Tensor, Tensor)> {
     let task = crate::train::load_task(spec)?;
     out.say(format!("{}: {}", spec.name, task.description));
     let flat = |t: &Tensor| {
@@ -194,12 +189,21 @@ fn rbm(spec: &Spec, options: RbmOptions, epochs: usize, out: &Out) -> Result<(Mo
         t.reshape([n, t.numel() / n.max(1)])
     };
     let (x, xt) = (flat(&task.x_train), flat(&task.x_test));
+    Ok((task, x, xt))
+}
+
+/// An RBM's error about its input, naming the spec, with the scaling that fixes a value outside
+/// [0, 1].
+fn scale_hint(spec: &Spec, what: &str, e: sinew::data::Error) -> anyhow::Error {
+    let scale =
+        if e.to_string().contains("[0, 1]") { " (data.scale = \"minmax\" maps features into [0, 1])" } else { "" };
+    anyhow!("{}: {what}{e}{scale}", spec.path.display())
+}
+
+fn rbm(spec: &Spec, options: RbmOptions, epochs: usize, out: &Out) -> Result<(ModelRecord, String)> {
+    let (task, x, xt) = flat_task(spec, out)?;
     let dim = x.dims()[1];
-    let hint = |e: sinew::data::Error| {
-        let scale =
-            if e.to_string().contains("[0, 1]") { " (data.scale = \"minmax\" maps features into [0, 1])" } else { "" };
-        anyhow!("{}: {e}{scale}", spec.path.display())
-    };
+    let hint = |e: sinew::data::Error| scale_hint(spec, "", e);
     let options = options.batch_size(spec.fit.batch_size).seed(spec.seed);
     let bernoulli = options.visible_units == VisibleUnits::Bernoulli;
     let mut model = Rbm::new(dim, options).map_err(hint)?;
@@ -320,11 +324,7 @@ pub fn pretrain(spec: &Spec, model: &mut sinew::prelude::Model, x: &Tensor, p: &
             e.seconds
         ))
     })
-    .map_err(|e| {
-        let scale =
-            if e.to_string().contains("[0, 1]") { " (data.scale = \"minmax\" maps features into [0, 1])" } else { "" };
-        anyhow!("{path}: pretrain: {e}{scale}")
-    })?;
+    .map_err(|e| scale_hint(spec, "pretrain: ", e))?;
     let mut weights = model.get_weights();
     for (i, rbm) in dbn.rbms().iter().enumerate() {
         weights[2 * i] = rbm.weights().t();
