@@ -28,6 +28,15 @@ pub struct Optimizer {
 /// Variables at least this large are updated in parallel chunks of `CHUNK` elements: the update
 /// is memory-bound, and two cores stream a 784x400 kernel, its gradient and its slots almost
 /// twice as fast as one (SGD on the dense autoencoder: 263 to 155 us per step).
+/// An optimizer's learned state, from [`Optimizer::snapshot`].
+#[derive(Clone, Debug)]
+pub struct OptimizerSnapshot {
+    iterations: u64,
+    state: HashMap<TensorId, Vec<Vec<f32>>>,
+    lr: LearningRate,
+    momentum: Option<f32>,
+}
+
 const PARALLEL_UPDATE: usize = 1 << 16;
 const CHUNK: usize = 1 << 14;
 
@@ -170,6 +179,34 @@ impl Optimizer {
     /// Replaces the learning rate with a constant (what ReduceLROnPlateau does).
     pub fn set_learning_rate(&mut self, lr: f64) {
         self.lr = LearningRate::Constant(lr);
+    }
+    /// SGD's momentum or the Adam family's `beta_1`, if the rule has one.
+    pub fn momentum(&self) -> Option<f64> {
+        self.rule.momentum().map(f64::from)
+    }
+    /// Sets [`Optimizer::momentum`] for the next steps (what a one-cycle schedule cycles);
+    /// false when the rule has none.
+    pub fn set_momentum(&mut self, m: f64) -> bool {
+        self.rule.set_momentum(m as f32)
+    }
+    /// What the optimizer has learned so far: its step count, its slots, its schedule and its
+    /// momentum, to put back with [`Optimizer::restore`] (what the LR range test does after
+    /// its pass).
+    pub fn snapshot(&self) -> OptimizerSnapshot {
+        OptimizerSnapshot {
+            iterations: self.iterations,
+            state: self.state.clone(),
+            lr: self.lr.clone(),
+            momentum: self.rule.momentum(),
+        }
+    }
+    pub fn restore(&mut self, s: OptimizerSnapshot) {
+        self.iterations = s.iterations;
+        self.state = s.state;
+        self.lr = s.lr;
+        if let Some(m) = s.momentum {
+            self.rule.set_momentum(m);
+        }
     }
 
     /// One update of every trainable variable from `grads`. Each variable is a leaf tensor

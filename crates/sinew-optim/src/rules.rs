@@ -20,6 +20,15 @@ pub trait UpdateRule: Send + Sync {
     fn update(&self, step: u64, lr: f32, w: &mut [f32], g: &[f32], slots: &mut [&mut [f32]]);
     /// The Keras config of the rule's own arguments.
     fn config(&self) -> Value;
+    /// The momentum a one-cycle schedule cycles: SGD's momentum, the Adam family's `beta_1`;
+    /// `None` for a rule without one (or SGD built without momentum, which keeps no velocity).
+    fn momentum(&self) -> Option<f32> {
+        None
+    }
+    /// Sets [`UpdateRule::momentum`] for the steps after; false when the rule has none.
+    fn set_momentum(&mut self, _m: f32) -> bool {
+        false
+    }
 }
 
 /// Keras `SGD`: plain, with momentum, or Nesterov momentum.
@@ -32,6 +41,17 @@ pub struct Sgd {
 impl UpdateRule for Sgd {
     fn name(&self) -> &'static str {
         "SGD"
+    }
+    fn momentum(&self) -> Option<f32> {
+        (self.momentum != 0.0).then_some(self.momentum)
+    }
+    fn set_momentum(&mut self, m: f32) -> bool {
+        // Without momentum the rule keeps no velocity slot to carry it.
+        if self.momentum == 0.0 || m == 0.0 {
+            return false;
+        }
+        self.momentum = m;
+        true
     }
     fn slots(&self) -> usize {
         usize::from(self.momentum != 0.0)
@@ -120,6 +140,13 @@ impl UpdateRule for Adam {
         } else {
             "Adam"
         }
+    }
+    fn momentum(&self) -> Option<f32> {
+        Some(self.beta_1)
+    }
+    fn set_momentum(&mut self, m: f32) -> bool {
+        self.beta_1 = m;
+        true
     }
     fn slots(&self) -> usize {
         3
@@ -234,6 +261,13 @@ impl UpdateRule for Adamax {
     fn name(&self) -> &'static str {
         "Adamax"
     }
+    fn momentum(&self) -> Option<f32> {
+        Some(self.beta_1)
+    }
+    fn set_momentum(&mut self, m: f32) -> bool {
+        self.beta_1 = m;
+        true
+    }
     fn slots(&self) -> usize {
         2
     }
@@ -262,6 +296,13 @@ pub struct Nadam {
 impl UpdateRule for Nadam {
     fn name(&self) -> &'static str {
         "Nadam"
+    }
+    fn momentum(&self) -> Option<f32> {
+        Some(self.beta_1)
+    }
+    fn set_momentum(&mut self, m: f32) -> bool {
+        self.beta_1 = m;
+        true
     }
     fn slots(&self) -> usize {
         2
@@ -303,6 +344,13 @@ pub struct AdaMod {
 impl UpdateRule for AdaMod {
     fn name(&self) -> &'static str {
         "AdaMod"
+    }
+    fn momentum(&self) -> Option<f32> {
+        Some(self.beta_1)
+    }
+    fn set_momentum(&mut self, m: f32) -> bool {
+        self.beta_1 = m;
+        true
     }
     fn slots(&self) -> usize {
         3
