@@ -126,6 +126,11 @@ pub struct FitSpec {
     /// `validation_data = "test"`: validate on the test split (the notes' forecasting recipe
     /// does; it lets the test set steer early stopping, so say so when reporting).
     pub validate_on_test: bool,
+    /// `lr_find = true`: fast.ai's range test before training, its curve in the report.
+    pub lr_find: bool,
+    /// `one_cycle = true`: the one-cycle policy peaking at the range test's pick (with
+    /// `lr_find`) or at `compile.learning_rate`.
+    pub one_cycle: bool,
 }
 
 /// A model made of two models.
@@ -573,6 +578,8 @@ fn fit_section(top: &Table) -> Result<FitSpec> {
             backup_and_restore: false,
             time_limit: None,
             validate_on_test: false,
+            lr_find: false,
+            one_cycle: false,
         },
         Some(fit) => {
             fit.only(&[
@@ -586,6 +593,8 @@ fn fit_section(top: &Table) -> Result<FitSpec> {
                 "backup_and_restore",
                 "time_limit",
                 "validation_data",
+                "lr_find",
+                "one_cycle",
             ])?;
             let reduce_lr = match fit.sub("reduce_lr_on_plateau")? {
                 None => None,
@@ -647,6 +656,8 @@ fn fit_section(top: &Table) -> Result<FitSpec> {
                         ))
                     }
                 },
+                lr_find: fit.bool("lr_find", false)?,
+                one_cycle: fit.bool("one_cycle", false)?,
             }
         }
     };

@@ -17,6 +17,7 @@ use sinew::nn::TargetKind;
 use sinew::prelude::*;
 use sinew::report::RunRecord;
 use sinew::train::{BackupAndRestore, TerminateOnNaN};
+use sinew::train::{LrFindOptions, OneCycle};
 
 fn split_rows(x: &Tensor, y: &[usize], test_size: f64, seed: u64) -> Result<(Tensor, Vec<usize>, Tensor, Vec<usize>)> {
     let s = train_test_split(y.len(), test_size, true, seed, Some(y))?;
@@ -448,10 +449,33 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
     // while they are written resumes after the last epoch instead of training again.
     let backup_dir = spec.output_dir.join("backup");
     let mut backup = spec.fit.backup_and_restore.then(|| BackupAndRestore::new(&backup_dir).delete_checkpoint(false));
+    // fast.ai's range test, then the one-cycle policy peaking at its pick (or at the compiled rate).
+    let finder = if spec.fit.lr_find {
+        let f = model.lr_find(&x_train, &y_train, &LrFindOptions::new().batch_size(spec.fit.batch_size))?;
+        match f.suggestion {
+            Some(s) => out.say(format!("learning-rate range test: {} steps, suggested rate {s:.3e}", f.lrs.len())),
+            None => {
+                out.say(format!("learning-rate range test: {} steps, no suggestion (the loss never fell)", f.lrs.len()))
+            }
+        }
+        Some(f)
+    } else {
+        None
+    };
+    let epochs = epochs_override.unwrap_or(spec.fit.epochs);
+    let mut cycle = spec.fit.one_cycle.then(|| {
+        let peak = finder
+            .as_ref()
+            .and_then(|f| f.suggestion)
+            .unwrap_or_else(|| model.optimizer().map_or(0.01, |o| o.learning_rate()));
+        let rows = x_train.dims()[0] - (x_train.dims()[0] as f64 * spec.fit.validation_split) as usize;
+        out.say(format!("one-cycle policy: peak rate {peak:.3e} over {epochs} epochs"));
+        OneCycle::new(peak, epochs, rows.div_ceil(spec.fit.batch_size.max(1)))
+    });
     // Always on: a diverged run stops at the batch and says where, instead of training on NaN.
     let mut nan = TerminateOnNaN::new();
     let mut fit = Fit::new()
-        .epochs(epochs_override.unwrap_or(spec.fit.epochs))
+        .epochs(epochs)
         .batch_size(spec.fit.batch_size)
         .validation_split(spec.fit.validation_split)
         .verbose(out.verbose());
@@ -474,6 +498,9 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
         fit = fit.callback(cb);
     }
     if let Some(cb) = backup.as_mut() {
+        fit = fit.callback(cb);
+    }
+    if let Some(cb) = cycle.as_mut() {
         fit = fit.callback(cb);
     }
     fit = fit.callback(&mut nan);
@@ -515,6 +542,8 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
     if let Some(f) = &task.forecast {
         crate::run::record_forecast(&mut rec, &mut model, f)?;
     }
+    rec.lr_finder =
+        finder.map(|f| sinew::report::LrCurve { lrs: f.lrs, smoothed: f.smoothed, suggestion: f.suggestion });
     out.say(rec.classification_report.clone().unwrap_or_default());
     let metrics = rec.metrics.clone();
     let run = RunRecord { title: format!("sinew train: {}", spec.name), data: task.description, models: vec![rec] };

@@ -51,6 +51,16 @@ pub struct ModelRecord {
     pub generated: Vec<(String, String)>,
     /// Images in labelled rows: reconstructions, generated samples.
     pub images: Vec<ImageRows>,
+    /// The learning-rate range test run before training, if any.
+    pub lr_finder: Option<LrCurve>,
+}
+
+/// A learning-rate range test: each step's rate and smoothed loss, and the suggested rate.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LrCurve {
+    pub lrs: Vec<f64>,
+    pub smoothed: Vec<f64>,
+    pub suggestion: Option<f64>,
 }
 
 /// A run: its title, a line about the data, and one record per model trained.
@@ -87,6 +97,7 @@ impl RunRecord {
                     "images": m.images.iter().map(|g| json!({"title": g.title, "height": g.height, "width": g.width,
                         "rows": g.rows.iter().map(|(label, imgs)| json!({"label": label, "images": imgs})).collect::<Vec<_>>()}))
                         .collect::<Vec<_>>(),
+                    "lr_finder": m.lr_finder.as_ref().map(|f| json!({"lrs": f.lrs, "smoothed": f.smoothed, "suggestion": f.suggestion})),
                 })
             })
             .collect();
@@ -175,6 +186,16 @@ impl RunRecord {
                     .collect::<Option<Vec<_>>>()
                     .ok_or_else(|| bad("images holds a malformed entry"))?,
             };
+            let floats = |v: &Value| -> Option<Vec<f64>> { v.as_array()?.iter().map(Value::as_f64).collect() };
+            let lr_finder = match &m["lr_finder"] {
+                Value::Null => None,
+                f => Some(LrCurve {
+                    lrs: floats(&f["lrs"]).ok_or_else(|| bad("lr_finder.lrs is not a list of numbers"))?,
+                    smoothed: floats(&f["smoothed"])
+                        .ok_or_else(|| bad("lr_finder.smoothed is not a list of numbers"))?,
+                    suggestion: f["suggestion"].as_f64(),
+                }),
+            };
             models.push(ModelRecord {
                 name: m["name"].as_str().unwrap_or_default().into(),
                 summary: m["summary"].as_str().unwrap_or_default().into(),
@@ -191,6 +212,7 @@ impl RunRecord {
                 forecast,
                 generated,
                 images,
+                lr_finder,
             });
         }
         Ok(RunRecord {
@@ -276,6 +298,18 @@ fn model_section(m: &ModelRecord) -> String {
         h += &format!(
             "<h3>Forecast</h3><div class=\"charts\">{}</div>\n",
             inline(&plot.x_label("step").y_label("value").size(720.0, 360.0))
+        );
+    }
+    if let Some(f) = &m.lr_finder {
+        let x: Vec<f64> = f.lrs.iter().map(|l| l.log10()).collect();
+        let plot = Plot::lines("Learning-rate range test").series("smoothed loss", &x, &f.smoothed);
+        let pick = f
+            .suggestion
+            .map_or("no suggestion (the loss never fell)".to_string(), |s| format!("suggested rate {s:.3e}"));
+        h += &format!(
+            "<h3>Learning-rate range test</h3><p class=\"lr-suggestion\">{}</p><div class=\"charts\">{}</div>\n",
+            escape(&pick),
+            inline(&plot.x_label("log10(learning rate)").y_label("loss").size(720.0, 360.0))
         );
     }
     if !m.generated.is_empty() {

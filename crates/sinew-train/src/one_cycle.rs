@@ -8,7 +8,7 @@ use crate::model::Model;
 use sinew_tensor::Tensor;
 
 /// The range test's settings (fast.ai's defaults): the rate grows exponentially from
-/// `start_lr` to `end_lr` over one pass of batches of `batch_size` (or `max_steps` batches),
+/// `start_lr` to `end_lr` over `max_steps` batches of `batch_size` (100; `None`: one pass),
 /// the loss is smoothed exponentially with `smoothing`, and the test stops once the smoothed
 /// loss passes `diverge` times its best.
 #[derive(Clone, Debug, PartialEq)]
@@ -79,8 +79,8 @@ fn steepest(lrs: &[f64], smoothed: &[f64]) -> Option<f64> {
 }
 
 impl Model {
-    /// fast.ai's learning-rate range test: trains on successive batches of `x`, `y` (in order;
-    /// shuffle sorted data first) with the rate growing exponentially from `start_lr` to
+    /// fast.ai's learning-rate range test: trains on successive batches of `x`, `y` (in order,
+    /// going round again if needed; shuffle sorted data first) with the rate growing exponentially from `start_lr` to
     /// `end_lr`, records the smoothed loss, stops when it diverges, and suggests a rate. The
     /// weights and the optimizer's state (step count, slots, schedule, momentum) are put back
     /// afterwards, so the model trains from where it was.
@@ -88,10 +88,12 @@ impl Model {
         self.compiled("lr_find")?;
         let n = x.dims().first().copied().unwrap_or(0);
         let per = opts.batch_size.max(1);
-        let steps = n.div_ceil(per).min(opts.max_steps.unwrap_or(usize::MAX));
-        if steps < 2 || !(opts.start_lr > 0.0 && opts.end_lr > opts.start_lr) {
+        let pass = n.div_ceil(per);
+        // As fast.ai does: `max_steps` batches, going round the data again if one pass is shorter.
+        let steps = opts.max_steps.unwrap_or(pass);
+        if pass == 0 || steps < 2 || !(opts.start_lr > 0.0 && opts.end_lr > opts.start_lr) {
             return Err(Error::new(format!(
-                "lr_find: needs at least 2 batches and 0 < start_lr < end_lr; got {n} samples in batches of {per}, rates {} to {}",
+                "lr_find: needs data, at least 2 steps and 0 < start_lr < end_lr; got {n} samples in batches of {per}, {steps} steps, rates {} to {}",
                 opts.start_lr, opts.end_lr
             )));
         }
@@ -103,7 +105,8 @@ impl Model {
         for i in 0..steps {
             let lr = opts.start_lr * (opts.end_lr / opts.start_lr).powf(i as f64 / (steps - 1) as f64);
             self.compiled("lr_find")?.optimizer.set_learning_rate(lr);
-            let (start, len) = (i * per, per.min(n - i * per));
+            let start = (i % pass) * per;
+            let len = per.min(n - start);
             let loss = match self.train_on_batch(&x.narrow(0, start, len), &y.narrow(0, start, len)) {
                 Ok(logs) => logs.get("loss").unwrap_or(f64::NAN),
                 Err(e) => {

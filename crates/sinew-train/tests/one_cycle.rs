@@ -90,6 +90,10 @@ fn lr_find_leaves_the_model_as_it_found_it() {
     // The loss falls somewhere in the range before the test ends.
     let min = found.smoothed.iter().cloned().fold(f64::INFINITY, f64::min);
     assert!(min < found.smoothed[0], "{:?}", found.smoothed);
-    let err = a.lr_find(&x.narrow(0, 0, 4), &y.narrow(0, 0, 4), &LrFindOptions::new()).unwrap_err().to_string();
-    assert!(err.contains("at least 2 batches"), "{err}");
+    let err = a.lr_find(&x, &y, &LrFindOptions::new().max_steps(Some(1))).unwrap_err().to_string();
+    assert!(err.contains("at least 2 steps"), "{err}");
+    // Fewer samples than the steps take: the test goes round the data again.
+    let mut fresh = model(Optimizer::sgd_momentum(0.05, 0.9, false));
+    let small = fresh.lr_find(&x.narrow(0, 0, 64), &y.narrow(0, 0, 64), &LrFindOptions::new().batch_size(16)).unwrap();
+    assert!(small.lrs.len() > 8, "{}", small.lrs.len());
 }
