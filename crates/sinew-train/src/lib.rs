@@ -4,6 +4,7 @@
 
 mod callbacks;
 mod data;
+mod diagnostics;
 mod error;
 mod fit;
 mod functional;
@@ -25,6 +26,7 @@ pub use callbacks::{
     OnEpochEnd, ReduceLrOnPlateau, TerminateOnNaN,
 };
 pub use data::Tensors;
+pub use diagnostics::{Finding, GradientDiagnostics, LayerTrace, EXPLODING_RATIO, VANISHING_RATIO};
 pub use error::{Cause, Error, ErrorKind, Result};
 pub use fit::{Fit, TrainStep};
 pub use functional::{Functional, IntoLayerCall, IntoNodes, Node, SharedLayer};
