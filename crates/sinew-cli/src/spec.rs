@@ -131,6 +131,8 @@ pub struct FitSpec {
     /// `one_cycle = true`: the one-cycle policy peaking at the range test's pick (with
     /// `lr_find`) or at `compile.learning_rate`.
     pub one_cycle: bool,
+    /// `diagnostics = true`: per-layer gradient norms each epoch, plotted with their findings.
+    pub diagnostics: bool,
 }
 
 /// A model made of two models.
@@ -580,6 +582,7 @@ fn fit_section(top: &Table) -> Result<FitSpec> {
             validate_on_test: false,
             lr_find: false,
             one_cycle: false,
+            diagnostics: false,
         },
         Some(fit) => {
             fit.only(&[
@@ -595,6 +598,7 @@ fn fit_section(top: &Table) -> Result<FitSpec> {
                 "validation_data",
                 "lr_find",
                 "one_cycle",
+                "diagnostics",
             ])?;
             let reduce_lr = match fit.sub("reduce_lr_on_plateau")? {
                 None => None,
@@ -658,6 +662,7 @@ fn fit_section(top: &Table) -> Result<FitSpec> {
                 },
                 lr_find: fit.bool("lr_find", false)?,
                 one_cycle: fit.bool("one_cycle", false)?,
+                diagnostics: fit.bool("diagnostics", false)?,
             }
         }
     };

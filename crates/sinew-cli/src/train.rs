@@ -17,7 +17,7 @@ use sinew::nn::TargetKind;
 use sinew::prelude::*;
 use sinew::report::RunRecord;
 use sinew::train::{BackupAndRestore, TerminateOnNaN};
-use sinew::train::{LrFindOptions, OneCycle};
+use sinew::train::{GradientDiagnostics, LrFindOptions, OneCycle};
 
 fn split_rows(x: &Tensor, y: &[usize], test_size: f64, seed: u64) -> Result<(Tensor, Vec<usize>, Tensor, Vec<usize>)> {
     let s = train_test_split(y.len(), test_size, true, seed, Some(y))?;
@@ -472,6 +472,11 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
         out.say(format!("one-cycle policy: peak rate {peak:.3e} over {epochs} epochs"));
         OneCycle::new(peak, epochs, rows.div_ceil(spec.fit.batch_size.max(1)))
     });
+    // Per-layer gradient norms on a probe of the first training rows.
+    let mut diag = spec.fit.diagnostics.then(|| {
+        let probe = x_train.dims()[0].min(256);
+        GradientDiagnostics::new(x_train.narrow(0, 0, probe), y_train.narrow(0, 0, probe))
+    });
     // Always on: a diverged run stops at the batch and says where, instead of training on NaN.
     let mut nan = TerminateOnNaN::new();
     let mut fit = Fit::new()
@@ -501,6 +506,9 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
         fit = fit.callback(cb);
     }
     if let Some(cb) = cycle.as_mut() {
+        fit = fit.callback(cb);
+    }
+    if let Some(cb) = diag.as_mut() {
         fit = fit.callback(cb);
     }
     fit = fit.callback(&mut nan);
@@ -544,6 +552,17 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
     }
     rec.lr_finder =
         finder.map(|f| sinew::report::LrCurve { lrs: f.lrs, smoothed: f.smoothed, suggestion: f.suggestion });
+    rec.diagnostics = diag.map(|d| {
+        let findings = d.findings(&history);
+        for f in &findings {
+            out.say(format!("diagnostics: {}: {}; remedy: {}", f.kind, f.evidence, f.remedy));
+        }
+        sinew::report::DiagnosticsRecord {
+            grad_norms: d.layers.iter().map(|l| (l.name.clone(), l.grad_norm.clone())).collect(),
+            update_ratios: d.layers.iter().map(|l| (l.name.clone(), l.update_ratio.clone())).collect(),
+            findings: findings.into_iter().map(|f| (f.kind.to_string(), f.evidence, f.remedy.to_string())).collect(),
+        }
+    });
     out.say(rec.classification_report.clone().unwrap_or_default());
     let metrics = rec.metrics.clone();
     let run = RunRecord { title: format!("sinew train: {}", spec.name), data: task.description, models: vec![rec] };

@@ -32,3 +32,34 @@ fn lr_find_and_one_cycle_from_a_spec() {
     let f = &run["models"][0]["lr_finder"];
     assert!(f["lrs"].as_array().is_some_and(|a| a.len() >= 10) && f["suggestion"].as_f64().is_some(), "{f}");
 }
+
+/// `[fit] diagnostics = true`: a deep sigmoid MLP's report plots each layer's gradient norm and
+/// names the vanishing gradients with their remedy.
+#[test]
+fn diagnostics_from_a_spec_flag_vanishing_gradients() {
+    let dir = tmp("diagnostics");
+    let mut spec = String::from("[data]\nsource = \"digits\"\n\n");
+    for _ in 0..8 {
+        spec += "[[model.layers]]\nclass = \"Dense\"\nunits = 32\nactivation = \"sigmoid\"\n\n";
+    }
+    spec += "[[model.layers]]\nclass = \"Dense\"\nunits = 10\nactivation = \"softmax\"\n\n";
+    spec += "[compile]\noptimizer = \"sgd\"\nloss = \"categorical_crossentropy\"\n\n[fit]\nepochs = 2\ndiagnostics = true\n";
+    let path = dir.join("spec.toml");
+    std::fs::write(&path, spec).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_sinew"))
+        .args(["train", path.to_str().unwrap(), "--out", dir.join("run").to_str().unwrap()])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(text.contains("diagnostics: vanishing gradients"), "{text}");
+    let html = std::fs::read_to_string(dir.join("run/report.html")).unwrap();
+    assert!(
+        html.contains("Training diagnostics")
+            && html.contains("Gradient norm per layer")
+            && html.contains("Remedy: use ReLU")
+    );
+    let run: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("run/run.json")).unwrap()).unwrap();
+    assert_eq!(run["models"][0]["diagnostics"]["grad_norms"].as_array().map(Vec::len), Some(9));
+}

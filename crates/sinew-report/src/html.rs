@@ -53,6 +53,17 @@ pub struct ModelRecord {
     pub images: Vec<ImageRows>,
     /// The learning-rate range test run before training, if any.
     pub lr_finder: Option<LrCurve>,
+    /// Per-layer gradient traces and what they show, if recorded.
+    pub diagnostics: Option<DiagnosticsRecord>,
+}
+
+/// Training diagnostics: each layer's gradient norm and update ratio per epoch, and the findings
+/// (kind, evidence, remedy).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DiagnosticsRecord {
+    pub grad_norms: Vec<(String, Vec<f64>)>,
+    pub update_ratios: Vec<(String, Vec<f64>)>,
+    pub findings: Vec<(String, String, String)>,
 }
 
 /// A learning-rate range test: each step's rate and smoothed loss, and the suggested rate.
@@ -98,6 +109,10 @@ impl RunRecord {
                         "rows": g.rows.iter().map(|(label, imgs)| json!({"label": label, "images": imgs})).collect::<Vec<_>>()}))
                         .collect::<Vec<_>>(),
                     "lr_finder": m.lr_finder.as_ref().map(|f| json!({"lrs": f.lrs, "smoothed": f.smoothed, "suggestion": f.suggestion})),
+                    "diagnostics": m.diagnostics.as_ref().map(|d| json!({
+                        "grad_norms": d.grad_norms.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
+                        "update_ratios": d.update_ratios.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
+                        "findings": d.findings.iter().map(|(k, e, r)| json!({"kind": k, "evidence": e, "remedy": r})).collect::<Vec<_>>()})),
                 })
             })
             .collect();
@@ -196,6 +211,32 @@ impl RunRecord {
                     suggestion: f["suggestion"].as_f64(),
                 }),
             };
+            let named = |v: &Value, what: &str| -> Result<Vec<(String, Vec<f64>)>> {
+                v.as_array()
+                    .ok_or_else(|| bad(&format!("diagnostics.{what} is not a list")))?
+                    .iter()
+                    .map(|p| Some((p[0].as_str()?.to_string(), floats(&p[1])?)))
+                    .collect::<Option<_>>()
+                    .ok_or_else(|| bad(&format!("diagnostics.{what} holds a malformed entry")))
+            };
+            let diagnostics = match &m["diagnostics"] {
+                Value::Null => None,
+                d => Some(DiagnosticsRecord {
+                    grad_norms: named(&d["grad_norms"], "grad_norms")?,
+                    update_ratios: named(&d["update_ratios"], "update_ratios")?,
+                    findings: d["findings"]
+                        .as_array()
+                        .map(|a| {
+                            a.iter()
+                                .map(|f| {
+                                    let s = |k: &str| f[k].as_str().unwrap_or_default().to_string();
+                                    (s("kind"), s("evidence"), s("remedy"))
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                }),
+            };
             models.push(ModelRecord {
                 name: m["name"].as_str().unwrap_or_default().into(),
                 summary: m["summary"].as_str().unwrap_or_default().into(),
@@ -213,6 +254,7 @@ impl RunRecord {
                 generated,
                 images,
                 lr_finder,
+                diagnostics,
             });
         }
         Ok(RunRecord {
@@ -312,6 +354,9 @@ fn model_section(m: &ModelRecord) -> String {
             inline(&plot.x_label("log10(learning rate)").y_label("loss").size(720.0, 360.0))
         );
     }
+    if let Some(d) = &m.diagnostics {
+        h += &diagnostics_html(d);
+    }
     if !m.generated.is_empty() {
         h += "<h3>Generated samples</h3>";
         for (how, text) in &m.generated {
@@ -365,4 +410,32 @@ pub fn html_report(run: &RunRecord) -> String {
         h += &model_section(m);
     }
     h + "<footer><p>Written by sinew.</p></footer></body></html>\n"
+}
+
+/// The training-diagnostics section: gradient norms (log10) and update ratios per layer by
+/// epoch, then the findings with their remedies.
+fn diagnostics_html(d: &DiagnosticsRecord) -> String {
+    let chart = |title: &str, series: &[(String, Vec<f64>)], log: bool, y: &str| {
+        let p = series.iter().fold(Plot::lines(title), |p, (k, v)| {
+            let x: Vec<f64> = (1..=v.len()).map(|e| e as f64).collect();
+            let v: Vec<f64> = if log { v.iter().map(|g| g.max(1e-30).log10()).collect() } else { v.clone() };
+            p.series(k, &x, &v)
+        });
+        inline(&p.x_label("epoch").y_label(y).size(560.0, 360.0))
+    };
+    let mut h = format!(
+        "<h3>Training diagnostics</h3><div class=\"charts\">{}{}</div>\n",
+        chart("Gradient norm per layer (probe batch)", &d.grad_norms, true, "log10(gradient norm)"),
+        chart("Weight change per epoch / weight norm", &d.update_ratios, false, "update ratio")
+    );
+    if d.findings.is_empty() {
+        h += "<p class=\"findings\">No vanishing or exploding gradients, no over- or underfitting found.</p>\n";
+    } else {
+        h += "<ul class=\"findings\">";
+        for (kind, evidence, remedy) in &d.findings {
+            h += &format!("<li><b>{}</b>: {}. Remedy: {}.</li>", escape(kind), escape(evidence), escape(remedy));
+        }
+        h += "</ul>\n";
+    }
+    h
 }

@@ -15,6 +15,6 @@ pub use charts::{
     roc_plot, scatter_plot,
 };
 pub use error::{Error, ErrorKind, Result};
-pub use html::{html_report, ImageRows, LrCurve, ModelRecord, RunRecord, Sample};
+pub use html::{html_report, DiagnosticsRecord, ImageRows, LrCurve, ModelRecord, RunRecord, Sample};
 pub use plot::{Plot, Series};
 pub use png::{image_grid_png, render_png, save_image_grid, save_plot, write_atomic};
