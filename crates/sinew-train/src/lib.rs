@@ -20,6 +20,7 @@ mod progress;
 mod rl;
 mod saving;
 mod summary;
+mod tuner;
 mod weights;
 
 pub use callbacks::{
@@ -41,3 +42,4 @@ pub use one_cycle::{LrFindOptions, LrFinder, OneCycle};
 pub use predict::sample_with_temperature;
 pub use rl::{CartPole, Dqn, DqnOptions, Env, EnvStep};
 pub use saving::write_atomic;
+pub use tuner::{HParams, HValue, SearchResult, SearchSpace, Trial, Tuner};
