@@ -16,6 +16,7 @@ mod idx;
 #[cfg(feature = "images")]
 mod images;
 mod labels;
+mod multilabel;
 mod pipeline;
 mod preprocessing;
 #[cfg(feature = "tables")]
@@ -45,6 +46,7 @@ pub use idx::{max_input_bytes, read_first_line, read_idx_u8, read_maybe_gz, IdxU
 #[cfg(feature = "images")]
 pub use images::{image_dataset_from_directory, is_image_file, load_image, ImageDataset, ImageFolder, Subset};
 pub use labels::to_categorical;
+pub use multilabel::{multilabel_report, LabelScores, MultiLabelBinarizer, MultiLabelReport};
 pub use pipeline::{collect, timeseries_dataset_from_array, timeseries_generator, Cardinality, Dataset, Element};
 /// The table library behind [`read_csv`]: a `DataFrame` is polars' own, so its whole API
 /// (select, drop, rename, sort, group_by) is available.
