@@ -54,7 +54,7 @@ pub use pipeline::{collect, timeseries_dataset_from_array, timeseries_generator,
 pub use polars;
 #[cfg(feature = "tables")]
 pub use polars::prelude::DataFrame;
-pub use preprocessing::{train_test_split, MinMaxScaler, SplitIndices, StandardScaler};
+pub use preprocessing::{train_test_split, MinMaxScaler, RunningScaler, SplitIndices, StandardScaler};
 #[cfg(feature = "tables")]
 pub use tabular::{CategoryFill, FittedPreprocessor, Preprocessor, Scaling};
 pub use text::TextCorpus;

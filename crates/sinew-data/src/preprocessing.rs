@@ -210,6 +210,72 @@ pub struct StandardScaler {
     pub scale: Vec<f64>,
 }
 
+/// scikit-learn `StandardScaler.partial_fit` for a stream: the running count, mean and sum of
+/// squared deviations per column, updated chunk by chunk (Chan et al.'s combination of two
+/// groups' moments, so the result equals one `fit` on all the rows seen, up to rounding).
+/// [`RunningScaler::scaler`] gives the `StandardScaler` of what was seen so far.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunningScaler {
+    pub count: usize,
+    mean: Vec<f64>,
+    m2: Vec<f64>,
+}
+
+impl RunningScaler {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn partial_fit(&mut self, x: &Tensor) -> Result<()> {
+        let (n, d, v) = columns("RunningScaler.partial_fit", x)?;
+        if n == 0 {
+            return Ok(());
+        }
+        if self.count == 0 {
+            (self.mean, self.m2) = (vec![0.0; d], vec![0.0; d]);
+        } else if d != self.mean.len() {
+            return Err(Error::invalid(format!(
+                "RunningScaler.partial_fit: {d} features, the earlier chunks had {}",
+                self.mean.len()
+            )));
+        }
+        // The chunk's own mean and sum of squared deviations, then the two groups combined.
+        let nb = n as f64;
+        let mut mean_b = vec![0.0; d];
+        for row in v.chunks(d) {
+            mean_b.iter_mut().zip(row).for_each(|(m, x)| *m += x / nb);
+        }
+        let mut m2_b = vec![0.0; d];
+        for row in v.chunks(d) {
+            m2_b.iter_mut().zip(row).zip(&mean_b).for_each(|((s, x), m)| *s += (x - m).powi(2));
+        }
+        let na = self.count as f64;
+        let total = na + nb;
+        for j in 0..d {
+            let delta = mean_b[j] - self.mean[j];
+            self.m2[j] += m2_b[j] + delta * delta * na * nb / total;
+            self.mean[j] += delta * nb / total;
+        }
+        self.count += n;
+        Ok(())
+    }
+    /// The scaler of every row seen so far (a constant column keeps scale 1, as in `fit`).
+    pub fn scaler(&self) -> Result<StandardScaler> {
+        if self.count == 0 {
+            return Err(Error::invalid("RunningScaler.scaler: no samples seen yet"));
+        }
+        // Combining chunks leaves rounding in a constant column's deviations: below 10 ulps of
+        // its mean it counts as constant (scikit-learn's `_handle_zeros_in_scale` tolerance).
+        let scale = self
+            .m2
+            .iter()
+            .zip(&self.mean)
+            .map(|(s, m)| ((s / self.count as f64).sqrt(), m))
+            .map(|(s, m)| if s > 10.0 * f64::EPSILON * m.abs().max(1.0) { s } else { 1.0 })
+            .collect();
+        Ok(StandardScaler { mean: self.mean.clone(), scale })
+    }
+}
+
 impl StandardScaler {
     pub fn fit(x: &Tensor) -> Result<Self> {
         let (n, d, v) = columns("StandardScaler.fit", x)?;
