@@ -24,7 +24,8 @@ impl fmt::Display for HValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             HValue::Int(i) => write!(f, "{i}"),
-            HValue::Float(x) => write!(f, "{x}"),
+            // Debug keeps a float a float (`0.0`, not `0`) and is the shortest exact form.
+            HValue::Float(x) => write!(f, "{x:?}"),
             HValue::Str(s) => write!(f, "{s}"),
         }
     }
