@@ -576,20 +576,32 @@ impl Rbm {
         flip: &mut rand::rngs::SmallRng,
         vm: &mut Vec<f32>,
     ) {
-        let (nv, nh) = (self.visible, self.opts.hidden);
+        let nv = self.visible;
         if self.opts.visible_units == VisibleUnits::Bernoulli {
             let bits: Vec<usize> = (0..b).map(|_| flip.random_range(0..nv)).collect();
             mon.pll += self.pll_rows(v, pre, &bits).iter().sum::<f64>();
         }
-        let mut h = pre.to_vec();
-        map_in_place(&mut h, sigmoid);
-        affine(vm, &h, b, &self.w, nh, nv, &self.vb, false);
+        mon.sq_err += self.reconstruction_sq_err(v, b, pre, vm);
+        mon.rows += b;
+        mon.units += b * nv;
+    }
+
+    /// The visible units' means given hidden values `h` (`rows x hidden`) into `vm`: `h W + b`,
+    /// through σ for Bernoulli units.
+    fn visible_means(&self, h: &[f32], rows: usize, vm: &mut Vec<f32>) {
+        affine(vm, h, rows, &self.w, self.opts.hidden, self.visible, &self.vb, false);
         if self.opts.visible_units == VisibleUnits::Bernoulli {
             map_in_place(vm, sigmoid);
         }
-        mon.sq_err += vm.iter().zip(v).map(|(&r, &x)| ((r - x) as f64).powi(2)).sum::<f64>();
-        mon.rows += b;
-        mon.units += b * nv;
+    }
+
+    /// The summed squared error of the rows `v` against their mean-field reconstruction
+    /// `p(v | σ(pre))`, from their hidden pre-activations `pre`; `vm` is scratch.
+    fn reconstruction_sq_err(&self, v: &[f32], rows: usize, pre: &[f32], vm: &mut Vec<f32>) -> f64 {
+        let mut h = pre.to_vec();
+        map_in_place(&mut h, sigmoid);
+        self.visible_means(&h, rows, vm);
+        vm.iter().zip(v).map(|(&r, &x)| ((r - x) as f64).powi(2)).sum()
     }
 
     /// scikit-learn's pseudo-likelihood estimate per row, `V · log σ(F(ṽ) − F(v))` where `ṽ` is
@@ -639,10 +651,7 @@ impl Rbm {
         }
         let n = h.dims()[0];
         let mut vm = Vec::new();
-        affine(&mut vm, &h.to_vec_f32(), n, &self.w, nh, self.visible, &self.vb, false);
-        if self.opts.visible_units == VisibleUnits::Bernoulli {
-            map_in_place(&mut vm, sigmoid);
-        }
+        self.visible_means(&h.to_vec_f32(), n, &mut vm);
         Ok(Tensor::from_vec(vm, [n, self.visible]))
     }
 
@@ -711,17 +720,8 @@ impl Rbm {
     /// `p(v | σ(x Wᵀ + c))` of `x`.
     pub fn reconstruction_error(&self, x: &Tensor) -> Result<f64> {
         let (n, v) = self.rows("Rbm.reconstruction_error", x)?;
-        let mut mon = Monitor::default();
         let pre = self.pre_hidden(&v, n);
-        let mut h = pre;
-        map_in_place(&mut h, sigmoid);
-        let mut vm = Vec::new();
-        affine(&mut vm, &h, n, &self.w, self.opts.hidden, self.visible, &self.vb, false);
-        if self.opts.visible_units == VisibleUnits::Bernoulli {
-            map_in_place(&mut vm, sigmoid);
-        }
-        mon.sq_err = vm.iter().zip(v.iter()).map(|(&r, &x)| ((r - x) as f64).powi(2)).sum();
-        Ok(mon.sq_err / (n * self.visible) as f64)
+        Ok(self.reconstruction_sq_err(&v, n, &pre, &mut Vec::new()) / (n * self.visible) as f64)
     }
 
     /// `steps` steps of block Gibbs sampling from the visible values `v`: `h ~ p(h | v)`, then
