@@ -77,7 +77,8 @@ fn run(train_rows: usize, epochs: usize, plots: Option<&std::path::Path>) -> Res
             .size(900.0, 900.0),
             dir.join("u_matrix.png"),
         )?;
-        let hits: Vec<f64> = som.activation_response(&x)?.iter().map(|&h| h as f64).collect();
+        // The training images each neuron wins: its votes, counted above.
+        let hits: Vec<f64> = votes.iter().map(|v| v.iter().sum::<usize>() as f64).collect();
         let max = hits.iter().cloned().fold(1.0, f64::max);
         save_plot(
             &Plot::heatmap("Training images won per neuron, majority digit written", &names, &names, &hits, (0.0, max))

@@ -130,10 +130,11 @@ fn som(
     let winners = |t: &Tensor| -> Result<Vec<usize>> {
         t.to_vec_f32().chunks(dim).map(|r| map.winner(r).map(|(i, j)| i * gy + j).map_err(err)).collect()
     };
+    let won = winners(&x)?;
     if !task.class_names.is_empty() && !task.y_train.is_empty() {
         let classes = task.class_names.len();
         let mut votes = vec![vec![0usize; classes]; gx * gy];
-        for (&w, &c) in winners(&x)?.iter().zip(&task.y_train) {
+        for (&w, &c) in won.iter().zip(&task.y_train) {
             votes[w][c.min(classes - 1)] += 1;
         }
         let label = |w: usize| (0..classes).max_by_key(|&c| (votes[w][c], std::cmp::Reverse(c)));
@@ -143,7 +144,9 @@ fn som(
     for (k, v) in &metrics {
         out.say(format!("{k}: {v:.4}"));
     }
-    let hits: Vec<f64> = map.activation_response(&x).map_err(err)?.iter().map(|&h| h as f64).collect();
+    // The training samples each neuron wins, from the winners found above.
+    let mut hits = vec![0.0f64; gx * gy];
+    won.iter().for_each(|&w| hits[w] += 1.0);
     // Each cell drawn as a block, so a small map is still large enough to read.
     let k = (96 / gx.max(gy)).max(1);
     let mut images = vec![ImageRows {
