@@ -15,10 +15,8 @@ impl Model {
     pub fn partial_fit(&mut self, x: &Tensor, y: &Tensor, batch_size: usize) -> Result<Logs> {
         let h = self.fit(x, y, Fit::new().epochs(1).batch_size(batch_size).shuffle(false).verbose(0))?;
         let mut logs = Logs::default();
-        for name in ["loss"] {
-            if let Some(v) = h.get(name).and_then(|s| s.last()) {
-                logs.set(name, *v);
-            }
+        if let Some(v) = h.get("loss").and_then(|s| s.last()) {
+            logs.set("loss", *v);
         }
         Ok(logs)
     }
