@@ -5,15 +5,11 @@
 use sinew_data::{Dataset, Element, Error as DataError};
 use sinew_nn::{Activation, Dense};
 use sinew_optim::Optimizer;
-use sinew_tensor::{Rng, Tensor};
+use sinew_tensor::Tensor;
 use sinew_train::*;
 
-fn blobs(n: usize, seed: u64) -> (Tensor, Tensor) {
-    let mut rng = Rng::seed(seed);
-    let y = Tensor::bernoulli([n, 1], 0.5, &mut rng);
-    let x = Tensor::rand_normal([n, 4], 0.0, 1.0, &mut rng).add(&y.affine(3.0, -1.5));
-    (x, y)
-}
+mod common;
+use common::blobs;
 
 fn mlp() -> Sequential {
     let mut m = Sequential::new();

@@ -8,15 +8,11 @@ use sinew_optim::Optimizer;
 use sinew_tensor::{Rng, Tensor};
 use sinew_train::*;
 
+mod common;
+use common::blobs;
+
 fn weights(m: &Model) -> Vec<Vec<f32>> {
     m.get_weights().iter().map(|t| t.to_vec_f32()).collect()
-}
-
-fn blobs(n: usize, seed: u64) -> (Tensor, Tensor) {
-    let mut rng = Rng::seed(seed);
-    let y = Tensor::bernoulli([n, 1], 0.5, &mut rng);
-    let x = Tensor::rand_normal([n, 4], 0.0, 1.0, &mut rng).add(&y.affine(3.0, -1.5));
-    (x, y)
 }
 
 /// A small model with no dropout, so every step is deterministic.

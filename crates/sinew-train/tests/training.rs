@@ -6,13 +6,8 @@ use sinew_optim::Optimizer;
 use sinew_tensor::{Rng, Tensor};
 use sinew_train::*;
 
-/// Two Gaussian blobs in 4-d, labels 0/1 as `[n, 1]`.
-fn blobs(n: usize, seed: u64) -> (Tensor, Tensor) {
-    let mut rng = Rng::seed(seed);
-    let y = Tensor::bernoulli([n, 1], 0.5, &mut rng);
-    let x = Tensor::rand_normal([n, 4], 0.0, 1.0, &mut rng).add(&y.affine(3.0, -1.5));
-    (x, y)
-}
+mod common;
+use common::blobs;
 
 fn model(seed: u64) -> Sequential {
     let mut m = Sequential::new();
