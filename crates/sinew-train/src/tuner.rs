@@ -1,15 +1,18 @@
 //! Hyperparameter search integrated with `fit` (issue 20): [`Tuner`] runs a grid or a seeded
 //! random sample of a [`SearchSpace`], building each trial's model with the caller's closure,
 //! scoring it by the best value of a validation metric with early stopping per trial, and
-//! keeps the best model. Trials run one after another: each `fit` already spreads its steps
-//! over the cores.
+//! keeps the best model. Trials run one after another, each `fit` spreading its kernels over
+//! the cores, or several at once ([`Tuner::workers`]), each on a core of its own.
 
 use crate::callbacks::{EarlyStopping, Mode};
 use crate::error::{Error, Result};
 use crate::fit::Fit;
 use crate::model::Model;
+use sinew_tensor::runtime::serial;
 use sinew_tensor::{Rng, Tensor};
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
 use std::time::Instant;
 
 /// One hyperparameter's value.
@@ -18,6 +21,7 @@ pub enum HValue {
     Int(i64),
     Float(f64),
     Str(String),
+    Bool(bool),
 }
 
 impl fmt::Display for HValue {
@@ -27,6 +31,7 @@ impl fmt::Display for HValue {
             // Debug keeps a float a float (`0.0`, not `0`) and is the shortest exact form.
             HValue::Float(x) => write!(f, "{x:?}"),
             HValue::Str(s) => write!(f, "{s}"),
+            HValue::Bool(b) => write!(f, "{b}"),
         }
     }
 }
@@ -49,6 +54,11 @@ impl From<i32> for HValue {
 impl From<f64> for HValue {
     fn from(v: f64) -> Self {
         HValue::Float(v)
+    }
+}
+impl From<bool> for HValue {
+    fn from(v: bool) -> Self {
+        HValue::Bool(v)
     }
 }
 impl From<&str> for HValue {
@@ -175,29 +185,31 @@ enum Strategy {
 
 /// A grid or random search over a [`SearchSpace`], scored by `objective` (a metric `fit`
 /// reports, `val_loss` or `val_accuracy` say), with early stopping after `patience` epochs
-/// without improvement in each trial (none by default).
+/// without improvement in each trial (none by default), on one worker or several.
 pub struct Tuner {
     space: SearchSpace,
     strategy: Strategy,
     objective: String,
     mode: Mode,
     patience: Option<usize>,
+    workers: usize,
 }
 
 impl Tuner {
     /// Every combination of the space.
     pub fn grid(space: SearchSpace, objective: &str) -> Self {
-        Tuner { space, strategy: Strategy::Grid, objective: objective.to_string(), mode: Mode::Auto, patience: None }
-    }
-    /// `trials` combinations drawn without repeats from the grid, from `seed`.
-    pub fn random(space: SearchSpace, objective: &str, trials: usize, seed: u64) -> Self {
         Tuner {
             space,
-            strategy: Strategy::Random { trials, seed },
+            strategy: Strategy::Grid,
             objective: objective.to_string(),
             mode: Mode::Auto,
             patience: None,
+            workers: 1,
         }
+    }
+    /// `trials` combinations drawn without repeats from the grid, from `seed`.
+    pub fn random(space: SearchSpace, objective: &str, trials: usize, seed: u64) -> Self {
+        Tuner { strategy: Strategy::Random { trials, seed }, ..Self::grid(space, objective) }
     }
     pub fn mode(mut self, m: Mode) -> Self {
         self.mode = m;
@@ -205,6 +217,15 @@ impl Tuner {
     }
     pub fn early_stopping(mut self, patience: usize) -> Self {
         self.patience = Some(patience);
+        self
+    }
+    /// Runs up to `n` trials at once, each on one thread with its kernels kept to that thread
+    /// (`sinew_tensor::runtime::serial`). With one worker (the default) a trial's kernels split
+    /// across the cores instead. Several workers pay off when a model is too small for its
+    /// kernels to split well; a trial's figures may then differ from a one-worker run in the
+    /// last bits (a kernel's sums split differently).
+    pub fn workers(mut self, n: usize) -> Self {
+        self.workers = n.max(1);
         self
     }
 
@@ -219,69 +240,128 @@ impl Tuner {
         order.into_iter().map(|k| self.space.combination(k)).collect()
     }
 
+    /// Whether a higher objective is better.
+    fn maximise(&self) -> bool {
+        match self.mode {
+            Mode::Max => true,
+            Mode::Min => false,
+            Mode::Auto => self.objective.contains("acc") || self.objective.contains("auc"),
+        }
+    }
+
+    /// One trial: builds, fits with early stopping on the objective (its best epoch's weights
+    /// restored), and scores it by the objective's best value.
+    fn trial<B, F>(&self, params: HParams, x: &Tensor, y: &Tensor, build: &B, fit: &F) -> Result<(Trial, Model)>
+    where
+        B: Fn(&HParams) -> Result<Model>,
+        F: for<'a> Fn(&HParams, Fit<'a>) -> Fit<'a>,
+    {
+        let max = self.maximise();
+        let start = Instant::now();
+        let mut model = build(&params)?;
+        let mut stop = EarlyStopping::new(&self.objective)
+            .patience(self.patience.unwrap_or(usize::MAX))
+            .mode(if max { Mode::Max } else { Mode::Min })
+            .restore_best_weights(true);
+        let history = model.fit(x, y, fit(&params, Fit::new().callback(&mut stop)))?;
+        let series = history.get(&self.objective).ok_or_else(|| {
+            Error::new(format!(
+                "Tuner.search: fit reported no {:?}; the objective needs validation data (validation_split or validation_data)",
+                self.objective
+            ))
+        })?;
+        let (i, &score) = series
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.is_finite())
+            .fold(None, |acc: Option<(usize, &f64)>, (i, v)| match acc {
+                Some((_, b)) if (max && *b >= *v) || (!max && *b <= *v) => acc,
+                _ => Some((i, v)),
+            })
+            .unwrap_or((0, &f64::NAN));
+        let trial = Trial {
+            params,
+            score,
+            best_epoch: i + 1,
+            epochs_run: series.len(),
+            seconds: start.elapsed().as_secs_f64(),
+        };
+        Ok((trial, model))
+    }
+
     /// Runs the trials: `build` makes and compiles a model from a trial's hyperparameters, and
     /// `fit` completes the trial's `Fit` (which holds the tuner's early stopping) with its
-    /// settings: epochs, batch size, and the validation the objective needs (`|f|
-    /// f.epochs(20).validation_split(0.2)`); `on_trial` sees each finished trial. Returns the trials best first and the best
-    /// model.
-    pub fn search(
+    /// settings, which may read the trial's hyperparameters: epochs, batch size, and the
+    /// validation the objective needs (`|_, f| f.epochs(20).validation_split(0.2)`);
+    /// `on_trial` sees each finished trial, in the order they finish. Returns the trials best
+    /// first and the best model. The first error stops the search (trials already running on
+    /// other workers finish first) and is returned.
+    pub fn search<B, F>(
         &self,
         x: &Tensor,
         y: &Tensor,
-        mut build: impl FnMut(&HParams) -> Result<Model>,
-        fit: impl for<'a> Fn(Fit<'a>) -> Fit<'a>,
+        build: B,
+        fit: F,
         mut on_trial: impl FnMut(&Trial),
-    ) -> Result<SearchResult> {
+    ) -> Result<SearchResult>
+    where
+        B: Fn(&HParams) -> Result<Model> + Sync,
+        F: for<'a> Fn(&HParams, Fit<'a>) -> Fit<'a> + Sync,
+    {
         let plan = self.plan();
         if plan.is_empty() {
             return Err(Error::new("Tuner.search: the search space is empty"));
         }
-        let max = match self.mode {
-            Mode::Max => true,
-            Mode::Min => false,
-            Mode::Auto => self.objective.contains("acc") || self.objective.contains("auc"),
-        };
+        let max = self.maximise();
         let mut trials = vec![];
         let mut best: Option<(f64, Model)> = None;
-        for params in plan {
-            let start = Instant::now();
-            let mut model = build(&params)?;
-            let mut stop = EarlyStopping::new(&self.objective)
-                .patience(self.patience.unwrap_or(usize::MAX))
-                .mode(if max { Mode::Max } else { Mode::Min })
-                .restore_best_weights(true);
-            let history = model.fit(x, y, fit(Fit::new().callback(&mut stop)))?;
-            let series = history.get(&self.objective).ok_or_else(|| {
-                Error::new(format!(
-                    "Tuner.search: fit reported no {:?}; the objective needs validation data (validation_split or validation_data)",
-                    self.objective
-                ))
-            })?;
-            let (i, &score) = series
-                .iter()
-                .enumerate()
-                .filter(|(_, v)| v.is_finite())
-                .fold(None, |acc: Option<(usize, &f64)>, (i, v)| match acc {
-                    Some((_, b)) if (max && *b >= *v) || (!max && *b <= *v) => acc,
-                    _ => Some((i, v)),
-                })
-                .unwrap_or((0, &f64::NAN));
-            let trial = Trial {
-                params,
-                score,
-                best_epoch: i + 1,
-                epochs_run: series.len(),
-                seconds: start.elapsed().as_secs_f64(),
-            };
+        let mut keep = |trial: Trial, model: Model| {
             on_trial(&trial);
             let better = match &best {
-                None => score.is_finite(),
-                Some((b, _)) => (max && score > *b) || (!max && score < *b),
+                None => trial.score.is_finite(),
+                Some((b, _)) => (max && trial.score > *b) || (!max && trial.score < *b),
             };
             if better {
-                best = Some((score, model));
+                best = Some((trial.score, model));
             }
             trials.push(trial);
+        };
+        if self.workers == 1 {
+            for params in plan {
+                let (trial, model) = self.trial(params, x, y, &build, &fit)?;
+                keep(trial, model);
+            }
+        } else {
+            let next = AtomicUsize::new(0);
+            let (tx, rx) = mpsc::channel();
+            let mut first_error = None;
+            std::thread::scope(|s| {
+                for _ in 0..self.workers.min(plan.len()) {
+                    let (tx, next, plan, build, fit) = (tx.clone(), &next, &plan, &build, &fit);
+                    s.spawn(move || loop {
+                        let k = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(params) = plan.get(k) else { break };
+                        let r = serial(|| self.trial(params.clone(), x, y, build, fit));
+                        if tx.send(r).is_err() {
+                            break;
+                        }
+                    });
+                }
+                drop(tx);
+                for r in rx {
+                    match r {
+                        Ok((trial, model)) => keep(trial, model),
+                        Err(e) => {
+                            // No new trial starts; those running finish and are dropped.
+                            next.store(usize::MAX / 2, Ordering::Relaxed);
+                            first_error.get_or_insert(e);
+                        }
+                    }
+                }
+            });
+            if let Some(e) = first_error {
+                return Err(e);
+            }
         }
         trials.sort_by(|a, b| {
             let o = a.score.total_cmp(&b.score);
