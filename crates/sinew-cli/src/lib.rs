@@ -4,5 +4,6 @@
 
 pub mod classic_spec;
 pub mod saved;
+pub mod search_spec;
 pub mod spec;
 mod spec_table;

@@ -7,6 +7,7 @@ mod gan;
 mod output;
 mod predict;
 mod run;
+mod search;
 mod sources;
 mod table;
 mod task;
@@ -153,6 +154,10 @@ fn run(cli: Cli) -> std::result::Result<(), Result<UsageError, anyhow::Error>> {
                     }
                 },
             };
+            if let Some(search) = &s.search {
+                let trials = search.tuner(s.seed).plan().len();
+                out.say(format!("search: {trials} trials ranked by {}; the first trial's model:", search.objective));
+            }
             let mut m = train::build_model(&mut s, features).map_err(usage)?;
             out.say(m.summary().map_err(|e| Err(e.into()))?);
             out.say(format!("{}: ok", spec.display()));

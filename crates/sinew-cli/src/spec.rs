@@ -169,6 +169,8 @@ pub struct Spec {
     pub seed_text: Option<String>,
     /// `[pretrain]`: the leading sigmoid layers pretrained as a deep belief network.
     pub pretrain: Option<crate::classic_spec::Pretrain>,
+    /// `[search]`: the hyperparameters to search; the fields above are then the first trial's.
+    pub search: Option<Box<crate::search_spec::SearchSpec>>,
 }
 
 pub const SOURCES: &[&str] = &["digits", "mnist", "sklearn_csv", "csv", "time_series", "image_folder", "text"];
@@ -187,8 +189,17 @@ pub fn parse(src: &str, file: &Path) -> Result<Spec> {
         let line = e.span().map_or(1, |s| src[..s.start].lines().count().max(1));
         anyhow!("{}:{line}: invalid TOML: {}", file.display(), e.message())
     })?;
-    let top = Table { src, file, section: String::new(), occurrence: 0, t: &root };
-    top.only(&["name", "seed", "data", "model", "compile", "fit", "output", "pretrain"])?;
+    if root.contains_key("search") {
+        return crate::search_spec::parse(root, src, file);
+    }
+    parse_table(&root, src, file)
+}
+
+/// Reads a parsed spec without `[search]` (one trial's, for a search); `src` is the text the
+/// lines of errors are found in.
+pub(crate) fn parse_table(root: &toml::Table, src: &str, file: &Path) -> Result<Spec> {
+    let top = Table { src, file, section: String::new(), occurrence: 0, t: root };
+    top.only(&["name", "seed", "data", "model", "compile", "fit", "output", "pretrain", "search"])?;
     let name = top.str("name", Some(file.file_stem().and_then(|s| s.to_str()).unwrap_or("run")))?;
     let seed = match root.get("seed") {
         None => 1,
@@ -238,6 +249,7 @@ pub fn parse(src: &str, file: &Path) -> Result<Spec> {
         output_dir,
         seed_text,
         pretrain,
+        search: None,
     })
 }
 

@@ -353,16 +353,32 @@ fn check_vocabulary(spec: &Spec, model: &Model, classes: usize) -> Result<()> {
     Ok(())
 }
 
-/// Trains the spec and writes its run directory; returns the test metrics.
-pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result<Vec<(String, f64)>> {
+/// Trains the spec (or runs its search) and writes its run directory; returns the test metrics.
+pub fn train(spec: Spec, out: Out, epochs_override: Option<usize>) -> Result<Vec<(String, f64)>> {
     if matches!(spec.kind, ModelKind::Classic(_)) {
         return crate::classic::train(spec, out, epochs_override);
     }
-    let task = load_task(&spec)?;
-    let kind = target_kind(&spec)?;
-    if matches!(spec.kind, ModelKind::Gan { .. }) {
-        return crate::gan::train(spec, task, out, epochs_override);
+    if spec.search.is_some() {
+        return crate::search::train(spec, out, epochs_override);
     }
+    let task = load_task(&spec)?;
+    run(spec, task, out, epochs_override, None)
+}
+
+/// The tensors a model of the spec trains and is tested on.
+pub(crate) struct Prepared {
+    pub x_train: Tensor,
+    pub y_train: Tensor,
+    pub x_test: Tensor,
+    pub y_test: Tensor,
+    /// Values per sample of the task's flat input.
+    pub features: usize,
+}
+
+/// Checks that the spec's loss fits the task's targets, shapes the inputs to the model's input
+/// shape, and encodes the targets the way the loss takes them (an autoencoder's are its inputs).
+pub(crate) fn prepare(spec: &Spec, task: &Task) -> Result<Prepared> {
+    let kind = target_kind(spec)?;
     let autoencoder = matches!(spec.kind, ModelKind::Autoencoder { .. });
     if !autoencoder && task.values.is_some() == kind.is_classes() {
         let what = if task.values.is_some() {
@@ -376,7 +392,6 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
             spec.compile.loss
         );
     }
-    out.say(format!("{}: {}", spec.name, task.description));
     let features = task.x_train.numel() / task.x_train.dims()[0].max(1);
     let shape = spec.input_shape.clone().unwrap_or_else(|| vec![features]);
     let reshape = |t: &Tensor| {
@@ -393,6 +408,34 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
         Ok(t.reshape(dims))
     };
     let (x_train, x_test) = (reshape(&task.x_train)?, reshape(&task.x_test)?);
+    let k = task.class_names.len();
+    let (y_train, y_test) = match &task.values {
+        // An autoencoder's target is its input.
+        _ if autoencoder => (x_train.clone(), x_test.clone()),
+        Some((a, b)) => (Tensor::from_vec(a.clone(), [a.len(), 1]), Tensor::from_vec(b.clone(), [b.len(), 1])),
+        None => {
+            (targets(kind, &task.y_train, k, task.target_steps)?, targets(kind, &task.y_test, k, task.target_steps)?)
+        }
+    };
+    Ok(Prepared { x_train, y_train, x_test, y_test, features })
+}
+
+/// Trains the spec on a loaded task and writes its run directory; `search` is the search this
+/// spec's values won, for the report.
+pub(crate) fn run(
+    mut spec: Spec,
+    task: Task,
+    out: Out,
+    epochs_override: Option<usize>,
+    search: Option<sinew::report::SearchRecord>,
+) -> Result<Vec<(String, f64)>> {
+    if matches!(spec.kind, ModelKind::Gan { .. }) {
+        target_kind(&spec)?;
+        return crate::gan::train(spec, task, out, epochs_override);
+    }
+    let autoencoder = matches!(spec.kind, ModelKind::Autoencoder { .. });
+    let Prepared { x_train, y_train, x_test, y_test, features } = prepare(&spec, &task)?;
+    out.say(format!("{}: {}", spec.name, task.description));
     let mut model = build_model(&mut spec, features)?;
     out.say(model.summary()?);
     if let Some(p) = &spec.pretrain {
@@ -416,14 +459,6 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
             Some((vocab, seed))
         }
         None => None,
-    };
-    let (y_train, y_test) = match &task.values {
-        // An autoencoder's target is its input.
-        _ if autoencoder => (x_train.clone(), x_test.clone()),
-        Some((a, b)) => (Tensor::from_vec(a.clone(), [a.len(), 1]), Tensor::from_vec(b.clone(), [b.len(), 1])),
-        None => {
-            (targets(kind, &task.y_train, k, task.target_steps)?, targets(kind, &task.y_test, k, task.target_steps)?)
-        }
     };
     let mut early = spec.fit.early_stopping.as_ref().map(|e| {
         let mut cb = EarlyStopping::new(&e.monitor).patience(e.patience);
@@ -563,6 +598,7 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
             findings: findings.into_iter().map(|f| (f.kind.to_string(), f.evidence, f.remedy.to_string())).collect(),
         }
     });
+    rec.search = search;
     out.say(rec.classification_report.clone().unwrap_or_default());
     let metrics = rec.metrics.clone();
     let run = RunRecord { title: format!("sinew train: {}", spec.name), data: task.description, models: vec![rec] };

@@ -63,3 +63,83 @@ fn diagnostics_from_a_spec_flag_vanishing_gradients() {
     let run: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("run/run.json")).unwrap()).unwrap();
     assert_eq!(run["models"][0]["diagnostics"]["grad_norms"].as_array().map(Vec::len), Some(9));
 }
+
+/// `[search]`: every trial of the grid trains with its values in place of the placeholders, the
+/// trials are ranked (and written as CSV), the best trial's configuration is trained as the
+/// run's model, and the report shows the table and a chart per hyperparameter.
+#[test]
+fn a_grid_search_from_a_spec_ranks_trials_and_trains_the_best() {
+    let dir = tmp("search");
+    let o = Command::new(env!("CARGO_BIN_EXE_sinew"))
+        .args(["--json", "train", "specs/breast_cancer_search.toml", "--epochs", "30", "--out", dir.to_str().unwrap()])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("search: 12 trials ranked by val_loss, 2 at once"), "{err}");
+    let v: Value = serde_json::from_str(String::from_utf8_lossy(&o.stdout).trim()).unwrap();
+    assert!(v["metrics"]["accuracy"].as_f64().is_some_and(|a| a >= 0.93), "{v}");
+    let csv = std::fs::read_to_string(dir.join("trials.csv")).unwrap();
+    assert!(csv.starts_with("units,dropout,learning_rate,val_loss,best_epoch,epochs_run,seconds\n"), "{csv}");
+    assert_eq!(csv.lines().count(), 13);
+    let run: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap();
+    let s = &run["models"][0]["search"];
+    let scores: Vec<f64> = s["trials"].as_array().unwrap().iter().map(|t| t["score"].as_f64().unwrap()).collect();
+    assert_eq!(scores.len(), 12);
+    assert!(scores.windows(2).all(|w| w[0] <= w[1]), "best (lowest val_loss) first: {scores:?}");
+    // The run's model is the best trial's: its hidden layer has the winning width.
+    let best_units: usize = s["trials"][0]["values"][0].as_str().unwrap().parse().unwrap();
+    let summary = run["models"][0]["summary"].as_str().unwrap();
+    assert!(summary.contains(&format!("(None, {best_units})")), "{summary}");
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("Hyperparameter search") && html.contains("val_loss against learning_rate"));
+}
+
+/// A search's mistakes are caught by `sinew check`, at their line.
+#[test]
+fn bad_searches_are_refused_at_their_line() {
+    let good = std::fs::read_to_string(repo().join("specs/breast_cancer_search.toml")).unwrap();
+    let dir = tmp("bad_search");
+    let cases = [
+        (
+            "placeholder",
+            good.replace("\"$dropout\"", "\"$dropuot\""),
+            "\"$dropuot\" names no hyperparameter of [search]; did you mean \"dropout\"?",
+        ),
+        ("unused", good.replace("\"$dropout\"", "0.2"), "search.dropout: no \"$dropout\" in the spec uses it"),
+        (
+            "value",
+            good.replace("units = [8, 32, 128]", "units = [8, -32]"),
+            "model.layers.units: layer 1: Dense: units must be a non-negative integer, got -32 (in the search's trial with units=-32, dropout=0.0, learning_rate=0.001)",
+        ),
+        (
+            "setting",
+            good.replace("patience = 10\nworkers", "patience = 10\ntrials = 4\nworkers"),
+            "search.trials: applies to strategy = \"random\"",
+        ),
+        (
+            "validation",
+            good.replace("validation_split = 0.2\n", ""),
+            "search.objective: \"val_loss\" needs validation data",
+        ),
+        (
+            "data",
+            good.replace("test_size = 0.25", "test_size = \"$dropout\""),
+            "\"$dropout\" in [data]: a search varies [model], [compile] and [fit] only",
+        ),
+    ];
+    for (name, spec, want) in cases {
+        let path = dir.join(format!("{name}.toml"));
+        std::fs::write(&path, spec).unwrap();
+        let o = Command::new(env!("CARGO_BIN_EXE_sinew"))
+            .args(["check", path.to_str().unwrap()])
+            .current_dir(repo())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{name}: {err}");
+        assert!(err.contains(want), "{name}: expected {want:?} in {err:?}");
+        assert!(err.contains(&format!("{name}.toml:")), "{name}: names the file and line: {err}");
+    }
+}

@@ -8,6 +8,7 @@
 use crate::charts::{confusion_matrix_plot, learning_curves_of, roc_plot};
 use crate::error::{Error, Result};
 use crate::plot::Plot;
+use crate::records::{CurveRecord, SearchRecord};
 use crate::svg::escape;
 use serde_json::{json, Value};
 use sinew_data::RocCurve;
@@ -55,6 +56,10 @@ pub struct ModelRecord {
     pub lr_finder: Option<LrCurve>,
     /// Per-layer gradient traces and what they show, if recorded.
     pub diagnostics: Option<DiagnosticsRecord>,
+    /// The hyperparameter search this model's configuration won, if any.
+    pub search: Option<SearchRecord>,
+    /// Curves of their own: a prequential accuracy, a DQN's returns.
+    pub curves: Vec<CurveRecord>,
 }
 
 /// Training diagnostics: each layer's gradient norm and update ratio per epoch, and the findings
@@ -113,6 +118,8 @@ impl RunRecord {
                         "grad_norms": d.grad_norms.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
                         "update_ratios": d.update_ratios.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
                         "findings": d.findings.iter().map(|(k, e, r)| json!({"kind": k, "evidence": e, "remedy": r})).collect::<Vec<_>>()})),
+                    "search": m.search.as_ref().map(SearchRecord::to_json),
+                    "curves": m.curves.iter().map(CurveRecord::to_json).collect::<Vec<_>>(),
                 })
             })
             .collect();
@@ -237,6 +244,19 @@ impl RunRecord {
                         .unwrap_or_default(),
                 }),
             };
+            let search = match &m["search"] {
+                Value::Null => None,
+                v => Some(SearchRecord::from_json(v)?),
+            };
+            let curves = match &m["curves"] {
+                Value::Null => vec![],
+                v => v
+                    .as_array()
+                    .ok_or_else(|| bad("curves is not a list"))?
+                    .iter()
+                    .map(CurveRecord::from_json)
+                    .collect::<Result<_>>()?,
+            };
             models.push(ModelRecord {
                 name: m["name"].as_str().unwrap_or_default().into(),
                 summary: m["summary"].as_str().unwrap_or_default().into(),
@@ -255,6 +275,8 @@ impl RunRecord {
                 images,
                 lr_finder,
                 diagnostics,
+                search,
+                curves,
             });
         }
         Ok(RunRecord {
@@ -302,6 +324,9 @@ fn inline(p: &Plot) -> String {
 
 fn model_section(m: &ModelRecord) -> String {
     let mut h = format!("<section class=\"model\"><h2>{}</h2>\n", escape(&m.name));
+    if let Some(s) = &m.search {
+        h += &s.html();
+    }
     h += &format!("<h3>Model summary</h3><pre class=\"summary\">{}</pre>\n", escape(&m.summary));
     h += "<h3>Metrics</h3><table class=\"metrics\"><tr><th>metric</th><th>value</th></tr>";
     for (k, v) in &m.metrics {
@@ -356,6 +381,9 @@ fn model_section(m: &ModelRecord) -> String {
     }
     if let Some(d) = &m.diagnostics {
         h += &diagnostics_html(d);
+    }
+    for c in &m.curves {
+        h += &c.html();
     }
     if !m.generated.is_empty() {
         h += "<h3>Generated samples</h3>";

@@ -8,6 +8,7 @@ mod error;
 mod html;
 mod plot;
 mod png;
+mod records;
 mod svg;
 
 pub use charts::{
@@ -18,3 +19,4 @@ pub use error::{Error, ErrorKind, Result};
 pub use html::{html_report, DiagnosticsRecord, ImageRows, LrCurve, ModelRecord, RunRecord, Sample};
 pub use plot::{Plot, Series};
 pub use png::{image_grid_png, render_png, save_image_grid, save_plot, write_atomic};
+pub use records::{CurveRecord, SearchRecord, TrialRow};
