@@ -4,7 +4,7 @@
 //! epsilon from 1.0 down to 0.01 over the first 10,000 steps, discount 0.98. The environment is the classic cart-pole (Barto, Sutton and Anderson
 //! 1983) with Gym's CartPole-v0 constants and rules (`sinew::train::CartPole`). Training stops
 //! once the mean return over 100 consecutive episodes reaches 195 (Gym's bar for v0), or after
-//! 1,000 episodes, for seeds 1-4; seed 1's returns are plotted to `returns.png`.
+//! 1,000 episodes, for seeds 1-4; seed 1's returns are plotted in the run's report.
 //!
 //! On 2026-12-07 (`cargo run --release --example dqn_cartpole`): seeds 1, 2 and 3 reach a mean
 //! return of 195 over 100 consecutive episodes after 259, 733 and 790 episodes (2-11 s each);
@@ -13,11 +13,11 @@
 //! collapsed, DQN's well-known instability; double DQN, a lower rate and discount 0.98 were
 //! chosen after four trial runs on seeds 1-4.
 //!
-//! Run: `cargo run --release --example dqn_cartpole` (writes `returns.png` under
-//! `$TMPDIR/sinew-examples/dqn_cartpole`).
+//! Run: `cargo run --release --example dqn_cartpole` (writes `report.html`, with the return
+//! curve, under `$TMPDIR/sinew-examples/dqn_cartpole`).
 
 use sinew::prelude::*;
-use sinew::report::{save_plot, Plot};
+use sinew::report::{html_report, write_atomic, CurveRecord, ModelRecord, RunRecord};
 use sinew::train::{CartPole, Dqn, DqnOptions};
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
@@ -74,16 +74,36 @@ fn main() -> Res<()> {
         t.elapsed().as_secs_f64(),
         mean(&returns[n.saturating_sub(100)..])
     );
+    write_atomic(&dir.join("report.html"), html_report(&report(&returns)?).as_bytes())?;
+    println!("report.html in {}", dir.display());
+    Ok(())
+}
+
+/// The run's report: the Q-network, the figures and the return curve with its running mean.
+fn report(returns: &[f64]) -> Res<RunRecord> {
+    let n = returns.len();
     let x: Vec<f64> = (1..=n).map(|e| e as f64).collect();
     let avg: Vec<f64> = (0..n).map(|i| mean(&returns[i.saturating_sub(99)..=i])).collect();
-    let plot = Plot::lines("DQN on CartPole-v0: return per episode")
-        .series("return", &x, &returns)
-        .series("mean of the last 100", &x, &avg)
-        .x_label("episode")
-        .y_label("return");
-    save_plot(&plot, dir.join("returns.png"))?;
-    println!("returns.png in {}", dir.display());
-    Ok(())
+    let curve = CurveRecord {
+        title: "Return per episode (seed 1)".into(),
+        x_label: "episode".into(),
+        y_label: "return".into(),
+        x,
+        series: vec![("return".into(), returns.to_vec()), ("mean of the last 100".into(), avg)],
+    };
+    let last = mean(&returns[n.saturating_sub(100)..]);
+    let record = ModelRecord {
+        name: "Double DQN, seed 1".into(),
+        summary: network(1, false)?.summary()?,
+        metrics: vec![("episodes".into(), n as f64), ("mean return, last 100 episodes".into(), last)],
+        curves: vec![curve],
+        ..Default::default()
+    };
+    Ok(RunRecord {
+        title: "DQN on CartPole-v0".into(),
+        data: "sinew::train::CartPole (Barto, Sutton and Anderson 1983; Gym's CartPole-v0 constants and rules)".into(),
+        models: vec![record],
+    })
 }
 
 /// Seed 1 solves CartPole-v0: a mean return of 195 over 100 consecutive episodes within 400.
@@ -93,4 +113,6 @@ fn seed_1_solves_cartpole() {
     let last = mean(&returns[returns.len() - 100..]);
     eprintln!("{} episodes, mean return over the last 100 {last:.1}", returns.len());
     assert!(last >= 195.0, "{} episodes: {last}", returns.len());
+    let html = html_report(&report(&returns).unwrap());
+    assert!(html.contains("Return per episode (seed 1)") && html.contains("mean of the last 100"));
 }
