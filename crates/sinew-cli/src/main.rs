@@ -9,6 +9,7 @@ mod predict;
 mod run;
 mod search;
 mod sources;
+mod stream;
 mod table;
 mod task;
 mod train;

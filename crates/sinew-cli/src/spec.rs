@@ -55,6 +55,8 @@ pub struct CsvSource {
     pub steps: Vec<Step>,
     /// What predicting does with a category unseen in training (saved in the model).
     pub on_unknown: crate::saved::OnUnknown,
+    /// Rows per chunk when `fit.stream` reads the file a chunk at a time.
+    pub chunk_rows: usize,
 }
 
 /// A feature-engineering step on the table, before the column recipe.
@@ -133,6 +135,9 @@ pub struct FitSpec {
     pub one_cycle: bool,
     /// `diagnostics = true`: per-layer gradient norms each epoch, plotted with their findings.
     pub diagnostics: bool,
+    /// `stream = true`: one pass over a CSV read `data.chunk_rows` rows at a time, each chunk
+    /// predicted then learned (prequential evaluation); the file is never held whole.
+    pub stream: bool,
 }
 
 /// A model made of two models.
@@ -229,6 +234,9 @@ pub(crate) fn parse_table(root: &toml::Table, src: &str, file: &Path) -> Result<
             _ => compile_section(&top)?,
         };
     let fit = fit_section(&top)?;
+    if fit.stream {
+        check_stream(&top, &data, &fit, &kind)?;
+    }
     let pretrain = match top.sub("pretrain")? {
         None => None,
         Some(p) if matches!(kind, ModelKind::Plain) && !functional => Some(crate::classic_spec::parse_pretrain(&p)?),
@@ -287,6 +295,7 @@ fn data_section(top: &Table) -> Result<Data> {
         "test_steps",
         "season",
         "on_unknown",
+        "chunk_rows",
     ])?;
     let kind = data.str("source", None)?;
     let data_steps = steps(&data, src, file)?;
@@ -317,6 +326,7 @@ fn data_section(top: &Table) -> Result<Data> {
             target_path: data.path("target_path")?,
             drop: data.strs("drop")?,
             steps: data_steps,
+            chunk_rows: data.uint("chunk_rows", Some(1000))?,
             on_unknown: match data.str("on_unknown", Some("error"))?.as_str() {
                 "error" => crate::saved::OnUnknown::Error,
                 "ignore" => crate::saved::OnUnknown::Ignore,
@@ -384,8 +394,13 @@ fn data_section(top: &Table) -> Result<Data> {
             ))
         }
     };
-    let own: &[(&str, &str)] =
-        &[("targets", "text"), ("test_steps", "time_series"), ("season", "time_series"), ("on_unknown", "csv")];
+    let own: &[(&str, &str)] = &[
+        ("targets", "text"),
+        ("test_steps", "time_series"),
+        ("season", "time_series"),
+        ("on_unknown", "csv"),
+        ("chunk_rows", "csv"),
+    ];
     if let Some((key, owner)) = own.iter().find(|(k, o)| data.t.contains_key(*k) && kind != *o) {
         return Err(data.err(Some(key), format!("applies to a {owner} source")));
     }
@@ -595,6 +610,7 @@ fn fit_section(top: &Table) -> Result<FitSpec> {
             lr_find: false,
             one_cycle: false,
             diagnostics: false,
+            stream: false,
         },
         Some(fit) => {
             fit.only(&[
@@ -611,6 +627,7 @@ fn fit_section(top: &Table) -> Result<FitSpec> {
                 "lr_find",
                 "one_cycle",
                 "diagnostics",
+                "stream",
             ])?;
             let reduce_lr = match fit.sub("reduce_lr_on_plateau")? {
                 None => None,
@@ -675,10 +692,44 @@ fn fit_section(top: &Table) -> Result<FitSpec> {
                 lr_find: fit.bool("lr_find", false)?,
                 one_cycle: fit.bool("one_cycle", false)?,
                 diagnostics: fit.bool("diagnostics", false)?,
+                stream: fit.bool("stream", false)?,
             }
         }
     };
     Ok(fit_spec)
+}
+
+/// What `fit.stream` needs: one CSV, a plain model, and no fit
+/// setting that holds rows back or passes over the data again.
+fn check_stream(top: &Table, data: &Data, fit: &FitSpec, kind: &ModelKind) -> Result<()> {
+    let f = top.sub("fit")?.expect("stream is set in [fit]");
+    let Source::Csv(c) = &data.source else {
+        return Err(f.err(Some("stream"), "applies to a csv source"));
+    };
+    if c.test_path.is_some() || c.target_path.is_some() {
+        return Err(f.err(Some("stream"), "reads one CSV: no data.test_path or data.target_path"));
+    }
+    if !matches!(kind, ModelKind::Plain) {
+        return Err(f.err(Some("stream"), "applies to a sequential or functional model"));
+    }
+    let held = [
+        ("validation_split", fit.validation_split > 0.0),
+        ("validation_data", fit.validate_on_test),
+        ("early_stopping", fit.early_stopping.is_some()),
+        ("reduce_lr_on_plateau", fit.reduce_lr.is_some()),
+        ("model_checkpoint", fit.checkpoint.is_some()),
+        ("backup_and_restore", fit.backup_and_restore),
+        ("lr_find", fit.lr_find),
+        ("one_cycle", fit.one_cycle),
+        ("diagnostics", fit.diagnostics),
+    ];
+    if let Some((key, _)) = held.iter().find(|(_, on)| *on) {
+        return Err(f.err(
+            Some(key),
+            "does not apply with stream = true: a stream is one pass, each chunk scored before it is learned",
+        ));
+    }
+    Ok(())
 }
 
 /// `[output]`: the run directory (`runs/<name>` by default) and, for a text model, the seed

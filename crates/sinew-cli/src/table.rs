@@ -13,7 +13,7 @@ use sinew::data::{
     Scaling, Strategy,
 };
 
-fn apply_steps(df: &mut sinew::data::DataFrame, c: &crate::spec::CsvSource) -> Result<()> {
+pub(crate) fn apply_steps(df: &mut sinew::data::DataFrame, c: &crate::spec::CsvSource) -> Result<()> {
     for name in &c.drop {
         *df = df.drop(name).map_err(|_| anyhow::anyhow!("data.drop: no column {name:?}"))?;
     }
@@ -43,12 +43,12 @@ fn apply_steps(df: &mut sinew::data::DataFrame, c: &crate::spec::CsvSource) -> R
 }
 
 /// The column that keeps each CSV row's line in its file.
-const LINE: &str = "__sinew_line";
+pub(crate) const LINE: &str = "__sinew_line";
 
 /// A data error about a row of `df`, said at the line of the user's file that row came from
 /// (`file:line: ...`, the row's position after the shuffle and split replaced by its line). An
 /// error about no row, or a frame without lines, passes through.
-fn at_line(e: sinew::data::Error, df: &sinew::data::DataFrame, file: &std::path::Path) -> anyhow::Error {
+pub(crate) fn at_line(e: sinew::data::Error, df: &sinew::data::DataFrame, file: &std::path::Path) -> anyhow::Error {
     let line = e.row.and_then(|r| Some(sinew::data::column_f64(df, LINE).ok()?.get(r).copied()?? as usize));
     match (e.row, line) {
         (Some(r), Some(line)) => {
@@ -57,6 +57,41 @@ fn at_line(e: sinew::data::Error, df: &sinew::data::DataFrame, file: &std::path:
         }
         _ => e.into(),
     }
+}
+
+/// The target column's values as class names (`target_strip` removed); a missing one is an
+/// error at its line.
+pub(crate) fn labels(
+    df: &sinew::data::DataFrame,
+    c: &crate::spec::CsvSource,
+    file: &std::path::Path,
+) -> Result<Vec<String>> {
+    let strip: Vec<char> = c.target_strip.chars().collect();
+    column_str(df, &c.target)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| v.map(|s| s.trim_end_matches(&strip[..]).to_string()).ok_or(i))
+        .collect::<std::result::Result<Vec<_>, usize>>()
+        .map_err(|i| {
+            let e = sinew::data::Error::invalid(format!("target column {:?}: row {i} is missing", c.target));
+            at_line(e.at_row(i), df, file)
+        })
+}
+
+/// The column recipe of a CSV source: numeric columns median-imputed and scaled, categorical
+/// ones filled with "missing" and one-hot encoded (unseen categories as zeros; the saved policy
+/// decides at predict time).
+pub(crate) fn recipe(c: &crate::spec::CsvSource, scaling: Scaling) -> Preprocessor {
+    let num: Vec<&str> = c.numeric.iter().map(String::as_str).collect();
+    let cat: Vec<&str> = c.categorical.iter().map(String::as_str).collect();
+    let mut recipe = Preprocessor::new();
+    if !num.is_empty() {
+        recipe = recipe.numeric(&num, Strategy::Median, scaling);
+    }
+    if !cat.is_empty() {
+        recipe = recipe.categorical(&cat, CategoryFill::Constant("missing".into()), false, HandleUnknown::Ignore);
+    }
+    recipe
 }
 
 pub fn csv_task(spec: &Spec, c: &crate::spec::CsvSource) -> Result<Task> {
@@ -91,18 +126,7 @@ pub fn csv_task(spec: &Spec, c: &crate::spec::CsvSource) -> Result<Task> {
     };
     let regression = !target_kind(spec)?.is_classes();
     let train = read(&c.path)?;
-    let labels = |df: &sinew::data::DataFrame, file: &std::path::Path| -> Result<Vec<String>> {
-        let strip: Vec<char> = c.target_strip.chars().collect();
-        column_str(df, &c.target)?
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| v.map(|s| s.trim_end_matches(&strip[..]).to_string()).ok_or(i))
-            .collect::<std::result::Result<Vec<_>, usize>>()
-            .map_err(|i| {
-                let e = sinew::data::Error::invalid(format!("target column {:?}: row {i} is missing", c.target));
-                at_line(e.at_row(i), df, file)
-            })
-    };
+    let labels = |df: &sinew::data::DataFrame, file: &std::path::Path| labels(df, c, file);
     let test_file = c.test_path.clone().unwrap_or_else(|| c.path.clone());
     let (train_df, test_df) = match &c.test_path {
         Some(p) => (train, read(p)?),
@@ -117,21 +141,12 @@ pub fn csv_task(spec: &Spec, c: &crate::spec::CsvSource) -> Result<Task> {
             (sinew::data::take_rows(&train, &s.train)?, sinew::data::take_rows(&train, &s.test)?)
         }
     };
-    let num: Vec<&str> = c.numeric.iter().map(String::as_str).collect();
-    let cat: Vec<&str> = c.categorical.iter().map(String::as_str).collect();
     let scaling = match d.scale.as_str() {
         "minmax" => Scaling::MinMax,
         "none" => Scaling::None,
         _ => Scaling::Standard,
     };
-    let mut recipe = Preprocessor::new();
-    if !num.is_empty() {
-        recipe = recipe.numeric(&num, Strategy::Median, scaling);
-    }
-    if !cat.is_empty() {
-        recipe = recipe.categorical(&cat, CategoryFill::Constant("missing".into()), false, HandleUnknown::Ignore);
-    }
-    let prep = recipe.fit(&train_df).map_err(|e| at_line(e, &train_df, &c.path))?;
+    let prep = recipe(c, scaling).fit(&train_df).map_err(|e| at_line(e, &train_df, &c.path))?;
     let description = format!(
         "{} ({} training, {} test rows), target {:?}",
         c.path.display(),

@@ -317,7 +317,7 @@ pub fn build_model(spec: &mut Spec, features: usize) -> Result<Model> {
 /// The target tensor the compiled loss expects: one-hot for a loss over class distributions, a
 /// `[n, 1]` column of 0/1 for a binary one, class ids for a sparse one; with `steps`, each
 /// sample holds that many ids (`[n, steps]`, or `[n, steps, k]` one-hot).
-fn targets(kind: TargetKind, y: &[usize], k: usize, steps: Option<usize>) -> Result<Tensor> {
+pub(crate) fn targets(kind: TargetKind, y: &[usize], k: usize, steps: Option<usize>) -> Result<Tensor> {
     let ids = Tensor::from_vec(y.iter().map(|&c| c as f32).collect(), [y.len()]);
     let t = steps.unwrap_or(1);
     let n = y.len() / t;
@@ -360,6 +360,9 @@ pub fn train(spec: Spec, out: Out, epochs_override: Option<usize>) -> Result<Vec
     }
     if spec.search.is_some() {
         return crate::search::train(spec, out, epochs_override);
+    }
+    if spec.fit.stream {
+        return crate::stream::train(spec, out, epochs_override);
     }
     let task = load_task(&spec)?;
     run(spec, task, out, epochs_override, None)

@@ -143,3 +143,58 @@ fn bad_searches_are_refused_at_their_line() {
         assert!(err.contains(&format!("{name}.toml:")), "{name}: names the file and line: {err}");
     }
 }
+
+/// `fit.stream`: the adult table (3.9 MB) trains under a 1 MB limit on what a data file may
+/// hold in memory, which the in-memory reader of the same file refuses; the report plots the
+/// prequential accuracy, and the saved model predicts raw rows with the final running scaling.
+#[test]
+fn a_csv_larger_than_the_memory_limit_streams_through_prequential_training() {
+    let dir = tmp("stream");
+    let run = |spec: &str| {
+        Command::new(env!("CARGO_BIN_EXE_sinew"))
+            .args(["--json", "train", spec, "--out", dir.to_str().unwrap()])
+            .env("SINEW_MAX_INPUT_BYTES", "1000000")
+            .current_dir(repo())
+            .output()
+            .unwrap()
+    };
+    let o = run("specs/adult_income.toml");
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("past the limit of 1000000 bytes"));
+    let o = run("specs/adult_stream.toml");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("category \"Japan\" was not in the first chunk; encoded as all zeros"), "{err}");
+    let v: Value = serde_json::from_str(String::from_utf8_lossy(&o.stdout).trim()).unwrap();
+    assert_eq!((v["rows"].as_u64(), v["chunks"].as_u64()), (Some(32561), Some(33)));
+    let acc = v["metrics"]["prequential_accuracy"].as_f64().unwrap();
+    assert!(acc >= 0.83, "{acc}");
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("Prequential accuracy (each chunk scored before it is learned)"));
+    let header = "age,workclass,fnlwgt,education,education-num,marital-status,occupation,relationship,race,sex,capital-gain,capital-loss,hours-per-week,native-country";
+    let rows = "52,Self-emp-inc,287927,HS-grad,9,Married-civ-spouse,Exec-managerial,Wife,White,Female,15024,0,40,United-States\n\
+                19,Private,168294,HS-grad,9,Never-married,Craft-repair,Own-child,White,Male,0,0,40,United-States";
+    let input = dir.join("new.csv");
+    std::fs::write(&input, format!("{header}\n{rows}\n")).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_sinew"))
+        .args(["predict", dir.join("model.sinew").to_str().unwrap(), input.to_str().unwrap()])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let preds: Vec<Value> =
+        String::from_utf8_lossy(&o.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!((preds[0]["prediction"].as_str(), preds[1]["prediction"].as_str()), (Some(">50K"), Some("<=50K")));
+    // What a stream cannot do is refused at its line.
+    let spec = std::fs::read_to_string(repo().join("specs/adult_stream.toml")).unwrap();
+    for (edit, want) in [
+        ("stream = true\nvalidation_split = 0.2\n", "fit.validation_split: does not apply with stream = true"),
+        ("stream = true\n\n[fit.early_stopping]\n", "fit.early_stopping: does not apply with stream = true"),
+    ] {
+        let path = dir.join("bad.toml");
+        std::fs::write(&path, spec.replace("stream = true\n", edit)).unwrap();
+        let o = Command::new(env!("CARGO_BIN_EXE_sinew")).args(["check", path.to_str().unwrap()]).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.code() == Some(2) && err.contains(want) && err.contains("bad.toml:"), "{err}");
+    }
+}

@@ -107,7 +107,7 @@ impl BoundedLines {
 
 /// Splits one CSV line at `sep`, removing the quotes of quoted fields (`""` inside one is a
 /// quote). A quoted field cannot span lines here.
-fn split_fields<'a>(
+pub(crate) fn split_fields<'a>(
     line: &'a [u8],
     sep: u8,
     out: &mut Vec<std::borrow::Cow<'a, [u8]>>,

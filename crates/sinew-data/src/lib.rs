@@ -2,6 +2,8 @@
 //! on the tensor crate only (data does not need autograd), plus polars for tables behind the
 //! default `tables` feature.
 
+#[cfg(feature = "tables")]
+mod csv_chunks;
 mod csv_stream;
 mod datasets;
 mod download;
@@ -24,6 +26,8 @@ mod tabular;
 mod text;
 mod timeseries;
 
+#[cfg(feature = "tables")]
+pub use csv_chunks::CsvChunks;
 pub use csv_stream::{csv_dataset, max_line_bytes, read_text_bounded, CsvDatasetOptions, DEFAULT_MAX_LINE_BYTES};
 pub use datasets::{find_dataset, load_mnist, load_sklearn_csv, Mnist};
 pub use download::{data_dir, fetch, load_data, verify, Remote, RemoteFile, FASHION_MNIST, MNIST};

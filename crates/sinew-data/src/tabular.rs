@@ -174,6 +174,26 @@ impl FittedPreprocessor {
         }
         Ok(out)
     }
+    /// Replaces the scaler of the numeric step over `columns` (a scaler learned elsewhere: the
+    /// running statistics of a stream, say); an error when no numeric step reads exactly those
+    /// columns or the scaler's width differs.
+    pub fn set_standard_scaler(&mut self, columns: &[String], scaler: StandardScaler) -> Result<()> {
+        for step in &mut self.steps {
+            if let Step::Numeric { columns: c, scaler: s, .. } = step {
+                if c == columns {
+                    let width = scaler.mean.len();
+                    if width != c.len() {
+                        return Err(Error::invalid(format!(
+                            "FittedPreprocessor.set_standard_scaler: a scaler of {width} columns for {columns:?}"
+                        )));
+                    }
+                    *s = Some(Scaler::Standard(scaler));
+                    return Ok(());
+                }
+            }
+        }
+        Err(Error::invalid(format!("FittedPreprocessor.set_standard_scaler: no numeric step reads {columns:?}")))
+    }
     /// The input columns the preprocessor reads, in order.
     pub fn input_columns(&self) -> Vec<String> {
         self.steps
