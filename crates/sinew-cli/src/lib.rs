@@ -7,3 +7,4 @@ pub mod saved;
 pub mod search_spec;
 pub mod spec;
 mod spec_table;
+pub mod transfer_spec;

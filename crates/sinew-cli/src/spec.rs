@@ -73,6 +73,11 @@ pub enum Step {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Data {
     pub source: Source,
+    /// `classes`: only the rows of these classes, relabelled in this order (a classification
+    /// source's class names: `"5"` for an MNIST digit).
+    pub classes: Vec<String>,
+    /// `train_rows`: at most this many training rows (the first, in the source's order).
+    pub train_rows: Option<usize>,
     pub test_size: f64,
     /// "minmax", "standard" or "none" (for sources without a column recipe).
     pub scale: String,
@@ -174,6 +179,10 @@ pub struct Spec {
     pub seed_text: Option<String>,
     /// `[pretrain]`: the leading sigmoid layers pretrained as a deep belief network.
     pub pretrain: Option<crate::classic_spec::Pretrain>,
+    /// `[model] base`: a saved model as the first part of this one.
+    pub base: Option<crate::transfer_spec::Base>,
+    /// `[fine_tune]`: a second phase with part of the base unfrozen.
+    pub fine_tune: Option<crate::transfer_spec::FineTune>,
     /// `[search]`: the hyperparameters to search; the fields above are then the first trial's.
     pub search: Option<Box<crate::search_spec::SearchSpec>>,
 }
@@ -204,7 +213,7 @@ pub fn parse(src: &str, file: &Path) -> Result<Spec> {
 /// lines of errors are found in.
 pub(crate) fn parse_table(root: &toml::Table, src: &str, file: &Path) -> Result<Spec> {
     let top = Table { src, file, section: String::new(), occurrence: 0, t: root };
-    top.only(&["name", "seed", "data", "model", "compile", "fit", "output", "pretrain", "search"])?;
+    top.only(&["name", "seed", "data", "model", "compile", "fit", "output", "pretrain", "search", "fine_tune"])?;
     let name = top.str("name", Some(file.file_stem().and_then(|s| s.to_str()).unwrap_or("run")))?;
     let seed = match root.get("seed") {
         None => 1,
@@ -213,7 +222,8 @@ pub(crate) fn parse_table(root: &toml::Table, src: &str, file: &Path) -> Result<
     };
 
     let data = data_section(&top)?;
-    let (input_shape, layers, functional, kind) = model_section(&top)?;
+    let (input_shape, layers, functional, kind, base) = model_section(&top)?;
+    let fine_tune = crate::transfer_spec::parse_fine_tune(&top, base.as_ref())?;
     let compile =
         match &kind {
             // The classic models train by their own rule: nothing to compile.
@@ -257,6 +267,8 @@ pub(crate) fn parse_table(root: &toml::Table, src: &str, file: &Path) -> Result<
         output_dir,
         seed_text,
         pretrain,
+        base,
+        fine_tune,
         search: None,
     })
 }
@@ -296,6 +308,8 @@ fn data_section(top: &Table) -> Result<Data> {
         "season",
         "on_unknown",
         "chunk_rows",
+        "classes",
+        "train_rows",
     ])?;
     let kind = data.str("source", None)?;
     let data_steps = steps(&data, src, file)?;
@@ -422,13 +436,27 @@ fn data_section(top: &Table) -> Result<Data> {
             ),
         ));
     }
-    let data_spec = Data { source, test_size: data.float("test_size", 0.2, (0.0, 0.95))?, scale };
+    let classes = match data.t.get("classes") {
+        None => vec![],
+        Some(toml::Value::Array(a)) if !a.is_empty() => a
+            .iter()
+            .map(|v| match v {
+                toml::Value::String(s) => Some(s.clone()),
+                toml::Value::Integer(i) => Some(i.to_string()),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| data.err(Some("classes"), "must list class names (strings or integers)"))?,
+        Some(v) => return Err(data.err(Some("classes"), format!("must be a non-empty list of class names, got {v}"))),
+    };
+    let train_rows = data.t.get("train_rows").map(|_| data.uint("train_rows", None)).transpose()?;
+    let data_spec = Data { source, classes, train_rows, test_size: data.float("test_size", 0.2, (0.0, 0.95))?, scale };
     Ok(data_spec)
 }
 
 /// What `[model]` declares: the input shape, the layers (an autoencoder's encoder, a GAN's
 /// generator), whether they form a functional graph, and the second model, if any.
-type ModelParts = (Option<Vec<usize>>, Vec<LayerSpec>, bool, ModelKind);
+type ModelParts = (Option<Vec<usize>>, Vec<LayerSpec>, bool, ModelKind, Option<crate::transfer_spec::Base>);
 
 /// `[model]`: the input shape, the layers (checked against their classes' signatures) and, for a
 /// functional model, how they are wired; for `type = "autoencoder"`, an encoder and a decoder
@@ -438,7 +466,7 @@ fn model_section(top: &Table) -> Result<ModelParts> {
     let model = top.sub("model")?.ok_or_else(|| top.err(None, "missing required table [model]"))?;
     let kind = model.str("type", Some("sequential"))?;
     if crate::classic_spec::TYPES.contains(&kind.as_str()) {
-        return Ok((None, vec![], false, ModelKind::Classic(crate::classic_spec::parse(&model, &kind)?)));
+        return Ok((None, vec![], false, ModelKind::Classic(crate::classic_spec::parse(&model, &kind)?), None));
     }
     let owned = [
         ("encoder", "autoencoder"),
@@ -448,7 +476,7 @@ fn model_section(top: &Table) -> Result<ModelParts> {
         ("codings", "gan"),
         ("range", "gan"),
     ];
-    let mut known = vec!["type", "input_shape", "layers"];
+    let mut known = vec!["type", "input_shape", "layers", "base", "base_pop", "trainable"];
     known.extend(owned.iter().map(|(k, _)| *k));
     model.only(&known)?;
     let types = ["sequential", "functional", "autoencoder", "gan", "som", "rbm", "word2vec"];
@@ -465,6 +493,7 @@ fn model_section(top: &Table) -> Result<ModelParts> {
         return Err(model.err(Some("layers"), format!("a model of type {kind:?} lists its two models' layers instead")));
     }
     let functional = kind == "functional";
+    let base = crate::transfer_spec::parse_base(&model, &kind)?;
     let input_shape: Option<Vec<usize>> = match model.t.get("input_shape") {
         Some(toml::Value::Array(a)) => Some(
             a.iter()
@@ -478,7 +507,7 @@ fn model_section(top: &Table) -> Result<ModelParts> {
     match kind.as_str() {
         "autoencoder" => {
             let decoder = layer_list(&model, "decoder", false)?;
-            Ok((input_shape, layer_list(&model, "encoder", false)?, false, ModelKind::Autoencoder { decoder }))
+            Ok((input_shape, layer_list(&model, "encoder", false)?, false, ModelKind::Autoencoder { decoder }, None))
         }
         "gan" => {
             let codings = model.uint("codings", None)?;
@@ -492,9 +521,9 @@ fn model_section(top: &Table) -> Result<ModelParts> {
             };
             let discriminator = layer_list(&model, "discriminator", false)?;
             let generator = layer_list(&model, "generator", false)?;
-            Ok((input_shape, generator, false, ModelKind::Gan { discriminator, codings, range }))
+            Ok((input_shape, generator, false, ModelKind::Gan { discriminator, codings, range }, None))
         }
-        _ => Ok((input_shape, layer_list(&model, "layers", functional)?, functional, ModelKind::Plain)),
+        _ => Ok((input_shape, layer_list(&model, "layers", functional)?, functional, ModelKind::Plain, base)),
     }
 }
 

@@ -39,8 +39,18 @@ fn scale(kind: &str, train: Tensor, test: Tensor) -> Result<(Tensor, Tensor)> {
     })
 }
 
-/// Loads the spec's data and splits it.
+/// Loads the spec's data and splits it, keeping only `data.classes` and at most
+/// `data.train_rows` training rows when the spec says so.
 pub fn load_task(spec: &Spec) -> Result<Task> {
+    let task = load_source(spec)?;
+    let task = if spec.data.classes.is_empty() { task } else { task.select_classes(&spec.data.classes, &spec.path)? };
+    Ok(match spec.data.train_rows {
+        Some(n) => task.first_train_rows(n),
+        None => task,
+    })
+}
+
+fn load_source(spec: &Spec) -> Result<Task> {
     let d = &spec.data;
     match &d.source {
         Source::Digits => {
@@ -281,6 +291,30 @@ pub fn build_model(spec: &mut Spec, features: usize) -> Result<Model> {
         }
         let mut m = Sequential::new();
         m.seed(spec.seed).add_model(encoder).add_model(dec);
+        m
+    } else if let Some(b) = spec.base.clone() {
+        // Keras transfer learning: the saved model (its top popped) as a frozen first block.
+        let at = format!("{path}:{}: model.base {}", b.line, b.path.display());
+        let mut base = Model::load(&b.path).with_context(|| at.clone())?;
+        for _ in 0..b.pop {
+            base.pop().with_context(|| format!("{at}: base_pop = {}", b.pop))?;
+        }
+        let expects = base.input_shape().unwrap_or_default().to_vec();
+        if expects != shape {
+            bail!("{at}: the base takes inputs of shape {expects:?}, the data gives {shape:?}; set model.input_shape = {expects:?}");
+        }
+        // What fine-tuning will unfreeze must be there, before hours of training.
+        for name in spec.fine_tune.iter().flat_map(|f| &f.unfreeze) {
+            base.get_layer(name).with_context(|| format!("{path}: fine_tune.unfreeze"))?;
+        }
+        base.set_name("base").set_trainable(b.trainable);
+        let line = spec.layers.first().map_or(b.line, |l| l.line);
+        let mut m = Sequential::new();
+        m.seed(spec.seed).input(&shape).add_model(base);
+        for l in std::mem::take(&mut spec.layers) {
+            m.add_boxed(l.config);
+        }
+        m.build().with_context(|| format!("{path}:{line}: model.layers"))?;
         m
     } else if spec.functional {
         let mut g = Functional::new().seed(spec.seed);
@@ -550,7 +584,10 @@ pub(crate) fn run(
         fit = fit.callback(cb);
     }
     fit = fit.callback(&mut nan);
-    let history = model.fit(&x_train, &y_train, fit)?;
+    let mut history = model.fit(&x_train, &y_train, fit)?;
+    if let Some(ft) = &spec.fine_tune {
+        history = history.then(&fine_tune(&spec, &mut model, ft, &x_train, &y_train, &out)?);
+    }
     // A resumed run reports every epoch: those before the kill come back from the backup.
     let history = match &backup {
         Some(b) => b.restored_history.then(&history),
@@ -629,6 +666,39 @@ pub(crate) fn run(
     }
     out.result(&result);
     Ok(metrics)
+}
+
+/// `[fine_tune]`: unfreezes the named layers of the base (or all of it), compiles again with the
+/// lower rate, and trains on; returns that phase's history.
+fn fine_tune(
+    spec: &Spec,
+    model: &mut Model,
+    ft: &sinew_cli::transfer_spec::FineTune,
+    x: &Tensor,
+    y: &Tensor,
+    out: &Out,
+) -> Result<History> {
+    let at = || format!("{}: fine_tune.unfreeze", spec.path.display());
+    let base = model.submodel_mut("base").with_context(at)?;
+    if ft.unfreeze.is_empty() {
+        base.set_trainable(true);
+    }
+    for name in &ft.unfreeze {
+        base.get_layer_mut(name).with_context(at)?.set_trainable(true);
+    }
+    let compiled = model.optimizer().map_or(1e-3, |o| o.learning_rate());
+    let rate = ft.learning_rate.unwrap_or(compiled / 10.0);
+    let compile = crate::spec::Compile { learning_rate: Some(rate), cosine_decay: None, ..spec.compile.clone() };
+    let metrics: Vec<&str> = spec.compile.metrics.iter().map(String::as_str).collect();
+    model.compile(optimizer(&compile)?, spec.compile.loss.as_str(), &metrics)?;
+    let what = if ft.unfreeze.is_empty() { "the whole base".to_string() } else { ft.unfreeze.join(", ") };
+    out.say(format!("fine-tuning: {what} unfrozen, learning rate {rate:.1e}, {} epochs", ft.epochs));
+    let fit = Fit::new()
+        .epochs(ft.epochs)
+        .batch_size(spec.fit.batch_size)
+        .validation_split(spec.fit.validation_split)
+        .verbose(out.verbose());
+    Ok(model.fit(x, y, fit)?)
 }
 
 /// The first line of the test text (at most 40 characters), when the spec names no seed text.

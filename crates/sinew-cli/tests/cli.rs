@@ -55,6 +55,9 @@ fn every_shipped_spec_checks_and_the_small_ones_train() {
     let mut specs: Vec<PathBuf> = std::fs::read_dir(repo().join("specs")).unwrap().map(|e| e.unwrap().path()).collect();
     specs.sort();
     assert!(specs.len() >= 7, "{specs:?}");
+    // The transfer spec's base is a run of another spec: workflow.rs trains a shortened base and
+    // checks and trains it against that.
+    specs.retain(|s| !s.ends_with("mnist_transfer_5_9.toml"));
     for s in &specs {
         let o = sinew(&["--quiet", "check", s.to_str().unwrap()]);
         assert!(o.status.success(), "{}: {}", s.display(), String::from_utf8_lossy(&o.stderr));

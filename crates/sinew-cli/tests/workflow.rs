@@ -198,3 +198,45 @@ fn a_csv_larger_than_the_memory_limit_streams_through_prequential_training() {
         assert!(o.status.code() == Some(2) && err.contains(want) && err.contains("bad.toml:"), "{err}");
     }
 }
+
+/// Transfer learning from specs: a base CNN learns 6,000 images of the digits 0-4; the transfer
+/// spec loads it with its head popped and frozen under a new head for 5-9, trained on 200 of
+/// their images, then fine-tunes the base's top block. Only the head trains in the first phase,
+/// and the features carry over to digits the base never saw.
+#[test]
+fn transfer_learning_from_specs_freezes_the_base_and_fine_tunes_its_top() {
+    let dir = tmp("transfer");
+    let sinew =
+        |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_sinew")).args(args).current_dir(repo()).output().unwrap();
+    let base_spec = std::fs::read_to_string(repo().join("specs/mnist_digits_0_4.toml"))
+        .unwrap()
+        .replace("classes = [0, 1, 2, 3, 4]\n", "classes = [0, 1, 2, 3, 4]\ntrain_rows = 6000\n");
+    let base_path = dir.join("base.toml");
+    std::fs::write(&base_path, base_spec).unwrap();
+    let base_run = dir.join("base");
+    let o = sinew(&["--quiet", "train", base_path.to_str().unwrap(), "--out", base_run.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let spec = std::fs::read_to_string(repo().join("specs/mnist_transfer_5_9.toml"))
+        .unwrap()
+        .replace("../runs/mnist_digits_0_4/model.sinew", base_run.join("model.sinew").to_str().unwrap())
+        .replace("train_rows = 500", "train_rows = 200");
+    let path = dir.join("transfer.toml");
+    std::fs::write(&path, &spec).unwrap();
+    let o = sinew(&["check", path.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(text.contains("base (Sequential)") && text.contains("Trainable params: 645"), "{text}");
+    let o = sinew(&["--json", "train", path.to_str().unwrap(), "--out", dir.join("run").to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("fine-tuning: top unfrozen, learning rate 1.0e-4, 10 epochs"), "{err}");
+    let v: Value = serde_json::from_str(String::from_utf8_lossy(&o.stdout).trim()).unwrap();
+    assert_eq!(v["epochs"], 30);
+    let acc = v["metrics"]["accuracy"].as_f64().unwrap();
+    assert!(acc >= 0.8, "digits 5-9 from 200 images on a base that learned 0-4: {acc}");
+    // A layer the base does not have is named with the file, before any training.
+    std::fs::write(&path, spec.replace("unfreeze = [\"top\"]", "unfreeze = [\"tpo\"]")).unwrap();
+    let o = sinew(&["check", path.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("fine_tune.unfreeze") && err.contains("tpo"), "{err}");
+}
