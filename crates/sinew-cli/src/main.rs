@@ -4,6 +4,7 @@
 mod classic;
 mod demo;
 mod gan;
+mod multi;
 mod output;
 mod predict;
 mod run;
@@ -214,6 +215,29 @@ fn run(cli: Cli) -> std::result::Result<(), Result<UsageError, anyhow::Error>> {
             let policy = on_unknown.or(saved.on_unknown()).unwrap_or_default();
             let unknown = predict::unknown_categories(&recipe, &df, &input, policy).map_err(Err)?;
             let x = recipe.transform(&df).map_err(|e| Err(e.into()))?;
+            if let Saved::Table { outputs, .. } = &saved {
+                if !outputs.is_empty() {
+                    // A multi-output model: each output's prediction under its target's name.
+                    let ps = m.predict_outputs(&x, 256).map_err(|e| Err(e.into()))?;
+                    for row in 0..df.height() {
+                        let mut line = json!({"row": row, "predictions": {}});
+                        for (o, p) in outputs.iter().zip(&ps) {
+                            let width = p.dims().last().copied().unwrap_or(1);
+                            let probs = &p.to_vec_f32()[row * width..(row + 1) * width];
+                            let id = run::predicted_ids(&p.narrow(0, row, 1))[0];
+                            line["predictions"][&o.target] = match o.classes.get(id) {
+                                Some(label) if !o.classes.is_empty() => json!(label),
+                                _ => json!(probs[0]),
+                            };
+                        }
+                        if let Some(u) = unknown.get(&row) {
+                            line["unknown_categories"] = json!(u);
+                        }
+                        println!("{line}");
+                    }
+                    return Ok(());
+                }
+            }
             let p = m.predict(&x, 256).map_err(|e| Err(e.into()))?;
             let ids = run::predicted_ids(&p);
             let width = p.dims().last().copied().unwrap_or(1);

@@ -45,6 +45,10 @@ pub enum Saved {
         /// The policy for unseen categories (models written before it existed: `error`).
         #[serde(default)]
         on_unknown: OnUnknown,
+        /// A multi-output model's targets, one per output in order (`target` and `classes`
+        /// are then the first's); empty for one output.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        outputs: Vec<OutputTarget>,
     },
     /// One column of a time series: the last `window` values, min-max scaled, predict the next.
     TimeSeries { column: String, window: usize, scaler: Value },
@@ -57,6 +61,15 @@ pub enum Saved {
         #[serde(default)]
         shifted: bool,
     },
+}
+
+/// One output of a multi-output table model: its target column and class names (empty for a
+/// value).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutputTarget {
+    pub target: String,
+    #[serde(default)]
+    pub classes: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -154,6 +167,7 @@ mod tests {
                 target: "y".into(),
                 classes: vec![],
                 on_unknown: OnUnknown::Ignore,
+                outputs: vec![OutputTarget { target: "y".into(), classes: vec![] }],
             },
             Saved::TimeSeries { column: "v".into(), window: 12, scaler: json!({"min": [0.0]}) },
             Saved::Text { seq_len: 5, vocab: vec!["a".into()], shifted: true },

@@ -262,8 +262,15 @@ pub(crate) fn parse(mut root: toml::Table, src: &str, file: &Path) -> Result<Spe
     let mut first = None;
     for p in probes {
         let trial = search.trial(file, &p)?;
-        if !matches!(trial.kind, ModelKind::Plain) || trial.pretrain.is_some() || trial.fit.stream {
-            return Err(t.err(None, "applies to a sequential or functional model without [pretrain] or fit.stream"));
+        if !matches!(trial.kind, ModelKind::Plain)
+            || trial.pretrain.is_some()
+            || trial.fit.stream
+            || trial.outputs.len() > 1
+        {
+            return Err(t.err(
+                None,
+                "applies to a single-output sequential or functional model without [pretrain] or fit.stream",
+            ));
         }
         let validated = trial.fit.validation_split > 0.0 || trial.fit.validate_on_test;
         if search.objective.starts_with("val_") && !validated {

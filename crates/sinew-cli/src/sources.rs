@@ -80,6 +80,7 @@ pub fn time_series(
         values: Some((y[..cut].to_vec(), y[cut..].to_vec())),
         forecast,
         target_steps: None,
+        more: vec![],
         description: format!(
             "{} column {column:?}: {n} windows of {window} steps, {held_out} (values scaled to [0, 1] with the training part's range)",
             path.display(),
@@ -119,6 +120,7 @@ pub fn image_folder(spec: &Spec, dir: &Path, size: (usize, usize), channels: usi
         values: None,
         forecast: None,
         target_steps: None,
+        more: vec![],
         description: format!("images in {} ({}x{}, {channels} channel(s))", dir.display(), size.0, size.1),
     })
 }
@@ -161,6 +163,7 @@ pub fn text(spec: &Spec, path: &Path, seq_len: usize, step: usize, max_chars: us
         values: None,
         forecast: None,
         target_steps: None,
+        more: vec![],
         description: format!("{}: {} windows of {seq_len} characters over a vocabulary of {v}", path.display(), n),
     })
 }
@@ -202,6 +205,7 @@ pub fn shifted_text(spec: &Spec, path: &Path, seq_len: usize, max_chars: usize) 
         values: None,
         forecast: None,
         target_steps: Some(seq_len),
+        more: vec![],
         description,
     })
 }

@@ -36,7 +36,11 @@ pub enum Source {
 pub struct CsvSource {
     pub path: PathBuf,
     pub test_path: Option<PathBuf>,
+    /// The target column (the first, for a multi-output model).
     pub target: String,
+    /// Every target column, one per model output (`target = ["a", "b"]`); just `target` for a
+    /// single-output model.
+    pub targets: Vec<String>,
     pub numeric: Vec<String>,
     pub categorical: Vec<String>,
     pub header: bool,
@@ -100,8 +104,16 @@ pub struct Compile {
     pub cosine_decay: Option<(u64, f64)>,
     /// SGD's momentum (Keras `SGD(momentum=...)`), 0 for none.
     pub momentum: f64,
+    /// The loss (the first output's, for a multi-output model).
     pub loss: String,
+    /// One loss per output (`loss = ["binary_crossentropy", "mse"]`); just `loss` otherwise.
+    pub losses: Vec<String>,
+    /// Keras `loss_weights`: each output's weight in the total loss (empty: all 1).
+    pub loss_weights: Vec<f64>,
     pub metrics: Vec<String>,
+    /// `metrics = { income = ["accuracy"], age = ["mae"] }`: each output's own metrics (Keras'
+    /// per-output metrics), by output name.
+    pub output_metrics: Vec<(String, Vec<String>)>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -179,6 +191,8 @@ pub struct Spec {
     pub seed_text: Option<String>,
     /// `[pretrain]`: the leading sigmoid layers pretrained as a deep belief network.
     pub pretrain: Option<crate::classic_spec::Pretrain>,
+    /// `[model] outputs`: the nodes a functional model outputs, in order (empty: its last layer).
+    pub outputs: Vec<String>,
     /// `[model] base`: a saved model as the first part of this one.
     pub base: Option<crate::transfer_spec::Base>,
     /// `[fine_tune]`: a second phase with part of the base unfrozen.
@@ -238,11 +252,15 @@ pub(crate) fn parse_table(root: &toml::Table, src: &str, file: &Path) -> Result<
                     cosine_decay: None,
                     momentum: 0.0,
                     loss: String::new(),
+                    losses: vec![],
+                    loss_weights: vec![],
                     metrics: vec![],
+                    output_metrics: vec![],
                 },
             },
             _ => compile_section(&top)?,
         };
+    let outputs = outputs(&top, &layers, functional, &data, &compile)?;
     let fit = fit_section(&top)?;
     if fit.stream {
         check_stream(&top, &data, &fit, &kind)?;
@@ -269,6 +287,7 @@ pub(crate) fn parse_table(root: &toml::Table, src: &str, file: &Path) -> Result<
         pretrain,
         base,
         fine_tune,
+        outputs,
         search: None,
     })
 }
@@ -316,6 +335,16 @@ fn data_section(top: &Table) -> Result<Data> {
     if kind != "csv" && (!data_steps.is_empty() || data.t.contains_key("drop")) {
         return Err(data.err(Some("source"), "steps and drop apply to a csv source"));
     }
+    // `target` names one column, or one per output of a multi-output model.
+    let targets = match data.t.get("target") {
+        Some(toml::Value::Array(_)) => data.strs("target")?,
+        Some(_) => vec![data.str("target", None)?],
+        None if kind == "csv" => return Err(data.err(None, "missing required field \"target\"")),
+        None => vec![],
+    };
+    if targets.is_empty() && kind == "csv" {
+        return Err(data.err(Some("target"), "must name at least one column"));
+    }
     let source = match kind.as_str() {
         "digits" => Source::Digits,
         "mnist" => Source::Mnist { dir: data.path("dir")? },
@@ -325,7 +354,8 @@ fn data_section(top: &Table) -> Result<Data> {
         "csv" => Source::Csv(Box::new(CsvSource {
             path: data.path("path")?.ok_or_else(|| data.err(None, "missing required field \"path\""))?,
             test_path: data.path("test_path")?,
-            target: data.str("target", None)?,
+            target: targets.first().cloned().unwrap_or_default(),
+            targets: targets.clone(),
             numeric: data.strs("numeric")?,
             categorical: data.strs("categorical")?,
             header: data.bool("header", true)?,
@@ -476,7 +506,7 @@ fn model_section(top: &Table) -> Result<ModelParts> {
         ("codings", "gan"),
         ("range", "gan"),
     ];
-    let mut known = vec!["type", "input_shape", "layers", "base", "base_pop", "trainable"];
+    let mut known = vec!["type", "input_shape", "layers", "base", "base_pop", "trainable", "outputs"];
     known.extend(owned.iter().map(|(k, _)| *k));
     model.only(&known)?;
     let types = ["sequential", "functional", "autoencoder", "gan", "som", "rbm", "word2vec"];
@@ -587,6 +617,7 @@ fn compile_section(top: &Table) -> Result<Compile> {
         "cosine_decay_steps",
         "cosine_decay_alpha",
         "loss",
+        "loss_weights",
         "metrics",
     ])?;
     let optimizer = compile.str("optimizer", Some("adam"))?.to_ascii_lowercase();
@@ -600,9 +631,34 @@ fn compile_section(top: &Table) -> Result<Compile> {
             ),
         ));
     }
-    let loss = compile.str("loss", None)?;
-    if let Err(e) = sinew::nn::loss_from_name(&loss) {
-        return Err(compile.err(Some("loss"), e.message));
+    let losses = match compile.t.get("loss") {
+        Some(toml::Value::Array(_)) => compile.strs("loss")?,
+        _ => vec![compile.str("loss", None)?],
+    };
+    let Some(loss) = losses.first().cloned() else {
+        return Err(compile.err(Some("loss"), "must name at least one loss"));
+    };
+    for l in &losses {
+        if let Err(e) = sinew::nn::loss_from_name(l) {
+            return Err(compile.err(Some("loss"), e.message));
+        }
+    }
+    let loss_weights = match compile.t.get("loss_weights") {
+        None => vec![],
+        Some(toml::Value::Array(a)) => a
+            .iter()
+            .map(|v| v.as_float().or(v.as_integer().map(|i| i as f64)).filter(|w| w.is_finite() && *w >= 0.0))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| compile.err(Some("loss_weights"), "must be a list of non-negative numbers"))?,
+        Some(v) => {
+            return Err(compile.err(Some("loss_weights"), format!("must be a list, one weight per output, got {v}")))
+        }
+    };
+    if !loss_weights.is_empty() && loss_weights.len() != losses.len() {
+        return Err(compile.err(
+            Some("loss_weights"),
+            format!("{} weights for {} losses (one per output)", loss_weights.len(), losses.len()),
+        ));
     }
     let learning_rate =
         compile.t.get("learning_rate").map(|_| compile.float("learning_rate", 0.0, (1e-12, 10.0))).transpose()?;
@@ -617,8 +673,24 @@ fn compile_section(top: &Table) -> Result<Compile> {
     if momentum > 0.0 && optimizer != "sgd" {
         return Err(compile.err(Some("momentum"), format!("applies to optimizer = \"sgd\", not {optimizer:?}")));
     }
-    let compile_spec =
-        Compile { optimizer, learning_rate, cosine_decay, momentum, loss, metrics: compile.strs("metrics")? };
+    let (metrics, output_metrics) = match compile.sub("metrics") {
+        Ok(Some(per)) => {
+            let lists = per.t.keys().map(|k| Ok((k.clone(), per.strs(k)?))).collect::<Result<Vec<_>>>()?;
+            (vec![], lists)
+        }
+        _ => (compile.strs("metrics")?, vec![]),
+    };
+    let compile_spec = Compile {
+        optimizer,
+        learning_rate,
+        cosine_decay,
+        momentum,
+        loss,
+        losses,
+        loss_weights,
+        metrics,
+        output_metrics,
+    };
     Ok(compile_spec)
 }
 
@@ -728,6 +800,48 @@ fn fit_section(top: &Table) -> Result<FitSpec> {
     Ok(fit_spec)
 }
 
+/// `[model] outputs` of a functional model, checked against its nodes, and a multi-output
+/// model's pieces against each other: one target column and one loss per output.
+fn outputs(top: &Table, layers: &[LayerSpec], functional: bool, data: &Data, compile: &Compile) -> Result<Vec<String>> {
+    let model = top.sub("model")?.expect("checked by model_section");
+    let outputs = model.strs("outputs")?;
+    if !outputs.is_empty() && !functional {
+        return Err(model.err(Some("outputs"), "applies to model.type = \"functional\""));
+    }
+    let ids: Vec<&str> = layers.iter().filter_map(|l| l.id.as_deref()).collect();
+    if let Some(o) = outputs.iter().find(|o| !ids.contains(&o.as_str())) {
+        return Err(
+            model.err(Some("outputs"), format!("no layer named {o:?}{} (named layers: {ids:?})", suggest(o, &ids)))
+        );
+    }
+    let targets = match &data.source {
+        Source::Csv(c) => c.targets.len(),
+        _ => 1,
+    };
+    let n = outputs.len().max(1);
+    if targets != n {
+        let d = top.sub("data")?.expect("checked by data_section");
+        return Err(d.err(
+            Some("target"),
+            format!("{targets} target column(s) for {n} model output(s): name one per entry of model.outputs"),
+        ));
+    }
+    if let Some((o, _)) = compile.output_metrics.iter().find(|(o, _)| !outputs.contains(o)) {
+        let c = top.sub("compile")?.expect("read by compile_section");
+        let names: Vec<&str> = outputs.iter().map(String::as_str).collect();
+        return Err(
+            c.err(Some("metrics"), format!("no output named {o:?}{} (model.outputs: {names:?})", suggest(o, &names)))
+        );
+    }
+    // The classic models compile nothing.
+    let losses = compile.losses.len();
+    if losses != 0 && losses != n {
+        let c = top.sub("compile")?.expect("read by compile_section");
+        return Err(c.err(Some("loss"), format!("{losses} loss(es) for {n} model output(s): give one per output")));
+    }
+    Ok(outputs)
+}
+
 /// What `fit.stream` needs: one CSV, a plain model, and no fit
 /// setting that holds rows back or passes over the data again.
 fn check_stream(top: &Table, data: &Data, fit: &FitSpec, kind: &ModelKind) -> Result<()> {
@@ -737,6 +851,9 @@ fn check_stream(top: &Table, data: &Data, fit: &FitSpec, kind: &ModelKind) -> Re
     };
     if c.test_path.is_some() || c.target_path.is_some() {
         return Err(f.err(Some("stream"), "reads one CSV: no data.test_path or data.target_path"));
+    }
+    if c.targets.len() > 1 {
+        return Err(f.err(Some("stream"), "applies to a single-output model (one data.target)"));
     }
     if !matches!(kind, ModelKind::Plain) {
         return Err(f.err(Some("stream"), "applies to a sequential or functional model"));

@@ -103,6 +103,7 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
         target: c.target.clone(),
         classes: classes.classes.clone(),
         on_unknown: c.on_unknown,
+        outputs: vec![],
     };
     model.set_preprocessing(saved.to_json());
     std::fs::create_dir_all(&spec.output_dir)

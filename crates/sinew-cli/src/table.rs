@@ -5,7 +5,7 @@
 
 use crate::saved::Saved;
 use crate::spec::{Spec, Step};
-use crate::task::Task;
+use crate::task::{MoreTarget, Task};
 use crate::train::target_kind;
 use anyhow::{bail, Context, Result};
 use sinew::data::{
@@ -156,6 +156,27 @@ pub fn csv_task(spec: &Spec, c: &crate::spec::CsvSource) -> Result<Task> {
     );
     let x_train = prep.transform(&train_df).map_err(|e| at_line(e, &train_df, &c.path))?;
     let x_test = prep.transform(&test_df).map_err(|e| at_line(e, &test_df, &test_file))?;
+    // A multi-output model's other targets, each encoded as its output's loss takes it.
+    let mut more = vec![];
+    for (t, loss) in c.targets.iter().zip(&spec.compile.losses).skip(1) {
+        let sub = crate::spec::CsvSource { target: t.clone(), ..c.clone() };
+        let classes = sinew::nn::loss_from_name(loss).map(|l| l.target_kind().is_classes()).unwrap_or(true);
+        more.push(if classes {
+            let (a, b) = (self::labels(&train_df, &sub, &c.path)?, self::labels(&test_df, &sub, &test_file)?);
+            let enc = LabelEncoder::fit(&a)?;
+            let y_test = enc
+                .transform(&b)
+                .map_err(|e| at_line(e, &test_df, &test_file))
+                .with_context(|| format!("target {t:?}: the test rows have a class unseen in training"))?;
+            MoreTarget { name: t.clone(), y_train: enc.transform(&a)?, y_test, class_names: enc.classes, values: None }
+        } else {
+            let vals = |df: &sinew::data::DataFrame, file: &std::path::Path| -> Result<Vec<f32>> {
+                Ok(sinew::data::to_tensor(df, &[t.as_str()]).map_err(|e| at_line(e, df, file))?.to_vec_f32())
+            };
+            let values = Some((vals(&train_df, &c.path)?, vals(&test_df, &test_file)?));
+            MoreTarget { name: t.clone(), class_names: vec![], y_train: vec![], y_test: vec![], values }
+        });
+    }
     if regression {
         let vals = |df: &sinew::data::DataFrame, file: &std::path::Path| -> Result<Vec<f32>> {
             Ok(sinew::data::to_tensor(df, &[&c.target]).map_err(|e| at_line(e, df, file))?.to_vec_f32())
@@ -172,10 +193,12 @@ pub fn csv_task(spec: &Spec, c: &crate::spec::CsvSource) -> Result<Task> {
                 target: c.target.clone(),
                 classes: vec![],
                 on_unknown: c.on_unknown,
+                outputs: vec![],
             }),
             values: Some((vals(&train_df, &c.path)?, vals(&test_df, &test_file)?)),
             forecast: None,
             target_steps: None,
+            more,
             description,
         });
     }
@@ -198,10 +221,12 @@ pub fn csv_task(spec: &Spec, c: &crate::spec::CsvSource) -> Result<Task> {
             target: c.target.clone(),
             classes: enc.classes.clone(),
             on_unknown: c.on_unknown,
+            outputs: vec![],
         }),
         values: None,
         forecast: None,
         target_steps: None,
+        more,
         description,
     })
 }

@@ -25,7 +25,19 @@ pub struct Task {
     /// Sequence targets (a text shifted by one): each row of `y_train` and `y_test` is this
     /// many consecutive ids.
     pub target_steps: Option<usize>,
+    /// The targets of a multi-output model's other outputs, in output order (the fields above
+    /// hold the first output's).
+    pub more: Vec<MoreTarget>,
     pub description: String,
+}
+
+/// One more output's target: class ids and names, or (`values`) numbers for a regression loss.
+pub struct MoreTarget {
+    pub name: String,
+    pub class_names: Vec<String>,
+    pub y_train: Vec<usize>,
+    pub y_test: Vec<usize>,
+    pub values: Option<(Vec<f32>, Vec<f32>)>,
 }
 
 /// The recursive forecast of a time series' test period, the notes' way.

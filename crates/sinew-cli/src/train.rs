@@ -16,7 +16,7 @@ use sinew::datasets::load_digits;
 use sinew::nn::TargetKind;
 use sinew::prelude::*;
 use sinew::report::RunRecord;
-use sinew::train::{BackupAndRestore, TerminateOnNaN};
+use sinew::train::{BackupAndRestore, LossSpec, TerminateOnNaN};
 use sinew::train::{GradientDiagnostics, LrFindOptions, OneCycle};
 
 fn split_rows(x: &Tensor, y: &[usize], test_size: f64, seed: u64) -> Result<(Tensor, Vec<usize>, Tensor, Vec<usize>)> {
@@ -73,6 +73,7 @@ fn load_source(spec: &Spec) -> Result<Task> {
                 values: None,
                 forecast: None,
                 target_steps: None,
+                more: vec![],
                 description: "8x8 digits built into sinew (UCI, via scikit-learn)".into(),
             })
         }
@@ -113,6 +114,7 @@ fn load_source(spec: &Spec) -> Result<Task> {
                 values: None,
                 forecast: None,
                 target_steps: None,
+                more: vec![],
                 description: format!(
                     "MNIST-layout images from {} ({n_train} training and {n_test} test images, {h}x{w})",
                     dir.display()
@@ -136,6 +138,7 @@ fn load_source(spec: &Spec) -> Result<Task> {
                 values: None,
                 forecast: None,
                 target_steps: None,
+                more: vec![],
                 description: format!("{} ({} rows)", path.display(), y.len()),
             })
         }
@@ -336,15 +339,44 @@ pub fn build_model(spec: &mut Spec, features: usize) -> Result<Model> {
                 nodes.push((id, last));
             }
         }
-        g.model(input, last).with_context(|| format!("{path}: model"))?
+        // `outputs` names the nodes a multi-output model gives, in order; else the last layer.
+        let outs: Vec<Node> = if spec.outputs.is_empty() {
+            vec![last]
+        } else {
+            spec.outputs
+                .iter()
+                .map(|o| nodes.iter().rev().find(|(k, _)| k == o).map(|p| p.1).expect("checked by the spec"))
+                .collect()
+        };
+        g.model(input, outs).with_context(|| format!("{path}: model"))?
     } else {
         chain(std::mem::take(&mut spec.layers), &shape, spec.seed, None, &path, "model")?
     };
     m.set_name(&spec.name);
     let metrics: Vec<&str> = spec.compile.metrics.iter().map(String::as_str).collect();
     let opt = optimizer(&spec.compile)?;
-    m.compile(opt, spec.compile.loss.as_str(), &metrics)
-        .with_context(|| format!("{}: compile", spec.path.display()))?;
+    let loss: LossSpec = if spec.compile.losses.len() > 1 {
+        LossSpec::PerOutput(spec.compile.losses.iter().map(|l| LossSpec::from(l.as_str())).collect())
+    } else {
+        spec.compile.loss.as_str().into()
+    };
+    m.compile(opt, loss, &metrics).with_context(|| format!("{}: compile", spec.path.display()))?;
+    if !spec.compile.output_metrics.is_empty() {
+        // In output order; an output the table leaves out gets none.
+        let per: Vec<Vec<&str>> = m
+            .output_names()
+            .iter()
+            .map(|o| {
+                let list = spec.compile.output_metrics.iter().find(|(k, _)| k == o);
+                list.map(|(_, v)| v.iter().map(String::as_str).collect()).unwrap_or_default()
+            })
+            .collect();
+        m.set_output_metrics(&per).with_context(|| format!("{}: compile.metrics", spec.path.display()))?;
+    }
+    if !spec.compile.loss_weights.is_empty() {
+        m.set_loss_weights(&spec.compile.loss_weights)
+            .with_context(|| format!("{}: compile.loss_weights", spec.path.display()))?;
+    }
     Ok(m)
 }
 
@@ -399,6 +431,9 @@ pub fn train(spec: Spec, out: Out, epochs_override: Option<usize>) -> Result<Vec
         return crate::stream::train(spec, out, epochs_override);
     }
     let task = load_task(&spec)?;
+    if !task.more.is_empty() {
+        return crate::multi::train(spec, task, out, epochs_override);
+    }
     run(spec, task, out, epochs_override, None)
 }
 

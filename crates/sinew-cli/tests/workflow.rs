@@ -240,3 +240,53 @@ fn transfer_learning_from_specs_freezes_the_base_and_fine_tunes_its_top() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && err.contains("fine_tune.unfreeze") && err.contains("tpo"), "{err}");
 }
+
+/// A multi-output model from a spec: two heads on one trunk, a loss and metrics per output,
+/// loss weights; the report has a classification report for one head and a regression report
+/// for the other, and predict names each output's prediction by its target.
+#[test]
+fn a_multi_output_spec_trains_reports_and_predicts_each_output() {
+    let dir = tmp("multi");
+    let sinew =
+        |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_sinew")).args(args).current_dir(repo()).output().unwrap();
+    let o =
+        sinew(&["--json", "train", "specs/adult_multi_output.toml", "--epochs", "3", "--out", dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_str(String::from_utf8_lossy(&o.stdout).trim()).unwrap();
+    let m = &v["metrics"];
+    assert!(m["income_accuracy"].as_f64().unwrap() >= 0.8, "{m}");
+    assert!(m["age_r2"].as_f64().unwrap() >= 0.2, "{m}");
+    assert!(m["age_mae"].is_number() && m.get("age_accuracy").is_none() && m.get("income_mae").is_none(), "{m}");
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("output income:") && html.contains("output age:") && html.contains("R2:"));
+    let rows = dir.join("rows.csv");
+    std::fs::write(&rows, "age,workclass,fnlwgt,education,education-num,marital-status,occupation,relationship,race,sex,capital-gain,capital-loss,hours-per-week,native-country\n\
+        19,Private,168294,HS-grad,9,Never-married,Craft-repair,Own-child,White,Male,0,0,40,United-States\n").unwrap();
+    let o = sinew(&["predict", dir.join("model.sinew").to_str().unwrap(), rows.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let p: Value = serde_json::from_str(String::from_utf8_lossy(&o.stdout).trim()).unwrap();
+    assert_eq!(p["predictions"]["income"], "<=50K", "{p}");
+    assert!(p["predictions"]["age"].as_f64().is_some_and(|a| (15.0..60.0).contains(&a)), "{p}");
+    // One loss for two outputs, or a metrics table naming no output, is refused at its line.
+    let spec = std::fs::read_to_string(repo().join("specs/adult_multi_output.toml")).unwrap();
+    for (edit, want) in [
+        (
+            spec.replace("loss = [\"binary_crossentropy\", \"mse\"]", "loss = \"binary_crossentropy\""),
+            "compile.loss_weights: 2 weights for 1 losses (one per output)",
+        ),
+        (
+            spec.replace("age = [\"mae\"]", "aeg = [\"mae\"]"),
+            "compile.metrics: no output named \"aeg\"; did you mean \"age\"?",
+        ),
+        (
+            spec.replace("target = [\"income\", \"age\"]", "target = \"income\""),
+            "data.target: 1 target column(s) for 2 model output(s)",
+        ),
+    ] {
+        let path = dir.join("bad.toml");
+        std::fs::write(&path, edit).unwrap();
+        let o = sinew(&["check", path.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.code() == Some(2) && err.contains(want) && err.contains("bad.toml:"), "{want}: {err}");
+    }
+}

@@ -76,6 +76,8 @@ impl LossSpec {
 
 pub(crate) struct Compiled {
     pub(crate) metric_names: Vec<String>,
+    /// Metrics named per output ([`Model::set_output_metrics`]), replacing `metric_names`.
+    pub(crate) output_metrics: Option<Vec<Vec<String>>>,
     pub(crate) optimizer: Optimizer,
     /// One loss per output.
     pub(crate) losses: Vec<Box<dyn Loss>>,
@@ -427,29 +429,38 @@ impl Model {
             }
         };
         let names = self.output_names();
-        let make = |val: bool| -> Result<Vec<Vec<Box<dyn Metric>>>> {
-            (0..n_out)
-                .map(|o| {
-                    let prefix = match (val, n_out) {
-                        (false, 1) => String::new(),
-                        (true, 1) => "val_".into(),
-                        (false, _) => format!("{}_", names[o]),
-                        (true, _) => format!("val_{}_", names[o]),
-                    };
-                    metrics.iter().map(|m| metric_from_name(m, losses[o].name(), &prefix)).collect()
-                })
-                .collect()
-        };
-        let (train_metrics, val_metrics) = (make(false)?, make(true)?);
+        let every: Vec<Vec<&str>> = vec![metrics.to_vec(); n_out];
+        let (train_metrics, val_metrics) =
+            (metric_sets(&names, &losses, &every, false)?, metric_sets(&names, &losses, &every, true)?);
         self.compiled = Some(Compiled {
             trainable: None,
             metric_names: metrics.iter().map(|m| m.to_string()).collect(),
+            output_metrics: None,
             optimizer,
             losses,
             loss_weights: vec![1.0; n_out],
             metrics: train_metrics,
             val_metrics,
         });
+        Ok(())
+    }
+
+    /// Keras `compile(metrics=[[...], [...]])`: each output's own metrics, in output order
+    /// (accuracy for a class output, MAE for a value one, say), in place of the compiled list
+    /// that every output shares. Call after `compile`.
+    pub fn set_output_metrics(&mut self, per_output: &[Vec<&str>]) -> Result<()> {
+        let names = self.output_names();
+        let c = self.compiled("set_output_metrics")?;
+        if per_output.len() != c.losses.len() {
+            return Err(Error::new(format!(
+                "set_output_metrics: got {} metric lists for {} outputs {names:?}",
+                per_output.len(),
+                c.losses.len()
+            )));
+        }
+        c.metrics = metric_sets(&names, &c.losses, per_output, false)?;
+        c.val_metrics = metric_sets(&names, &c.losses, per_output, true)?;
+        c.output_metrics = Some(per_output.iter().map(|v| v.iter().map(|m| m.to_string()).collect()).collect());
         Ok(())
     }
 
@@ -701,4 +712,26 @@ fn masked_per_sample(loss: &dyn Loss, y: &Tensor, out: &Out, mask: &Tensor) -> T
     let per_step = out_per_sample(loss, &y, &out).reshape([batch, steps]).mul(&m);
     let real = no_grad(|| m.sum_all().item()).max(1.0);
     per_step.sum(&[1], false).mul_scalar(batch as f64 / real)
+}
+
+/// Each output's metrics, named as `fit` reports them: `accuracy` for one output, else
+/// `<output>_accuracy`, with `val_` before for validation.
+fn metric_sets(
+    names: &[String],
+    losses: &[Box<dyn Loss>],
+    per_output: &[Vec<&str>],
+    val: bool,
+) -> Result<Vec<Vec<Box<dyn Metric>>>> {
+    let n_out = losses.len();
+    (0..n_out)
+        .map(|o| {
+            let prefix = match (val, n_out) {
+                (false, 1) => String::new(),
+                (true, 1) => "val_".into(),
+                (false, _) => format!("{}_", names[o]),
+                (true, _) => format!("val_{}_", names[o]),
+            };
+            per_output[o].iter().map(|m| metric_from_name(m, losses[o].name(), &prefix)).collect()
+        })
+        .collect()
 }

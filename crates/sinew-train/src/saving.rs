@@ -362,9 +362,15 @@ impl Model {
         let path = path.as_ref();
         let mut model = self.architecture();
         model["compile"] = match self.compiled.as_ref() {
-            Some(c) => json!({"optimizer": c.optimizer.config(), "optimizer_iterations": c.optimizer.iterations(),
+            Some(c) => {
+                let mut v = json!({"optimizer": c.optimizer.config(), "optimizer_iterations": c.optimizer.iterations(),
                    "losses": c.losses.iter().map(|l| l.config()).collect::<Vec<_>>(),
-                   "loss_weights": c.loss_weights, "metrics": c.metric_names}),
+                   "loss_weights": c.loss_weights, "metrics": c.metric_names});
+                if let Some(o) = &c.output_metrics {
+                    v["output_metrics"] = json!(o);
+                }
+                v
+            }
             None => Value::Null,
         };
         let meta = HashMap::from([
@@ -409,6 +415,13 @@ impl Model {
             if let Some(w) = c["loss_weights"].as_array() {
                 let w: Vec<f64> = w.iter().filter_map(Value::as_f64).collect();
                 m.set_loss_weights(&w).map_err(|e| io(path, "bad loss_weights", e))?;
+            }
+            if let Some(lists) = c["output_metrics"].as_array() {
+                let lists: Vec<Vec<&str>> = lists
+                    .iter()
+                    .map(|l| l.as_array().into_iter().flatten().filter_map(Value::as_str).collect())
+                    .collect();
+                m.set_output_metrics(&lists).map_err(|e| io(path, "bad output_metrics", e))?;
             }
         }
         let st = SafeTensors::deserialize(&bytes).map_err(|e| io(path, "corrupt tensors", format!("{e:?}")))?;

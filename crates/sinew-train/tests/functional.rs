@@ -170,3 +170,30 @@ fn wiring_errors_are_clear() {
     let e = m.pop().err().unwrap();
     assert!(e.message.contains("only a Sequential model"), "{}", e.message);
 }
+
+/// Keras `metrics=[["mae"], ["accuracy"]]`: each output reports its own metrics, and a saved
+/// model keeps them.
+#[test]
+fn each_output_can_have_its_own_metrics() {
+    let (x, y) = blobs(128, 4);
+    let extra = Tensor::rand_normal([128, 2], 0.0, 1.0, &mut Rng::seed(5));
+    let mut m = two_headed(8);
+    m.compile(Optimizer::adam(0.01), ["mse", "binary_crossentropy"], &["accuracy"]).unwrap();
+    assert!(m.set_output_metrics(&[vec!["mae"]]).is_err(), "one list per output");
+    m.set_output_metrics(&[vec!["mae"], vec!["accuracy"]]).unwrap();
+    let target = x.sum(&[1], true);
+    let h = m.fit([&x, &extra], [&target, &y], Fit::new().epochs(2).verbose(0).validation_split(0.25)).unwrap();
+    let keys: Vec<&str> = h.keys().collect();
+    for k in ["value_mae", "label_accuracy", "val_value_mae", "val_label_accuracy"] {
+        assert!(keys.contains(&k), "{k} missing from {keys:?}");
+    }
+    assert!(!keys.contains(&"value_accuracy") && !keys.contains(&"label_mae"), "{keys:?}");
+    let path = tmp("output_metrics.sinew");
+    m.save(&path).unwrap();
+    let mut back = Model::load(&path).unwrap();
+    let a = m.evaluate([&x, &extra], [&target, &y], 64).unwrap();
+    let b = back.evaluate([&x, &extra], [&target, &y], 64).unwrap();
+    let names = |l: &Logs| l.iter().map(|(k, _)| k.to_string()).collect::<Vec<_>>();
+    assert_eq!(names(&a), names(&b));
+    assert!(names(&b).contains(&"value_mae".to_string()));
+}
