@@ -32,7 +32,7 @@ fn code_spans(text: &str) -> Vec<&str> {
 /// Files a run writes (the demo, `sinew train`, the examples), which the docs describe but the
 /// repository does not hold.
 const WRITTEN_BY_RUNS: &[&str] =
-    &["report.html", "run.json", "model.sinew", "checkpoint.sinew", "history.csv", "rows.csv"];
+    &["report.html", "run.json", "model.sinew", "checkpoint.sinew", "history.csv", "rows.csv", "trials.csv"];
 
 fn looks_like_path(s: &str) -> bool {
     let exts = [".rs", ".md", ".py", ".toml", ".json", ".csv", ".sh", ".sinew", ".html", ".jsonl"];
