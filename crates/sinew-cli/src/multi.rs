@@ -54,12 +54,7 @@ pub fn train(mut spec: Spec, task: Task, out: Out, epochs_override: Option<usize
     out.say(format!("{}: {}", spec.name, task.description));
     let mut model = build_model(&mut spec, features)?;
     out.say(model.summary()?);
-    let mut early = spec.fit.early_stopping.as_ref().map(|e| {
-        let mut cb = EarlyStopping::new(&e.monitor).patience(e.patience);
-        cb.min_delta = e.min_delta;
-        cb.restore_best_weights = e.restore_best_weights;
-        cb
-    });
+    let mut early = crate::train::early_stopping(&spec);
     std::fs::create_dir_all(&spec.output_dir)
         .with_context(|| format!("cannot create the run directory {}", spec.output_dir.display()))?;
     let mut logger = spec.fit.csv_logger.then(|| CsvLogger::new(spec.output_dir.join("history.csv")));

@@ -532,12 +532,7 @@ pub(crate) fn run(
         }
         None => None,
     };
-    let mut early = spec.fit.early_stopping.as_ref().map(|e| {
-        let mut cb = EarlyStopping::new(&e.monitor).patience(e.patience);
-        cb.min_delta = e.min_delta;
-        cb.restore_best_weights = e.restore_best_weights;
-        cb
-    });
+    let mut early = early_stopping(&spec);
     std::fs::create_dir_all(&spec.output_dir)
         .with_context(|| format!("cannot create the run directory {}", spec.output_dir.display()))?;
     let mut reduce = spec.fit.reduce_lr.as_ref().map(|(monitor, factor, patience, min_lr)| {
@@ -701,6 +696,16 @@ pub(crate) fn run(
     }
     out.result(&result);
     Ok(metrics)
+}
+
+/// The spec's `[fit.early_stopping]` as Keras' callback.
+pub(crate) fn early_stopping(spec: &Spec) -> Option<EarlyStopping> {
+    spec.fit.early_stopping.as_ref().map(|e| {
+        let mut cb = EarlyStopping::new(&e.monitor).patience(e.patience);
+        cb.min_delta = e.min_delta;
+        cb.restore_best_weights = e.restore_best_weights;
+        cb
+    })
 }
 
 /// `[fine_tune]`: unfreezes the named layers of the base (or all of it), compiles again with the

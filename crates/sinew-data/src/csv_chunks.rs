@@ -2,7 +2,7 @@
 //! text columns, as [`crate::frame_from_rows`] makes them, with the file line of every row. Only
 //! one chunk is held, so a file larger than memory streams through a model's `partial_fit`.
 
-use crate::csv_stream::{max_line_bytes, split_fields, BoundedLines};
+use crate::csv_stream::{max_line_bytes, read_header, split_fields, BoundedLines};
 use crate::error::{Error, Result};
 use crate::frame::{CsvOptions, DEFAULT_NULL_VALUES};
 use polars::prelude::{Column, DataFrame};
@@ -27,16 +27,7 @@ impl CsvChunks {
         }
         let mut lines = BoundedLines::open(&path, max_line_bytes())?;
         let names = if options.has_header {
-            let mut buf = Vec::new();
-            if !lines.next_into(&mut buf)? {
-                return Err(Error::format(&path, "the file is empty: a header row is needed"));
-            }
-            let header =
-                std::str::from_utf8(&buf).map_err(|_| Error::format(&path, "line 1 (the header) is not UTF-8 text"))?;
-            let mut fields = Vec::new();
-            split_fields(header.as_bytes(), options.separator, &mut fields)
-                .map_err(|e| Error::format(&path, format!("line 1: {e}")))?;
-            fields.iter().map(|f| String::from_utf8_lossy(f).trim().to_string()).collect()
+            read_header(&mut lines, &path, options.separator)?
         } else {
             options.column_names.clone().ok_or_else(|| {
                 Error::invalid(format!("CsvChunks.open: {}: no header and no column names", path.display()))

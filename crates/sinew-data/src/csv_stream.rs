@@ -105,6 +105,19 @@ impl BoundedLines {
     }
 }
 
+/// The column names on the first line of `lines` (trimmed); an empty file or a header that is
+/// not UTF-8 text is an error naming the file.
+pub(crate) fn read_header(lines: &mut BoundedLines, path: &Path, sep: u8) -> Result<Vec<String>> {
+    let mut buf = Vec::new();
+    if !lines.next_into(&mut buf)? {
+        return Err(Error::format(path, "the file is empty: a header row is needed"));
+    }
+    let header = std::str::from_utf8(&buf).map_err(|_| Error::format(path, "line 1 (the header) is not UTF-8 text"))?;
+    let mut fields = Vec::new();
+    split_fields(header.as_bytes(), sep, &mut fields).map_err(|e| Error::format(path, format!("line 1: {e}")))?;
+    Ok(fields.iter().map(|f| String::from_utf8_lossy(f).trim().to_string()).collect())
+}
+
 /// Splits one CSV line at `sep`, removing the quotes of quoted fields (`""` inside one is a
 /// quote). A quoted field cannot span lines here.
 pub(crate) fn split_fields<'a>(
@@ -200,16 +213,7 @@ pub fn csv_dataset(path: impl AsRef<Path>, options: &CsvDatasetOptions) -> Resul
     let path = path.as_ref().to_path_buf();
     let limit = max_line_bytes();
     let mut lines = BoundedLines::open(&path, limit)?;
-    let mut buf = Vec::new();
-    if !lines.next_into(&mut buf)? {
-        return Err(Error::format(&path, "the file is empty: a header row is needed"));
-    }
-    let header =
-        std::str::from_utf8(&buf).map_err(|_| Error::format(&path, "line 1 (the header) is not UTF-8 text"))?;
-    let mut fields = Vec::new();
-    split_fields(header.as_bytes(), options.separator, &mut fields)
-        .map_err(|e| Error::format(&path, format!("line 1: {e}")))?;
-    let names: Vec<String> = fields.iter().map(|f| String::from_utf8_lossy(f).trim().to_string()).collect();
+    let names = read_header(&mut lines, &path, options.separator)?;
     let find = |name: &str| {
         names
             .iter()
