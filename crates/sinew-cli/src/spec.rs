@@ -61,6 +61,9 @@ pub struct CsvSource {
     pub on_unknown: crate::saved::OnUnknown,
     /// Rows per chunk when `fit.stream` reads the file a chunk at a time.
     pub chunk_rows: usize,
+    /// With `fit.stream`: one-hot slots reserved per categorical column for categories first
+    /// seen after the first chunk (the list grows; the input width stays fixed).
+    pub reserve_categories: usize,
 }
 
 /// A feature-engineering step on the table, before the column recipe.
@@ -264,6 +267,11 @@ pub(crate) fn parse_table(root: &toml::Table, src: &str, file: &Path) -> Result<
     let fit = fit_section(&top)?;
     if fit.stream {
         check_stream(&top, &data, &fit, &kind)?;
+    } else if let Some(d) =
+        top.sub("data")?.filter(|d| d.t.contains_key("chunk_rows") || d.t.contains_key("reserve_categories"))
+    {
+        let key = if d.t.contains_key("chunk_rows") { "chunk_rows" } else { "reserve_categories" };
+        return Err(d.err(Some(key), "applies with fit.stream = true"));
     }
     let pretrain = match top.sub("pretrain")? {
         None => None,
@@ -327,6 +335,7 @@ fn data_section(top: &Table) -> Result<Data> {
         "season",
         "on_unknown",
         "chunk_rows",
+        "reserve_categories",
         "classes",
         "train_rows",
     ])?;
@@ -371,6 +380,13 @@ fn data_section(top: &Table) -> Result<Data> {
             drop: data.strs("drop")?,
             steps: data_steps,
             chunk_rows: data.uint("chunk_rows", Some(1000))?,
+            reserve_categories: match data.t.get("reserve_categories") {
+                None => 0,
+                Some(toml::Value::Integer(i)) if *i >= 0 => *i as usize,
+                Some(v) => {
+                    return Err(data.err(Some("reserve_categories"), format!("must be a non-negative integer, got {v}")))
+                }
+            },
             on_unknown: match data.str("on_unknown", Some("error"))?.as_str() {
                 "error" => crate::saved::OnUnknown::Error,
                 "ignore" => crate::saved::OnUnknown::Ignore,
@@ -444,6 +460,7 @@ fn data_section(top: &Table) -> Result<Data> {
         ("season", "time_series"),
         ("on_unknown", "csv"),
         ("chunk_rows", "csv"),
+        ("reserve_categories", "csv"),
     ];
     if let Some((key, owner)) = own.iter().find(|(k, o)| data.t.contains_key(*k) && kind != *o) {
         return Err(data.err(Some(key), format!("applies to a {owner} source")));

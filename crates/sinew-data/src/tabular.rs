@@ -174,6 +174,43 @@ impl FittedPreprocessor {
         }
         Ok(out)
     }
+    /// Reserves `slots` more one-hot columns for each categorical column, each to be taken by a
+    /// category first seen after the fit ([`FittedPreprocessor::grow_categories`]): a stream's
+    /// category list grows while the model's input width stays fixed. A free slot encodes
+    /// nothing (its indicator is 0) until a category takes it.
+    pub fn reserve_categories(&mut self, slots: usize) {
+        for step in &mut self.steps {
+            if let Step::Categorical { encoder, .. } = step {
+                for cats in &mut encoder.categories {
+                    let start = cats.len();
+                    cats.extend((start..start + slots).map(|i| format!("{FREE_SLOT}{i}")));
+                }
+            }
+        }
+    }
+    /// Gives each category of `df` that its column does not know the column's next free slot
+    /// while one is left; returns what was added, as (column, row, value), rows counted from 0.
+    /// Categories past the last slot stay unknown (see [`FittedPreprocessor::unknown_categories`]).
+    pub fn grow_categories(&mut self, df: &DataFrame) -> Result<Vec<(String, usize, String)>> {
+        let mut added = vec![];
+        for step in &mut self.steps {
+            if let Step::Categorical { fill, encoder } = step {
+                let data = filled(text_block(df, &encoder.columns, "Preprocessor.grow_categories")?, fill);
+                for ((column, cats), values) in encoder.columns.iter().zip(&mut encoder.categories).zip(&data) {
+                    for (row, v) in values.iter().enumerate() {
+                        if cats.contains(v) {
+                            continue;
+                        }
+                        if let Some(slot) = cats.iter().position(|c| c.starts_with(FREE_SLOT)) {
+                            cats[slot] = v.clone();
+                            added.push((column.clone(), row, v.clone()));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(added)
+    }
     /// Replaces the scaler of the numeric step over `columns` (a scaler learned elsewhere: the
     /// running statistics of a stream, say); an error when no numeric step reads exactly those
     /// columns or the scaler's width differs.
@@ -257,6 +294,9 @@ impl FittedPreprocessor {
         Ok(FittedPreprocessor { steps })
     }
 }
+
+/// The name of a reserved one-hot slot not yet taken: no value read from a file holds a NUL.
+const FREE_SLOT: &str = "\u{0}free slot ";
 
 fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
@@ -371,5 +411,29 @@ mod tests {
             .unwrap_err()
             .message
             .contains("row 0 has 1 values for 2 columns"));
+    }
+
+    /// A stream's category list grows into reserved slots: the width stays fixed, a new
+    /// category takes the next free slot (encoded from then on), and one past the last slot stays
+    /// unknown. The grown recipe round-trips through JSON.
+    #[test]
+    fn reserved_slots_take_categories_first_seen_later() {
+        let mut fitted = prep().fit(&table()).unwrap();
+        fitted.reserve_categories(1);
+        let rows = |cities: &[&str]| {
+            let rows: Vec<[&str; 3]> = cities.iter().map(|c| [*c, "25", "2"]).collect();
+            let refs: Vec<&[&str]> = rows.iter().map(|r| &r[..]).collect();
+            frame_from_rows(&["city", "age", "fare"], &refs).unwrap()
+        };
+        assert_eq!(fitted.transform(&rows(&["tokyo"])).unwrap().to_vec_f32(), [0.25, 0.25, 0., 1., 0.]);
+        let later = rows(&["rome", "tokyo", "lima", "rome"]);
+        let added = fitted.grow_categories(&later).unwrap();
+        assert_eq!(added, [("city".to_string(), 0, "rome".to_string())]);
+        assert_eq!(fitted.unknown_categories(&later).unwrap(), [("city".to_string(), 2, "lima".to_string())]);
+        assert_eq!(fitted.feature_names(), ["age", "fare", "city_paris", "city_tokyo", "city_rome"]);
+        let x = fitted.transform(&rows(&["rome", "paris"])).unwrap().to_vec_f32();
+        assert_eq!(x, [0.25, 0.25, 0., 0., 1., 0.25, 0.25, 1., 0., 0.]);
+        let back = FittedPreprocessor::from_json(&fitted.to_json()).unwrap();
+        assert_eq!(back.transform(&rows(&["rome"])).unwrap().to_vec_f32(), [0.25, 0.25, 0., 0., 1.]);
     }
 }
