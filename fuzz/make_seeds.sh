@@ -23,7 +23,8 @@ head -n 12 $data/sklearn-small/iris.csv >$S/csv/iris.csv
 printf 'a,b,c\n1,"x, y",2.5\n2,"say ""hi""",\n3,NaN,inf\n' >$S/csv/quoted.csv
 
 # Specs: the shipped ones that exercise each section.
-for s in breast_cancer_ann titanic mnist_gan shakespeare_gru airline_passengers mnist_resnet; do
+for s in breast_cancer_ann titanic mnist_gan shakespeare_gru airline_passengers mnist_resnet \
+  breast_cancer_search adult_stream adult_multi_output mnist_transfer_5_9; do
   cp specs/$s.toml $S/spec/
 done
 

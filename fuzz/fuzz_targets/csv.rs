@@ -1,11 +1,13 @@
 //! CSV tables through the preprocessing pipeline: `read_csv`, then a `Preprocessor` fitted on
 //! the columns it found (numeric ones imputed and scaled, text ones one-hot encoded) and applied
-//! to the same table; and the same file streamed row by row through `csv_dataset`.
+//! to the same table; the same file streamed row by row through `csv_dataset`; and read in
+//! chunks of 3 rows (`CsvChunks`, what `sinew train`'s `fit.stream` reads), each chunk growing
+//! the fitted recipe's categories into reserved slots and transformed.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use sinew::data::{
-    collect, csv_dataset, read_csv, CategoryFill, CsvDatasetOptions, CsvOptions, HandleUnknown, Preprocessor, Scaling,
-    Strategy,
+    collect, csv_dataset, read_csv, CategoryFill, CsvChunks, CsvDatasetOptions, CsvOptions, HandleUnknown, Preprocessor,
+    Scaling, Strategy,
 };
 
 #[global_allocator]
@@ -28,9 +30,20 @@ fuzz_target!(init: sinew_fuzz::limits(), |data: &[u8]| {
         let pre = Preprocessor::new()
             .numeric(&numeric, Strategy::Mean, Scaling::Standard)
             .categorical(&text, CategoryFill::MostFrequent, true, HandleUnknown::Error);
-        if let Ok(fitted) = pre.fit(&df) {
+        if let Ok(mut fitted) = pre.fit(&df) {
             if let Ok(x) = fitted.transform(&df) {
                 assert_eq!(x.dims()[0], df.height());
+            }
+            fitted.reserve_categories(2);
+            if let Ok(mut chunks) = CsvChunks::open(&p, &CsvOptions::new(), 3) {
+                while let Ok(Some((chunk, lines))) = chunks.next_chunk() {
+                    assert!(chunk.height() == lines.len() && (1..=3).contains(&lines.len()));
+                    if fitted.grow_categories(&chunk).is_ok() {
+                        if let Ok(x) = fitted.transform(&chunk) {
+                            assert_eq!(x.dims()[0], chunk.height());
+                        }
+                    }
+                }
             }
         }
     }
