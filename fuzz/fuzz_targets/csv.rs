@@ -6,8 +6,8 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use sinew::data::{
-    collect, csv_dataset, read_csv, CategoryFill, CsvChunks, CsvDatasetOptions, CsvOptions, HandleUnknown, Preprocessor,
-    Scaling, Strategy,
+    collect, csv_dataset, read_csv, CategoryFill, CsvChunks, CsvDatasetOptions, CsvOptions, HandleUnknown,
+    Preprocessor, Scaling, Strategy,
 };
 
 #[global_allocator]

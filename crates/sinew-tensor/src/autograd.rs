@@ -237,6 +237,10 @@ impl Gradients {
     pub fn get_by_id(&self, id: TensorId) -> Option<&Tensor> {
         self.map.get(&id)
     }
+    /// Sets the gradient of the tensor `id` (a gradient reduced across processes, say).
+    pub fn insert(&mut self, id: TensorId, g: Tensor) {
+        self.map.insert(id, g);
+    }
     /// Takes the gradient of `t` out of the store.
     pub fn remove(&mut self, t: &Tensor) -> Option<Tensor> {
         self.map.remove(&t.id())

@@ -659,6 +659,16 @@ impl Model {
         }
     }
 
+    /// Whether each weight of [`Model::get_weights`] is trainable now (Keras'
+    /// `trainable_weights` against `non_trainable_weights`, in `get_weights` order).
+    pub fn trainable_mask(&self) -> Vec<bool> {
+        self.trainable_flags()
+    }
+    /// The id of every weight, in `get_weights` order: what [`sinew_tensor::Gradients`] from a
+    /// loss's `backward` are keyed by.
+    pub fn weight_ids(&self) -> Vec<sinew_tensor::TensorId> {
+        self.layers.iter().flat_map(|l| l.params()).map(|p| p.value.id()).collect()
+    }
     /// Copies of every weight (Keras `get_weights`).
     pub fn get_weights(&self) -> Vec<Tensor> {
         crate::weights::get_weights(&self.layers)

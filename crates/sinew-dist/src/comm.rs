@@ -1,0 +1,105 @@
+//! What ranks say to each other: a sum over every rank and a broadcast from rank 0.
+
+use std::sync::{Arc, Barrier, Mutex};
+
+/// The collective operations data-parallel training needs. Every rank calls each operation in
+/// the same order with a buffer of the same length.
+pub trait Communicator {
+    fn rank(&self) -> usize;
+    fn size(&self) -> usize;
+    /// Each element summed over every rank, in place on each; every rank ends with the same
+    /// bits.
+    fn all_reduce_sum(&self, buf: &mut [f64]);
+    /// Rank 0's `buf` on every rank.
+    fn broadcast(&self, buf: &mut [f64]);
+}
+
+/// Ranks on threads of one process: `ThreadGroup::new(n)` gives one handle per rank, to move
+/// into `n` threads. Sums add the ranks' values in rank order, so every rank gets the same bits.
+pub struct ThreadGroup {
+    rank: usize,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    size: usize,
+    barrier: Barrier,
+    slots: Mutex<Vec<Vec<f64>>>,
+}
+
+impl ThreadGroup {
+    pub fn new(size: usize) -> Vec<ThreadGroup> {
+        assert!(size > 0, "ThreadGroup::new: a group of 0 ranks");
+        let shared = Arc::new(Shared { size, barrier: Barrier::new(size), slots: Mutex::new(vec![Vec::new(); size]) });
+        (0..size).map(|rank| ThreadGroup { rank, shared: shared.clone() }).collect()
+    }
+
+    /// Every rank's `buf` after a barrier, then `f` over them in rank order, then a barrier so
+    /// no rank writes its slot again before all have read.
+    fn exchange(&self, buf: &mut [f64], f: impl Fn(&[Vec<f64>], &mut [f64])) {
+        self.shared.slots.lock().expect("a rank panicked")[self.rank] = buf.to_vec();
+        self.shared.barrier.wait();
+        f(&self.shared.slots.lock().expect("a rank panicked"), buf);
+        self.shared.barrier.wait();
+    }
+}
+
+impl Communicator for ThreadGroup {
+    fn rank(&self) -> usize {
+        self.rank
+    }
+    fn size(&self) -> usize {
+        self.shared.size
+    }
+    fn all_reduce_sum(&self, buf: &mut [f64]) {
+        self.exchange(buf, |slots, out| {
+            out.fill(0.0);
+            for s in slots {
+                assert_eq!(s.len(), out.len(), "all_reduce_sum: ranks gave buffers of different lengths");
+                out.iter_mut().zip(s).for_each(|(o, v)| *o += v);
+            }
+        });
+    }
+    fn broadcast(&self, buf: &mut [f64]) {
+        self.exchange(buf, |slots, out| out.copy_from_slice(&slots[0]));
+    }
+}
+
+/// MPI's world communicator (`mpirun -np N`). Create it once per process: it initialises MPI
+/// and finalises it when dropped.
+#[cfg(feature = "mpi")]
+pub struct Mpi {
+    world: mpi::topology::SimpleCommunicator,
+    _universe: mpi::environment::Universe,
+}
+
+#[cfg(feature = "mpi")]
+impl Mpi {
+    /// Initialises MPI; `None` when it was initialised already.
+    pub fn init() -> Option<Mpi> {
+        let universe = mpi::initialize()?;
+        Some(Mpi { world: universe.world(), _universe: universe })
+    }
+}
+
+#[cfg(feature = "mpi")]
+impl Communicator for Mpi {
+    fn rank(&self) -> usize {
+        use mpi::traits::Communicator as _;
+        self.world.rank() as usize
+    }
+    fn size(&self) -> usize {
+        use mpi::traits::Communicator as _;
+        self.world.size() as usize
+    }
+    fn all_reduce_sum(&self, buf: &mut [f64]) {
+        use mpi::collective::SystemOperation;
+        use mpi::traits::CommunicatorCollectives as _;
+        let send = buf.to_vec();
+        self.world.all_reduce_into(&send[..], buf, SystemOperation::sum());
+    }
+    fn broadcast(&self, buf: &mut [f64]) {
+        use mpi::traits::{Communicator as _, Root as _};
+        self.world.process_at_rank(0).broadcast_into(buf);
+    }
+}
