@@ -3,6 +3,7 @@
 
 mod classic;
 mod demo;
+mod dist;
 mod gan;
 mod multi;
 mod output;
@@ -120,7 +121,9 @@ fn saved_recipe(saved: &Saved, path: &Path) -> Result<(FittedPreprocessor, Strin
 }
 
 fn run(cli: Cli) -> std::result::Result<(), Result<UsageError, anyhow::Error>> {
-    let out = Out { quiet: cli.quiet, json: cli.json };
+    // Under mpirun, rank 0 alone talks.
+    let rank = dist::ranks().0;
+    let out = Out { quiet: cli.quiet || rank > 0, json: cli.json && rank == 0 };
     let usage = |e: anyhow::Error| Ok(UsageError(e));
     match cli.command {
         Command::Demo { out: dir, epochs } => {
@@ -265,7 +268,10 @@ fn run(cli: Cli) -> std::result::Result<(), Result<UsageError, anyhow::Error>> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
+    dist::init();
+    let result = run(cli);
+    dist::finish();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Ok(UsageError(e))) => {
             eprintln!("error: {e:#}");

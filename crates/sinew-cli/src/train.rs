@@ -421,6 +421,20 @@ fn check_vocabulary(spec: &Spec, model: &Model, classes: usize) -> Result<()> {
 
 /// Trains the spec (or runs its search) and writes its run directory; returns the test metrics.
 pub fn train(spec: Spec, out: Out, epochs_override: Option<usize>) -> Result<Vec<(String, f64)>> {
+    let ranks = crate::dist::ranks().1;
+    let plain = matches!(spec.kind, ModelKind::Plain | ModelKind::Autoencoder { .. });
+    if ranks > 1 && (!plain || spec.search.is_some() || spec.fit.stream || spec.outputs.len() > 1) {
+        bail!(
+            "{}: under mpirun ({ranks} ranks), sinew train runs a sequential, functional or autoencoder model with one output, without [search] or fit.stream",
+            spec.path.display()
+        );
+    }
+    if ranks > 1 && spec.fit.backup_and_restore {
+        bail!(
+            "{}: fit.backup_and_restore is not supported under mpirun: rank 0 alone would resume",
+            spec.path.display()
+        );
+    }
     if matches!(spec.kind, ModelKind::Classic(_)) {
         return crate::classic::train(spec, out, epochs_override);
     }
@@ -507,7 +521,15 @@ pub(crate) fn run(
     }
     let autoencoder = matches!(spec.kind, ModelKind::Autoencoder { .. });
     let Prepared { x_train, y_train, x_test, y_test, features } = prepare(&spec, &task)?;
-    out.say(format!("{}: {}", spec.name, task.description));
+    let (rank, ranks) = crate::dist::ranks();
+    let description = match ranks {
+        1 => task.description.clone(),
+        n => format!(
+            "{}; trained data-parallel on {n} MPI ranks, global batch {}",
+            task.description, spec.fit.batch_size
+        ),
+    };
+    out.say(format!("{}: {description}", spec.name));
     let mut model = build_model(&mut spec, features)?;
     out.say(model.summary()?);
     if let Some(p) = &spec.pretrain {
@@ -540,13 +562,15 @@ pub(crate) fn run(
         (cb.factor, cb.patience, cb.min_lr) = (*factor, *patience, *min_lr);
         cb
     });
-    let mut checkpoint = spec.fit.checkpoint.as_ref().map(|(monitor, best)| {
+    // Rank 0 alone writes files.
+    let writer = rank == 0;
+    let mut checkpoint = spec.fit.checkpoint.as_ref().filter(|_| writer).map(|(monitor, best)| {
         let mut cb =
             ModelCheckpoint::new(spec.output_dir.join("checkpoint.sinew").display().to_string()).monitor(monitor);
         cb.save_best_only = *best;
         cb
     });
-    let mut logger = spec.fit.csv_logger.then(|| CsvLogger::new(spec.output_dir.join("history.csv")));
+    let mut logger = (spec.fit.csv_logger && writer).then(|| CsvLogger::new(spec.output_dir.join("history.csv")));
     // Kept until the model and the report are written (not deleted when fit returns), so a kill
     // while they are written resumes after the last epoch instead of training again.
     let backup_dir = spec.output_dir.join("backup");
@@ -614,7 +638,7 @@ pub(crate) fn run(
         fit = fit.callback(cb);
     }
     fit = fit.callback(&mut nan);
-    let mut history = model.fit(&x_train, &y_train, fit)?;
+    let mut history = crate::dist::fit(&mut model, &x_train, &y_train, fit)?;
     if let Some(ft) = &spec.fine_tune {
         history = history.then(&fine_tune(&spec, &mut model, ft, &x_train, &y_train, &out)?);
     }
@@ -632,6 +656,9 @@ pub(crate) fn run(
         );
     }
     let epochs_run = history.epoch.len();
+    if !writer {
+        return Ok(vec![]);
+    }
     // Saved first: nothing after this may lose the training.
     if let Some(p) = &task.preprocessing {
         model.set_preprocessing(p.to_json());
@@ -671,7 +698,7 @@ pub(crate) fn run(
     rec.search = search;
     out.say(rec.classification_report.clone().unwrap_or_default());
     let metrics = rec.metrics.clone();
-    let run = RunRecord { title: format!("sinew train: {}", spec.name), data: task.description, models: vec![rec] };
+    let run = RunRecord { title: format!("sinew train: {}", spec.name), data: description, models: vec![rec] };
     write_run(&spec.output_dir, &run)?;
     if backup.is_some() {
         std::fs::remove_dir_all(&backup_dir)
@@ -738,7 +765,7 @@ fn fine_tune(
         .batch_size(spec.fit.batch_size)
         .validation_split(spec.fit.validation_split)
         .verbose(out.verbose());
-    Ok(model.fit(x, y, fit)?)
+    Ok(crate::dist::fit(model, x, y, fit)?)
 }
 
 /// The first line of the test text (at most 40 characters), when the spec names no seed text.

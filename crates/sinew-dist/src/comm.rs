@@ -10,12 +10,16 @@ pub trait Communicator {
     /// Each element summed over every rank, in place on each; every rank ends with the same
     /// bits.
     fn all_reduce_sum(&self, buf: &mut [f64]);
+    /// The same for f32 values (gradients: half the bytes of f64).
+    fn all_reduce_sum_f32(&self, buf: &mut [f32]);
     /// Rank 0's `buf` on every rank.
     fn broadcast(&self, buf: &mut [f64]);
 }
 
 /// Ranks on threads of one process: `ThreadGroup::new(n)` gives one handle per rank, to move
-/// into `n` threads. Sums add the ranks' values in rank order, so every rank gets the same bits.
+/// into `n` threads (a clone is the same rank). Sums add the ranks' values in rank order, so
+/// every rank gets the same bits.
+#[derive(Clone)]
 pub struct ThreadGroup {
     rank: usize,
     shared: Arc<Shared>,
@@ -60,30 +64,62 @@ impl Communicator for ThreadGroup {
             }
         });
     }
+    fn all_reduce_sum_f32(&self, buf: &mut [f32]) {
+        // Summed in f32, in rank order, as MPI's sum of f32 values.
+        let mut wide: Vec<f64> = buf.iter().map(|&v| f64::from(v)).collect();
+        self.exchange(&mut wide, |slots, out| {
+            out.fill(0.0);
+            let mut acc = vec![0f32; out.len()];
+            for s in slots {
+                assert_eq!(s.len(), out.len(), "all_reduce_sum_f32: ranks gave buffers of different lengths");
+                acc.iter_mut().zip(s).for_each(|(a, v)| *a += *v as f32);
+            }
+            out.iter_mut().zip(&acc).for_each(|(o, a)| *o = f64::from(*a));
+        });
+        buf.iter_mut().zip(&wide).for_each(|(b, w)| *b = *w as f32);
+    }
     fn broadcast(&self, buf: &mut [f64]) {
         self.exchange(buf, |slots, out| out.copy_from_slice(&slots[0]));
     }
 }
 
-/// MPI's world communicator (`mpirun -np N`). Create it once per process: it initialises MPI
-/// and finalises it when dropped.
+/// MPI itself: create it once per process, at the start; it initialises MPI and finalises it
+/// when dropped. [`Mpi::comm`] gives the communicator the ranks talk through.
 #[cfg(feature = "mpi")]
 pub struct Mpi {
-    world: mpi::topology::SimpleCommunicator,
-    _universe: mpi::environment::Universe,
+    universe: mpi::environment::Universe,
 }
 
 #[cfg(feature = "mpi")]
 impl Mpi {
     /// Initialises MPI; `None` when it was initialised already.
     pub fn init() -> Option<Mpi> {
-        let universe = mpi::initialize()?;
-        Some(Mpi { world: universe.world(), _universe: universe })
+        Some(Mpi { universe: mpi::initialize()? })
+    }
+    /// A communicator over every rank (`mpirun -np N`), MPI's world duplicated.
+    pub fn comm(&self) -> MpiComm {
+        use mpi::traits::Communicator as _;
+        MpiComm { world: self.universe.world().duplicate() }
+    }
+}
+
+/// Every rank of the run, over MPI. A clone is a duplicate of the communicator (its own
+/// message space), on the same ranks.
+#[cfg(feature = "mpi")]
+pub struct MpiComm {
+    world: mpi::topology::SimpleCommunicator,
+}
+
+#[cfg(feature = "mpi")]
+impl Clone for MpiComm {
+    fn clone(&self) -> Self {
+        use mpi::traits::Communicator as _;
+        MpiComm { world: self.world.duplicate() }
     }
 }
 
 #[cfg(feature = "mpi")]
-impl Communicator for Mpi {
+impl Communicator for MpiComm {
     fn rank(&self) -> usize {
         use mpi::traits::Communicator as _;
         self.world.rank() as usize
@@ -93,6 +129,12 @@ impl Communicator for Mpi {
         self.world.size() as usize
     }
     fn all_reduce_sum(&self, buf: &mut [f64]) {
+        use mpi::collective::SystemOperation;
+        use mpi::traits::CommunicatorCollectives as _;
+        let send = buf.to_vec();
+        self.world.all_reduce_into(&send[..], buf, SystemOperation::sum());
+    }
+    fn all_reduce_sum_f32(&self, buf: &mut [f32]) {
         use mpi::collective::SystemOperation;
         use mpi::traits::CommunicatorCollectives as _;
         let send = buf.to_vec();

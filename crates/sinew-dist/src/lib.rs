@@ -3,7 +3,7 @@
 //! batch is split among the ranks, each rank runs the forward and backward pass on its shard,
 //! the gradients are summed across ranks (all-reduce, in buckets), and every rank applies the
 //! same optimizer step to the same weights. The ranks talk through a [`Communicator`]: MPI
-//! (feature `mpi`, [`Mpi`]) across processes and machines, or [`ThreadGroup`], ranks on threads
+//! (feature `mpi`, `Mpi` and `MpiComm`) across processes and machines, or [`ThreadGroup`], ranks on threads
 //! of one process, which the tests use to check the arithmetic without MPI.
 //!
 //! The global batch is what the user sets (`Fit::batch_size`). A batch of `n` rows gives rank
@@ -16,7 +16,7 @@
 mod comm;
 mod parallel;
 
-#[cfg(feature = "mpi")]
-pub use comm::Mpi;
 pub use comm::{Communicator, ThreadGroup};
+#[cfg(feature = "mpi")]
+pub use comm::{Mpi, MpiComm};
 pub use parallel::{shard, DataParallel, BUCKET_FLOATS};

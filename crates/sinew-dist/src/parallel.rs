@@ -5,8 +5,8 @@ use crate::comm::Communicator;
 use sinew_tensor::{Gradients, Tensor};
 use sinew_train::{Error, Fit, History, Model, Result};
 
-/// Gradients are summed in buckets of this many values (8 MB of f64), so a large model's
-/// reduction does not need one buffer the size of all its weights twice over.
+/// Gradients are summed in buckets of this many f32 values (4 MB), so a large model's reduction
+/// does not need one send buffer the size of all its weights.
 pub const BUCKET_FLOATS: usize = 1 << 20;
 
 /// The rows `[start, start + len)` of a batch of `n` rows that `rank` of `size` takes: `n /
@@ -18,12 +18,12 @@ pub fn shard(n: usize, rank: usize, size: usize) -> (usize, usize) {
 }
 
 /// Data-parallel `fit` over the ranks of a [`Communicator`].
-pub struct DataParallel<'c, C: Communicator> {
-    comm: &'c C,
+pub struct DataParallel<C: Communicator> {
+    comm: C,
 }
 
-impl<'c, C: Communicator> DataParallel<'c, C> {
-    pub fn new(comm: &'c C) -> Self {
+impl<C: Communicator> DataParallel<C> {
+    pub fn new(comm: C) -> Self {
         DataParallel { comm }
     }
 
@@ -37,8 +37,8 @@ impl<'c, C: Communicator> DataParallel<'c, C> {
     }
 
     /// `model.fit(x, y, opts)` on this rank, every rank calling it with the same data, seed and
-    /// options (set `verbose(0)` on every rank but 0). The weights are broadcast from rank 0
-    /// first. Each step: this rank's shard of the global batch forward and backward, its
+    /// options (set `verbose(0)` on every rank but 0); on one rank, plain `fit`. The weights
+    /// are broadcast from rank 0 first. Each step: this rank's shard of the global batch forward and backward, its
     /// mean-loss gradient weighted by its share of the rows, summed over the ranks, one optimizer
     /// step; the non-trainable weights (BatchNormalization's moving statistics) are then
     /// averaged over the ranks by the same shares, so every rank keeps the same model. The
@@ -48,49 +48,57 @@ impl<'c, C: Communicator> DataParallel<'c, C> {
     /// The step is a custom one (`Fit::train_step`): training metrics other than the loss are
     /// not computed (validation metrics are), sample and class weights are not applied, and
     /// the model must have one input and one output.
-    pub fn fit<'a>(&'a self, model: &mut Model, x: &Tensor, y: &Tensor, opts: Fit<'a>) -> Result<History> {
+    pub fn fit<'a>(self, model: &mut Model, x: &Tensor, y: &Tensor, opts: Fit<'a>) -> Result<History>
+    where
+        C: 'a,
+    {
+        if self.comm.size() == 1 {
+            return model.fit(x, y, opts);
+        }
         self.broadcast_weights(model)?;
         let comm = self.comm;
         let (rank, size) = (comm.rank(), comm.size());
+        // Weights keep their shapes: each one's place in the flat gradient buffer, once.
+        let shapes: Vec<_> = model.get_weights().iter().map(|w| w.shape().clone()).collect();
+        let total: usize = shapes.iter().map(|s| s.numel()).sum();
+        let mut flat = vec![0f32; total];
         let step = move |m: &mut Model, xb: &Tensor, yb: &Tensor| -> Result<f64> {
             let n = xb.dims()[0];
             let (start, len) = shard(n, rank, size);
             let share = len as f64 / n as f64;
-            let ids = m.weight_ids();
-            let trainable = m.trainable_mask();
-            let weights = m.get_weights();
-            let total: usize = weights.iter().map(Tensor::numel).sum();
-            let mut flat = vec![0.0f64; total + 1];
+            let (ids, trainable) = (m.weight_ids(), m.trainable_mask());
+            flat.fill(0.0);
+            let mut loss_sum = [0.0f64];
             if len > 0 {
-                let pred = m.call(&xb.narrow(0, start, len), true)?;
-                let loss = m.compute_loss(&yb.narrow(0, start, len), &pred)?;
-                let grads = loss.backward();
+                let (loss, grads) = m.loss_and_gradients(&xb.narrow(0, start, len), &yb.narrow(0, start, len))?;
                 let mut at = 0;
-                for ((id, w), on) in ids.iter().zip(&weights).zip(&trainable) {
+                for ((id, shape), on) in ids.iter().zip(&shapes).zip(&trainable) {
+                    let k = shape.numel();
                     if let (true, Some(g)) = (*on, grads.get_by_id(*id)) {
-                        for (slot, v) in flat[at..at + w.numel()].iter_mut().zip(g.to_vec_f32()) {
-                            *slot = f64::from(v) * share;
+                        for (slot, v) in flat[at..at + k].iter_mut().zip(g.to_vec_f32()) {
+                            *slot = (f64::from(v) * share) as f32;
                         }
                     }
-                    at += w.numel();
+                    at += k;
                 }
-                flat[total] = loss.item() * share;
+                loss_sum[0] = loss * share;
             }
             for bucket in flat.chunks_mut(BUCKET_FLOATS) {
-                comm.all_reduce_sum(bucket);
+                comm.all_reduce_sum_f32(bucket);
             }
+            comm.all_reduce_sum(&mut loss_sum);
             let mut reduced = Gradients::default();
             let mut at = 0;
-            for ((id, w), on) in ids.iter().zip(&weights).zip(&trainable) {
+            for ((id, shape), on) in ids.iter().zip(&shapes).zip(&trainable) {
+                let k = shape.numel();
                 if *on {
-                    let g: Vec<f32> = flat[at..at + w.numel()].iter().map(|&v| v as f32).collect();
-                    reduced.insert(*id, Tensor::from_vec(g, w.shape().clone()));
+                    reduced.insert(*id, Tensor::from_vec(flat[at..at + k].to_vec(), shape.clone()));
                 }
-                at += w.numel();
+                at += k;
             }
             m.apply_gradients(&reduced)?;
-            average_frozen(comm, m, &trainable, share)?;
-            Ok(flat[total])
+            average_frozen(&comm, m, &trainable, share)?;
+            Ok(loss_sum[0])
         };
         model.fit(x, y, opts.train_step(step))
     }

@@ -38,7 +38,7 @@ fn on_ranks(ranks: usize, batch_norm: bool, x: &Tensor, y: &Tensor, epochs: usiz
                 s.spawn(move || {
                     let mut m = mlp(batch_norm);
                     let fit = Fit::new().epochs(epochs).batch_size(32).verbose(0);
-                    let h = DataParallel::new(&comm).fit(&mut m, x, y, fit).unwrap();
+                    let h = DataParallel::new(comm).fit(&mut m, x, y, fit).unwrap();
                     let w = m.get_weights().iter().map(Tensor::to_vec_f32).collect();
                     (w, h.get("loss").unwrap().to_vec())
                 })
@@ -121,7 +121,7 @@ fn rank_zeros_weights_are_broadcast_first() {
                     let mut m = Sequential::new();
                     m.seed(10 + comm.rank() as u64).input(&[4]);
                     m.add(Dense::new(3));
-                    DataParallel::new(&comm).broadcast_weights(&mut m).unwrap();
+                    DataParallel::new(comm).broadcast_weights(&mut m).unwrap();
                     m.get_weights().iter().map(Tensor::to_vec_f32).collect()
                 })
             })

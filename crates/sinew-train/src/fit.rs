@@ -568,6 +568,25 @@ impl Model {
         Ok(())
     }
 
+    /// The loss of a batch and the gradients of the weights it trains, computed as a training
+    /// step of `fit` computes them (training mode, every output's loss and weight, the
+    /// regularisation penalties), without the optimizer step: what a data-parallel step sums
+    /// across ranks before [`Model::apply_gradients`].
+    pub fn loss_and_gradients(
+        &mut self,
+        x: impl Into<Tensors>,
+        y: impl Into<Tensors>,
+    ) -> Result<(f64, sinew_tensor::Gradients)> {
+        let (x, y) = (x.into(), y.into());
+        self.build_for(&x)?;
+        self.compiled("loss_and_gradients")?;
+        self.check_data("loss_and_gradients", &x, Some(&y))?;
+        Ok(self.run_sized(|m| {
+            let (loss, _, _) = m.loss_and_pred(&x, &y, None, true);
+            (loss.item(), loss.backward())
+        }))
+    }
+
     /// The compiled loss of the first output applied to targets and predictions, reduced to a
     /// scalar (Keras `compute_loss`), for custom training steps.
     pub fn compute_loss(&mut self, y: &Tensor, y_pred: &Tensor) -> Result<Tensor> {

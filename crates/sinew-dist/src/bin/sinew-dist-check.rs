@@ -1,8 +1,9 @@
-//! `mpirun -np N sinew-dist-check cnn|mlp STEPS`: the notes' MNIST CNN (on the first 512
-//! training images) or an MLP on the breast-cancer table, trained data-parallel for STEPS
+//! `mpirun -np N sinew-dist-check cnn|ae|mlp STEPS`: the notes' MNIST CNN, the dense
+//! autoencoder (sinew-bench's b5) on MNIST's first 64 × STEPS images, or an MLP on the
+//! breast-cancer table, trained data-parallel for STEPS
 //! steps of a global batch of 64 from seed 1; rank 0 prints every weight as one JSON line, and
-//! each rank checks that it holds rank 0's model bit for bit. Run with `-np 1` for the
-//! one-process reference (one rank runs the same code path as plain `fit`'s arithmetic).
+//! each rank checks that it holds rank 0's model bit for bit, with the fit's seconds and
+//! samples per second. Run with `-np 1` for the one-process reference.
 
 use sinew_data::{find_dataset, load_mnist, load_sklearn_csv, to_categorical};
 use sinew_dist::{Communicator, DataParallel, Mpi};
@@ -15,9 +16,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let (which, steps) = match &args[1..] {
         [w, s] => (w.as_str(), s.parse::<usize>()?),
-        _ => return Err("usage: sinew-dist-check cnn|mlp STEPS".into()),
+        _ => return Err("usage: sinew-dist-check cnn|ae|mlp STEPS".into()),
     };
-    let comm = Mpi::init().ok_or("MPI was initialised already")?;
+    let mpi = Mpi::init().ok_or("MPI was initialised already")?;
+    let comm = mpi.comm();
     let batch = 64;
     let mut m = Sequential::new();
     m.seed(1);
@@ -36,6 +38,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             m.compile(Optimizer::adam(1e-3), "categorical_crossentropy", &[])?;
             (x, y)
         }
+        "ae" => {
+            // The notes' dense autoencoder (sinew-bench's b5): 784-400-200-100-50-25 and back,
+            // SGD 1.5, binary cross-entropy, on MNIST's images as their own targets.
+            let d = load_mnist(&find_dataset("mnist")?)?;
+            let n = batch * steps;
+            let x = d.x_train.narrow(0, 0, n).reshape([n, 784]).mul_scalar(1.0 / 255.0);
+            m.input(&[784]);
+            for units in [400, 200, 100, 50, 25, 50, 100, 200, 400] {
+                m.add(Dense::new(units).activation(Activation::Relu));
+            }
+            m.add(Dense::new(784).activation(Activation::Sigmoid));
+            m.compile(Optimizer::sgd(1.5), "binary_crossentropy", &[])?;
+            (x.clone(), x)
+        }
         "mlp" => {
             let (x, y) = load_sklearn_csv(&find_dataset("sklearn-small")?.join("breast_cancer.csv"))?;
             let n = (batch * steps).min(x.dims()[0]);
@@ -50,10 +66,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             m.compile(Optimizer::adam(1e-2), "binary_crossentropy", &[])?;
             (x, y)
         }
-        other => return Err(format!("unknown model {other:?}: cnn or mlp").into()),
+        other => return Err(format!("unknown model {other:?}: cnn, ae or mlp").into()),
     };
     let fit = Fit::new().epochs(1).batch_size(batch).verbose(0);
-    let h = DataParallel::new(&comm).fit(&mut m, &x, &y, fit)?;
+    let t = std::time::Instant::now();
+    let h = DataParallel::new(comm.clone()).fit(&mut m, &x, &y, fit)?;
+    let seconds = t.elapsed().as_secs_f64();
     let weights: Vec<Vec<f32>> = m.get_weights().iter().map(Tensor::to_vec_f32).collect();
     // Every rank must hold rank 0's model: the sum of its bits against rank 0's.
     let mut flat: Vec<f64> = weights.iter().flatten().map(|&v| f64::from(v)).collect();
@@ -62,9 +80,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if flat != mine {
         return Err(format!("rank {} holds another model than rank 0", comm.rank()).into());
     }
+    // The gradient exchange alone: 20 all-reduces of the model's weight count in f32, the
+    // measured cost per step behind the cost model in BENCHMARKS.md.
+    let mut grads = vec![1f32; flat.len()];
+    let t = std::time::Instant::now();
+    for _ in 0..20 {
+        comm.all_reduce_sum_f32(&mut grads);
+    }
+    let allreduce_ms = t.elapsed().as_secs_f64() * 1e3 / 20.0;
     if comm.rank() == 0 {
         let loss = h.get("loss").and_then(|l| l.last().copied()).unwrap_or(f64::NAN);
-        println!("{}", serde_json::json!({"ranks": comm.size(), "loss": loss, "weights": weights}));
+        let images_per_second = x.dims()[0] as f64 / seconds;
+        println!(
+            "{}",
+            serde_json::json!({"ranks": comm.size(), "loss": loss, "fit_seconds": seconds,
+                "samples_per_second": images_per_second, "steps": steps, "gradient_bytes": 4 * flat.len(),
+                "allreduce_ms": allreduce_ms, "weights": weights})
+        );
     }
     Ok(())
 }
