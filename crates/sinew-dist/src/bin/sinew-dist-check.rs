@@ -1,13 +1,14 @@
-//! `mpirun -np N sinew-dist-check cnn|ae|mlp STEPS`: the notes' MNIST CNN, the dense
+//! `mpirun -np N sinew-dist-check cnn|ae|mlp|mlp-bn STEPS`: the notes' MNIST CNN, the dense
 //! autoencoder (sinew-bench's b5) on MNIST's first 64 × STEPS images, or an MLP on the
-//! breast-cancer table, trained data-parallel for STEPS
+//! breast-cancer table (`mlp-bn`: with BatchNormalization, on one row more than STEPS full
+//! batches, so the last batch has fewer rows than ranks), trained data-parallel for STEPS
 //! steps of a global batch of 64 from seed 1; rank 0 prints every weight as one JSON line, and
 //! each rank checks that it holds rank 0's model bit for bit, with the fit's seconds and
 //! samples per second. Run with `-np 1` for the one-process reference.
 
 use sinew_data::{find_dataset, load_mnist, load_sklearn_csv, to_categorical};
 use sinew_dist::{Communicator, DataParallel, Mpi};
-use sinew_nn::{Activation, Conv2D, Dense, Flatten, MaxPooling2D};
+use sinew_nn::{Activation, BatchNormalization, Conv2D, Dense, Flatten, MaxPooling2D};
 use sinew_optim::Optimizer;
 use sinew_tensor::Tensor;
 use sinew_train::{Fit, Sequential};
@@ -16,7 +17,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let (which, steps) = match &args[1..] {
         [w, s] => (w.as_str(), s.parse::<usize>()?),
-        _ => return Err("usage: sinew-dist-check cnn|ae|mlp STEPS".into()),
+        _ => return Err("usage: sinew-dist-check cnn|ae|mlp|mlp-bn STEPS".into()),
     };
     let mpi = Mpi::init().ok_or("MPI was initialised already")?;
     let comm = mpi.comm();
@@ -52,9 +53,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             m.compile(Optimizer::sgd(1.5), "binary_crossentropy", &[])?;
             (x.clone(), x)
         }
-        "mlp" => {
+        "mlp" | "mlp-bn" => {
             let (x, y) = load_sklearn_csv(&find_dataset("sklearn-small")?.join("breast_cancer.csv"))?;
-            let n = (batch * steps).min(x.dims()[0]);
+            // With BatchNormalization, one row past the last full batch: the last batch has
+            // fewer rows than ranks.
+            let n = if which == "mlp-bn" { batch * steps + 1 } else { batch * steps }.min(x.dims()[0]);
             let x = x.narrow(0, 0, n);
             // Standardised with the rows' own statistics, as every rank computes them alike.
             let mean = x.mean(&[0], true);
@@ -62,11 +65,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let x = x.sub(&mean).div(&std);
             let y = y.narrow(0, 0, n).reshape([n, 1]);
             m.input(&[30]);
-            m.add(Dense::new(32).activation(Activation::Relu)).add(Dense::new(1).activation(Activation::Sigmoid));
+            m.add(Dense::new(32).activation(Activation::Relu));
+            if which == "mlp-bn" {
+                m.add(BatchNormalization::new());
+            }
+            m.add(Dense::new(1).activation(Activation::Sigmoid));
             m.compile(Optimizer::adam(1e-2), "binary_crossentropy", &[])?;
             (x, y)
         }
-        other => return Err(format!("unknown model {other:?}: cnn, ae or mlp").into()),
+        other => return Err(format!("unknown model {other:?}: cnn, ae, mlp or mlp-bn").into()),
     };
     let fit = Fit::new().epochs(1).batch_size(batch).verbose(0);
     let t = std::time::Instant::now();
