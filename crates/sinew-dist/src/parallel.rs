@@ -45,9 +45,10 @@ impl<C: Communicator> DataParallel<C> {
     /// returned loss of each step is the global batch's. Validation, callbacks and `History`
     /// run on every rank over the same weights, so they see the same figures and decide alike.
     ///
-    /// The step is a custom one (`Fit::train_step`): training metrics other than the loss are
-    /// not computed (validation metrics are), sample and class weights are not applied, and
-    /// the model must have one input and one output.
+    /// The training metrics are computed on the global batch's predictions, gathered from the
+    /// ranks, so `History` holds what one process reports. The step is a custom one
+    /// (`Fit::train_step`): sample and class weights are not applied, and the model must have
+    /// one input and one output.
     pub fn fit<'a>(self, model: &mut Model, x: &Tensor, y: &Tensor, opts: Fit<'a>) -> Result<History>
     where
         C: 'a,
@@ -69,8 +70,16 @@ impl<C: Communicator> DataParallel<C> {
             let (ids, trainable) = (m.weight_ids(), m.trainable_mask());
             flat.fill(0.0);
             let mut loss_sum = [0.0f64];
+            // The global batch's predictions, each rank filling its rows: summed, every rank
+            // holds them all and updates the training metrics as one process would.
+            let out: Vec<usize> = m.output_shape().map(<[usize]>::to_vec).unwrap_or_default();
+            let row: usize = out.iter().product();
+            let mut preds = vec![0.0f64; n * row];
             if len > 0 {
-                let (loss, grads) = m.loss_and_gradients(&xb.narrow(0, start, len), &yb.narrow(0, start, len))?;
+                let (loss, grads, pred) = m.loss_and_gradients(&xb.narrow(0, start, len), &yb.narrow(0, start, len))?;
+                for (slot, v) in preds[start * row..(start + len) * row].iter_mut().zip(pred[0].to_vec_f32()) {
+                    *slot = f64::from(v);
+                }
                 let mut at = 0;
                 for ((id, shape), on) in ids.iter().zip(&shapes).zip(&trainable) {
                     let k = shape.numel();
@@ -87,6 +96,10 @@ impl<C: Communicator> DataParallel<C> {
                 comm.all_reduce_sum_f32(bucket);
             }
             comm.all_reduce_sum(&mut loss_sum);
+            comm.all_reduce_sum(&mut preds);
+            let shape: Vec<usize> = std::iter::once(n).chain(out.iter().copied()).collect();
+            let pred = Tensor::from_vec(preds.iter().map(|&v| v as f32).collect(), shape);
+            m.compute_metrics(yb, &[pred])?;
             let mut reduced = Gradients::default();
             let mut at = 0;
             for ((id, shape), on) in ids.iter().zip(&shapes).zip(&trainable) {

@@ -24,12 +24,14 @@ fn mlp(batch_norm: bool) -> Model {
         m.add(BatchNormalization::new());
     }
     m.add(Dense::new(1).activation(Activation::Sigmoid));
-    m.compile(Optimizer::adam(0.01), "binary_crossentropy", &[]).unwrap();
+    m.compile(Optimizer::adam(0.01), "binary_crossentropy", &["accuracy"]).unwrap();
     m
 }
 
-/// Trains `mlp` on `ranks` thread ranks; returns each rank's final weights and loss history.
-fn on_ranks(ranks: usize, batch_norm: bool, x: &Tensor, y: &Tensor, epochs: usize) -> Vec<(Vec<Vec<f32>>, Vec<f64>)> {
+/// Trains `mlp` on `ranks` thread ranks; returns each rank's final weights, loss history and
+/// accuracy history.
+type Run = (Vec<Vec<f32>>, Vec<f64>, Vec<f64>);
+fn on_ranks(ranks: usize, batch_norm: bool, x: &Tensor, y: &Tensor, epochs: usize) -> Vec<Run> {
     let group = ThreadGroup::new(ranks);
     std::thread::scope(|s| {
         let handles: Vec<_> = group
@@ -40,7 +42,7 @@ fn on_ranks(ranks: usize, batch_norm: bool, x: &Tensor, y: &Tensor, epochs: usiz
                     let fit = Fit::new().epochs(epochs).batch_size(32).verbose(0);
                     let h = DataParallel::new(comm).fit(&mut m, x, y, fit).unwrap();
                     let w = m.get_weights().iter().map(Tensor::to_vec_f32).collect();
-                    (w, h.get("loss").unwrap().to_vec())
+                    (w, h.get("loss").unwrap().to_vec(), h.get("accuracy").unwrap().to_vec())
                 })
             })
             .collect();
@@ -89,6 +91,8 @@ fn two_ranks_reach_the_weights_of_one_process() {
     for (a, b) in ranks[0].1.iter().zip(single_loss) {
         assert!((a - b).abs() < 1e-5, "epoch losses {:?} against {single_loss:?}", ranks[0].1);
     }
+    // The training accuracy is the global batch's, as one process reports it.
+    assert_eq!(ranks[0].2, h.get("accuracy").unwrap(), "training accuracy per epoch");
 }
 
 /// 33 rows in batches of 32: the last batch has 1 row for 2 ranks, so rank 1 has none. With
@@ -98,7 +102,7 @@ fn two_ranks_reach_the_weights_of_one_process() {
 fn a_last_batch_with_fewer_rows_than_ranks_leaves_no_nan() {
     let (x, y) = blobs(33, 2);
     let ranks = on_ranks(2, true, &x, &y, 4);
-    for (w, losses) in &ranks {
+    for (w, losses, _) in &ranks {
         assert!(w.iter().flatten().all(|v| v.is_finite()), "a weight or moving statistic is not finite");
         assert!(losses.iter().all(|l| l.is_finite()), "{losses:?}");
     }

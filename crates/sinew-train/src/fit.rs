@@ -572,19 +572,38 @@ impl Model {
     /// step of `fit` computes them (training mode, every output's loss and weight, the
     /// regularisation penalties), without the optimizer step: what a data-parallel step sums
     /// across ranks before [`Model::apply_gradients`].
+    /// Also returns each output's predictions (detached), for [`Model::compute_metrics`].
     pub fn loss_and_gradients(
         &mut self,
         x: impl Into<Tensors>,
         y: impl Into<Tensors>,
-    ) -> Result<(f64, sinew_tensor::Gradients)> {
+    ) -> Result<(f64, sinew_tensor::Gradients, Vec<Tensor>)> {
         let (x, y) = (x.into(), y.into());
         self.build_for(&x)?;
         self.compiled("loss_and_gradients")?;
         self.check_data("loss_and_gradients", &x, Some(&y))?;
         Ok(self.run_sized(|m| {
-            let (loss, _, _) = m.loss_and_pred(&x, &y, None, true);
-            (loss.item(), loss.backward())
+            let (loss, _, pred) = m.loss_and_pred(&x, &y, None, true);
+            (loss.item(), loss.backward(), pred)
         }))
+    }
+
+    /// Keras `compute_metrics` in a custom training step: updates the compiled training
+    /// metrics with a batch's targets and predictions (one per output), so `fit`'s logs and
+    /// `History` report them as for its own steps.
+    pub fn compute_metrics(&mut self, y: impl Into<Tensors>, y_pred: &[Tensor]) -> Result<()> {
+        let y = y.into();
+        let c = self.compiled("compute_metrics")?;
+        if y.len() != c.losses.len() || y_pred.len() != c.losses.len() {
+            return Err(Error::new(format!(
+                "compute_metrics: {} targets and {} predictions for {} outputs",
+                y.len(),
+                y_pred.len(),
+                c.losses.len()
+            )));
+        }
+        crate::metrics::update_outputs(&mut c.metrics, &y, y_pred);
+        Ok(())
     }
 
     /// The compiled loss of the first output applied to targets and predictions, reduced to a
