@@ -6,5 +6,7 @@ pub mod classic_spec;
 pub mod saved;
 pub mod search_spec;
 pub mod spec;
+mod spec_data;
+mod spec_fit;
 mod spec_table;
 pub mod transfer_spec;

@@ -1,10 +1,12 @@
 //! The `sinew` command line. Exit codes: 0 success, 1 a run that failed (bad data, a model below
 //! its accuracy target, an unreadable file), 2 a usage or spec error.
 
+mod build;
 mod classic;
 mod demo;
 mod dist;
 mod gan;
+mod load;
 mod multi;
 mod output;
 mod predict;
