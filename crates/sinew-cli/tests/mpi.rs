@@ -11,6 +11,9 @@ use std::process::Command;
 fn train(ranks: usize, spec: &str, dir: &std::path::Path, extra: &[&str]) -> Value {
     let o = Command::new("mpirun")
         .args(["--allow-run-as-root", "--oversubscribe", "-np", &ranks.to_string()])
+        // Containers often forbid the cross-memory attach OpenMPI's shared-memory transport
+        // tries first; copying through the shared segment works everywhere.
+        .env("OMPI_MCA_btl_vader_single_copy_mechanism", "none")
         .args([env!("CARGO_BIN_EXE_sinew"), "--json", "train", spec, "--out", dir.to_str().unwrap()])
         .args(extra)
         .current_dir(repo())

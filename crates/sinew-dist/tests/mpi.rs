@@ -9,6 +9,9 @@ use std::process::Command;
 fn run(ranks: usize, model: &str) -> (Vec<f64>, f64) {
     let o = Command::new("mpirun")
         .args(["--allow-run-as-root", "--oversubscribe", "-np", &ranks.to_string()])
+        // Containers often forbid the cross-memory attach OpenMPI's shared-memory transport
+        // tries first; copying through the shared segment works everywhere.
+        .env("OMPI_MCA_btl_vader_single_copy_mechanism", "none")
         .args([env!("CARGO_BIN_EXE_sinew-dist-check"), model, "4"])
         .output()
         .expect("mpirun (OpenMPI's openmpi-bin) must be installed for the mpi feature's tests");
