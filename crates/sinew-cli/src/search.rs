@@ -36,6 +36,8 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
         &y_train,
         |p: &HParams| {
             let mut s = search.trial(&spec.path, p).map_err(to_train)?;
+            // The run's seed (`--seed` overrides the file's), as the best trial's retraining uses.
+            s.seed = spec.seed;
             build_model(&mut s, features).map_err(to_train)
         },
         |p, f| {
