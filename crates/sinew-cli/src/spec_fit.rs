@@ -209,6 +209,13 @@ pub(crate) fn check_stream(top: &Table, data: &Data, fit: &FitSpec, kind: &Model
     if c.test_path.is_some() || c.target_path.is_some() {
         return Err(f.err(Some("stream"), "reads one CSV: no data.test_path or data.target_path"));
     }
+    if data.scale == "minmax" {
+        let d = top.sub("data")?.expect("read by data_section");
+        return Err(d.err(
+            Some("scale"),
+            "with fit.stream the numeric columns are standardised by running statistics: use \"standard\" or \"none\" (a min-max range needs the whole column)",
+        ));
+    }
     if c.targets.len() > 1 {
         return Err(f.err(Some("stream"), "applies to a single-output model (one data.target)"));
     }

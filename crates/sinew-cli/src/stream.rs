@@ -2,8 +2,8 @@
 //! never held whole, so a file larger than memory trains. Each chunk is preprocessed, predicted
 //! by the model as it stands, then learned (`partial_fit`): prequential evaluation, as
 //! scikit-multiflow does it. The column recipe's imputation and categories come from the first
-//! chunk; the numeric columns are standardised by running statistics over every chunk so far
-//! (`RunningScaler`), and the model file saves the final ones. A category first seen after the
+//! chunk; with `scale = "standard"` the numeric columns are standardised by running statistics
+//! over every chunk so far (`RunningScaler`), and the model file saves the final ones. A category first seen after the
 //! first chunk takes one of the column's `data.reserve_categories` slots while one is free (the
 //! category list grows, the model's input width stays), then follows `data.on_unknown`; a class
 //! first seen after the first chunk is an error.
@@ -60,7 +60,8 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
     prep.reserve_categories(c.reserve_categories);
     let classes = LabelEncoder::fit(&labels(&first, &c, file)?)?;
     let k = classes.classes.len();
-    let n_num = c.numeric.len();
+    // `scale = "standard"` standardises by running statistics; "none" leaves the numbers as read.
+    let n_num = if spec.data.scale == "standard" { c.numeric.len() } else { 0 };
     let features = prep.transform(&first).map_err(|e| at_line(e, &first, file))?.dims()[1];
     let mut model = build_model(&mut spec, features)?;
     out.say(model.summary()?);

@@ -198,6 +198,11 @@ fn a_csv_larger_than_the_memory_limit_streams_through_prequential_training() {
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(o.status.code() == Some(2) && err.contains(want) && err.contains("bad.toml:"), "{err}");
     }
+    let path = dir.join("minmax.toml");
+    std::fs::write(&path, spec.replace("scale = \"standard\"", "scale = \"minmax\"")).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_sinew")).args(["check", path.to_str().unwrap()]).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("data.scale: with fit.stream the numeric columns are standardised"), "{err}");
 }
 
 /// Transfer learning from specs: a base CNN learns 6,000 images of the digits 0-4; the transfer
