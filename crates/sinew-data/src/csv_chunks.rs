@@ -4,7 +4,7 @@
 
 use crate::csv_stream::{max_line_bytes, read_header, split_fields, BoundedLines};
 use crate::error::{Error, Result};
-use crate::frame::{CsvOptions, DEFAULT_NULL_VALUES};
+use crate::frame::CsvOptions;
 use polars::prelude::{Column, DataFrame};
 use std::path::{Path, PathBuf};
 
@@ -64,11 +64,7 @@ impl CsvChunks {
                 ));
             }
             for (col, f) in columns.iter_mut().zip(&fields) {
-                let s = String::from_utf8_lossy(f);
-                let v = if self.options.trim { s.trim() } else { &s };
-                let missing =
-                    v.is_empty() || DEFAULT_NULL_VALUES.contains(&v) || self.options.null_values.iter().any(|n| n == v);
-                col.push((!missing).then(|| v.to_string()));
+                col.push(self.options.cell(&String::from_utf8_lossy(f)));
             }
             lines.push(line);
         }

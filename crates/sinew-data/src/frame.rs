@@ -75,6 +75,13 @@ impl CsvOptions {
         self.numeric = cols.iter().map(|s| s.to_string()).collect();
         self
     }
+    /// A field as these options read it: trimmed if asked, `None` when it is empty, one of
+    /// [`DEFAULT_NULL_VALUES`] or one of `null_values`.
+    pub(crate) fn cell(&self, field: &str) -> Option<String> {
+        let v = if self.trim { field.trim() } else { field };
+        let missing = v.is_empty() || DEFAULT_NULL_VALUES.contains(&v) || self.null_values.iter().any(|n| n == v);
+        (!missing).then(|| v.to_string())
+    }
 }
 
 /// The file with blank lines and carriage returns removed, and the file line of each kept row.
@@ -181,15 +188,7 @@ pub fn read_csv(path: impl AsRef<Path>, options: &CsvOptions) -> Result<DataFram
     for col in df.columns() {
         let name = col.name().to_string();
         let text = col.str().map_err(|e| Error::format(path, e))?;
-        let values: Vec<Option<String>> = text
-            .iter()
-            .map(|v| {
-                let v = v.map(|s| if options.trim { s.trim() } else { s })?;
-                let missing =
-                    v.is_empty() || DEFAULT_NULL_VALUES.contains(&v) || options.null_values.iter().any(|n| n == v);
-                (!missing).then(|| v.to_string())
-            })
-            .collect();
+        let values: Vec<Option<String>> = text.iter().map(|v| options.cell(v?)).collect();
         let must_be_numeric = options.numeric.contains(&name);
         columns.push(infer_column(&name, values, must_be_numeric, |row| data_lines[row], path)?);
     }

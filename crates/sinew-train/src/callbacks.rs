@@ -69,7 +69,7 @@ pub enum Mode {
     Auto,
 }
 
-fn resolve(mode: Mode, monitor: &str) -> Mode {
+pub(crate) fn resolve(mode: Mode, monitor: &str) -> Mode {
     match mode {
         Mode::Auto if monitor.contains("acc") || monitor.contains("auc") => Mode::Max,
         Mode::Auto => Mode::Min,

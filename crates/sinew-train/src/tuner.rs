@@ -4,7 +4,7 @@
 //! keeps the best model. Trials run one after another, each `fit` spreading its kernels over
 //! the cores, or several at once ([`Tuner::workers`]), each on a core of its own.
 
-use crate::callbacks::{EarlyStopping, Mode};
+use crate::callbacks::{resolve, EarlyStopping, Mode};
 use crate::error::{Error, Result};
 use crate::fit::Fit;
 use crate::model::Model;
@@ -240,13 +240,9 @@ impl Tuner {
         order.into_iter().map(|k| self.space.combination(k)).collect()
     }
 
-    /// Whether a higher objective is better.
+    /// Whether a higher objective is better (`Mode::Auto` as the callbacks resolve it).
     fn maximise(&self) -> bool {
-        match self.mode {
-            Mode::Max => true,
-            Mode::Min => false,
-            Mode::Auto => self.objective.contains("acc") || self.objective.contains("auc"),
-        }
+        resolve(self.mode, &self.objective) == Mode::Max
     }
 
     /// One trial: builds, fits with early stopping on the objective (its best epoch's weights
