@@ -120,14 +120,8 @@ pub fn build_model(spec: &mut Spec, features: usize) -> Result<Model> {
         let mut nodes: Vec<(String, Node)> = vec![("input".into(), input)];
         let mut last = input;
         for (i, l) in spec.layers.drain(..).enumerate() {
-            let ins: Vec<Node> = if l.inputs.is_empty() {
-                vec![last]
-            } else {
-                l.inputs
-                    .iter()
-                    .map(|n| nodes.iter().rev().find(|(k, _)| k == n).map(|p| p.1).expect("checked by the spec"))
-                    .collect()
-            };
+            let ins: Vec<Node> =
+                if l.inputs.is_empty() { vec![last] } else { l.inputs.iter().map(|n| node_named(&nodes, n)).collect() };
             let layer = g.shared_boxed(l.config);
             last = g.call(layer, ins).with_context(|| format!("{path}:{}: model.layers: layer {}", lines[i], i + 1))?;
             if let Some(id) = l.id {
@@ -138,10 +132,7 @@ pub fn build_model(spec: &mut Spec, features: usize) -> Result<Model> {
         let outs: Vec<Node> = if spec.outputs.is_empty() {
             vec![last]
         } else {
-            spec.outputs
-                .iter()
-                .map(|o| nodes.iter().rev().find(|(k, _)| k == o).map(|p| p.1).expect("checked by the spec"))
-                .collect()
+            spec.outputs.iter().map(|o| node_named(&nodes, o)).collect()
         };
         g.model(input, outs).with_context(|| format!("{path}: model"))?
     } else {
@@ -173,4 +164,9 @@ pub fn build_model(spec: &mut Spec, features: usize) -> Result<Model> {
             .with_context(|| format!("{}: compile.loss_weights", spec.path.display()))?;
     }
     Ok(m)
+}
+
+/// The latest node of a functional graph named `name` (the spec reader checked it exists).
+fn node_named(nodes: &[(String, Node)], name: &str) -> Node {
+    nodes.iter().rev().find(|(k, _)| k == name).map(|p| p.1).expect("checked by the spec")
 }

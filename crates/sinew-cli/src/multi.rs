@@ -74,14 +74,7 @@ pub fn train(mut spec: Spec, task: Task, out: Out, epochs_override: Option<usize
         fit = fit.callback(cb);
     }
     let history = model.fit(&x_train, Tensors(ys), fit.callback(&mut nan))?;
-    if let Some((epoch, batch, loss)) = nan.stopped {
-        bail!(
-            "{}: training diverged: the loss of epoch {}, batch {} is {loss}; lower compile.learning_rate (the model was not saved)",
-            spec.path.display(),
-            epoch + 1,
-            batch + 1
-        );
-    }
+    crate::train::diverged(&spec, &nan)?;
     // Saved first: every output's target and classes, for predict.
     let mut saved = task.preprocessing.clone().context("a multi-output model trains from a csv source")?;
     if let Saved::Table { target, outputs, .. } = &mut saved {

@@ -22,11 +22,12 @@ use sinew::report::{CurveRecord, ModelRecord, RunRecord};
 use sinew::train::Prequential;
 use std::path::Path;
 
-/// One chunk as the recipe reads it: the feature steps applied and each row's file line kept.
-fn chunk_frame(mut df: DataFrame, lines: Vec<usize>, c: &CsvSource) -> Result<DataFrame> {
+/// One chunk as the recipe reads it: the feature steps applied and each row's file line kept,
+/// in the frame (for errors the data library reports by row) and beside it.
+fn chunk_frame(mut df: DataFrame, lines: Vec<usize>, c: &CsvSource) -> Result<(DataFrame, Vec<usize>)> {
     apply_steps(&mut df, c)?;
-    sinew::data::set_column(&mut df, LINE, lines.into_iter().map(|l| l as i64).collect::<Vec<_>>())?;
-    Ok(df)
+    sinew::data::set_column(&mut df, LINE, lines.iter().map(|&l| l as i64).collect::<Vec<_>>())?;
+    Ok((df, lines))
 }
 
 pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result<Vec<(String, f64)>> {
@@ -54,7 +55,7 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
     let Some((df, lines)) = chunks.next_chunk()? else {
         bail!("data source {}: has a header and no data rows", file.display());
     };
-    let first = chunk_frame(df, lines, &c)?;
+    let (first, first_lines) = chunk_frame(df, lines, &c)?;
     // Imputation values and categories from the first chunk; scaling by running statistics.
     let mut prep = recipe(&c, Scaling::None).fit(&first).map_err(|e| at_line(e, &first, file))?;
     prep.reserve_categories(c.reserve_categories);
@@ -74,17 +75,17 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
     let mut scaler = RunningScaler::new();
     let mut eval = Prequential::new();
     let mut warned: Vec<String> = vec![];
-    let mut next = Some(first);
-    while let Some(df) = next.take() {
+    let mut next = Some((first, first_lines));
+    while let Some((df, lines)) = next.take() {
         for (column, row, value) in prep.grow_categories(&df)? {
             out.say(format!(
                 "{}:{}: column {column:?}: new category {value:?} takes a reserved slot",
                 file.display(),
-                line_of(&df, row)?
+                lines[row]
             ));
         }
         let x = prep.transform(&df).map_err(|e| at_line(e, &df, file))?;
-        unknown_categories(&prep, &df, file, c.on_unknown, &mut warned, &out)?;
+        unknown_categories(&prep, &df, &lines, file, c.on_unknown, &mut warned, &out)?;
         let x = if n_num > 0 {
             let (num, rest) = (x.narrow(1, 0, n_num), x.narrow(1, n_num, features - n_num));
             scaler.partial_fit(&num)?;
@@ -162,13 +163,14 @@ pub fn train(mut spec: Spec, out: Out, epochs_override: Option<usize>) -> Result
 fn unknown_categories(
     prep: &sinew::data::FittedPreprocessor,
     df: &DataFrame,
+    lines: &[usize],
     file: &Path,
     policy: OnUnknown,
     warned: &mut Vec<String>,
     out: &Out,
 ) -> Result<()> {
     for (column, row, value) in prep.unknown_categories(df)? {
-        let line = line_of(df, row)?;
+        let line = lines[row];
         match policy {
             OnUnknown::Error => bail!(
                 "{}:{line}: column {column:?}: category {value:?} was not in the first chunk and no reserved slot is left; raise data.reserve_categories or data.chunk_rows, or set data.on_unknown = \"ignore\"",
@@ -185,9 +187,4 @@ fn unknown_categories(
         }
     }
     Ok(())
-}
-
-/// The file line of a chunk's row.
-fn line_of(df: &DataFrame, row: usize) -> Result<usize> {
-    Ok(sinew::data::column_f64(df, LINE)?.get(row).copied().flatten().unwrap_or(0.0) as usize)
 }

@@ -293,14 +293,7 @@ pub(crate) fn run(
         Some(b) => b.restored_history.then(&history),
         None => history,
     };
-    if let Some((epoch, batch, loss)) = nan.stopped {
-        bail!(
-            "{}: training diverged: the loss of epoch {}, batch {} is {loss}; lower compile.learning_rate or check the data for extreme values (the model was not saved)",
-            spec.path.display(),
-            epoch + 1,
-            batch + 1
-        );
-    }
+    diverged(&spec, &nan)?;
     let epochs_run = history.epoch.len();
     if !writer {
         return Ok(vec![]);
@@ -369,6 +362,19 @@ pub(crate) fn run(
     }
     out.result(&result);
     Ok(metrics)
+}
+
+/// An error naming the epoch and batch where `TerminateOnNaN` stopped training, if it did.
+pub(crate) fn diverged(spec: &Spec, nan: &TerminateOnNaN) -> Result<()> {
+    if let Some((epoch, batch, loss)) = nan.stopped {
+        bail!(
+            "{}: training diverged: the loss of epoch {}, batch {} is {loss}; lower compile.learning_rate or check the data for extreme values (the model was not saved)",
+            spec.path.display(),
+            epoch + 1,
+            batch + 1
+        );
+    }
+    Ok(())
 }
 
 /// The spec's `[fit.early_stopping]` as Keras' callback.

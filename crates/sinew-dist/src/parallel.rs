@@ -76,7 +76,7 @@ impl<C: Communicator> DataParallel<C> {
             let row: usize = out.iter().product();
             let mut preds = vec![0.0f64; n * row];
             if len > 0 {
-                let (loss, grads, pred) = m.loss_and_gradients(&xb.narrow(0, start, len), &yb.narrow(0, start, len))?;
+                let (loss, grads, pred) = m.loss_and_gradients(xb.narrow(0, start, len), yb.narrow(0, start, len))?;
                 for (slot, v) in preds[start * row..(start + len) * row].iter_mut().zip(pred[0].to_vec_f32()) {
                     *slot = f64::from(v);
                 }

@@ -107,7 +107,7 @@ impl Model {
             self.compiled("lr_find")?.optimizer.set_learning_rate(lr);
             let start = (i % pass) * per;
             let len = per.min(n - start);
-            let loss = match self.train_on_batch(&x.narrow(0, start, len), &y.narrow(0, start, len)) {
+            let loss = match self.train_on_batch(x.narrow(0, start, len), y.narrow(0, start, len)) {
                 Ok(logs) => logs.get("loss").unwrap_or(f64::NAN),
                 Err(e) => {
                     outcome = Err(e);
