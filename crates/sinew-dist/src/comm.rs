@@ -3,8 +3,10 @@
 use std::sync::{Arc, Barrier, Mutex};
 
 /// The collective operations data-parallel training needs. Every rank calls each operation in
-/// the same order with a buffer of the same length.
-pub trait Communicator {
+/// the same order with a buffer of the same length. A communicator is shared with the engine
+/// for the length of a step (synchronised batch statistics call it from inside the forward and
+/// backward passes, possibly on a pool thread), one call at a time.
+pub trait Communicator: Send + Sync {
     fn rank(&self) -> usize;
     fn size(&self) -> usize;
     /// Each element summed over every rank, in place on each; every rank ends with the same
@@ -17,8 +19,8 @@ pub trait Communicator {
 }
 
 /// Ranks on threads of one process: `ThreadGroup::new(n)` gives one handle per rank, to move
-/// into `n` threads (a clone is the same rank). Sums add the ranks' values in rank order, so
-/// every rank gets the same bits.
+/// into `n` threads (a clone is the same rank), or [`ThreadGroup::run`] runs a closure on each.
+/// Sums add the ranks' values in rank order, so every rank gets the same bits.
 #[derive(Clone)]
 pub struct ThreadGroup {
     rank: usize,
@@ -36,6 +38,27 @@ impl ThreadGroup {
         assert!(size > 0, "ThreadGroup::new: a group of 0 ranks");
         let shared = Arc::new(Shared { size, barrier: Barrier::new(size), slots: Mutex::new(vec![Vec::new(); size]) });
         (0..size).map(|rank| ThreadGroup { rank, shared: shared.clone() }).collect()
+    }
+
+    /// `f` on `size` ranks, each on a thread of its own with a one-thread pool of its own for
+    /// the engine's kernels, and every rank's result in rank order. The pools keep ranks apart:
+    /// on the shared global pool a worker waiting inside one rank's kernel could pick up another
+    /// rank's whole step, and a collective inside that step would then wait on the rank
+    /// suspended beneath it.
+    pub fn run<R: Send>(size: usize, f: impl Fn(ThreadGroup) -> R + Sync) -> Vec<R> {
+        let f = &f;
+        std::thread::scope(|s| {
+            let handles: Vec<_> = ThreadGroup::new(size)
+                .into_iter()
+                .map(|comm| {
+                    s.spawn(move || {
+                        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("a one-thread pool");
+                        pool.install(|| f(comm))
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().expect("a rank panicked")).collect()
+        })
     }
 
     /// Every rank's `buf` after a barrier, then `f` over them in rank order, then a barrier so
@@ -92,9 +115,12 @@ pub struct Mpi {
 
 #[cfg(feature = "mpi")]
 impl Mpi {
-    /// Initialises MPI; `None` when it was initialised already.
+    /// Initialises MPI; `None` when it was initialised already. MPI is asked for the
+    /// "serialized" threading level: a step's collectives may run on one of the engine's pool
+    /// threads, never two at once.
     pub fn init() -> Option<Mpi> {
-        Some(Mpi { universe: mpi::initialize()? })
+        let (universe, _) = mpi::initialize_with_threading(mpi::Threading::Serialized)?;
+        Some(Mpi { universe })
     }
     /// A communicator over every rank (`mpirun -np N`), MPI's world duplicated.
     pub fn comm(&self) -> MpiComm {
@@ -109,6 +135,14 @@ impl Mpi {
 pub struct MpiComm {
     world: mpi::topology::SimpleCommunicator,
 }
+
+// SAFETY: an MPI communicator is a handle MPI itself owns; MPI is initialised at the
+// "serialized" level (`Mpi::init`), which allows calls from any thread as long as no two run
+// at once, and data-parallel training makes one collective call at a time.
+#[cfg(feature = "mpi")]
+unsafe impl Send for MpiComm {}
+#[cfg(feature = "mpi")]
+unsafe impl Sync for MpiComm {}
 
 #[cfg(feature = "mpi")]
 impl Clone for MpiComm {

@@ -7,11 +7,17 @@
 //! of one process, which the tests use to check the arithmetic without MPI.
 //!
 //! The global batch is what the user sets (`Fit::batch_size`). A batch of `n` rows gives rank
-//! `r` a contiguous shard of `n / N` rows, one more for the first `n % N` ranks; a rank whose
-//! shard is empty (the last, short batch of an epoch with fewer rows than ranks) runs no step
-//! and adds nothing. Each rank's mean-loss gradient is weighted by its share of the rows before
-//! the sum, so the reduced gradient is the gradient of the global batch's mean loss, as one
-//! process computes it, up to the order of the additions.
+//! `r` a contiguous shard of `n / N` rows, one more for the first `n % N` ranks; a batch with
+//! fewer rows than ranks (the last, short batch of an epoch) runs whole on rank 0 and the other
+//! ranks add nothing, so no rank ever runs a step on zero rows. Each rank's mean-loss gradient
+//! is weighted by its share of the rows before the sum, so the reduced gradient is the gradient
+//! of the global batch's mean loss, as one process computes it, up to the order of the
+//! additions.
+//!
+//! BatchNormalization keeps per-rank batch statistics by default (each rank's shard normalised
+//! by its own moments, as Keras and DDP do); `BatchNormalization::new().synchronized(true)`
+//! sums the moments over the ranks through the engine's [`sinew_tensor::runtime::Replicas`],
+//! which [`DataParallel::fit`] sets for each step, so N ranks compute one process's step.
 
 mod comm;
 mod parallel;

@@ -2,7 +2,9 @@
 //! each global batch and sums the gradients over the ranks.
 
 use crate::comm::Communicator;
+use sinew_tensor::runtime::{with_replicas, Replicas};
 use sinew_tensor::{Gradients, Tensor};
+use std::sync::Arc;
 use sinew_train::{Error, Fit, History, Model, Result};
 
 /// Gradients are summed in buckets of this many f32 values (4 MB), so a large model's reduction
@@ -10,8 +12,14 @@ use sinew_train::{Error, Fit, History, Model, Result};
 pub const BUCKET_FLOATS: usize = 1 << 20;
 
 /// The rows `[start, start + len)` of a batch of `n` rows that `rank` of `size` takes: `n /
-/// size` each, one more for the first `n % size` ranks. Empty when `n < size` for the last ranks.
+/// size` each, one more for the first `n % size` ranks. A batch with fewer rows than ranks (the
+/// last, short batch of an epoch) runs whole on rank 0, the others taking none: no rank runs a
+/// step on zero rows, and the step is the one a single process runs, batch statistics
+/// included.
 pub fn shard(n: usize, rank: usize, size: usize) -> (usize, usize) {
+    if n < size {
+        return (0, if rank == 0 { n } else { 0 });
+    }
     let (base, extra) = (n / size, n % size);
     let len = base + usize::from(rank < extra);
     (rank * base + rank.min(extra), len)
@@ -20,6 +28,25 @@ pub fn shard(n: usize, rank: usize, size: usize) -> (usize, usize) {
 /// Data-parallel `fit` over the ranks of a [`Communicator`].
 pub struct DataParallel<C: Communicator> {
     comm: C,
+}
+
+/// The ranks of one step as the engine sees them ([`Replicas`]): what synchronised
+/// BatchNormalization sums its batch moments over.
+struct StepReplicas<C> {
+    comm: Arc<C>,
+    share: f64,
+}
+
+impl<C: Communicator> Replicas for StepReplicas<C> {
+    fn size(&self) -> usize {
+        self.comm.size()
+    }
+    fn sum(&self, buf: &mut [f64]) {
+        self.comm.all_reduce_sum(buf);
+    }
+    fn share(&self) -> f64 {
+        self.share
+    }
 }
 
 impl<C: Communicator> DataParallel<C> {
@@ -45,19 +72,23 @@ impl<C: Communicator> DataParallel<C> {
     /// returned loss of each step is the global batch's. Validation, callbacks and `History`
     /// run on every rank over the same weights, so they see the same figures and decide alike.
     ///
+    /// BatchNormalization normalises each rank's shard with that shard's statistics, unless it
+    /// was built with `synchronized(true)`: then the step's ranks are handed to the engine
+    /// ([`Replicas`]) and the batch moments are summed over them, forward and backward.
+    ///
     /// The training metrics are computed on the global batch's predictions, gathered from the
     /// ranks, so `History` holds what one process reports. The step is a custom one
     /// (`Fit::train_step`): sample and class weights are not applied, and the model must have
     /// one input and one output.
-    pub fn fit<'a>(self, model: &mut Model, x: &Tensor, y: &Tensor, opts: Fit<'a>) -> Result<History>
+    pub fn fit(self, model: &mut Model, x: &Tensor, y: &Tensor, opts: Fit<'_>) -> Result<History>
     where
-        C: 'a,
+        C: 'static,
     {
         if self.comm.size() == 1 {
             return model.fit(x, y, opts);
         }
         self.broadcast_weights(model)?;
-        let comm = self.comm;
+        let comm = Arc::new(self.comm);
         let (rank, size) = (comm.rank(), comm.size());
         // Weights keep their shapes: each one's place in the flat gradient buffer, once.
         let shapes: Vec<_> = model.get_weights().iter().map(|w| w.shape().clone()).collect();
@@ -76,7 +107,11 @@ impl<C: Communicator> DataParallel<C> {
             let row: usize = out.iter().product();
             let mut preds = vec![0.0f64; n * row];
             if len > 0 {
-                let (loss, grads, pred) = m.loss_and_gradients(xb.narrow(0, start, len), yb.narrow(0, start, len))?;
+                // Every rank has rows (or rank 0 has them all): the engine may sum over ranks.
+                let reps: Option<Arc<dyn Replicas>> =
+                    (len < n).then(|| Arc::new(StepReplicas { comm: comm.clone(), share }) as Arc<dyn Replicas>);
+                let (loss, grads, pred) =
+                    with_replicas(reps, || m.loss_and_gradients(xb.narrow(0, start, len), yb.narrow(0, start, len)))?;
                 for (slot, v) in preds[start * row..(start + len) * row].iter_mut().zip(pred[0].to_vec_f32()) {
                     *slot = f64::from(v);
                 }
@@ -110,7 +145,7 @@ impl<C: Communicator> DataParallel<C> {
                 at += k;
             }
             m.apply_gradients(&reduced)?;
-            average_frozen(&comm, m, &trainable, share)?;
+            average_frozen(&*comm, m, &trainable, share)?;
             Ok(loss_sum[0])
         };
         model.fit(x, y, opts.train_step(step))

@@ -45,6 +45,7 @@ op_registry! {
     Where => "where", MaskedSelect => "masked_select",
     // reductions
     Sum => "sum", Mean => "mean", Max => "max", Min => "min", LogSumExp => "logsumexp",
+    ReplicaSum => "replica_sum",
     // linear algebra
     Matmul => "matmul",
     // layout

@@ -3,8 +3,8 @@
 //! ([`in_pool`]) and when a thread must keep its kernels to itself ([`serial`]). Nothing above
 //! the engine reaches into `kernels` for this.
 
-use std::cell::Cell;
-use std::sync::OnceLock;
+use std::cell::{Cell, RefCell};
+use std::sync::{Arc, OnceLock};
 
 /// Runs `f` on a thread of rayon's global pool (directly when already on one). The parallel
 /// kernels inside then split work with the calling thread as a pool worker: the other half of a
@@ -12,15 +12,16 @@ use std::sync::OnceLock;
 /// of every split waking a sleeping worker and blocking the caller until it is done. Training
 /// steps run through this.
 ///
-/// The job takes the caller's thread-local modes along (gradient recording, [`serial`]): a pool
+/// The job takes the caller's thread-local modes along (gradient recording, [`serial`], the
+/// step's [`replicas`]): a pool
 /// thread that picks it up may be blocked inside another caller's `no_grad` or `serial` section
 /// (a worker waiting in a join steals whatever job is queued), and those modes are per thread.
 pub fn in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     if rayon::current_thread_index().is_some() {
         f()
     } else {
-        let (grad, serial_mode) = (crate::autograd::is_grad_enabled(), SERIAL.with(|s| s.get()));
-        rayon::scope(|_| crate::autograd::with_grad_mode(grad, || with_serial(serial_mode, f)))
+        let (grad, serial_mode, reps) = (crate::autograd::is_grad_enabled(), SERIAL.with(|s| s.get()), replicas());
+        rayon::scope(|_| crate::autograd::with_grad_mode(grad, || with_serial(serial_mode, || with_replicas(reps, f))))
     }
 }
 
@@ -32,6 +33,42 @@ pub fn num_threads() -> usize {
 
 thread_local! {
     static SERIAL: Cell<bool> = const { Cell::new(false) };
+    static REPLICAS: RefCell<Option<Arc<dyn Replicas>>> = const { RefCell::new(None) };
+}
+
+/// The replicas of a data-parallel training step: the processes (or threads) that each run the
+/// same model on their share of one global batch. Set for the length of a step by the
+/// data-parallel driver ([`with_replicas`]); ops that must see the whole batch
+/// ([`crate::Tensor::replica_sum`], and through it synchronised BatchNormalization) reach the
+/// others through it. Every replica makes the same calls in the same order.
+pub trait Replicas: Send + Sync {
+    /// How many replicas take part.
+    fn size(&self) -> usize;
+    /// Each element summed over every replica, in place; every replica ends with the same bits.
+    fn sum(&self, buf: &mut [f64]);
+    /// This replica's weight in the step's objective: the global loss is the sum over replicas
+    /// of `share` times each one's own loss (its fraction of the global batch's rows). Every
+    /// replica's share is positive.
+    fn share(&self) -> f64;
+}
+
+/// Runs `f` with `replicas` as this thread's step replicas (none: a step on one process),
+/// restoring the previous ones after.
+pub fn with_replicas<R>(replicas: Option<Arc<dyn Replicas>>, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<Arc<dyn Replicas>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let prev = self.0.take();
+            REPLICAS.with(|r| *r.borrow_mut() = prev);
+        }
+    }
+    let _restore = Restore(REPLICAS.with(|r| r.replace(replicas)));
+    f()
+}
+
+/// The replicas of the step running on this thread, if it is one of several.
+pub fn replicas() -> Option<Arc<dyn Replicas>> {
+    REPLICAS.with(|r| r.borrow().clone())
 }
 
 /// Runs `f` with the GEMM, conv (im2col, col2im, fused conv) and pooling kernels on this thread

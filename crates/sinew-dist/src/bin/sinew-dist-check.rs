@@ -1,7 +1,9 @@
-//! `mpirun -np N sinew-dist-check cnn|ae|mlp|mlp-bn STEPS`: the notes' MNIST CNN, the dense
-//! autoencoder (sinew-bench's b5) on MNIST's first 64 × STEPS images, or an MLP on the
-//! breast-cancer table (`mlp-bn`: with BatchNormalization, on one row more than STEPS full
-//! batches, so the last batch has fewer rows than ranks), trained data-parallel for STEPS
+//! `mpirun -np N sinew-dist-check cnn|cnn-syncbn|ae|mlp|mlp-bn|mlp-syncbn STEPS`: the notes'
+//! MNIST CNN (`cnn-syncbn`: with a synchronised BatchNormalization after the convolution), the
+//! dense autoencoder (sinew-bench's b5) on MNIST's first 64 × STEPS images, or an MLP on the
+//! breast-cancer table (`mlp-bn`, `mlp-syncbn`: with per-rank or synchronised
+//! BatchNormalization, on one row more than STEPS full batches, so the last batch has fewer
+//! rows than ranks), trained data-parallel for STEPS
 //! steps of a global batch of 64 from seed 1; rank 0 prints every weight as one JSON line, and
 //! each rank checks that it holds rank 0's model bit for bit, with the fit's seconds and
 //! samples per second. Run with `-np 1` for the one-process reference.
@@ -17,7 +19,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let (which, steps) = match &args[1..] {
         [w, s] => (w.as_str(), s.parse::<usize>()?),
-        _ => return Err("usage: sinew-dist-check cnn|ae|mlp|mlp-bn STEPS".into()),
+        _ => return Err("usage: sinew-dist-check cnn|cnn-syncbn|ae|mlp|mlp-bn|mlp-syncbn STEPS".into()),
     };
     let mpi = Mpi::init().ok_or("MPI was initialised already")?;
     let comm = mpi.comm();
@@ -25,14 +27,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut m = Sequential::new();
     m.seed(1);
     let (x, y) = match which {
-        "cnn" => {
+        "cnn" | "cnn-syncbn" => {
             let d = load_mnist(&find_dataset("mnist")?)?;
             let n = batch * steps;
             let x = d.x_train.narrow(0, 0, n).reshape([n, 28, 28, 1]).mul_scalar(1.0 / 255.0);
             let y = to_categorical(&d.y_train.narrow(0, 0, n), 10)?;
             m.input(&[28, 28, 1]);
-            m.add(Conv2D::new(32, &[4, 4]).activation(Activation::Relu))
-                .add(MaxPooling2D::new())
+            m.add(Conv2D::new(32, &[4, 4]).activation(Activation::Relu));
+            if which == "cnn-syncbn" {
+                m.add(BatchNormalization::new().synchronized(true));
+            }
+            m.add(MaxPooling2D::new())
                 .add(Flatten::new())
                 .add(Dense::new(128).activation(Activation::Relu))
                 .add(Dense::new(10).activation(Activation::Softmax));
@@ -53,11 +58,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             m.compile(Optimizer::sgd(1.5), "binary_crossentropy", &[])?;
             (x.clone(), x)
         }
-        "mlp" | "mlp-bn" => {
+        "mlp" | "mlp-bn" | "mlp-syncbn" => {
             let (x, y) = load_sklearn_csv(&find_dataset("sklearn-small")?.join("breast_cancer.csv"))?;
             // With BatchNormalization, one row past the last full batch: the last batch has
             // fewer rows than ranks.
-            let n = if which == "mlp-bn" { batch * steps + 1 } else { batch * steps }.min(x.dims()[0]);
+            let n = if which == "mlp" { batch * steps } else { batch * steps + 1 }.min(x.dims()[0]);
             let x = x.narrow(0, 0, n);
             // Standardised with the rows' own statistics, as every rank computes them alike.
             let mean = x.mean(&[0], true);
@@ -66,14 +71,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let y = y.narrow(0, 0, n).reshape([n, 1]);
             m.input(&[30]);
             m.add(Dense::new(32).activation(Activation::Relu));
-            if which == "mlp-bn" {
-                m.add(BatchNormalization::new());
+            match which {
+                "mlp-bn" => {
+                    m.add(BatchNormalization::new());
+                }
+                "mlp-syncbn" => {
+                    m.add(BatchNormalization::new().synchronized(true));
+                }
+                _ => {}
             }
             m.add(Dense::new(1).activation(Activation::Sigmoid));
             m.compile(Optimizer::adam(1e-2), "binary_crossentropy", &[])?;
             (x, y)
         }
-        other => return Err(format!("unknown model {other:?}: cnn, ae, mlp or mlp-bn").into()),
+        other => return Err(format!("unknown model {other:?}: cnn, cnn-syncbn, ae, mlp, mlp-bn or mlp-syncbn").into()),
     };
     let fit = Fit::new().epochs(1).batch_size(batch).verbose(0);
     let t = std::time::Instant::now();

@@ -48,6 +48,12 @@ declare_layer! {
     /// (over every axis but the last) and updates `moving_mean`/`moving_variance` with `momentum`;
     /// inference uses the moving statistics.
     /// Weights: `gamma`, `beta` (trainable), `moving_mean`, `moving_variance` (non-trainable).
+    ///
+    /// In data-parallel training each replica normalises with the statistics of its own rows;
+    /// `synchronized(true)` (Keras' `synchronized=True`, PyTorch's `SyncBatchNorm`) normalises
+    /// with the statistics of the whole global batch, summed over the replicas forward and
+    /// backward, so N replicas compute what one process computes. On one process it changes
+    /// nothing.
     pub struct BatchNormalization("BatchNormalization") {
         new(),
         /// The weight of the old moving statistics in each update, in [0, 1].
@@ -58,6 +64,8 @@ declare_layer! {
         center: bool = true,
         /// Learn a scale `gamma`.
         scale: bool = true,
+        /// Batch statistics over every replica of a data-parallel step.
+        synchronized: bool = false,
     }
 }
 
@@ -139,8 +147,22 @@ impl Layer for BatchNormLayer {
             return normalize(x, &m, &v, self.cfg.epsilon, gamma.as_ref(), beta.as_ref());
         }
         let axes: Vec<isize> = (0..x.rank() as isize - 1).collect();
-        let mean = x.mean(&axes, false);
-        let var = x.sub(&mean).square().mean(&axes, false);
+        let replicas = if self.cfg.synchronized { sinew_tensor::runtime::replicas() } else { None };
+        let (mean, var) = match replicas {
+            None => {
+                let mean = x.mean(&axes, false);
+                (mean.clone(), x.sub(&mean).square().mean(&axes, false))
+            }
+            // The global batch's moments in two passes, as one process computes them: the
+            // sum over every replica's rows, then the squared deviations from that mean.
+            Some(reps) => {
+                let mut rows = [(x.numel() / x.dims()[x.rank() - 1]) as f64];
+                reps.sum(&mut rows);
+                let mean = x.sum(&axes, false).replica_sum().mul_scalar(1.0 / rows[0]);
+                let var = x.sub(&mean).square().sum(&axes, false).replica_sum().mul_scalar(1.0 / rows[0]);
+                (mean, var)
+            }
+        };
         let y = normalize(x, &mean, &var, self.cfg.epsilon, gamma.as_ref(), beta.as_ref());
         // Keras: moving = moving * momentum + batch * (1 - momentum), with the biased variance.
         let mo = self.cfg.momentum;

@@ -183,6 +183,29 @@ impl Tensor {
     pub fn std(&self, axes: &[isize], keepdims: bool) -> Tensor {
         self.var(axes, keepdims).sqrt()
     }
+    /// This tensor summed element by element over the replicas of the data-parallel step running
+    /// on this thread ([`crate::runtime::replicas`]); every replica gets the same result. Itself
+    /// when the step runs on one process. What synchronised batch statistics are made of.
+    ///
+    /// Backward: every replica's output depends on every replica's input, so the gradient of
+    /// the step's objective (the replicas' losses weighted by their shares) for this replica's
+    /// input is the share-weighted sum of the output gradients over the replicas. It is divided
+    /// by this replica's own share, because the data-parallel driver multiplies everything this
+    /// replica's backward produces by that share. Every replica runs this backward, in the same
+    /// order, so the sums pair up.
+    pub fn replica_sum(&self) -> Tensor {
+        let Some(reps) = crate::runtime::replicas() else { return self.clone() };
+        let mut buf = self.to_vec_f64();
+        reps.sum(&mut buf);
+        let y = Tensor::from_vec_f64(buf, self.shape().clone()).to_dtype(self.dtype());
+        record_tensor(Op::ReplicaSum, y, &[self], move |gy, _, _| {
+            let share = reps.share();
+            let mut g: Vec<f64> = gy.to_vec_f64().iter().map(|v| v * share).collect();
+            reps.sum(&mut g);
+            g.iter_mut().for_each(|v| *v /= share);
+            grads![Some(Tensor::from_vec_f64(g, gy.shape().clone()).to_dtype(gy.dtype()))]
+        })
+    }
     /// `log(sum(exp(x)))` over `axes`, computed stably.
     pub fn logsumexp(&self, axes: &[isize], keepdims: bool) -> Tensor {
         let ax = norm_axes(self.shape(), axes, "logsumexp");

@@ -32,6 +32,20 @@ pub fn case(name: &'static str, inputs: Vec<Tensor>, f: impl Fn(&[Tensor]) -> Te
     Case { name, inputs, f: Box::new(f), eps: 1e-6, tol: 1e-6 }
 }
 
+/// `n` replicas that are all this one: a sum is `n` times the value.
+pub struct Mirrors(pub usize);
+impl runtime::Replicas for Mirrors {
+    fn size(&self) -> usize {
+        self.0
+    }
+    fn sum(&self, buf: &mut [f64]) {
+        buf.iter_mut().for_each(|v| *v *= self.0 as f64);
+    }
+    fn share(&self) -> f64 {
+        1.0 / self.0 as f64
+    }
+}
+
 pub fn cases() -> Vec<Case> {
     let mut v = vec![
         Case {
@@ -80,6 +94,12 @@ pub fn cases() -> Vec<Case> {
         case("sum_keepdims", vec![rn(&[2, 3, 4], 1)], |x| x[0].sum(&[-1], true)),
         case("mean", vec![rn(&[2, 3, 4], 1)], |x| x[0].mean(&[1], true).add(&x[0].mean_all())),
         case("max", vec![rn(&[2, 3, 4], 1)], |x| x[0].max(&[1, 2], false)),
+        // Three replicas that all hold this input (each the same computation, share 1/3): the
+        // sum is 3x, and the gradient of the objective for the one input is the three
+        // replicas' gradients together, which the op's backward must give.
+        case("replica_sum", vec![rn(&[2, 3], 1)], |x| {
+            runtime::with_replicas(Some(std::sync::Arc::new(Mirrors(3))), || x[0].replica_sum().mul(&x[0].tanh()))
+        }),
         case("min", vec![rn(&[2, 3, 4], 1)], |x| x[0].min(&[0], true)),
         case("var_std", vec![rn(&[3, 5], 1)], |x| x[0].var(&[1], false).add(&x[0].std(&[0], false).sum_all())),
         case("logsumexp", vec![rn(&[3, 5], 1).mul_scalar(5.0)], |x| x[0].logsumexp(&[1], true)),
