@@ -5,7 +5,9 @@
 //! rank, this is plain `fit`.
 //!
 //! MPI is initialised by [`init`] at the start of `main` and finalised by [`finish`] at its end,
-//! on the main thread, where every MPI call is made.
+//! on the main thread. Collectives are also made from the engine's pool threads (synchronised
+//! BatchNormalization) and, with `[distributed] overlap = true`, from an exchange thread: MPI is
+//! initialised at the "multiple" threading level for that.
 
 use sinew::prelude::*;
 
@@ -43,16 +45,20 @@ pub fn ranks() -> (usize, usize) {
     (0, 1)
 }
 
-/// `model.fit`, data-parallel over the ranks when there are several.
-pub fn fit(model: &mut Model, x: &Tensor, y: &Tensor, opts: Fit<'_>) -> sinew::train::Result<History> {
+/// `model.fit`, data-parallel over the ranks when there are several (summing the gradients
+/// beside the backward pass with `overlap`).
+pub fn fit(model: &mut Model, x: &Tensor, y: &Tensor, opts: Fit<'_>, overlap: bool) -> sinew::train::Result<History> {
     #[cfg(feature = "mpi")]
     {
         use sinew_dist::Communicator;
         WORLD.with(|w| match w.borrow().as_ref() {
-            Some(c) if c.size() > 1 => sinew_dist::DataParallel::new(c.clone()).fit(model, x, y, opts),
+            Some(c) if c.size() > 1 => sinew_dist::DataParallel::new(c.clone()).overlap(overlap).fit(model, x, y, opts),
             _ => model.fit(x, y, opts),
         })
     }
     #[cfg(not(feature = "mpi"))]
-    model.fit(x, y, opts)
+    {
+        let _ = overlap;
+        model.fit(x, y, opts)
+    }
 }

@@ -202,6 +202,9 @@ pub struct Spec {
     pub fine_tune: Option<crate::transfer_spec::FineTune>,
     /// `[search]`: the hyperparameters to search; the fields above are then the first trial's.
     pub search: Option<Box<crate::search_spec::SearchSpec>>,
+    /// `[distributed] overlap = true`: under `mpirun`, gradients are summed while the backward
+    /// pass goes on (`sinew_dist::DataParallel::overlap`), for ranks with a spare core.
+    pub overlap: bool,
 }
 
 pub const SOURCES: &[&str] = &["digits", "mnist", "sklearn_csv", "csv", "time_series", "image_folder", "text"];
@@ -230,7 +233,19 @@ pub fn parse(src: &str, file: &Path) -> Result<Spec> {
 /// lines of errors are found in.
 pub(crate) fn parse_table(root: &toml::Table, src: &str, file: &Path) -> Result<Spec> {
     let top = Table { src, file, section: String::new(), occurrence: 0, t: root };
-    top.only(&["name", "seed", "data", "model", "compile", "fit", "output", "pretrain", "search", "fine_tune"])?;
+    top.only(&[
+        "name",
+        "seed",
+        "data",
+        "model",
+        "compile",
+        "fit",
+        "output",
+        "pretrain",
+        "search",
+        "fine_tune",
+        "distributed",
+    ])?;
     let name = top.str("name", Some(file.file_stem().and_then(|s| s.to_str()).unwrap_or("run")))?;
     let seed = match root.get("seed") {
         None => 1,
@@ -279,6 +294,13 @@ pub(crate) fn parse_table(root: &toml::Table, src: &str, file: &Path) -> Result<
         Some(p) => return Err(p.err(None, "applies to a Sequential model (model.type = \"sequential\")")),
     };
     let (output_dir, seed_text) = output_section(&top, &name, &data.source)?;
+    let overlap = match top.sub("distributed")? {
+        None => false,
+        Some(d) => {
+            d.only(&["overlap"])?;
+            d.bool("overlap", false)?
+        }
+    };
     Ok(Spec {
         path: file.to_path_buf(),
         name,
@@ -297,6 +319,7 @@ pub(crate) fn parse_table(root: &toml::Table, src: &str, file: &Path) -> Result<
         fine_tune,
         outputs,
         search: None,
+        overlap,
     })
 }
 

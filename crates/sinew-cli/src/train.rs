@@ -284,7 +284,7 @@ pub(crate) fn run(
         fit = fit.callback(cb);
     }
     fit = fit.callback(&mut nan);
-    let mut history = crate::dist::fit(&mut model, &x_train, &y_train, fit)?;
+    let mut history = crate::dist::fit(&mut model, &x_train, &y_train, fit, spec.overlap)?;
     if let Some(ft) = &spec.fine_tune {
         history = history.then(&fine_tune(&spec, &mut model, ft, &x_train, &y_train, &out)?);
     }
@@ -417,7 +417,7 @@ fn fine_tune(
         .batch_size(spec.fit.batch_size)
         .validation_split(spec.fit.validation_split)
         .verbose(out.verbose());
-    Ok(crate::dist::fit(model, x, y, fit)?)
+    Ok(crate::dist::fit(model, x, y, fit, spec.overlap)?)
 }
 
 /// The first line of the test text (at most 40 characters), when the spec names no seed text.

@@ -166,6 +166,7 @@ const GOOD: &str = "[data]\nsource = \"digits\"\n\n[model]\n\n[[model.layers]]\n
 #[test]
 fn bad_specs_name_file_line_field_and_suggest() {
     assert_eq!(check("good", GOOD).0, Some(0));
+    assert_eq!(check("good_distributed", &format!("{GOOD}\n[distributed]\noverlap = true\n")).0, Some(0));
     let cases = [
         (
             "functional_input",
@@ -232,6 +233,16 @@ fn bad_specs_name_file_line_field_and_suggest() {
             "validation_data",
             GOOD.replace("epochs = 2\n", "epochs = 2\nvalidation_data = \"train\"\n"),
             "SPEC:17: fit.validation_data: the only value is \"test\"",
+        ),
+        (
+            "distributed_overlap",
+            format!("{GOOD}\n[distributed]\noverlap = \"yes\"\n"),
+            "SPEC:19: distributed.overlap: expected true or false, got \"yes\"",
+        ),
+        (
+            "distributed_field",
+            format!("{GOOD}\n[distributed]\noverlapp = true\n"),
+            "SPEC:19: distributed.overlapp: unknown field; did you mean \"overlap\"?",
         ),
         ("syntax", GOOD.replace("units = 10", "units = = 10"), "SPEC:8: invalid TOML"),
         ("no_data", GOOD.replace("[data]\nsource = \"digits\"\n", ""), "SPEC:1: missing required table [data]"),

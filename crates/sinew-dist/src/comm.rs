@@ -1,5 +1,6 @@
 //! What ranks say to each other: a sum over every rank and a broadcast from rank 0.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 
 /// The collective operations data-parallel training needs. Every rank calls each operation in
@@ -16,6 +17,16 @@ pub trait Communicator: Send + Sync {
     fn all_reduce_sum_f32(&self, buf: &mut [f32]);
     /// Rank 0's `buf` on every rank.
     fn broadcast(&self, buf: &mut [f64]);
+    /// A new communicator over the same ranks with a message space of its own (MPI's
+    /// `MPI_Comm_dup`). Every rank makes it together: each calls `split` the same number of
+    /// times, in the same order.
+    fn split(&self) -> Self
+    where
+        Self: Sized;
+    /// Whether two threads of one rank may run collectives at the same time, each on its own
+    /// communicator (from [`Communicator::split`]): what sending gradients while the backward
+    /// pass goes on needs. MPI allows it at the "multiple" threading level.
+    fn concurrent(&self) -> bool;
 }
 
 /// Ranks on threads of one process: `ThreadGroup::new(n)` gives one handle per rank, to move
@@ -25,19 +36,34 @@ pub trait Communicator: Send + Sync {
 pub struct ThreadGroup {
     rank: usize,
     shared: Arc<Shared>,
+    /// How many groups this rank has split off (shared by the rank's clones).
+    splits_made: Arc<AtomicUsize>,
 }
 
 struct Shared {
     size: usize,
     barrier: Barrier,
     slots: Mutex<Vec<Vec<f64>>>,
+    /// The groups split off this one, the k-th made by whichever rank asks for it first.
+    splits: Mutex<Vec<Arc<Shared>>>,
+}
+
+impl Shared {
+    fn new(size: usize) -> Arc<Shared> {
+        Arc::new(Shared {
+            size,
+            barrier: Barrier::new(size),
+            slots: Mutex::new(vec![Vec::new(); size]),
+            splits: Mutex::new(Vec::new()),
+        })
+    }
 }
 
 impl ThreadGroup {
     pub fn new(size: usize) -> Vec<ThreadGroup> {
         assert!(size > 0, "ThreadGroup::new: a group of 0 ranks");
-        let shared = Arc::new(Shared { size, barrier: Barrier::new(size), slots: Mutex::new(vec![Vec::new(); size]) });
-        (0..size).map(|rank| ThreadGroup { rank, shared: shared.clone() }).collect()
+        let shared = Shared::new(size);
+        (0..size).map(|rank| ThreadGroup { rank, shared: shared.clone(), splits_made: Default::default() }).collect()
     }
 
     /// `f` on `size` ranks, each on a thread of its own with a one-thread pool of its own for
@@ -104,6 +130,17 @@ impl Communicator for ThreadGroup {
     fn broadcast(&self, buf: &mut [f64]) {
         self.exchange(buf, |slots, out| out.copy_from_slice(&slots[0]));
     }
+    fn split(&self) -> Self {
+        let k = self.splits_made.fetch_add(1, Ordering::SeqCst);
+        let mut splits = self.shared.splits.lock().expect("a rank panicked");
+        while splits.len() <= k {
+            splits.push(Shared::new(self.shared.size));
+        }
+        ThreadGroup { rank: self.rank, shared: splits[k].clone(), splits_made: Default::default() }
+    }
+    fn concurrent(&self) -> bool {
+        true
+    }
 }
 
 /// MPI itself: create it once per process, at the start; it initialises MPI and finalises it
@@ -111,21 +148,24 @@ impl Communicator for ThreadGroup {
 #[cfg(feature = "mpi")]
 pub struct Mpi {
     universe: mpi::environment::Universe,
+    concurrent: bool,
 }
 
 #[cfg(feature = "mpi")]
 impl Mpi {
     /// Initialises MPI; `None` when it was initialised already. MPI is asked for the
-    /// "serialized" threading level: a step's collectives may run on one of the engine's pool
-    /// threads, never two at once.
+    /// "multiple" threading level: a step's collectives run on one of the engine's pool threads
+    /// while the gradients already finished are summed on a thread of their own, each on its
+    /// own communicator. An MPI that offers less than that ("serialized" at least) still runs,
+    /// with the gradients summed after the backward pass ([`Communicator::concurrent`]).
     pub fn init() -> Option<Mpi> {
-        let (universe, _) = mpi::initialize_with_threading(mpi::Threading::Serialized)?;
-        Some(Mpi { universe })
+        let (universe, level) = mpi::initialize_with_threading(mpi::Threading::Multiple)?;
+        Some(Mpi { universe, concurrent: level == mpi::Threading::Multiple })
     }
     /// A communicator over every rank (`mpirun -np N`), MPI's world duplicated.
     pub fn comm(&self) -> MpiComm {
         use mpi::traits::Communicator as _;
-        MpiComm { world: self.universe.world().duplicate() }
+        MpiComm { world: self.universe.world().duplicate(), concurrent: self.concurrent }
     }
 }
 
@@ -134,11 +174,13 @@ impl Mpi {
 #[cfg(feature = "mpi")]
 pub struct MpiComm {
     world: mpi::topology::SimpleCommunicator,
+    concurrent: bool,
 }
 
 // SAFETY: an MPI communicator is a handle MPI itself owns; MPI is initialised at the
-// "serialized" level (`Mpi::init`), which allows calls from any thread as long as no two run
-// at once, and data-parallel training makes one collective call at a time.
+// "multiple" level when the library offers it (`Mpi::init`), where any thread may call it at
+// any time, and else at "serialized", where `concurrent` is false and data-parallel training
+// makes one call at a time.
 #[cfg(feature = "mpi")]
 unsafe impl Send for MpiComm {}
 #[cfg(feature = "mpi")]
@@ -148,7 +190,7 @@ unsafe impl Sync for MpiComm {}
 impl Clone for MpiComm {
     fn clone(&self) -> Self {
         use mpi::traits::Communicator as _;
-        MpiComm { world: self.world.duplicate() }
+        MpiComm { world: self.world.duplicate(), concurrent: self.concurrent }
     }
 }
 
@@ -177,5 +219,11 @@ impl Communicator for MpiComm {
     fn broadcast(&self, buf: &mut [f64]) {
         use mpi::traits::{Communicator as _, Root as _};
         self.world.process_at_rank(0).broadcast_into(buf);
+    }
+    fn split(&self) -> Self {
+        self.clone()
+    }
+    fn concurrent(&self) -> bool {
+        self.concurrent
     }
 }

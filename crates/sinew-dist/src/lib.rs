@@ -20,9 +20,11 @@
 //! which [`DataParallel::fit`] sets for each step, so N ranks compute one process's step.
 
 mod comm;
+mod exchange;
 mod parallel;
 
 pub use comm::{Communicator, ThreadGroup};
 #[cfg(feature = "mpi")]
 pub use comm::{Mpi, MpiComm};
-pub use parallel::{shard, DataParallel, BUCKET_FLOATS};
+pub use exchange::BUCKET_FLOATS;
+pub use parallel::{shard, DataParallel};

@@ -2,14 +2,12 @@
 //! each global batch and sums the gradients over the ranks.
 
 use crate::comm::Communicator;
+use crate::exchange::{Exchange, Fill, Layout, BUCKET_FLOATS};
 use sinew_tensor::runtime::{with_replicas, Replicas};
-use sinew_tensor::{Gradients, Tensor};
+use sinew_tensor::{Shape, Tensor, TensorId};
+use std::collections::HashMap;
 use std::sync::Arc;
 use sinew_train::{Error, Fit, History, Model, Result};
-
-/// Gradients are summed in buckets of this many f32 values (4 MB), so a large model's reduction
-/// does not need one send buffer the size of all its weights.
-pub const BUCKET_FLOATS: usize = 1 << 20;
 
 /// The rows `[start, start + len)` of a batch of `n` rows that `rank` of `size` takes: `n /
 /// size` each, one more for the first `n % size` ranks. A batch with fewer rows than ranks (the
@@ -28,6 +26,7 @@ pub fn shard(n: usize, rank: usize, size: usize) -> (usize, usize) {
 /// Data-parallel `fit` over the ranks of a [`Communicator`].
 pub struct DataParallel<C: Communicator> {
     comm: C,
+    overlap: bool,
 }
 
 /// The ranks of one step as the engine sees them ([`Replicas`]): what synchronised
@@ -51,7 +50,18 @@ impl<C: Communicator> Replicas for StepReplicas<C> {
 
 impl<C: Communicator> DataParallel<C> {
     pub fn new(comm: C) -> Self {
-        DataParallel { comm }
+        DataParallel { comm, overlap: false }
+    }
+
+    /// Whether gradients are summed while the backward pass goes on, on a thread of each rank's
+    /// own (where the communicator allows it: [`Communicator::concurrent`]), or after it (the
+    /// default). The sums are the same either way, bit for bit. The exchange thread needs a core
+    /// of its own: MPI waits by polling, so on a machine with no spare core it takes time from
+    /// the backward pass instead of hiding the exchange behind it (on the project's 2-core
+    /// machine, 2 ranks ran 25-45% slower with it; BENCHMARKS.md).
+    pub fn overlap(mut self, on: bool) -> Self {
+        self.overlap = on;
+        self
     }
 
     /// Rank 0's weights on every rank (the first thing a data-parallel run does, so ranks that
@@ -65,9 +75,11 @@ impl<C: Communicator> DataParallel<C> {
 
     /// `model.fit(x, y, opts)` on this rank, every rank calling it with the same data, seed and
     /// options (set `verbose(0)` on every rank but 0); on one rank, plain `fit`. The weights
-    /// are broadcast from rank 0 first. Each step: this rank's shard of the global batch forward and backward, its
-    /// mean-loss gradient weighted by its share of the rows, summed over the ranks, one optimizer
-    /// step; the non-trainable weights (BatchNormalization's moving statistics) are then
+    /// are broadcast from rank 0 first. Each step: this rank's shard of the global batch forward
+    /// and backward, its mean-loss gradient weighted by its share of the rows, summed over the
+    /// ranks in buckets of about 1 MB ([`BUCKET_FLOATS`]), last layers first (with
+    /// [`DataParallel::overlap`], each bucket as soon as the backward pass has finished it), one
+    /// optimizer step; the non-trainable weights (BatchNormalization's moving statistics) are then
     /// averaged over the ranks by the same shares, so every rank keeps the same model. The
     /// returned loss of each step is the global batch's. Validation, callbacks and `History`
     /// run on every rank over the same weights, so they see the same figures and decide alike.
@@ -88,67 +100,69 @@ impl<C: Communicator> DataParallel<C> {
             return model.fit(x, y, opts);
         }
         self.broadcast_weights(model)?;
+        let overlap = self.overlap && self.comm.concurrent();
+        // The exchange thread's communicator, split off while every rank is here.
+        let split = overlap.then(|| self.comm.split());
         let comm = Arc::new(self.comm);
         let (rank, size) = (comm.rank(), comm.size());
-        // Weights keep their shapes: each one's place in the flat gradient buffer, once.
-        let shapes: Vec<_> = model.get_weights().iter().map(|w| w.shape().clone()).collect();
-        let total: usize = shapes.iter().map(|s| s.numel()).sum();
-        let mut flat = vec![0f32; total];
-        let step = move |m: &mut Model, xb: &Tensor, yb: &Tensor| -> Result<f64> {
-            let n = xb.dims()[0];
-            let (start, len) = shard(n, rank, size);
-            let share = len as f64 / n as f64;
-            let (ids, trainable) = (m.weight_ids(), m.trainable_mask());
-            flat.fill(0.0);
-            let mut loss_sum = [0.0f64];
-            // The global batch's predictions, each rank filling its rows: summed, every rank
-            // holds them all and updates the training metrics as one process would.
-            let out: Vec<usize> = m.output_shape().map(<[usize]>::to_vec).unwrap_or_default();
-            let row: usize = out.iter().product();
-            let mut preds = vec![0.0f64; n * row];
-            if len > 0 {
-                // Every rank has rows (or rank 0 has them all): the engine may sum over ranks.
-                let reps: Option<Arc<dyn Replicas>> =
-                    (len < n).then(|| Arc::new(StepReplicas { comm: comm.clone(), share }) as Arc<dyn Replicas>);
-                let (loss, grads, pred) =
-                    with_replicas(reps, || m.loss_and_gradients(xb.narrow(0, start, len), yb.narrow(0, start, len)))?;
-                for (slot, v) in preds[start * row..(start + len) * row].iter_mut().zip(pred[0].to_vec_f32()) {
-                    *slot = f64::from(v);
+        // Weights keep their shapes (and their order); their ids and trainable flags are read
+        // each step, since loading weights or unfreezing a layer changes them.
+        let shapes: Vec<Shape> = model.get_weights().iter().map(|w| w.shape().clone()).collect();
+        std::thread::scope(|scope| {
+            let exchange = match split {
+                Some(c) => Exchange::spawn(scope, c),
+                None => Exchange::Inline(comm.clone()),
+            };
+            let mut layout: Option<Layout> = None;
+            let mut spare: Vec<Vec<f32>> = Vec::new();
+            let step = move |m: &mut Model, xb: &Tensor, yb: &Tensor| -> Result<f64> {
+                let n = xb.dims()[0];
+                let (start, len) = shard(n, rank, size);
+                let share = len as f64 / n as f64;
+                let (ids, trainable) = (m.weight_ids(), m.trainable_mask());
+                if layout.as_ref().map_or(true, |l| l.trainable != trainable) {
+                    layout = Some(Layout::new(&shapes, &trainable, BUCKET_FLOATS));
                 }
-                let mut at = 0;
-                for ((id, shape), on) in ids.iter().zip(&shapes).zip(&trainable) {
-                    let k = shape.numel();
-                    if let (true, Some(g)) = (*on, grads.get_by_id(*id)) {
-                        for (slot, v) in flat[at..at + k].iter_mut().zip(g.to_vec_f32()) {
-                            *slot = (f64::from(v) * share) as f32;
+                let layout = layout.as_ref().expect("made above");
+                let mut fill = Fill::new(layout, &mut spare);
+                let mut loss_sum = [0.0f64];
+                // The global batch's predictions, each rank filling its rows: summed, every rank
+                // holds them all and updates the training metrics as one process would.
+                let out: Vec<usize> = m.output_shape().map(<[usize]>::to_vec).unwrap_or_default();
+                let row: usize = out.iter().product();
+                let mut preds = vec![0.0f64; n * row];
+                if len > 0 {
+                    // Every rank has rows (or rank 0 has them all): the engine may sum over ranks.
+                    let reps: Option<Arc<dyn Replicas>> =
+                        (len < n).then(|| Arc::new(StepReplicas { comm: comm.clone(), share }) as Arc<dyn Replicas>);
+                    let index: HashMap<TensorId, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+                    let send = exchange.sender();
+                    let mut on_final = |id: TensorId, g: &Tensor| {
+                        if let Some(&i) = index.get(&id) {
+                            fill.add(i, g, share, send);
                         }
+                    };
+                    let (xs, ys) = (xb.narrow(0, start, len), yb.narrow(0, start, len));
+                    let (loss, _, pred) = with_replicas(reps, || m.loss_and_gradients_streamed(xs, ys, &mut on_final))?;
+                    for (slot, v) in preds[start * row..(start + len) * row].iter_mut().zip(pred[0].to_vec_f32()) {
+                        *slot = f64::from(v);
                     }
-                    at += k;
+                    loss_sum[0] = loss * share;
                 }
-                loss_sum[0] = loss * share;
-            }
-            for bucket in flat.chunks_mut(BUCKET_FLOATS) {
-                comm.all_reduce_sum_f32(bucket);
-            }
-            comm.all_reduce_sum(&mut loss_sum);
-            comm.all_reduce_sum(&mut preds);
-            let shape: Vec<usize> = std::iter::once(n).chain(out.iter().copied()).collect();
-            let pred = Tensor::from_vec(preds.iter().map(|&v| v as f32).collect(), shape);
-            m.compute_metrics(yb, &[pred])?;
-            let mut reduced = Gradients::default();
-            let mut at = 0;
-            for ((id, shape), on) in ids.iter().zip(&shapes).zip(&trainable) {
-                let k = shape.numel();
-                if *on {
-                    reduced.insert(*id, Tensor::from_vec(flat[at..at + k].to_vec(), shape.clone()));
-                }
-                at += k;
-            }
-            m.apply_gradients(&reduced)?;
-            average_frozen(&*comm, m, &trainable, share)?;
-            Ok(loss_sum[0])
-        };
-        model.fit(x, y, opts.train_step(step))
+                // While the exchange thread sums the gradients, the loss and predictions here.
+                comm.all_reduce_sum(&mut loss_sum);
+                comm.all_reduce_sum(&mut preds);
+                let summed = fill.finish(&exchange);
+                let shape: Vec<usize> = std::iter::once(n).chain(out.iter().copied()).collect();
+                let pred = Tensor::from_vec(preds.iter().map(|&v| v as f32).collect(), shape);
+                m.compute_metrics(yb, &[pred])?;
+                m.apply_gradients(&Fill::gradients(layout, &summed, &ids, &shapes))?;
+                spare = summed;
+                average_frozen(&*comm, m, &trainable, share)?;
+                Ok(loss_sum[0])
+            };
+            model.fit(x, y, opts.train_step(step))
+        })
     }
 }
 

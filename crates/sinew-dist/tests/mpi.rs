@@ -7,17 +7,25 @@ use std::process::Command;
 
 /// rank 0's weights and last loss after `mpirun -np ranks sinew-dist-check model 4`.
 fn run(ranks: usize, model: &str) -> (Vec<f64>, f64) {
+    run_with(ranks, &[model, "4"])
+}
+
+/// rank 0's weights and last loss after `mpirun -np ranks sinew-dist-check ARGS`.
+fn run_with(ranks: usize, args: &[&str]) -> (Vec<f64>, f64) {
     let o = Command::new("mpirun")
         .args(["--allow-run-as-root", "--oversubscribe", "-np", &ranks.to_string()])
         // Containers often forbid the cross-memory attach OpenMPI's shared-memory transport
         // tries first; copying through the shared segment works everywhere.
         .env("OMPI_MCA_btl_vader_single_copy_mechanism", "none")
-        .args([env!("CARGO_BIN_EXE_sinew-dist-check"), model, "4"])
+        .arg(env!("CARGO_BIN_EXE_sinew-dist-check"))
+        .args(args)
         .output()
         .expect("mpirun (OpenMPI's openmpi-bin) must be installed for the mpi feature's tests");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&o.stdout).trim()).unwrap();
     assert_eq!(v["ranks"], ranks as u64);
+    // OpenMPI grants the threading level the overlapped exchange needs.
+    assert_eq!(v["concurrent"], true, "MPI did not grant MPI_THREAD_MULTIPLE");
     let w =
         v["weights"].as_array().unwrap().iter().flat_map(|t| t.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()));
     (w.collect(), v["loss"].as_f64().unwrap())
@@ -70,4 +78,17 @@ fn synchronized_batch_norm_over_mpi_matches_one_process() {
     let apart = one.iter().zip(&two).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
     eprintln!("mlp-bn (per-rank statistics): largest weight difference {apart:e}");
     assert!(apart > 1e-4, "per-rank statistics should not match one process: {apart}");
+}
+
+/// With `overlap`, the gradients are summed over MPI on a thread of each rank's own, on a
+/// communicator split off for it, while the backward pass goes on (OpenMPI grants the
+/// "multiple" threading level); that gives the same model as summing them after the backward
+/// pass, bit for bit.
+#[test]
+fn overlapped_exchange_over_mpi_matches_the_sequential_one() {
+    for model in ["cnn", "cnn-syncbn"] {
+        let (overlapped, _) = run_with(2, &[model, "4", "overlap"]);
+        let (sequential, _) = run_with(2, &[model, "4"]);
+        assert!(overlapped == sequential, "{model}: the two exchanges gave different models");
+    }
 }

@@ -12,6 +12,9 @@ use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// What [`Tensor::backward_streamed`] hands each finished gradient to.
+type OnFinal<'f> = dyn FnMut(TensorId, &Tensor) + 'f;
+
 /// Declares the op registry: every recorded op has a variant, and `Op::ALL` lists them, so a test
 /// can demand a gradient check for each.
 macro_rules! op_registry {
@@ -291,6 +294,25 @@ impl Tensor {
     /// Back-propagates `grad` (the gradient of some scalar with respect to this tensor).
     /// With `retain_graph`, the graph is kept for another backward pass.
     pub fn backward_with(&self, grad: &Tensor, retain_graph: bool) -> Gradients {
+        self.backward_impl(grad, retain_graph, None)
+    }
+
+    /// [`Tensor::backward`], handing each leaf's gradient to `on_final` as soon as it is final
+    /// (the last op that reads the leaf has run its backward), while the rest of the pass goes
+    /// on: what lets a data-parallel step send the last layers' gradients while the first
+    /// layers' are still being computed. Every leaf with a gradient is handed over once, in an
+    /// order fixed by the graph; the returned [`Gradients`] hold them all as well.
+    pub fn backward_streamed(&self, on_final: &mut dyn FnMut(TensorId, &Tensor)) -> Gradients {
+        assert!(self.numel() == 1, "backward: expected a scalar loss, got shape {:?}", self.shape());
+        self.backward_impl(&self.ones_like(), false, Some(on_final))
+    }
+
+    fn backward_impl(
+        &self,
+        grad: &Tensor,
+        retain_graph: bool,
+        mut on_final: Option<&mut OnFinal>,
+    ) -> Gradients {
         assert_eq!(
             grad.shape(),
             self.shape(),
@@ -303,16 +325,37 @@ impl Tensor {
         let mut out = Gradients::default();
         if self.is_leaf() {
             out.map.insert(self.id(), grad.clone());
+            if let Some(f) = on_final {
+                f(self.id(), grad);
+            }
             return out;
         }
         let order = topo_order(self);
         let index: HashMap<*const (), usize> =
             order.iter().enumerate().map(|(i, t)| (Arc::as_ptr(&t.0) as *const (), i)).collect();
+        // For streaming: the leaves whose last reader is node i (their gradient is final once
+        // node i is done).
+        let final_after: Vec<SmallVec<[TensorId; 2]>> = match on_final {
+            None => Vec::new(),
+            Some(_) => last_readers(&order),
+        };
+        let mut hand_over = |done: usize, out: &Gradients| {
+            if let (Some(f), Some(ids)) = (on_final.as_mut(), final_after.get(done)) {
+                for id in ids {
+                    if let Some(g) = out.map.get(id) {
+                        f(*id, g);
+                    }
+                }
+            }
+        };
         let mut pending: Vec<Option<Tensor>> = vec![None; order.len()];
         pending[0] = Some(grad.clone());
         // Gradients handed by the outputs of multi-output ops, keyed by their joint node.
         let mut parts: HashMap<usize, Vec<Option<Tensor>>> = HashMap::new();
         for (i, node) in order.iter().enumerate() {
+            if i > 0 {
+                hand_over(i - 1, &out);
+            }
             if pending[i].is_none() && !parts.contains_key(&i) {
                 continue;
             }
@@ -380,6 +423,7 @@ impl Tensor {
                 *node.0.grad_fn.lock().unwrap() = taken;
             }
         }
+        hand_over(order.len() - 1, &out);
         out
     }
 
@@ -390,6 +434,33 @@ impl Tensor {
         ops.dedup();
         ops
     }
+}
+
+/// For each node of a backward `order`, the leaves requiring grad whose last reader in that
+/// order it is.
+fn last_readers(order: &[Tensor]) -> Vec<SmallVec<[TensorId; 2]>> {
+    let leaves = |node: &Tensor| -> SmallVec<[TensorId; 4]> {
+        match node.0.grad_fn.lock().unwrap().as_ref() {
+            Some(gf) => gf.inputs.iter().filter(|t| t.is_leaf() && t.requires_grad()).map(Tensor::id).collect(),
+            None => SmallVec::new(),
+        }
+    };
+    let mut last: HashMap<TensorId, usize> = HashMap::new();
+    for (i, node) in order.iter().enumerate() {
+        for id in leaves(node) {
+            last.insert(id, i);
+        }
+    }
+    // In the order the node lists its inputs, so the hand-over order is the graph's.
+    let mut out = vec![SmallVec::new(); order.len()];
+    for (i, node) in order.iter().enumerate() {
+        for id in leaves(node) {
+            if last.get(&id) == Some(&i) && !out[i].contains(&id) {
+                out[i].push(id);
+            }
+        }
+    }
+    out
 }
 
 /// Non-leaf nodes reachable from `root`, root first, each after every node that consumes it.

@@ -191,3 +191,33 @@ fn a_job_in_the_pool_keeps_its_callers_grad_mode() {
         stop.store(true, Ordering::Relaxed);
     });
 }
+
+/// `backward_streamed` hands every leaf's final gradient over once, the last layer's before
+/// the first layer's (which the pass reaches last), and a leaf read by two layers only after
+/// its last reader: each handed-over gradient equals the one `backward` returns.
+#[test]
+fn autograd_streamed_backward_hands_each_gradient_over_once_when_final() {
+    let mut rng = Rng::seed(5);
+    let x = Tensor::rand_normal([4, 3], 0.0, 1.0, &mut rng);
+    let w1 = Tensor::rand_normal([3, 5], 0.0, 1.0, &mut rng).with_grad();
+    let w2 = Tensor::rand_normal([5, 2], 0.0, 1.0, &mut rng).with_grad();
+    let shared = Tensor::rand_normal([2], 0.0, 1.0, &mut rng).with_grad();
+    // `shared` is read by the first layer (through a broadcast add) and by the last.
+    let f = || {
+        let h = x.matmul(&w1).tanh().add(&shared.sum_all());
+        h.matmul(&w2).add(&shared).square().sum_all()
+    };
+    let want = f().backward();
+    let mut got: Vec<(TensorId, Vec<f32>)> = Vec::new();
+    let all = f().backward_streamed(&mut |id, g| got.push((id, g.to_vec_f32())));
+    let ids: Vec<TensorId> = got.iter().map(|(id, _)| *id).collect();
+    assert_eq!(ids.len(), 3, "every leaf with a gradient once: {ids:?}");
+    let at = |t: &Tensor| ids.iter().position(|&i| i == t.id()).expect("handed over");
+    assert!(at(&w2) < at(&w1), "the last layer's gradient comes first");
+    assert!(at(&shared) > at(&w2), "a leaf read by two layers waits for its last reader");
+    for (id, g) in &got {
+        let w = [&w1, &w2, &shared].into_iter().find(|t| t.id() == *id).unwrap();
+        assert_eq!(g, &want.get(w).unwrap().to_vec_f32());
+        assert_eq!(g, &all.get(w).unwrap().to_vec_f32());
+    }
+}

@@ -14,6 +14,9 @@ use sinew_nn::{reduce, Reduction};
 use sinew_tensor::{no_grad, Rng, Tensor};
 use std::collections::HashMap;
 
+/// What [`Model::loss_and_gradients_streamed`] hands each finished weight gradient to.
+type OnFinal<'f> = dyn FnMut(sinew_tensor::TensorId, &Tensor) + Send + 'f;
+
 /// Arguments of `fit`, with Keras defaults (`batch_size` 32, `epochs` 1, `verbose` 1,
 /// `shuffle` true, no validation).
 pub struct Fit<'a> {
@@ -578,13 +581,37 @@ impl Model {
         x: impl Into<Tensors>,
         y: impl Into<Tensors>,
     ) -> Result<(f64, sinew_tensor::Gradients, Vec<Tensor>)> {
-        let (x, y) = (x.into(), y.into());
+        self.loss_and_grads(x.into(), y.into(), None)
+    }
+
+    /// [`Model::loss_and_gradients`], handing each weight's gradient to `on_final` as soon as
+    /// the backward pass has finished it, last layers first ([`Tensor::backward_streamed`]): a
+    /// data-parallel step sums the first ones over the ranks while the rest are computed.
+    pub fn loss_and_gradients_streamed(
+        &mut self,
+        x: impl Into<Tensors>,
+        y: impl Into<Tensors>,
+        on_final: &mut OnFinal,
+    ) -> Result<(f64, sinew_tensor::Gradients, Vec<Tensor>)> {
+        self.loss_and_grads(x.into(), y.into(), Some(on_final))
+    }
+
+    fn loss_and_grads(
+        &mut self,
+        x: Tensors,
+        y: Tensors,
+        on_final: Option<&mut OnFinal>,
+    ) -> Result<(f64, sinew_tensor::Gradients, Vec<Tensor>)> {
         self.build_for(&x)?;
         self.compiled("loss_and_gradients")?;
         self.check_data("loss_and_gradients", &x, Some(&y))?;
         Ok(self.run_sized(|m| {
             let (loss, _, pred) = m.loss_and_pred(&x, &y, None, true);
-            (loss.item(), loss.backward(), pred)
+            let grads = match on_final {
+                Some(f) => loss.backward_streamed(f),
+                None => loss.backward(),
+            };
+            (loss.item(), grads, pred)
         }))
     }
 

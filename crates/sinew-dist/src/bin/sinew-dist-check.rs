@@ -1,4 +1,4 @@
-//! `mpirun -np N sinew-dist-check cnn|cnn-syncbn|ae|mlp|mlp-bn|mlp-syncbn STEPS`: the notes'
+//! `mpirun -np N sinew-dist-check cnn|cnn-syncbn|ae|mlp|mlp-bn|mlp-syncbn STEPS [overlap]`: the notes'
 //! MNIST CNN (`cnn-syncbn`: with a synchronised BatchNormalization after the convolution), the
 //! dense autoencoder (sinew-bench's b5) on MNIST's first 64 × STEPS images, or an MLP on the
 //! breast-cancer table (`mlp-bn`, `mlp-syncbn`: with per-rank or synchronised
@@ -6,7 +6,8 @@
 //! rows than ranks), trained data-parallel for STEPS
 //! steps of a global batch of 64 from seed 1; rank 0 prints every weight as one JSON line, and
 //! each rank checks that it holds rank 0's model bit for bit, with the fit's seconds and
-//! samples per second. Run with `-np 1` for the one-process reference.
+//! samples per second. Run with `-np 1` for the one-process reference. `overlap` sums the
+//! gradients beside the backward pass instead of after it.
 
 use sinew_data::{find_dataset, load_mnist, load_sklearn_csv, to_categorical};
 use sinew_dist::{Communicator, DataParallel, Mpi};
@@ -17,9 +18,11 @@ use sinew_train::{Fit, Sequential};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let (which, steps) = match &args[1..] {
-        [w, s] => (w.as_str(), s.parse::<usize>()?),
-        _ => return Err("usage: sinew-dist-check cnn|cnn-syncbn|ae|mlp|mlp-bn|mlp-syncbn STEPS".into()),
+    let usage = "usage: sinew-dist-check cnn|cnn-syncbn|ae|mlp|mlp-bn|mlp-syncbn STEPS [overlap]";
+    let (which, steps, overlap) = match &args[1..] {
+        [w, s] => (w.as_str(), s.parse::<usize>()?, false),
+        [w, s, q] if q == "overlap" => (w.as_str(), s.parse::<usize>()?, true),
+        _ => return Err(usage.into()),
     };
     let mpi = Mpi::init().ok_or("MPI was initialised already")?;
     let comm = mpi.comm();
@@ -33,7 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let x = d.x_train.narrow(0, 0, n).reshape([n, 28, 28, 1]).mul_scalar(1.0 / 255.0);
             let y = to_categorical(&d.y_train.narrow(0, 0, n), 10)?;
             m.input(&[28, 28, 1]);
-            m.add(Conv2D::new(32, &[4, 4]).activation(Activation::Relu));
+            m.add(Conv2D::new(32, [4, 4]).activation(Activation::Relu));
             if which == "cnn-syncbn" {
                 m.add(BatchNormalization::new().synchronized(true));
             }
@@ -88,7 +91,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let fit = Fit::new().epochs(1).batch_size(batch).verbose(0);
     let t = std::time::Instant::now();
-    let h = DataParallel::new(comm.clone()).fit(&mut m, &x, &y, fit)?;
+    let h = DataParallel::new(comm.clone()).overlap(overlap).fit(&mut m, &x, &y, fit)?;
     let seconds = t.elapsed().as_secs_f64();
     let weights: Vec<Vec<f32>> = m.get_weights().iter().map(Tensor::to_vec_f32).collect();
     // Every rank must hold rank 0's model: the sum of its bits against rank 0's.
@@ -111,7 +114,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let images_per_second = x.dims()[0] as f64 / seconds;
         println!(
             "{}",
-            serde_json::json!({"ranks": comm.size(), "loss": loss, "fit_seconds": seconds,
+            serde_json::json!({"ranks": comm.size(), "concurrent": comm.concurrent(), "overlap": overlap, "loss": loss, "fit_seconds": seconds,
                 "samples_per_second": images_per_second, "steps": steps, "gradient_bytes": 4 * flat.len(),
                 "allreduce_ms": allreduce_ms, "weights": weights})
         );
