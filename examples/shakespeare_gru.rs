@@ -20,7 +20,7 @@
 //!
 //! Data: `../shared/data/tinyshakespeare/input.txt` (or `$SINEW_DATA_DIR/tinyshakespeare`).
 //! Run: `cargo run --release --example shakespeare_gru [UNITS] [SECONDS] [DROPOUT]
-//! [RECURRENT_DROPOUT] [COSINE_DECAY_STEPS, 0 for a constant rate]`
+//! [RECURRENT_DROPOUT] [COSINE_DECAY_STEPS, 0 for a constant rate] [STRIDE]`
 
 use sinew::data::{find_dataset, TextCorpus};
 use sinew::prelude::*;
@@ -42,10 +42,12 @@ struct Recipe {
     recurrent_dropout: f64,
     /// Cosine decay of Adam's 0.002 to 5% over this many steps (0: constant).
     decay_steps: u64,
+    /// Training windows start every `stride` characters (`SEQ + 1`: non-overlapping chunks).
+    stride: usize,
 }
 
 fn model(vocab: usize, r: Recipe) -> Result<Sequential, Box<dyn std::error::Error>> {
-    let Recipe { units, dropout, recurrent_dropout, decay_steps } = r;
+    let Recipe { units, dropout, recurrent_dropout, decay_steps, .. } = r;
     let mut m = Sequential::new();
     m.seed(7);
     m.input(&[SEQ]);
@@ -86,7 +88,7 @@ fn train(
 ) -> Result<((f64, f64, usize), Sequential, TextCorpus), Box<dyn std::error::Error>> {
     let corpus = TextCorpus::load(find_dataset("tinyshakespeare")?.join("input.txt"))?;
     let (train, val) = corpus.split(0.9);
-    let (x, y) = train.shifted_sequences(SEQ)?;
+    let (x, y) = train.shifted_windows(SEQ, r.stride)?;
     let (xv, yv) = val.shifted_sequences(SEQ)?;
     let mut m = model(corpus.vocab_size(), r)?;
     let fit = Fit::new()
@@ -110,11 +112,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dropout: f64 = arg(3).map(|s| s.parse()).transpose()?.unwrap_or(0.1);
     let recurrent_dropout: f64 = arg(4).map(|s| s.parse()).transpose()?.unwrap_or(0.0);
     let decay_steps: u64 = arg(5).map(|s| s.parse()).transpose()?.unwrap_or(3300);
-    let recipe = Recipe { units, dropout, recurrent_dropout, decay_steps };
+    let stride: usize = arg(6).map(|s| s.parse()).transpose()?.unwrap_or(SEQ + 1);
+    let recipe = Recipe { units, dropout, recurrent_dropout, decay_steps, stride };
     let t = std::time::Instant::now();
     let ((last, best, epoch), m, corpus) = train(recipe, seconds, 2)?;
     println!(
-        "GRU({units}), dropout {dropout}, recurrent_dropout {recurrent_dropout}, cosine decay over {decay_steps} steps: \
+        "GRU({units}), dropout {dropout}, recurrent_dropout {recurrent_dropout}, cosine decay over {decay_steps} steps, \
+         windows every {stride} characters: \
          validation loss {last:.3} nats per character after {:.0} s (lowest {best:.3}, epoch {epoch})",
         t.elapsed().as_secs_f64()
     );
@@ -129,7 +133,8 @@ mod tests {
     /// loss below 2.4 nats per character, and generation produces the requested length.
     #[test]
     fn shakespeare_short_run_learns_and_generates() {
-        let recipe = super::Recipe { units: 128, dropout: 0.0, recurrent_dropout: 0.0, decay_steps: 0 };
+        let recipe =
+            super::Recipe { units: 128, dropout: 0.0, recurrent_dropout: 0.0, decay_steps: 0, stride: super::SEQ + 1 };
         let ((val_loss, _, _), m, corpus) =
             super::train(recipe, 25, 0).expect("tiny Shakespeare must be in ../shared/data (or $SINEW_DATA_DIR)");
         assert!(val_loss < 2.4, "validation loss {val_loss:.3} after 25 s");

@@ -143,8 +143,8 @@ fn load_source(spec: &Spec) -> Result<Task> {
         Source::ImageFolder { dir, image_size, channels } => {
             crate::sources::image_folder(spec, dir, *image_size, *channels)
         }
-        Source::Text { path, seq_len, max_chars, shifted: true, .. } => {
-            crate::sources::shifted_text(spec, path, *seq_len, *max_chars)
+        Source::Text { path, seq_len, step, max_chars, shifted: true } => {
+            crate::sources::shifted_text(spec, path, *seq_len, *step, *max_chars)
         }
         Source::Text { path, seq_len, step, max_chars, shifted: false } => {
             crate::sources::text(spec, path, *seq_len, *step, *max_chars)

@@ -171,20 +171,22 @@ pub fn text(spec: &Spec, path: &Path, seq_len: usize, step: usize, max_chars: us
 /// Sequences of `seq_len` character ids, each predicting itself shifted by one (the targets
 /// are `[n, seq_len]` ids), from the first `max_chars` characters; the last `test_size` of the
 /// text is the test set (validated on, as the notes' model is).
-pub fn shifted_text(spec: &Spec, path: &Path, seq_len: usize, max_chars: usize) -> Result<Task> {
+pub fn shifted_text(spec: &Spec, path: &Path, seq_len: usize, step: usize, max_chars: usize) -> Result<Task> {
     let corpus = first_chars(path, max_chars)?;
     let (train, test) = corpus.split(1.0 - spec.data.test_size);
-    let pairs = |c: &TextCorpus, what: &str| -> Result<(Tensor, Vec<usize>)> {
-        let (x, y) = c.shifted_sequences(seq_len).with_context(|| format!("data.seq_len, on the {what} text"))?;
+    // Training windows start every `step` characters; the test text is cut into
+    // non-overlapping sequences, so its loss counts each character once.
+    let pairs = |c: &TextCorpus, stride: usize, what: &str| -> Result<(Tensor, Vec<usize>)> {
+        let (x, y) = c.shifted_windows(seq_len, stride).with_context(|| format!("data.seq_len, on the {what} text"))?;
         Ok((x, y.to_vec_f32().iter().map(|&i| i as usize).collect()))
     };
-    let (x_train, y_train) = pairs(&train, "training")?;
-    let (x_test, y_test) = pairs(&test, "test")?;
+    let (x_train, y_train) = pairs(&train, step, "training")?;
+    let (x_test, y_test) = pairs(&test, seq_len + 1, "test")?;
     // The characters themselves: the generated samples decode through them.
     let names: Vec<String> = corpus.vocab.iter().map(|c| c.to_string()).collect();
     let v = corpus.vocab_size();
     let description = format!(
-        "{}: {} training and {} test sequences of {seq_len} characters (the last {:.0}% of the text), each predicting itself shifted by one, over a vocabulary of {v}",
+        "{}: {} training sequences of {seq_len} characters (one every {step}) and {} test ones (the last {:.0}% of the text), each predicting itself shifted by one, over a vocabulary of {v}",
         path.display(),
         x_train.dims()[0],
         x_test.dims()[0],

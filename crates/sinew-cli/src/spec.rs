@@ -28,7 +28,7 @@ pub enum Source {
     /// A plain-text corpus: one-hot windows of `seq_len` characters predict the next one; with
     /// `shifted`, sequences of `seq_len` character ids predict themselves shifted by one (an
     /// `Embedding -> recurrent(return_sequences) -> Dense` model), the last `test_size` of the
-    /// text held out.
+    /// text held out. Training windows start every `step` characters.
     Text { path: PathBuf, seq_len: usize, step: usize, max_chars: usize, shifted: bool },
 }
 

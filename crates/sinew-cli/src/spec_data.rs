@@ -135,12 +135,9 @@ pub(crate) fn data_section(top: &Table) -> Result<Data> {
                 channels,
             }
         }
-        "text" => Source::Text {
-            path: data.path("path")?.ok_or_else(|| data.err(None, "missing required field \"path\""))?,
-            seq_len: data.uint("seq_len", Some(40))?,
-            step: data.uint("step", Some(3))?,
-            max_chars: data.uint("max_chars", Some(20_000))?,
-            shifted: match data.str("targets", Some("next"))?.as_str() {
+        "text" => {
+            let seq_len = data.uint("seq_len", Some(40))?;
+            let shifted = match data.str("targets", Some("next"))?.as_str() {
                 "next" => false,
                 "shifted" => true,
                 other => {
@@ -152,8 +149,17 @@ pub(crate) fn data_section(top: &Table) -> Result<Data> {
                         ),
                     ))
                 }
-            },
-        },
+            };
+            Source::Text {
+                path: data.path("path")?.ok_or_else(|| data.err(None, "missing required field \"path\""))?,
+                seq_len,
+                // Windows start every `step` characters: 3 for next-character windows (the
+                // Keras example's), seq_len + 1 (non-overlapping) for shifted sequences.
+                step: data.uint("step", Some(if shifted { seq_len + 1 } else { 3 }))?,
+                max_chars: data.uint("max_chars", Some(20_000))?,
+                shifted,
+            }
+        }
         other => {
             return Err(data.err(
                 Some("source"),

@@ -448,11 +448,12 @@ fn the_recurrent_specs_forecast_and_generate() {
     assert_eq!(values.len(), 18);
     assert!(values.iter().all(|x| (5_000.0..50_000.0).contains(&x.as_f64().unwrap())), "{values:?}");
 
-    // The Shakespeare spec, cut down: a fifth of the text, GRU(64), 6 seconds.
+    // The Shakespeare spec, cut down: a fifth of the text, GRU(64), 6 seconds, training windows
+    // every 30 characters (overlapping).
     let dir = tmp("shakespeare");
     let text = std::fs::read_to_string(repo().join("specs/shakespeare_gru.toml")).unwrap();
     let short = text
-        .replace("max_chars = 2000000", "max_chars = 200000")
+        .replace("max_chars = 2000000", "max_chars = 200000\nstep = 30")
         .replace("units = 256", "units = 64")
         .replace("time_limit = 504", "time_limit = 6")
         .replace("datasets/tinyshakespeare", &repo().join("../shared/data/tinyshakespeare").display().to_string());

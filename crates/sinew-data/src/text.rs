@@ -85,18 +85,28 @@ impl TextCorpus {
     /// next character, as TensorFlow's text-generation tutorial builds it). The notes' target
     /// `seq[-1:]` (only the last character) cannot train a model that predicts at every step.
     pub fn shifted_sequences(&self, seq_len: usize) -> Result<(Tensor, Tensor)> {
+        self.shifted_windows(seq_len, seq_len + 1)
+    }
+    /// [`TextCorpus::shifted_sequences`] from windows of `seq_len + 1` ids starting every
+    /// `stride` characters, overlapping when `stride <= seq_len` (tf.data's
+    /// `dataset.window(seq_len + 1, shift=stride)`, as the notes build their dataset with
+    /// `shift=1`): a model trained for many passes sees each passage at many offsets instead of
+    /// the same chunks again.
+    pub fn shifted_windows(&self, seq_len: usize, stride: usize) -> Result<(Tensor, Tensor)> {
         let ids = self.encode(&self.text)?;
-        if seq_len == 0 || ids.len() <= seq_len {
+        if seq_len == 0 || stride == 0 || ids.len() <= seq_len {
             return Err(Error::invalid(format!(
-                "shifted_sequences: need 0 < seq_len < {} characters, got seq_len {seq_len}",
+                "shifted_windows: need 0 < seq_len < {} characters and stride > 0, got seq_len {seq_len}, stride {stride}",
                 ids.len()
             )));
         }
-        let n = ids.len() / (seq_len + 1);
+        let starts: Vec<usize> = (0..=ids.len() - (seq_len + 1)).step_by(stride).collect();
+        let n = starts.len();
         let (mut x, mut y) = (Vec::with_capacity(n * seq_len), Vec::with_capacity(n * seq_len));
-        for chunk in ids.chunks_exact(seq_len + 1) {
-            x.extend(chunk[..seq_len].iter().map(|&i| i as f32));
-            y.extend(chunk[1..].iter().map(|&i| i as f32));
+        for &s in &starts {
+            let w = &ids[s..s + seq_len + 1];
+            x.extend(w[..seq_len].iter().map(|&i| i as f32));
+            y.extend(w[1..].iter().map(|&i| i as f32));
         }
         Ok((Tensor::from_vec(x, [n, seq_len]), Tensor::from_vec(y, [n, seq_len])))
     }
@@ -138,6 +148,18 @@ mod tests {
         assert_eq!(x.dims(), [3, 4]); // starts 0, 3, 6
         assert_eq!(c.decode(&x.to_vec_f32()[4..8].iter().map(|&v| v as usize).collect::<Vec<_>>()).unwrap(), "lo w");
         assert_eq!(c.decode(&[y.to_vec_f32()[1] as usize]).unwrap(), "o");
+        // Shifted pairs: non-overlapping chunks of 4 + 1, or windows every 2 characters.
+        let text = |t: &Tensor, row: usize, len: usize| {
+            c.decode(&t.to_vec_f32()[row * len..(row + 1) * len].iter().map(|&v| v as usize).collect::<Vec<_>>())
+                .unwrap()
+        };
+        let (x, y) = c.shifted_sequences(4).unwrap();
+        assert_eq!(x.dims(), [2, 4]); // "hello", " worl"
+        assert_eq!((text(&x, 1, 4), text(&y, 1, 4)), (" wor".to_string(), "worl".to_string()));
+        let (x, y) = c.shifted_windows(4, 2).unwrap();
+        assert_eq!(x.dims(), [4, 4]); // starts 0, 2, 4, 6
+        assert_eq!((text(&x, 1, 4), text(&y, 1, 4)), ("llo ".to_string(), "lo w".to_string()));
+        assert!(c.shifted_windows(4, 0).is_err());
         let (a, b) = c.split(0.5);
         assert_eq!((a.text.as_str(), b.text.as_str()), ("hello", " world"));
         assert_eq!(b.vocab, c.vocab);
