@@ -3,6 +3,8 @@
 //! callbacks, metrics and History.
 
 mod callbacks;
+mod compile;
+mod custom_step;
 mod data;
 mod diagnostics;
 mod error;
@@ -28,6 +30,7 @@ pub use callbacks::{
     BackupAndRestore, Callback, Control, CsvLogger, EarlyStopping, LearningRateScheduler, Mode, ModelCheckpoint,
     OnEpochEnd, ReduceLrOnPlateau, TerminateOnNaN,
 };
+pub use compile::LossSpec;
 pub use data::Tensors;
 pub use diagnostics::{Finding, GradientDiagnostics, LayerTrace, EXPLODING_RATIO, VANISHING_RATIO};
 pub use error::{Cause, Error, ErrorKind, Result};
@@ -37,7 +40,7 @@ pub use history::History;
 pub use logs::Logs;
 pub use metrics::{metric_from_name, Accuracy, AccuracyKind, Metric};
 pub use metrics::{Auc, Confusion, ConfusionKind, TopK, R2};
-pub use model::{LossSpec, Model, Sequential};
+pub use model::{Model, Sequential};
 pub use nested::{as_model, as_model_mut};
 pub use one_cycle::{LrFindOptions, LrFinder, OneCycle};
 pub use predict::sample_with_temperature;

@@ -5,9 +5,9 @@
 //! temporary file in the same folder that is renamed over the target, so a crash never leaves a
 //! half-written model.
 
+use crate::compile::LossSpec;
 use crate::error::{Error, ErrorKind, Result};
 use crate::functional::{Functional, Node, SharedLayer};
-use crate::model::LossSpec;
 use crate::model::{Kind, Model};
 use crate::nested::NestedModel;
 use safetensors::tensor::{Dtype, TensorView};
