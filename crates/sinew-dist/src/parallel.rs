@@ -5,9 +5,9 @@ use crate::comm::Communicator;
 use crate::exchange::{Exchange, Fill, Layout, BUCKET_FLOATS};
 use sinew_tensor::runtime::{with_replicas, Replicas};
 use sinew_tensor::{Shape, Tensor, TensorId};
+use sinew_train::{Error, Fit, History, Model, Result};
 use std::collections::HashMap;
 use std::sync::Arc;
-use sinew_train::{Error, Fit, History, Model, Result};
 
 /// The rows `[start, start + len)` of a batch of `n` rows that `rank` of `size` takes: `n /
 /// size` each, one more for the first `n % size` ranks. A batch with fewer rows than ranks (the

@@ -307,12 +307,7 @@ impl Tensor {
         self.backward_impl(&self.ones_like(), false, Some(on_final))
     }
 
-    fn backward_impl(
-        &self,
-        grad: &Tensor,
-        retain_graph: bool,
-        mut on_final: Option<&mut OnFinal>,
-    ) -> Gradients {
+    fn backward_impl(&self, grad: &Tensor, retain_graph: bool, mut on_final: Option<&mut OnFinal>) -> Gradients {
         assert_eq!(
             grad.shape(),
             self.shape(),
