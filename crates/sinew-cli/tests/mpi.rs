@@ -43,3 +43,27 @@ fn two_ranks_train_a_spec_to_the_accuracy_of_one_process() {
         assert!(!std::fs::read_to_string(one.join("report.html")).unwrap().contains("MPI ranks"));
     }
 }
+
+/// The spec side of the distributed options: the digits MLP with a synchronised
+/// BatchNormalization (`synchronized = true`, Keras' argument) and `[distributed] overlap =
+/// true` trains on 2 ranks to one process's accuracy band, and the saved model keeps the flag.
+#[test]
+fn a_spec_with_synchronized_batch_norm_and_overlap_trains_on_two_ranks() {
+    let digits = std::fs::read_to_string(repo().join("specs/digits_mlp.toml")).unwrap();
+    let spec = digits
+        .replace("class = \"Dropout\"\nrate = 0.1", "class = \"BatchNormalization\"\nsynchronized = true")
+        .replace("name = \"digits_mlp\"", "name = \"digits_syncbn\"")
+        + "\n[distributed]\noverlap = true\n";
+    assert!(spec.contains("synchronized = true"), "the digits spec changed: {digits}");
+    let dir = tmp("mpi-syncbn");
+    let path = dir.join("digits_syncbn.toml");
+    std::fs::write(&path, &spec).unwrap();
+    let (one, two) = (dir.join("one"), dir.join("two"));
+    let a = train(1, path.to_str().unwrap(), &one, &[])["metrics"]["accuracy"].as_f64().unwrap();
+    let b = train(2, path.to_str().unwrap(), &two, &[])["metrics"]["accuracy"].as_f64().unwrap();
+    eprintln!("digits with synchronised BatchNormalization: accuracy {a:.4} on one process, {b:.4} on two ranks");
+    assert!((a - b).abs() <= 0.03, "{a} against {b}");
+    // The architecture is JSON inside the safetensors header, itself a JSON string there.
+    let model = std::fs::read(two.join("model.sinew")).unwrap();
+    assert!(String::from_utf8_lossy(&model).contains(r#"\"synchronized\":true"#), "the saved config keeps the flag");
+}
