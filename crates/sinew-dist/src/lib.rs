@@ -3,8 +3,8 @@
 //! batch is split among the ranks, each rank runs the forward and backward pass on its shard,
 //! the gradients are summed across ranks (all-reduce, in buckets), and every rank applies the
 //! same optimizer step to the same weights. The ranks talk through a [`Communicator`]: MPI
-//! (feature `mpi`, `Mpi` and `MpiComm`) across processes and machines, or [`ThreadGroup`], ranks on threads
-//! of one process, which the tests use to check the arithmetic without MPI.
+//! (feature `mpi`, `Mpi` and `MpiComm`) across processes and machines, or [`ThreadGroup`],
+//! ranks on threads of one process, which the tests use to check the arithmetic without MPI.
 //!
 //! The global batch is what the user sets (`Fit::batch_size`). A batch of `n` rows gives rank
 //! `r` a contiguous shard of `n / N` rows, one more for the first `n % N` ranks; a batch with
@@ -18,6 +18,10 @@
 //! by its own moments, as Keras and DDP do); `BatchNormalization::new().synchronized(true)`
 //! sums the moments over the ranks through the engine's [`sinew_tensor::runtime::Replicas`],
 //! which [`DataParallel::fit`] sets for each step, so N ranks compute one process's step.
+//!
+//! The gradients are summed in buckets of about 1 MB ([`BUCKET_FLOATS`]), last layers first,
+//! after the backward pass or, with [`DataParallel::overlap`], beside it: each bucket as soon
+//! as the backward pass has finished it, on an exchange thread of the rank's own.
 
 mod comm;
 mod exchange;
