@@ -5,7 +5,7 @@ use crate::comm::Communicator;
 use crate::exchange::{Exchange, Fill, Layout, BUCKET_FLOATS};
 use sinew_tensor::runtime::{with_replicas, Replicas};
 use sinew_tensor::{Shape, Tensor, TensorId};
-use sinew_train::{Error, Fit, History, Model, Result};
+use sinew_train::{Fit, History, Model, Result};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -105,8 +105,8 @@ impl<C: Communicator> DataParallel<C> {
         let split = overlap.then(|| self.comm.split());
         let comm = Arc::new(self.comm);
         let (rank, size) = (comm.rank(), comm.size());
-        // Weights keep their shapes (and their order); their ids and trainable flags are read
-        // each step, since loading weights or unfreezing a layer changes them.
+        // Weights keep their shapes (and their order); their trainable flags are read each step
+        // (a callback may unfreeze a layer), and their ids with them.
         let shapes: Vec<Shape> = model.get_weights().iter().map(|w| w.shape().clone()).collect();
         std::thread::scope(|scope| {
             let exchange = match split {
@@ -166,27 +166,31 @@ impl<C: Communicator> DataParallel<C> {
     }
 }
 
-/// The non-trainable weights averaged over the ranks, each rank weighted by `share`.
+/// The non-trainable weights averaged over the ranks, each rank weighted by `share`: read and
+/// written in place, the trainable ones left untouched.
 fn average_frozen<C: Communicator>(comm: &C, m: &mut Model, trainable: &[bool], share: f64) -> Result<()> {
     if trainable.iter().all(|&t| t) {
         return Ok(());
     }
-    let mut w = m.get_weights();
-    let mut flat: Vec<f64> = w
-        .iter()
+    let mut frozen: Vec<&mut Tensor> = m
+        .layers_mut()
+        .iter_mut()
+        .flat_map(|l| l.params_mut())
         .zip(trainable)
-        .filter(|(_, &t)| !t)
-        .flat_map(|(t, _)| t.to_vec_f32())
-        .map(|v| f64::from(v) * share)
+        .filter(|(_, &on)| !on)
+        .map(|(p, _)| &mut p.value)
         .collect();
+    let mut flat: Vec<f64> = frozen.iter().flat_map(|t| t.to_vec_f32()).map(|v| f64::from(v) * share).collect();
     comm.all_reduce_sum(&mut flat);
     let mut at = 0;
-    for (t, _) in w.iter_mut().zip(trainable).filter(|(_, &on)| !on) {
+    for t in frozen.iter_mut() {
         let n = t.numel();
-        *t = Tensor::from_vec(flat[at..at + n].iter().map(|&v| v as f32).collect(), t.shape().clone());
+        for (dst, v) in t.data_mut_f32().iter_mut().zip(&flat[at..at + n]) {
+            *dst = *v as f32;
+        }
         at += n;
     }
-    m.set_weights(&w).map_err(|e| Error::new(format!("DataParallel: {e}")))
+    Ok(())
 }
 
 /// Tensors shaped like `like`, filled from `flat` in order.
