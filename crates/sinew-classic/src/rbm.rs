@@ -18,7 +18,7 @@
 use rand::{Rng as _, SeedableRng};
 use sinew_data::{Error, Result};
 use sinew_tensor::kernels::gemm::{gemm, MatRef};
-use sinew_tensor::kernels::math::exp_f32;
+use sinew_tensor::kernels::math::sigmoid_f32 as sigmoid;
 use sinew_tensor::runtime::vectorized;
 use sinew_tensor::{DType, Rng, Tensor};
 use std::borrow::Cow;
@@ -163,11 +163,6 @@ struct Monitor {
     sq_err: f64,
     rows: usize,
     units: usize,
-}
-
-#[inline(always)]
-fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + exp_f32(-x))
 }
 
 fn softplus_f64(x: f64) -> f64 {

@@ -18,6 +18,7 @@
 use rand::rngs::SmallRng;
 use rand::{Rng as _, SeedableRng};
 use sinew_data::{Error, Result};
+use sinew_tensor::kernels::math::sigmoid_f32 as sigmoid;
 use sinew_tensor::runtime::vectorized;
 use sinew_tensor::Tensor;
 use std::collections::HashMap;
@@ -466,11 +467,6 @@ unsafe fn axpy_from(acc: &mut [f32], g: f32, y: *const f32) {
     for (i, a) in acc.iter_mut().enumerate() {
         *a += g * *y.add(i);
     }
-}
-
-#[inline(always)]
-fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + sinew_tensor::kernels::math::exp_f32(-x))
 }
 
 /// One worker's scratch vectors: the hidden vector, the error going back to the input rows,

@@ -47,6 +47,13 @@ pub fn exp_f32(x: f32) -> f32 {
     }
 }
 
+/// The logistic function `1 / (1 + e^-x)` for f32, through [`exp_f32`] (so loops over it
+/// vectorise).
+#[inline(always)]
+pub fn sigmoid_f32(x: f32) -> f32 {
+    1.0 / (1.0 + exp_f32(-x))
+}
+
 /// Natural log for f32, max relative error about 2e-7 (absolute near 1).
 #[inline(always)]
 pub fn ln_f32(x: f32) -> f32 {
