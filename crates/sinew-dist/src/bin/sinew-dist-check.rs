@@ -1,5 +1,6 @@
-//! `mpirun -np N sinew-dist-check cnn|cnn-syncbn|ae|mlp|mlp-bn|mlp-syncbn STEPS [overlap]`: the notes'
-//! MNIST CNN (`cnn-syncbn`: with a synchronised BatchNormalization after the convolution), the
+//! `mpirun -np N sinew-dist-check cnn|cnn-bn|cnn-syncbn|ae|mlp|mlp-bn|mlp-syncbn STEPS [overlap]`:
+//! the notes' MNIST CNN (`cnn-bn`, `cnn-syncbn`: with a per-rank or synchronised
+//! BatchNormalization after the convolution), the
 //! dense autoencoder (sinew-bench's b5) on MNIST's first 64 × STEPS images, or an MLP on the
 //! breast-cancer table (`mlp-bn`, `mlp-syncbn`: with per-rank or synchronised
 //! BatchNormalization, on one row more than STEPS full batches, so the last batch has fewer
@@ -18,7 +19,7 @@ use sinew_train::{Fit, Sequential};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: sinew-dist-check cnn|cnn-syncbn|ae|mlp|mlp-bn|mlp-syncbn STEPS [overlap]";
+    let usage = "usage: sinew-dist-check cnn|cnn-bn|cnn-syncbn|ae|mlp|mlp-bn|mlp-syncbn STEPS [overlap]";
     let (which, steps, overlap) = match &args[1..] {
         [w, s] => (w.as_str(), s.parse::<usize>()?, false),
         [w, s, q] if q == "overlap" => (w.as_str(), s.parse::<usize>()?, true),
@@ -30,15 +31,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut m = Sequential::new();
     m.seed(1);
     let (x, y) = match which {
-        "cnn" | "cnn-syncbn" => {
+        "cnn" | "cnn-bn" | "cnn-syncbn" => {
             let d = load_mnist(&find_dataset("mnist")?)?;
             let n = batch * steps;
             let x = d.x_train.narrow(0, 0, n).reshape([n, 28, 28, 1]).mul_scalar(1.0 / 255.0);
             let y = to_categorical(&d.y_train.narrow(0, 0, n), 10)?;
             m.input(&[28, 28, 1]);
             m.add(Conv2D::new(32, [4, 4]).activation(Activation::Relu));
-            if which == "cnn-syncbn" {
-                m.add(BatchNormalization::new().synchronized(true));
+            if which != "cnn" {
+                m.add(BatchNormalization::new().synchronized(which == "cnn-syncbn"));
             }
             m.add(MaxPooling2D::new())
                 .add(Flatten::new())
@@ -87,7 +88,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             m.compile(Optimizer::adam(1e-2), "binary_crossentropy", &[])?;
             (x, y)
         }
-        other => return Err(format!("unknown model {other:?}: cnn, cnn-syncbn, ae, mlp, mlp-bn or mlp-syncbn").into()),
+        other => {
+            return Err(
+                format!("unknown model {other:?}: cnn, cnn-bn, cnn-syncbn, ae, mlp, mlp-bn or mlp-syncbn").into()
+            )
+        }
     };
     let fit = Fit::new().epochs(1).batch_size(batch).verbose(0);
     let t = std::time::Instant::now();
