@@ -17,13 +17,16 @@ thread_local! {
     static WORLD: std::cell::RefCell<Option<sinew_dist::MpiComm>> = const { std::cell::RefCell::new(None) };
 }
 
-/// Initialises MPI (feature `mpi`); a no-op otherwise.
-pub fn init() {
+/// Initialises MPI (feature `mpi`); a no-op otherwise. An MPI that cannot serve sinew's threads
+/// is an error.
+pub fn init() -> Result<(), String> {
     #[cfg(feature = "mpi")]
-    MPI.with(|m| {
-        *m.borrow_mut() = sinew_dist::Mpi::init();
+    MPI.with(|m| -> Result<(), String> {
+        *m.borrow_mut() = Some(sinew_dist::Mpi::init()?);
         WORLD.with(|w| *w.borrow_mut() = m.borrow().as_ref().map(sinew_dist::Mpi::comm));
-    });
+        Ok(())
+    })?;
+    Ok(())
 }
 
 /// Finalises MPI (feature `mpi`).

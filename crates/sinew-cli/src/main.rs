@@ -270,7 +270,10 @@ fn run(cli: Cli) -> std::result::Result<(), Result<UsageError, anyhow::Error>> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    dist::init();
+    if let Err(e) = dist::init() {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     let result = run(cli);
     dist::finish();
     match result {

@@ -31,7 +31,10 @@ pub trait Communicator: Send + Sync {
 
 /// Ranks on threads of one process: `ThreadGroup::new(n)` gives one handle per rank, to move
 /// into `n` threads (a clone is the same rank), or [`ThreadGroup::run`] runs a closure on each.
-/// Sums add the ranks' values in rank order, so every rank gets the same bits.
+/// Sums add the ranks' values in rank order, so every rank gets the same bits. Prefer `run`:
+/// ranks on plain threads share the engine's global pool, where a model large enough to run
+/// its step there, with synchronised BatchNormalization, can leave one worker waiting on itself
+/// (see `run`). A rank that panics leaves the others waiting at their next collective.
 #[derive(Clone)]
 pub struct ThreadGroup {
     rank: usize,
@@ -153,14 +156,25 @@ pub struct Mpi {
 
 #[cfg(feature = "mpi")]
 impl Mpi {
-    /// Initialises MPI; `None` when it was initialised already. MPI is asked for the
-    /// "multiple" threading level: a step's collectives run on one of the engine's pool threads
-    /// while the gradients already finished are summed on a thread of their own, each on its
-    /// own communicator. An MPI that offers less than that ("serialized" at least) still runs,
-    /// with the gradients summed after the backward pass ([`Communicator::concurrent`]).
-    pub fn init() -> Option<Mpi> {
-        let (universe, level) = mpi::initialize_with_threading(mpi::Threading::Multiple)?;
-        Some(Mpi { universe, concurrent: level == mpi::Threading::Multiple })
+    /// Initialises MPI. MPI is asked for the "multiple" threading level: a step's collectives
+    /// run on one of the engine's pool threads while the gradients already finished are summed
+    /// on a thread of their own, each on its own communicator. An MPI that offers "serialized"
+    /// still runs, with the gradients summed after the backward pass
+    /// ([`Communicator::concurrent`]); one that offers less (calls from the main thread only)
+    /// is an error, as is MPI initialised already.
+    pub fn init() -> Result<Mpi, String> {
+        use mpi::Threading;
+        let (universe, level) = mpi::initialize_with_threading(Threading::Multiple)
+            .ok_or_else(|| "MPI was initialised already".to_string())?;
+        match level {
+            Threading::Multiple | Threading::Serialized => {
+                Ok(Mpi { universe, concurrent: level == Threading::Multiple })
+            }
+            other => Err(format!(
+                "MPI offers the {other:?} threading level; sinew calls MPI from its worker threads, one call at a \
+                 time, which needs Serialized or Multiple (an MPI built with thread support)"
+            )),
+        }
     }
     /// A communicator over every rank (`mpirun -np N`), MPI's world duplicated.
     pub fn comm(&self) -> MpiComm {
@@ -177,10 +191,10 @@ pub struct MpiComm {
     concurrent: bool,
 }
 
-// SAFETY: an MPI communicator is a handle MPI itself owns; MPI is initialised at the
-// "multiple" level when the library offers it (`Mpi::init`), where any thread may call it at
-// any time, and else at "serialized", where `concurrent` is false and data-parallel training
-// makes one call at a time.
+// SAFETY: an MPI communicator is a handle MPI itself owns. `Mpi::init` (the only way to one)
+// refuses a threading level below "serialized": at "multiple" any thread may call MPI at any
+// time; at "serialized" `concurrent` is false and data-parallel training makes one call at a
+// time.
 #[cfg(feature = "mpi")]
 unsafe impl Send for MpiComm {}
 #[cfg(feature = "mpi")]

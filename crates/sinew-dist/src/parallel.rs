@@ -5,7 +5,7 @@ use crate::comm::Communicator;
 use crate::exchange::{Exchange, Fill, Layout, BUCKET_FLOATS};
 use sinew_tensor::runtime::{with_replicas, Replicas};
 use sinew_tensor::{Shape, Tensor, TensorId};
-use sinew_train::{Fit, History, Model, Result};
+use sinew_train::{Error, Fit, History, Model, Result};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -98,6 +98,14 @@ impl<C: Communicator> DataParallel<C> {
     {
         if self.comm.size() == 1 {
             return model.fit(x, y, opts);
+        }
+        if model.input_shapes().is_empty() {
+            // A Sequential model without an input shape builds at its first batch: rank 0's
+            // weights could not be broadcast first, nor the gradient buckets laid out.
+            return Err(Error::new(
+                "DataParallel::fit: the model has no input shape yet; give it one (`input(&[...])`) so every \
+                 rank starts from rank 0's weights",
+            ));
         }
         self.broadcast_weights(model)?;
         let overlap = self.overlap && self.comm.concurrent();

@@ -25,7 +25,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         [w, s, q] if q == "overlap" => (w.as_str(), s.parse::<usize>()?, true),
         _ => return Err(usage.into()),
     };
-    let mpi = Mpi::init().ok_or("MPI was initialised already")?;
+    let mpi = Mpi::init()?;
     let comm = mpi.comm();
     let batch = 64;
     let mut m = Sequential::new();
