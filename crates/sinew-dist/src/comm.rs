@@ -1,7 +1,7 @@
 //! What ranks say to each other: a sum over every rank and a broadcast from rank 0.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Barrier, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 /// The collective operations data-parallel training needs. Every rank calls each operation in
 /// the same order with a buffer of the same length. A communicator is shared with the engine
@@ -34,7 +34,8 @@ pub trait Communicator: Send + Sync {
 /// Sums add the ranks' values in rank order, so every rank gets the same bits. Prefer `run`:
 /// ranks on plain threads share the engine's global pool, where a model large enough to run
 /// its step there, with synchronised BatchNormalization, can leave one worker waiting on itself
-/// (see `run`). A rank that panics leaves the others waiting at their next collective.
+/// (see `run`). Under `run`, a rank that panics breaks the group: the others panic at their
+/// next collective (or in the one they wait in) instead of waiting forever.
 #[derive(Clone)]
 pub struct ThreadGroup {
     rank: usize,
@@ -45,7 +46,7 @@ pub struct ThreadGroup {
 
 struct Shared {
     size: usize,
-    barrier: Barrier,
+    barrier: Gate,
     slots: Mutex<Vec<Vec<f64>>>,
     /// The groups split off this one, the k-th made by whichever rank asks for it first.
     splits: Mutex<Vec<Arc<Shared>>>,
@@ -55,10 +56,63 @@ impl Shared {
     fn new(size: usize) -> Arc<Shared> {
         Arc::new(Shared {
             size,
-            barrier: Barrier::new(size),
+            barrier: Gate { size, state: Mutex::new(GateState::default()), cv: Condvar::new() },
             slots: Mutex::new(vec![Vec::new(); size]),
             splits: Mutex::new(Vec::new()),
         })
+    }
+}
+
+impl Shared {
+    /// Breaks this group's barrier and those of the groups split off it.
+    fn break_all(&self) {
+        self.barrier.break_open();
+        for split in self.splits.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            split.break_all();
+        }
+    }
+}
+
+/// A barrier that a failed rank can break: the ranks waiting at it, and any that arrive later,
+/// panic instead of waiting forever for a rank that will never come.
+struct Gate {
+    size: usize,
+    state: Mutex<GateState>,
+    cv: Condvar,
+}
+
+#[derive(Default)]
+struct GateState {
+    arrived: usize,
+    generation: u64,
+    broken: bool,
+}
+
+const BROKEN: &str = "ThreadGroup: another rank panicked";
+
+impl Gate {
+    fn lock(&self) -> MutexGuard<'_, GateState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    fn wait(&self) {
+        let mut st = self.lock();
+        assert!(!st.broken, "{BROKEN}");
+        let generation = st.generation;
+        st.arrived += 1;
+        if st.arrived == self.size {
+            st.arrived = 0;
+            st.generation += 1;
+            self.cv.notify_all();
+            return;
+        }
+        while st.generation == generation && !st.broken {
+            st = self.cv.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+        assert!(st.generation != generation, "{BROKEN}");
+    }
+    fn break_open(&self) {
+        self.lock().broken = true;
+        self.cv.notify_all();
     }
 }
 
@@ -73,7 +127,8 @@ impl ThreadGroup {
     /// the engine's kernels, and every rank's result in rank order. The pools keep ranks apart:
     /// on the shared global pool a worker waiting inside one rank's kernel could pick up another
     /// rank's whole step, and a collective inside that step would then wait on the rank
-    /// suspended beneath it.
+    /// suspended beneath it. A rank that panics breaks the group (see [`ThreadGroup`]), and
+    /// `run` then panics too.
     pub fn run<R: Send>(size: usize, f: impl Fn(ThreadGroup) -> R + Sync) -> Vec<R> {
         let f = &f;
         std::thread::scope(|s| {
@@ -81,8 +136,14 @@ impl ThreadGroup {
                 .into_iter()
                 .map(|comm| {
                     s.spawn(move || {
+                        let shared = comm.shared.clone();
                         let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("a one-thread pool");
-                        pool.install(|| f(comm))
+                        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pool.install(|| f(comm))));
+                        ran.unwrap_or_else(|panic| {
+                            // The other ranks would wait for this one at their next collective.
+                            shared.break_all();
+                            std::panic::resume_unwind(panic)
+                        })
                     })
                 })
                 .collect();

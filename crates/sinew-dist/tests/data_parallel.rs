@@ -250,3 +250,20 @@ fn a_model_without_an_input_shape_is_refused() {
     });
     assert!(errors[0].contains("the model has no input shape yet"), "{}", errors[0]);
 }
+
+/// A rank that panics breaks its group: the rank waiting for it in a sum panics too, and
+/// `ThreadGroup::run` ends with a panic instead of hanging.
+#[test]
+fn a_panicking_rank_ends_the_group_instead_of_hanging_it() {
+    let outcome = std::panic::catch_unwind(|| {
+        ThreadGroup::run(2, |comm| {
+            if comm.rank() == 1 {
+                panic!("rank 1 fails before its first sum");
+            }
+            let mut buf = [1.0];
+            comm.all_reduce_sum(&mut buf);
+            buf[0]
+        })
+    });
+    assert!(outcome.is_err());
+}
