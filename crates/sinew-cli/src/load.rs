@@ -44,6 +44,28 @@ pub fn load_task(spec: &Spec) -> Result<Task> {
     })
 }
 
+/// A task of grey digit images, classes 0-9, flattened to `height × width` values a row:
+/// the training and test images and their labels.
+fn digit_images(x: [Tensor; 2], y: [Vec<usize>; 2], (height, width): (usize, usize), description: String) -> Task {
+    let [x_train, x_test] = x;
+    let [y_train, y_test] = y;
+    let classes: Vec<String> = (0..10).map(|c| c.to_string()).collect();
+    Task {
+        x_train,
+        y_train,
+        x_test,
+        y_test,
+        class_names: classes.clone(),
+        image: Some((height, width)),
+        preprocessing: Some(Saved::Image { height, width, channels: 1, classes }),
+        values: None,
+        forecast: None,
+        target_steps: None,
+        more: vec![],
+        description,
+    }
+}
+
 fn load_source(spec: &Spec) -> Result<Task> {
     let d = &spec.data;
     match &d.source {
@@ -51,25 +73,8 @@ fn load_source(spec: &Spec) -> Result<Task> {
             let data = load_digits().map_err(anyhow::Error::msg)?;
             let x = Tensor::from_vec(data.x, [data.y.len(), 64]);
             let (x_train, y_train, x_test, y_test) = split_rows(&x, &data.y, d.test_size, spec.seed)?;
-            Ok(Task {
-                x_train,
-                y_train,
-                x_test,
-                y_test,
-                class_names: (0..10).map(|c| c.to_string()).collect(),
-                image: Some((8, 8)),
-                preprocessing: Some(Saved::Image {
-                    height: 8,
-                    width: 8,
-                    channels: 1,
-                    classes: (0..10).map(|c| c.to_string()).collect(),
-                }),
-                values: None,
-                forecast: None,
-                target_steps: None,
-                more: vec![],
-                description: "8x8 digits built into sinew (UCI, via scikit-learn)".into(),
-            })
+            let description = "8x8 digits built into sinew (UCI, via scikit-learn)".into();
+            Ok(digit_images([x_train, x_test], [y_train, y_test], (8, 8), description))
         }
         Source::Mnist { dir } => {
             // The staged or cached copy is what sinew fetches, checked against MNIST's published
@@ -92,28 +97,16 @@ fn load_source(spec: &Spec) -> Result<Task> {
             let ids = |t: &Tensor| t.to_vec_f32().iter().map(|&v| v as usize).collect::<Vec<_>>();
             let flat = |t: &Tensor| t.reshape([t.dims()[0], h * w]).mul_scalar(1.0 / 255.0);
             let (n_train, n_test) = (m.x_train.dims()[0], m.x_test.dims()[0]);
-            Ok(Task {
-                x_train: flat(&m.x_train),
-                y_train: ids(&m.y_train),
-                x_test: flat(&m.x_test),
-                y_test: ids(&m.y_test),
-                class_names: (0..10).map(|c| c.to_string()).collect(),
-                image: Some((h, w)),
-                preprocessing: Some(Saved::Image {
-                    height: h,
-                    width: w,
-                    channels: 1,
-                    classes: (0..10).map(|c| c.to_string()).collect(),
-                }),
-                values: None,
-                forecast: None,
-                target_steps: None,
-                more: vec![],
-                description: format!(
-                    "MNIST-layout images from {} ({n_train} training and {n_test} test images, {h}x{w})",
-                    dir.display()
-                ),
-            })
+            let description = format!(
+                "MNIST-layout images from {} ({n_train} training and {n_test} test images, {h}x{w})",
+                dir.display()
+            );
+            Ok(digit_images(
+                [flat(&m.x_train), flat(&m.x_test)],
+                [ids(&m.y_train), ids(&m.y_test)],
+                (h, w),
+                description,
+            ))
         }
         Source::SklearnCsv { path } => {
             let (x, y) = load_sklearn_csv(path)?;
