@@ -164,6 +164,28 @@ unsafe fn raw_gemm<T: Float>(
     if TypeId::of::<T>() == TypeId::of::<f32>() {
         #[cfg(target_arch = "x86_64")]
         let level = super::simd::probe();
+        #[cfg(target_arch = "x86_64")]
+        {
+            let product = super::skinny::Product {
+                m,
+                n,
+                k,
+                a: a.data.as_ptr() as *const f32,
+                a_rs: a.rs,
+                a_cs: a.cs,
+                b: b.data.as_ptr() as *const f32,
+                b_rs: b.rs,
+                b_cs: b.cs,
+                c: dst as *mut f32,
+                c_rs: dst_rs,
+                accumulate,
+            };
+            if let Some(kernel) = super::skinny::supports(level, &product) {
+                // SAFETY: T is f32 (checked by TypeId); the caller guarantees the bounds and the
+                // absence of aliasing; `supports` chose the kernel for this level, which the CPU has.
+                return unsafe { super::skinny::run(level, kernel, product) };
+            }
+        }
         if level < 2 {
             let (lhs, rhs) = (a.data.as_ptr() as *const f32, b.data.as_ptr() as *const f32);
             let operands = (lhs, a.cs as isize, a.rs as isize, rhs, b.cs as isize, b.rs as isize);

@@ -14,6 +14,7 @@ pub mod pool;
 pub mod recurrent;
 pub(crate) mod recurrent_cells;
 pub mod simd;
+mod skinny;
 pub mod upsample;
 
 /// Geometry of a 2-D convolution over NHWC input `[n, h, w, c]` with an HWIO kernel

@@ -73,7 +73,7 @@ pub fn set_level(level: &str) -> Result<(), String> {
 const NAMES: [&str; 3] = ["baseline", "avx2", "avx512"];
 
 #[cfg(target_arch = "x86_64")]
-fn detect() -> u8 {
+pub(crate) fn detect() -> u8 {
     let v3 = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
     let v4 = v3
         && is_x86_feature_detected!("avx512f")
