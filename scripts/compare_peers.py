@@ -71,6 +71,8 @@ def key_of(r):
     for k in ("gflops", "ns_per_op", "ms", "ms_per_step", "ms_step_median"):
         if k in r:
             return k
+    # The classic workloads (b10 RBM, b11 SOM, ...) report a rate such as samples_per_s.
+    return next((k for k in r if k.endswith("_per_s") or k.startswith("ms_")), None)
 
 
 def med(fw, name):
@@ -115,7 +117,9 @@ for n in names:
         else:
             cells.append("–")
     peers = [vals[f][0] for f in peer_fws if f in vals]
-    higher_better = vals["sinew"][3] in ("gflops", "images_per_s")
+    if "sinew" not in vals:
+        continue
+    higher_better = vals["sinew"][3] == "gflops" or vals["sinew"][3].endswith("_per_s")
     best = (max if higher_better else min)(peers) if peers else None
     ratios = [f"{vals[f][0] / best:.2f}" if best and f in vals else "–" for f in (["base"] if BASE else []) + ["sinew"]]
     print(f"| {n} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")

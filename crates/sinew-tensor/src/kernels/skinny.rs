@@ -149,7 +149,9 @@ pub(super) struct Product {
 }
 
 /// Which kernel takes a product of these shapes and strides on `level` (2 AVX-512, 1 AVX2), if
-/// one does: few rows (a batch) against any number of columns, `b` contiguous along one side.
+/// one does: few rows (a batch) against any number of columns, or any rows against a batch-long
+/// inner dimension, with `b` contiguous along one side. Below 16 inner steps the column kernel's
+/// copy and transposed stores cost more than its products, and the crate is as fast.
 pub(super) fn supports(level: u8, p: &Product) -> Option<Kernel> {
     let (mr, nc) = match level {
         2 => (8, 12),
@@ -161,7 +163,7 @@ pub(super) fn supports(level: u8, p: &Product) -> Option<Kernel> {
     }
     if p.b_cs == 1 && (p.m <= 128 || p.k <= 128) {
         Some(Kernel::Rows)
-    } else if p.b_rs == 1 && p.m <= 128 && p.n >= nc {
+    } else if p.b_rs == 1 && p.m <= 128 && p.n >= nc && p.k >= 16 {
         Some(Kernel::Cols)
     } else {
         None
@@ -309,10 +311,14 @@ unsafe fn cols_kernel<V: Simd, const MV: usize, const NC: usize>(p: Product) {
         let mut buf = buf.borrow_mut();
         buf.clear();
         buf.resize(mp * p.k, 0.0);
-        for i in 0..p.m {
-            for q in 0..p.k {
-                // SAFETY: the caller guarantees a[i*a_rs + q*a_cs] lies in a for i < m, q < k.
-                buf[q * mp + i] = unsafe { *p.a.add(i * p.a_rs + q * p.a_cs) };
+        // Rows of the copy are written in order; the reads walk down `m` rows of `a` together,
+        // whose lines stay in L1 across the next 16 values of q.
+        let dst = buf.as_mut_ptr();
+        for q in 0..p.k {
+            for i in 0..p.m {
+                // SAFETY: a[i*a_rs + q*a_cs] lies in a for i < m, q < k (the caller's guarantee),
+                // and q*mp + i < k*mp, the copy's length.
+                unsafe { *dst.add(q * mp + i) = *p.a.add(i * p.a_rs + q * p.a_cs) };
             }
         }
         let ap = buf.as_ptr();
