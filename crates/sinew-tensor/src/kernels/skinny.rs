@@ -16,7 +16,7 @@
 //!   one of them the next element of a row of `W` in memory.
 //!
 //! Both are written once over the [`Simd`] trait and compiled for AVX-512 (16 lanes, 32 vector
-//! registers: 8x48 and 32x12 tiles) and for AVX2+FMA (8 lanes, 16 registers: 4x24 and 16x6).
+//! registers: 8x48 and 32x12 tiles) and for AVX2+FMA (8 lanes, 16 registers: 6x16 and 16x6).
 //! `gemm.rs` decides when to call them; [`supports`] says which operands they take.
 
 #![cfg(target_arch = "x86_64")]
@@ -154,8 +154,8 @@ pub(super) struct Product {
 /// copy and transposed stores cost more than its products, and the crate is as fast.
 pub(super) fn supports(level: u8, p: &Product) -> Option<Kernel> {
     let (mr, nc) = match level {
-        2 => (8, 12),
-        1 => (4, 6),
+        2 => (V4_MR, V4_NC),
+        1 => (V3_MR, V3_NC),
         _ => return None,
     };
     if p.k == 0 || p.m < mr {
@@ -194,21 +194,30 @@ pub(super) unsafe fn run(level: u8, kernel: Kernel, p: Product) {
     }
 }
 
+// Tiles: rows x vectors for the row kernel, vectors x columns for the column kernel. Each keeps
+// its accumulators, one row (or column) of operands and a broadcast in registers: 24 + 3 + 1 of
+// AVX-512's 32, 12 + 2 + 1 of AVX2's 16 (a 4x3 AVX2 tile, also 12 accumulators, spilled one to
+// the stack every step and ran at half the speed).
+const V4_MR: usize = 8;
+const V4_NC: usize = 12;
+const V3_MR: usize = 6;
+const V3_NC: usize = 6;
+
 #[target_feature(enable = "avx512f,avx2,fma")]
 unsafe fn rows_v4(p: Product) {
-    unsafe { rows_kernel::<Z, 8, 3>(p) }
+    unsafe { rows_kernel::<Z, V4_MR, 3>(p) }
 }
 #[target_feature(enable = "avx512f,avx2,fma")]
 unsafe fn cols_v4(p: Product) {
-    unsafe { cols_kernel::<Z, 2, 12>(p) }
+    unsafe { cols_kernel::<Z, 2, V4_NC>(p) }
 }
 #[target_feature(enable = "avx2,fma")]
 unsafe fn rows_v3(p: Product) {
-    unsafe { rows_kernel::<Y, 4, 3>(p) }
+    unsafe { rows_kernel::<Y, V3_MR, 2>(p) }
 }
 #[target_feature(enable = "avx2,fma")]
 unsafe fn cols_v3(p: Product) {
-    unsafe { cols_kernel::<Y, 2, 6>(p) }
+    unsafe { cols_kernel::<Y, 2, V3_NC>(p) }
 }
 
 /// `b`'s rows contiguous (`b_cs == 1`), `m >= MR`. Column panels of `NV` vectors outermost, so a
@@ -402,7 +411,7 @@ mod tests {
     }
 
     /// Both kernels on every path this CPU has, against the naive product: row and column counts
-    /// on both sides of each tile edge (8/4 rows, 12/6 columns, 48/24-float panels), one and two
+    /// on both sides of each tile edge (8/6 rows, 12/6 columns, 48/16-float panels), one and two
     /// column blocks short, both orientations of each operand, overwrite and accumulate, and a
     /// destination row stride wider than the product.
     #[test]
@@ -411,7 +420,7 @@ mod tests {
         let mut seed = 5u64;
         let mut ran = [0usize; 2];
         for &level in &levels {
-            for &m in &[4, 7, 8, 9, 16, 17, 31, 32, 33, 64, 100, 128, 200] {
+            for &m in &[4, 5, 6, 7, 8, 9, 13, 16, 17, 31, 32, 33, 64, 100, 128, 200] {
                 for &n in &[1, 5, 6, 7, 12, 13, 16, 23, 24, 25, 47, 48, 49, 100, 130] {
                     for &k in &[1, 3, 32, 77] {
                         let a: Vec<f32> = (0..m * k).map(|_| lcg(&mut seed)).collect();
