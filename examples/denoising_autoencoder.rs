@@ -8,8 +8,16 @@
 //! [0, 1]), scored by their binary cross-entropy against the clean images, denoised and as they
 //! are. A grid of noisy, denoised and clean test digits is saved. The full run (60,000 images,
 //! 10 epochs, about 46 s on 2 cores, measured 2026-12-07) scores 0.1003 denoised against 0.1841
-//! for the noisy input; the shortened run in the test (24,000 images, 5 epochs) 0.1244 against
-//! 0.1822, on 2,000 test images whose clean BCE floor is 0.0571.
+//! for the noisy input (0.1019 with the engine's own GEMM kernels, `sinew-bench claims
+//! denoising`, 2026-12-07); the shortened run in the test (48,000 images, 2 epochs) 0.1333
+//! against 0.1822, on 2,000 test images whose clean BCE floor is 0.0571.
+//!
+//! `SGD(1.5)` sits at the edge of stability for this SELU stack, as in Keras: nothing bounds a
+//! step, and once the weights grow they grow fast. The test used to train 5 epochs on 24,000
+//! images; when the engine's GEMM kernels changed (same exactness, another summation order) that
+//! run's weights exploded to 1e15 in its 4th epoch and the loss went NaN, every product on the
+//! way checked against an f64 reference. The test now stops before that regime: 3,000 steps
+//! over twice the images instead of 3,750 over the same 24,000 again and again.
 //!
 //! Data: `../shared/data/mnist`. Run: `cargo run --release --example denoising_autoencoder`
 //! (writes `denoised.png` under `$TMPDIR/sinew-examples/denoising_autoencoder`).
@@ -97,7 +105,7 @@ fn main() -> Res<()> {
 mod tests {
     #[test]
     fn denoising_beats_the_noisy_input() {
-        let o = super::run(24000, 2000, 5, 0).expect("MNIST must be present in ../shared/data/mnist");
+        let o = super::run(48000, 2000, 2, 0).expect("MNIST must be present in ../shared/data/mnist");
         assert_eq!(o.grid.len(), 30 * 784);
         println!("denoised BCE {:.4}, noisy {:.4}, clean {:.4}", o.denoised_bce, o.noisy_bce, o.clean_bce);
         assert!(o.denoised_bce < 0.75 * o.noisy_bce, "denoised BCE {:.4}, noisy {:.4}", o.denoised_bce, o.noisy_bce);

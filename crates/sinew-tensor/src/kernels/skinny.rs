@@ -153,12 +153,12 @@ pub(super) struct Product {
 /// inner dimension, with `b` contiguous along one side. Below 16 inner steps the column kernel's
 /// copy and transposed stores cost more than its products, and the crate is as fast.
 pub(super) fn supports(level: u8, p: &Product) -> Option<Kernel> {
-    let (mr, nc) = match level {
-        2 => (V4_MR, V4_NC),
-        1 => (V3_MR, V3_NC),
+    let nc = match level {
+        2 => V4_NC,
+        1 => V3_NC,
         _ => return None,
     };
-    if p.k == 0 || p.m < mr {
+    if p.k == 0 {
         return None;
     }
     if p.b_cs == 1 && (p.m <= 128 || p.k <= 128) {
@@ -220,12 +220,34 @@ unsafe fn cols_v3(p: Product) {
     unsafe { cols_kernel::<Y, 2, V3_NC>(p) }
 }
 
+/// `b`'s rows contiguous (`b_cs == 1`). Fewer rows than `MR` run with a tile of exactly that
+/// many rows, so every output element is the same chain of FMAs along `k` whatever the number
+/// of rows: a prediction does not depend on the batch it was computed in.
+#[inline(always)]
+unsafe fn rows_kernel<V: Simd, const MR: usize, const NV: usize>(p: Product) {
+    unsafe {
+        if p.m >= MR {
+            return rows_kernel_tiled::<V, MR, NV>(p);
+        }
+        match p.m {
+            1 => rows_kernel_tiled::<V, 1, NV>(p),
+            2 => rows_kernel_tiled::<V, 2, NV>(p),
+            3 => rows_kernel_tiled::<V, 3, NV>(p),
+            4 => rows_kernel_tiled::<V, 4, NV>(p),
+            5 => rows_kernel_tiled::<V, 5, NV>(p),
+            6 => rows_kernel_tiled::<V, 6, NV>(p),
+            7 => rows_kernel_tiled::<V, 7, NV>(p),
+            _ => unreachable!("skinny: {} rows below a tile of {MR}", p.m),
+        }
+    }
+}
+
 /// `b`'s rows contiguous (`b_cs == 1`), `m >= MR`. Column panels of `NV` vectors outermost, so a
 /// panel of `b` (`k` rows of `NV * L` floats) is read from memory once and from cache by every
 /// block of `MR` rows. The last row block is shifted up to end at `m` and stores only rows the
 /// previous block did not; the last column panel uses fewer vectors, its last one masked.
 #[inline(always)]
-unsafe fn rows_kernel<V: Simd, const MR: usize, const NV: usize>(p: Product) {
+unsafe fn rows_kernel_tiled<V: Simd, const MR: usize, const NV: usize>(p: Product) {
     let nr = NV * V::L;
     let mut j = 0;
     while j < p.n {
@@ -248,11 +270,7 @@ unsafe fn rows_kernel<V: Simd, const MR: usize, const NV: usize>(p: Product) {
 }
 
 #[inline(always)]
-unsafe fn rows_panel<V: Simd, const MR: usize, const NV: usize, const MASKED: bool>(
-    p: Product,
-    j: usize,
-    tail: usize,
-) {
+unsafe fn rows_panel<V: Simd, const MR: usize, const NV: usize, const MASKED: bool>(p: Product, j: usize, tail: usize) {
     unsafe {
         let mask = V::mask(tail);
         let bj = p.b.add(j * p.b_cs);
@@ -270,7 +288,11 @@ unsafe fn rows_panel<V: Simd, const MR: usize, const NV: usize, const MASKED: bo
             for _ in 0..p.k {
                 let mut bv = [V::zero(); NV];
                 for (v, b) in bv.iter_mut().enumerate() {
-                    *b = if MASKED && v == NV - 1 { V::load_masked(bp.add(v * V::L), mask) } else { V::load(bp.add(v * V::L)) };
+                    *b = if MASKED && v == NV - 1 {
+                        V::load_masked(bp.add(v * V::L), mask)
+                    } else {
+                        V::load(bp.add(v * V::L))
+                    };
                 }
                 for r in 0..MR {
                     let av = V::splat(a_row[r].add(ap));
@@ -420,7 +442,7 @@ mod tests {
         let mut seed = 5u64;
         let mut ran = [0usize; 2];
         for &level in &levels {
-            for &m in &[4, 5, 6, 7, 8, 9, 13, 16, 17, 31, 32, 33, 64, 100, 128, 200] {
+            for &m in &[1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 16, 17, 31, 32, 33, 64, 100, 128, 200] {
                 for &n in &[1, 5, 6, 7, 12, 13, 16, 23, 24, 25, 47, 48, 49, 100, 130] {
                     for &k in &[1, 3, 32, 77] {
                         let a: Vec<f32> = (0..m * k).map(|_| lcg(&mut seed)).collect();
@@ -470,6 +492,54 @@ mod tests {
         }
         if !levels.is_empty() {
             assert!(ran[0] > 100 && ran[1] > 100, "each kernel ran on few products: {ran:?}");
+        }
+    }
+
+    /// A row of `x · W` is the same bits whether it is computed alone or among others (Keras'
+    /// predict is per sample; `predict` and `fit` in batches of any size must agree): every
+    /// output element is one chain of FMAs along `k`, in order, whatever the tile.
+    #[test]
+    fn a_row_of_the_product_does_not_depend_on_the_rows_beside_it() {
+        let mut seed = 9u64;
+        for &level in (1..=2).filter(|&l| l <= crate::kernels::simd::detect()).collect::<Vec<u8>>().iter() {
+            for &(m, k, n) in &[(100, 300, 70), (64, 9, 33), (13, 200, 16)] {
+                let a: Vec<f32> = (0..m * k).map(|_| lcg(&mut seed)).collect();
+                let b: Vec<f32> = (0..k * n).map(|_| lcg(&mut seed)).collect();
+                let product = |rows: &[f32], out: &mut [f32]| {
+                    let m = rows.len() / k;
+                    let p = Product {
+                        m,
+                        n,
+                        k,
+                        a: rows.as_ptr(),
+                        a_rs: k,
+                        a_cs: 1,
+                        b: b.as_ptr(),
+                        b_rs: n,
+                        b_cs: 1,
+                        c: out.as_mut_ptr(),
+                        c_rs: n,
+                        accumulate: false,
+                    };
+                    let kernel = supports(level, &p).expect("the row kernel takes x · W");
+                    // SAFETY: rows is m x k, b is k x n and out m x n, all row-major.
+                    unsafe { run(level, kernel, p) };
+                };
+                let mut whole = vec![0.0f32; m * n];
+                product(&a, &mut whole);
+                for size in [1, 3, 7, 8, 9] {
+                    for start in (0..m).step_by(size) {
+                        let rows = size.min(m - start);
+                        let mut part = vec![0.0f32; rows * n];
+                        product(&a[start * k..(start + rows) * k], &mut part);
+                        assert_eq!(
+                            part[..],
+                            whole[start * n..(start + rows) * n],
+                            "level {level}, rows {start}.. in blocks of {size}"
+                        );
+                    }
+                }
+            }
         }
     }
 }
