@@ -161,9 +161,12 @@ pub(super) fn supports(level: u8, p: &Product) -> Option<Kernel> {
     if p.k == 0 {
         return None;
     }
-    if p.b_cs == 1 && (p.m <= 128 || p.k <= 128) {
+    // On AVX2 a column panel is 16 floats wide, so `a` is read once per 16 columns: beyond
+    // 32K floats (b8's 128 x 784, re-read 49 times from L2) the crate's blocking is faster.
+    let a_fits = level == 2 || p.m * p.k <= 32 * 1024;
+    if p.b_cs == 1 && (p.m <= 128 || p.k <= 128) && (a_fits || p.m <= 64) {
         Some(Kernel::Rows)
-    } else if p.b_rs == 1 && p.m <= 128 && p.n >= nc && p.k >= 16 {
+    } else if p.b_rs == 1 && p.m <= 128 && p.n >= nc && p.k >= 16 && a_fits {
         Some(Kernel::Cols)
     } else {
         None
