@@ -66,7 +66,12 @@ fn docs_name_only_files_examples_and_packages_that_exist() {
             for w in words.windows(2) {
                 commands += usize::from(w[0] == "--example" || w[0] == "-p");
                 let ok = match w[0] {
-                    "--example" => root.join("examples").join(format!("{}.rs", w[1])).is_file(),
+                    // The workspace's examples, or one of a crate's own (`-p sinew-tensor --example ...`).
+                    "--example" => {
+                        let file = format!("{}.rs", w[1]);
+                        root.join("examples").join(&file).is_file()
+                            || crates.iter().any(|c| root.join("crates").join(c).join("examples").join(&file).is_file())
+                    }
                     "-p" => crates.iter().any(|c| c == w[1]),
                     _ => true,
                 };
