@@ -25,9 +25,6 @@ pub struct Optimizer {
     state: HashMap<TensorId, Vec<Vec<f32>>>,
 }
 
-/// Variables at least this large are updated in parallel chunks of `CHUNK` elements: the update
-/// is memory-bound, and two cores stream a 784x400 kernel, its gradient and its slots almost
-/// twice as fast as one (SGD on the dense autoencoder: 263 to 155 us per step).
 /// An optimizer's learned state, from [`Optimizer::snapshot`].
 #[derive(Clone, Debug)]
 pub struct OptimizerSnapshot {
@@ -37,6 +34,9 @@ pub struct OptimizerSnapshot {
     momentum: Option<f32>,
 }
 
+/// Variables at least this large are updated in parallel chunks of `CHUNK` elements: the update
+/// is memory-bound, and two cores stream a 784x400 kernel, its gradient and its slots almost
+/// twice as fast as one (SGD on the dense autoencoder: 263 to 155 us per step).
 const PARALLEL_UPDATE: usize = 1 << 16;
 const CHUNK: usize = 1 << 14;
 

@@ -422,6 +422,49 @@ pub(crate) fn conv2d_backward_weight_chunked<T: Float>(g: &Conv2dGeom, x: &[T], 
     });
 }
 
+/// [`conv2d_forward`] and [`conv2d_backward_weight`] of the same `x` from one im2col: `y =
+/// conv2d(x, w)` and `dw = im2col(x)ᵀ · dy` (both overwritten). The backward pass of a transposed
+/// convolution needs exactly these two, with its output gradient as `x`; the separate calls
+/// gathered the same patches twice.
+pub fn conv2d_forward_and_backward_weight<T: Float>(
+    g: &Conv2dGeom,
+    x: &[T],
+    w: &[T],
+    dy: &[T],
+    y: &mut [T],
+    dw: &mut [T],
+) {
+    conv2d_forward_and_backward_weight_chunked(g, x, w, dy, y, dw, CHUNK_ELEMS)
+}
+
+pub(crate) fn conv2d_forward_and_backward_weight_chunked<T: Float>(
+    g: &Conv2dGeom,
+    x: &[T],
+    w: &[T],
+    dy: &[T],
+    y: &mut [T],
+    dw: &mut [T],
+    max: usize,
+) {
+    let d = dims(g, x.len(), w.len(), y.len(), "conv2d_forward_and_backward_weight");
+    dims(g, x.len(), dw.len(), dy.len(), "conv2d_forward_and_backward_weight");
+    if is_pointwise(g) || g.n * d.oh * d.ow == 0 {
+        conv2d_forward_chunked(g, x, w, y, max);
+        conv2d_backward_weight_chunked(g, x, dy, dw, max);
+        return;
+    }
+    for_chunks(g, d, max, |l0, l1, cols| {
+        let rows = (l1 - l0) * d.ow;
+        for gi in 0..g.groups {
+            im2col(g, d, x, l0, gi, cols);
+            let dst = &mut y[l0 * d.ow * g.f + gi * d.fg..];
+            gemm(dst, g.f, MatRef::row_major(&*cols, rows, d.k), w_block(g, d, w, gi), false);
+            let a = MatRef::row_major(&*cols, rows, d.k).t();
+            gemm(&mut dw[gi * d.fg..], g.f, a, dy_block(g, d, dy, l0, rows, gi), l0 > 0);
+        }
+    });
+}
+
 /// Visits every (input, kernel, output) offset triple that the convolution multiplies together.
 fn naive_taps(g: &Conv2dGeom, mut f: impl FnMut(usize, usize, usize)) {
     let (oh, ow, cg, fg) = (g.out_h(), g.out_w(), g.c / g.groups, g.f / g.groups);
@@ -563,6 +606,10 @@ mod tests {
         conv2d_backward_weight_chunked(g, &x, &dy, &mut dw, max);
         conv2d_backward_weight_naive(g, &x, &dy, &mut dwr);
         close(&dw, &dwr, tol, &format!("backward_weight {g:?}"));
+        let (mut y2, mut dw2) = (vec![nan; ny], vec![nan; w.len()]);
+        conv2d_forward_and_backward_weight_chunked(g, &x, &w, &dy, &mut y2, &mut dw2, max);
+        close(&y2, &yr, tol, &format!("forward_and_backward_weight, y {g:?}"));
+        close(&dw2, &dwr, tol, &format!("forward_and_backward_weight, dw {g:?}"));
     }
 
     #[test]

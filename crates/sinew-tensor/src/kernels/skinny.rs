@@ -35,7 +35,6 @@ pub(super) trait Simd: Copy {
     unsafe fn load(p: *const f32) -> Self;
     unsafe fn load_masked(p: *const f32, m: Self::Mask) -> Self;
     unsafe fn fma(a: Self, b: Self, c: Self) -> Self;
-    unsafe fn add(a: Self, b: Self) -> Self;
     unsafe fn store(p: *mut f32, v: Self);
     unsafe fn store_masked(p: *mut f32, m: Self::Mask, v: Self);
     /// The first `n` lanes (`1 <= n <= L`).
@@ -67,10 +66,6 @@ impl Simd for Z {
     #[inline(always)]
     unsafe fn fma(a: Self, b: Self, c: Self) -> Self {
         Z(_mm512_fmadd_ps(a.0, b.0, c.0))
-    }
-    #[inline(always)]
-    unsafe fn add(a: Self, b: Self) -> Self {
-        Z(_mm512_add_ps(a.0, b.0))
     }
     #[inline(always)]
     unsafe fn store(p: *mut f32, v: Self) {
@@ -111,10 +106,6 @@ impl Simd for Y {
     #[inline(always)]
     unsafe fn fma(a: Self, b: Self, c: Self) -> Self {
         Y(_mm256_fmadd_ps(a.0, b.0, c.0))
-    }
-    #[inline(always)]
-    unsafe fn add(a: Self, b: Self) -> Self {
-        Y(_mm256_add_ps(a.0, b.0))
     }
     #[inline(always)]
     unsafe fn store(p: *mut f32, v: Self) {
@@ -161,10 +152,11 @@ pub(super) fn supports(level: u8, p: &Product) -> Option<Kernel> {
     if p.k == 0 {
         return None;
     }
-    // On AVX2 a column panel is 16 floats wide, so `a` is read once per 16 columns: beyond
-    // 32K floats (b8's 128 x 784, re-read 49 times from L2) the crate's blocking is faster.
+    // On AVX2 the column kernel's vectors are 16 rows tall, and its copy of `a` is read once per
+    // 6 columns: beyond 32K floats (b8's 128 x 784) the crate's blocking is faster. The row
+    // kernel blocks `k` and packs, and matches the crate there.
     let a_fits = level == 2 || p.m * p.k <= 32 * 1024;
-    if p.b_cs == 1 && (p.m <= 128 || p.k <= 128) && (a_fits || p.m <= 64) {
+    if p.b_cs == 1 && (p.m <= 128 || p.k <= 128) {
         Some(Kernel::Rows)
     } else if p.b_rs == 1 && p.m <= 128 && p.n >= nc && p.k >= 16 && a_fits {
         Some(Kernel::Cols)
@@ -208,7 +200,7 @@ const V3_NC: usize = 6;
 
 #[target_feature(enable = "avx512f,avx2,fma")]
 unsafe fn rows_v4(p: Product) {
-    unsafe { rows_kernel::<Z, V4_MR, 3>(p) }
+    unsafe { rows_kernel::<Z, V4_MR, 3>(p, 128) }
 }
 #[target_feature(enable = "avx512f,avx2,fma")]
 unsafe fn cols_v4(p: Product) {
@@ -216,7 +208,7 @@ unsafe fn cols_v4(p: Product) {
 }
 #[target_feature(enable = "avx2,fma")]
 unsafe fn rows_v3(p: Product) {
-    unsafe { rows_kernel::<Y, V3_MR, 2>(p) }
+    unsafe { rows_kernel::<Y, V3_MR, 2>(p, 256) }
 }
 #[target_feature(enable = "avx2,fma")]
 unsafe fn cols_v3(p: Product) {
@@ -227,68 +219,159 @@ unsafe fn cols_v3(p: Product) {
 /// many rows, so every output element is the same chain of FMAs along `k` whatever the number
 /// of rows: a prediction does not depend on the batch it was computed in.
 #[inline(always)]
-unsafe fn rows_kernel<V: Simd, const MR: usize, const NV: usize>(p: Product) {
+unsafe fn rows_kernel<V: Simd, const MR: usize, const NV: usize>(p: Product, kc: usize) {
+    // Copying pays where many row blocks read a panel, or where b's rows lie a multiple of 128
+    // bytes apart (they then share at most half of L1's sets: b8's 512 columns, the GRU's
+    // 3072). At b5's forward shapes (32 rows, 400 or 784 columns) it cost 7%.
+    let pack = p.m > 64 || p.b_rs % 32 == 0;
     unsafe {
         if p.m >= MR {
-            return rows_kernel_tiled::<V, MR, NV>(p);
+            return rows_kernel_tiled::<V, MR, NV>(p, kc, pack);
         }
         match p.m {
-            1 => rows_kernel_tiled::<V, 1, NV>(p),
-            2 => rows_kernel_tiled::<V, 2, NV>(p),
-            3 => rows_kernel_tiled::<V, 3, NV>(p),
-            4 => rows_kernel_tiled::<V, 4, NV>(p),
-            5 => rows_kernel_tiled::<V, 5, NV>(p),
-            6 => rows_kernel_tiled::<V, 6, NV>(p),
-            7 => rows_kernel_tiled::<V, 7, NV>(p),
+            1 => rows_kernel_tiled::<V, 1, NV>(p, kc, pack),
+            2 => rows_kernel_tiled::<V, 2, NV>(p, kc, pack),
+            3 => rows_kernel_tiled::<V, 3, NV>(p, kc, pack),
+            4 => rows_kernel_tiled::<V, 4, NV>(p, kc, pack),
+            5 => rows_kernel_tiled::<V, 5, NV>(p, kc, pack),
+            6 => rows_kernel_tiled::<V, 6, NV>(p, kc, pack),
+            7 => rows_kernel_tiled::<V, 7, NV>(p, kc, pack),
             _ => unreachable!("skinny: {} rows below a tile of {MR}", p.m),
         }
     }
 }
 
-/// `b`'s rows contiguous (`b_cs == 1`), `m >= MR`. Column panels of `NV` vectors outermost, so a
-/// panel of `b` (`k` rows of `NV * L` floats) is read from memory once and from cache by every
-/// block of `MR` rows. The last row block is shifted up to end at `m` and stores only rows the
-/// previous block did not; the last column panel uses fewer vectors, its last one masked.
+/// `b`'s rows contiguous (`b_cs == 1`), `m >= MR`. The inner dimension is cut into blocks of
+/// at most `KC` steps (evenly, so the cut depends on `k` alone), and within a block column panels
+/// of `NV` vectors run outermost: a panel of `b` (`KC` rows of `NV * L` floats, a few KiB) stays
+/// in L1 while every block of `MR` rows reads it, and the rows of `a` it meets (`m x KC`) stay in
+/// L2 across the panels. Where `pack`, the panel is first copied contiguous: `b`'s own rows may lie
+/// a power of two apart (512 columns: 2 KiB), which maps them all to two of L1's 64 sets.
+/// The last row block is shifted up to end at `m` and stores only rows the previous block did not;
+/// the last column panel uses fewer vectors, its last one masked.
+///
+/// Every output element is one chain of FMAs along `k`, whatever the blocking: a block after the
+/// first (or the first, when accumulating) starts from the value in `c`.
 #[inline(always)]
-unsafe fn rows_kernel_tiled<V: Simd, const MR: usize, const NV: usize>(p: Product) {
+unsafe fn rows_kernel_tiled<V: Simd, const MR: usize, const NV: usize>(p: Product, kc: usize, pack: bool) {
     let nr = NV * V::L;
-    let mut j = 0;
-    while j < p.n {
-        let cols = (p.n - j).min(nr);
-        let vecs = cols.div_ceil(V::L);
-        let tail = cols - (vecs - 1) * V::L;
-        unsafe {
-            match (vecs == NV, tail == V::L) {
-                (true, true) => rows_panel::<V, MR, NV, false>(p, j, tail),
-                (true, false) => rows_panel::<V, MR, NV, true>(p, j, tail),
-                _ => match vecs {
-                    1 => rows_panel::<V, MR, 1, true>(p, j, tail),
-                    2 => rows_panel::<V, MR, 2, true>(p, j, tail),
-                    _ => rows_panel::<V, MR, 3, true>(p, j, tail),
-                },
+    let kb = p.k.div_ceil(p.k.div_ceil(kc));
+    let dst = if pack { scratch(&PANEL, kb * nr) } else { std::ptr::null_mut() };
+    let row_blocks = p.m.div_ceil(MR);
+    let apack = if pack { scratch(&ROWS, row_blocks * kb * MR) } else { std::ptr::null_mut() };
+    {
+        let mut k0 = 0;
+        while k0 < p.k {
+            let kn = kb.min(p.k - k0);
+            if pack {
+                // Each block of MR rows (the last shifted up to end at m, as rows_panel runs
+                // them) as kn steps of MR consecutive floats: the broadcasts read one stream, not
+                // MR rows that may share an L1 set (1024-float rows lie 4 KiB apart).
+                for rb in 0..row_blocks {
+                    let i0 = (rb * MR).min(p.m - MR);
+                    let d = apack.add(rb * kn * MR);
+                    for q in 0..kn {
+                        for r in 0..MR {
+                            // SAFETY: (i0 + r, k0 + q) lies in a (i0 + r < m, k0 + q < k); the
+                            // copy holds row_blocks * kb * MR floats.
+                            unsafe { *d.add(q * MR + r) = *p.a.add((i0 + r) * p.a_rs + (k0 + q) * p.a_cs) };
+                        }
+                    }
+                }
             }
+            let mut j = 0;
+            while j < p.n {
+                let cols = (p.n - j).min(nr);
+                let vecs = cols.div_ceil(V::L);
+                let tail = cols - (vecs - 1) * V::L;
+                // SAFETY: rows k0..k0 + kn and columns j..j + cols of b lie in b (the caller's
+                // guarantee); the copy holds kb * nr >= kn * nr floats.
+                let (b, b_rs) = unsafe {
+                    let src = p.b.add(k0 * p.b_rs + j);
+                    if pack {
+                        for r in 0..kn {
+                            let (s, d) = (src.add(r * p.b_rs), dst.add(r * nr));
+                            if cols == nr {
+                                for v in 0..NV {
+                                    V::store(d.add(v * V::L), V::load(s.add(v * V::L)));
+                                }
+                            } else {
+                                std::ptr::copy_nonoverlapping(s, d, cols);
+                            }
+                        }
+                        (dst as *const f32, nr)
+                    } else {
+                        (src, p.b_rs)
+                    }
+                };
+                let blk = Block { b, b_rs, j, k0, kn, tail, apack };
+                // SAFETY: passed on from the caller; b holds kn rows of cols floats.
+                unsafe {
+                    match (vecs == NV, tail == V::L) {
+                        (true, true) => rows_panel::<V, MR, NV, false>(p, blk),
+                        (true, false) => rows_panel::<V, MR, NV, true>(p, blk),
+                        _ => match vecs {
+                            1 => rows_panel::<V, MR, 1, true>(p, blk),
+                            2 => rows_panel::<V, MR, 2, true>(p, blk),
+                            _ => rows_panel::<V, MR, 3, true>(p, blk),
+                        },
+                    }
+                }
+                j += nr;
+            }
+            k0 += kn;
         }
-        j += nr;
     }
 }
 
+/// One panel of `b` for [`rows_panel`]: its rows `k0..k0 + kn` (at `b`, `b_rs` apart) and
+/// columns `j..`, the last vector `tail` lanes wide.
+#[derive(Clone, Copy)]
+struct Block {
+    b: *const f32,
+    b_rs: usize,
+    j: usize,
+    k0: usize,
+    kn: usize,
+    tail: usize,
+    /// `a`'s rows `k0..k0 + kn` packed by blocks of `MR` rows, or null to read `a` in place.
+    apack: *const f32,
+}
+
 #[inline(always)]
-unsafe fn rows_panel<V: Simd, const MR: usize, const NV: usize, const MASKED: bool>(p: Product, j: usize, tail: usize) {
+unsafe fn rows_panel<V: Simd, const MR: usize, const NV: usize, const MASKED: bool>(p: Product, blk: Block) {
     unsafe {
-        let mask = V::mask(tail);
-        let bj = p.b.add(j * p.b_cs);
+        let mask = V::mask(blk.tail);
+        let from_c = blk.k0 > 0 || p.accumulate;
         let mut i = 0;
         let mut done = 0;
         while done < p.m {
             let i0 = i.min(p.m - MR);
-            let mut a_row = [p.a; MR];
+            let (a0, a_rs, a_cs) = if blk.apack.is_null() {
+                (p.a.add(i0 * p.a_rs + blk.k0 * p.a_cs), p.a_rs, p.a_cs)
+            } else {
+                (blk.apack.add(i / MR * blk.kn * MR), 1, MR)
+            };
+            let mut a_row = [a0; MR];
             for (r, a) in a_row.iter_mut().enumerate() {
-                *a = p.a.add((i0 + r) * p.a_rs);
+                *a = a0.add(r * a_rs);
             }
             let mut acc = [[V::zero(); NV]; MR];
-            let mut bp = bj;
+            if from_c {
+                for (r, row) in acc.iter_mut().enumerate() {
+                    let cp = p.c.add((i0 + r) * p.c_rs + blk.j);
+                    for (v, x) in row.iter_mut().enumerate() {
+                        *x = if MASKED && v == NV - 1 {
+                            V::load_masked(cp.add(v * V::L), mask)
+                        } else {
+                            V::load(cp.add(v * V::L))
+                        };
+                    }
+                }
+            }
+            let mut bp = blk.b;
             let mut ap = 0;
-            for _ in 0..p.k {
+            for _ in 0..blk.kn {
                 let mut bv = [V::zero(); NV];
                 for (v, b) in bv.iter_mut().enumerate() {
                     *b = if MASKED && v == NV - 1 {
@@ -303,22 +386,19 @@ unsafe fn rows_panel<V: Simd, const MR: usize, const NV: usize, const MASKED: bo
                         acc[r][v] = V::fma(av, bv[v], acc[r][v]);
                     }
                 }
-                bp = bp.add(p.b_rs);
-                ap += p.a_cs;
+                bp = bp.add(blk.b_rs);
+                ap += a_cs;
             }
             for (r, row) in acc.iter().enumerate() {
                 if i0 + r < done {
                     continue;
                 }
-                let cp = p.c.add((i0 + r) * p.c_rs + j);
+                let cp = p.c.add((i0 + r) * p.c_rs + blk.j);
                 for (v, &x) in row.iter().enumerate() {
-                    let at = cp.add(v * V::L);
                     if MASKED && v == NV - 1 {
-                        let x = if p.accumulate { V::add(x, V::load_masked(at, mask)) } else { x };
-                        V::store_masked(at, mask, x);
+                        V::store_masked(cp.add(v * V::L), mask, x);
                     } else {
-                        let x = if p.accumulate { V::add(x, V::load(at)) } else { x };
-                        V::store(at, x);
+                        V::store(cp.add(v * V::L), x);
                     }
                 }
             }
@@ -331,6 +411,10 @@ unsafe fn rows_panel<V: Simd, const MR: usize, const NV: usize, const MASKED: bo
 thread_local! {
     /// The `k x m` copy of `a` that [`cols_kernel`] reads, kept between calls.
     static PACKED: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    /// The contiguous copy of a panel of `b` that [`rows_kernel_tiled`] reads, kept between calls.
+    static PANEL: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    /// The copy of a block of `a`'s columns, by blocks of rows, that [`rows_kernel_tiled`] reads.
+    static ROWS: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
 /// `b`'s columns contiguous (`b_rs == 1`), `n >= NC`. `a` is first copied `k`-major with its
@@ -341,13 +425,12 @@ thread_local! {
 #[inline(always)]
 unsafe fn cols_kernel<V: Simd, const MV: usize, const NC: usize>(p: Product) {
     let mp = p.m.div_ceil(V::L) * V::L;
-    PACKED.with(|buf| {
-        let mut buf = buf.borrow_mut();
-        buf.clear();
-        buf.resize(mp * p.k, 0.0);
+    // The padding rows m..mp of the copy hold whatever an earlier call left there: their results
+    // are never stored.
+    let dst = scratch(&PACKED, mp * p.k);
+    {
         // Rows of the copy are written in order; the reads walk down `m` rows of `a` together,
         // whose lines stay in L1 across the next 16 values of q.
-        let dst = buf.as_mut_ptr();
         for q in 0..p.k {
             for i in 0..p.m {
                 // SAFETY: a[i*a_rs + q*a_cs] lies in a for i < m, q < k (the caller's guarantee),
@@ -355,7 +438,7 @@ unsafe fn cols_kernel<V: Simd, const MV: usize, const NC: usize>(p: Product) {
                 unsafe { *dst.add(q * mp + i) = *p.a.add(i * p.a_rs + q * p.a_cs) };
             }
         }
-        let ap = buf.as_ptr();
+        let ap = dst as *const f32;
         let mut j = 0;
         let mut done = 0;
         while done < p.n {
@@ -376,7 +459,22 @@ unsafe fn cols_kernel<V: Simd, const MV: usize, const NC: usize>(p: Product) {
             done = j0 + NC;
             j += NC;
         }
-    });
+    }
+}
+
+/// This thread's `key` buffer, grown to at least `len` floats (never shrunk, so a steady state
+/// allocates nothing). Taken out of the `with` closure because a closure does not inherit the
+/// caller's target features: the kernels' intrinsics inside one were calls, not instructions.
+/// The pointer is valid until the next call for the same buffer on this thread; the kernels do
+/// not nest.
+fn scratch(key: &'static std::thread::LocalKey<RefCell<Vec<f32>>>, len: usize) -> *mut f32 {
+    key.with(|buf| {
+        let mut buf = buf.borrow_mut();
+        if buf.len() < len {
+            buf.resize(len, 0.0);
+        }
+        buf.as_mut_ptr()
+    })
 }
 
 #[inline(always)]
@@ -437,7 +535,7 @@ mod tests {
 
     /// Both kernels on every path this CPU has, against the naive product: row and column counts
     /// on both sides of each tile edge (8/6 rows, 12/6 columns, 48/16-float panels), one and two
-    /// column blocks short, both orientations of each operand, overwrite and accumulate, and a
+    /// column blocks short, inner dimensions of several blocks, both orientations of each operand, overwrite and accumulate, and a
     /// destination row stride wider than the product.
     #[test]
     fn kernels_match_the_naive_product_on_every_path() {
@@ -445,49 +543,61 @@ mod tests {
         let mut seed = 5u64;
         let mut ran = [0usize; 2];
         for &level in &levels {
-            for &m in &[1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 16, 17, 31, 32, 33, 64, 100, 128, 200] {
-                for &n in &[1, 5, 6, 7, 12, 13, 16, 23, 24, 25, 47, 48, 49, 100, 130] {
-                    for &k in &[1, 3, 32, 77] {
-                        let a: Vec<f32> = (0..m * k).map(|_| lcg(&mut seed)).collect();
-                        let b: Vec<f32> = (0..k * n).map(|_| lcg(&mut seed)).collect();
-                        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
-                            let am = if ta { MatRef::row_major(&a, k, m).t() } else { MatRef::row_major(&a, m, k) };
-                            let bm = if tb { MatRef::row_major(&b, n, k).t() } else { MatRef::row_major(&b, k, n) };
-                            let rs = n + 3;
-                            let init: Vec<f32> = (0..m * rs).map(|_| lcg(&mut seed)).collect();
-                            for accumulate in [false, true] {
-                                let mut got = init.clone();
-                                let product = Product {
-                                    m,
-                                    n,
-                                    k,
-                                    a: a.as_ptr(),
-                                    a_rs: am.rs,
-                                    a_cs: am.cs,
-                                    b: b.as_ptr(),
-                                    b_rs: bm.rs,
-                                    b_cs: bm.cs,
-                                    c: got.as_mut_ptr(),
-                                    c_rs: rs,
-                                    accumulate,
-                                };
-                                let Some(kernel) = supports(level, &product) else { continue };
-                                ran[(kernel == Kernel::Cols) as usize] += 1;
-                                // SAFETY: the operands are the buffers above with their own
-                                // shapes and strides; the level was detected on this CPU.
-                                unsafe { run(level, kernel, product) };
-                                let mut want = init.clone();
-                                gemm_naive(&mut want, rs, am, bm, accumulate);
-                                for (e, (x, y)) in got.iter().zip(&want).enumerate() {
-                                    assert!(
-                                        (x - y).abs() < 1e-4 * (1.0 + y.abs()),
-                                        "level {level} {kernel:?} {m}x{k}x{n} ta={ta} tb={tb} acc={accumulate}: \
-                                         element {e} (row {}, column {}) is {x}, want {y}",
-                                        e / rs,
-                                        e % rs
-                                    );
-                                }
-                            }
+            let mut shapes = vec![];
+            for m in [1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 16, 17, 31, 32, 33, 64, 100, 128, 200] {
+                for n in [1, 5, 6, 7, 12, 13, 16, 23, 24, 25, 47, 48, 49, 100, 130] {
+                    for k in [1, 3, 32, 77] {
+                        shapes.push((m, n, k));
+                    }
+                }
+            }
+            // Several blocks of k (128 on AVX-512, 256 on AVX2, cut evenly), with the panels
+            // copied (64 or 96 columns, or over 64 rows) and read in place.
+            for m in [5, 32, 100] {
+                for n in [33, 64, 96, 130] {
+                    shapes.push((m, n, 300));
+                    shapes.push((m, n, 513));
+                }
+            }
+            for &(m, n, k) in &shapes {
+                let a: Vec<f32> = (0..m * k).map(|_| lcg(&mut seed)).collect();
+                let b: Vec<f32> = (0..k * n).map(|_| lcg(&mut seed)).collect();
+                for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                    let am = if ta { MatRef::row_major(&a, k, m).t() } else { MatRef::row_major(&a, m, k) };
+                    let bm = if tb { MatRef::row_major(&b, n, k).t() } else { MatRef::row_major(&b, k, n) };
+                    let rs = n + 3;
+                    let init: Vec<f32> = (0..m * rs).map(|_| lcg(&mut seed)).collect();
+                    for accumulate in [false, true] {
+                        let mut got = init.clone();
+                        let product = Product {
+                            m,
+                            n,
+                            k,
+                            a: a.as_ptr(),
+                            a_rs: am.rs,
+                            a_cs: am.cs,
+                            b: b.as_ptr(),
+                            b_rs: bm.rs,
+                            b_cs: bm.cs,
+                            c: got.as_mut_ptr(),
+                            c_rs: rs,
+                            accumulate,
+                        };
+                        let Some(kernel) = supports(level, &product) else { continue };
+                        ran[(kernel == Kernel::Cols) as usize] += 1;
+                        // SAFETY: the operands are the buffers above with their own
+                        // shapes and strides; the level was detected on this CPU.
+                        unsafe { run(level, kernel, product) };
+                        let mut want = init.clone();
+                        gemm_naive(&mut want, rs, am, bm, accumulate);
+                        for (e, (x, y)) in got.iter().zip(&want).enumerate() {
+                            assert!(
+                                (x - y).abs() < 1e-4 * (1.0 + y.abs()),
+                                "level {level} {kernel:?} {m}x{k}x{n} ta={ta} tb={tb} acc={accumulate}: \
+                                 element {e} (row {}, column {}) is {x}, want {y}",
+                                e / rs,
+                                e % rs
+                            );
                         }
                     }
                 }

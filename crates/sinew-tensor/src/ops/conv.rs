@@ -3,7 +3,9 @@
 //! input-gradient of a convolution, so the three directions share the same three kernels.
 
 use crate::autograd::{grads, record, Op};
-use crate::kernels::conv::{conv2d_backward_input, conv2d_backward_weight, conv2d_forward};
+use crate::kernels::conv::{
+    conv2d_backward_input, conv2d_backward_weight, conv2d_forward, conv2d_forward_and_backward_weight,
+};
 use crate::kernels::Conv2dGeom;
 use crate::shape::Shape;
 use crate::storage::{with_dtype, Element};
@@ -259,24 +261,39 @@ impl Tensor {
         ));
         record(Op::ConvTranspose2d, st, out_shape, &[self, kernel], move |gy, _, xs| {
             let (x, w) = (&xs[0], &xs[1]);
-            let gx = x.requires_grad().then(|| {
-                let st = kernel_out!(gy.dtype(), x.numel(), |dx, T| conv2d_forward(
-                    &g,
-                    gy.data::<T>(),
-                    w.data::<T>(),
-                    &mut dx
-                ));
-                Tensor::from_storage(st, x.shape().clone())
-            });
-            let gw = w.requires_grad().then(|| {
-                let st = kernel_out!(gy.dtype(), w.numel(), |dw, T| conv2d_backward_weight(
-                    &g,
-                    gy.data::<T>(),
-                    x.data::<T>(),
-                    &mut dw
-                ));
-                Tensor::from_storage(st, w.shape().clone())
-            });
+            // Both gradients convolve the output gradient: gx = conv2d(gy, w) and
+            // gw = im2col(gy)ᵀ · x, so when both are wanted one im2col serves the two.
+            let (gx, gw) = match (x.requires_grad(), w.requires_grad()) {
+                (true, true) => with_dtype!(gy.dtype(), T => {
+                    let mut dx = crate::storage::overwritten::<T>(x.numel());
+                    let mut dw = crate::storage::overwritten::<T>(w.numel());
+                    conv2d_forward_and_backward_weight(&g, gy.data::<T>(), w.data::<T>(), x.data::<T>(), &mut dx, &mut dw);
+                    (
+                        Some(Tensor::from_storage(T::wrap(dx), x.shape().clone())),
+                        Some(Tensor::from_storage(T::wrap(dw), w.shape().clone())),
+                    )
+                }),
+                (want_x, want_w) => (
+                    want_x.then(|| {
+                        let st = kernel_out!(gy.dtype(), x.numel(), |dx, T| conv2d_forward(
+                            &g,
+                            gy.data::<T>(),
+                            w.data::<T>(),
+                            &mut dx
+                        ));
+                        Tensor::from_storage(st, x.shape().clone())
+                    }),
+                    want_w.then(|| {
+                        let st = kernel_out!(gy.dtype(), w.numel(), |dw, T| conv2d_backward_weight(
+                            &g,
+                            gy.data::<T>(),
+                            x.data::<T>(),
+                            &mut dw
+                        ));
+                        Tensor::from_storage(st, w.shape().clone())
+                    }),
+                ),
+            };
             grads![gx, gw]
         })
     }
