@@ -297,10 +297,7 @@ pub fn gemm_naive<T: Float>(dst: &mut [T], dst_rs: usize, a: MatRef<'_, T>, b: M
 #[cfg(test)]
 mod tests {
     use super::*;
-    fn lcg(seed: &mut u64) -> f32 {
-        *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        ((*seed >> 40) as f32 / (1u64 << 24) as f32) - 0.5
-    }
+    use crate::kernels::test_util::rand;
     #[test]
     fn gemm_matches_naive_on_odd_shapes_and_transposes() {
         let mut s = 7u64;
@@ -308,14 +305,14 @@ mod tests {
         for &(m, k, n) in
             &[(1, 1, 1), (3, 5, 7), (17, 33, 9), (64, 1, 65), (130, 67, 129), (97, 100, 301), (603, 20, 201)]
         {
-            let a: Vec<f32> = (0..m * k).map(|_| lcg(&mut s)).collect();
-            let b: Vec<f32> = (0..k * n).map(|_| lcg(&mut s)).collect();
+            let a: Vec<f32> = rand(m * k, &mut s);
+            let b: Vec<f32> = rand(k * n, &mut s);
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
                 // A stored transposed is a k x m buffer read with swapped strides.
                 let am = if ta { MatRef::row_major(&a, k, m).t() } else { MatRef::row_major(&a, m, k) };
                 let bm = if tb { MatRef::row_major(&b, n, k).t() } else { MatRef::row_major(&b, k, n) };
                 for acc in [false, true] {
-                    let init: Vec<f32> = (0..m * (n + 3)).map(|_| lcg(&mut s)).collect();
+                    let init: Vec<f32> = rand(m * (n + 3), &mut s);
                     let mut d1 = init.clone();
                     let mut d2 = init.clone();
                     gemm(&mut d1, n + 3, am, bm, acc);
@@ -337,8 +334,8 @@ mod tests {
         // without accumulate, none of it may leak into the product (0 * NaN would).
         let mut s = 11u64;
         for &(m, k, n) in &[(3, 4, 5), (32, 784, 400)] {
-            let a: Vec<f32> = (0..m * k).map(|_| lcg(&mut s)).collect();
-            let b: Vec<f32> = (0..k * n).map(|_| lcg(&mut s)).collect();
+            let a: Vec<f32> = rand(m * k, &mut s);
+            let b: Vec<f32> = rand(k * n, &mut s);
             let mut d1 = vec![f32::NAN; m * n];
             let mut d2 = vec![0.0; m * n];
             gemm(&mut d1, n, MatRef::row_major(&a, m, k), MatRef::row_major(&b, k, n), false);

@@ -16,6 +16,8 @@ pub(crate) mod recurrent_cells;
 pub mod simd;
 mod skinny;
 pub mod upsample;
+#[cfg(test)]
+mod test_util;
 
 /// Geometry of a 2-D convolution over NHWC input `[n, h, w, c]` with an HWIO kernel
 /// `[kh, kw, c / groups, f]`, giving NHWC output `[n, out_h, out_w, f]`.

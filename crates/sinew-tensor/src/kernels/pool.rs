@@ -404,15 +404,7 @@ pub fn avg_pool2d_backward_naive<T: Float>(g: &Pool2dGeom, dy: &[T], dx: &mut [T
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn lcg(s: &mut u64) -> f64 {
-        *s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        (*s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-    }
-
-    fn pick(s: &mut u64, lo: usize, hi: usize) -> usize {
-        lo + ((lcg(s) + 0.5) * (hi - lo + 1) as f64) as usize % (hi - lo + 1)
-    }
+    use crate::kernels::test_util::{pick, rand};
 
     fn geom(
         n: usize,
@@ -453,10 +445,6 @@ mod tests {
             }
         }
         v
-    }
-
-    fn rand<T: Float>(n: usize, s: &mut u64) -> Vec<T> {
-        (0..n).map(|_| T::from_f64(lcg(s))).collect()
     }
 
     fn same<T: Float>(a: &[T], b: &[T], tol: f64, what: &str) {

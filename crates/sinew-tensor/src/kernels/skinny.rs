@@ -259,68 +259,66 @@ unsafe fn rows_kernel_tiled<V: Simd, const MR: usize, const NV: usize>(p: Produc
     let dst = if pack { scratch(&PANEL, kb * nr) } else { std::ptr::null_mut() };
     let row_blocks = p.m.div_ceil(MR);
     let apack = if pack { scratch(&ROWS, row_blocks * kb * MR) } else { std::ptr::null_mut() };
-    {
-        let mut k0 = 0;
-        while k0 < p.k {
-            let kn = kb.min(p.k - k0);
-            if pack {
-                // Each block of MR rows (the last shifted up to end at m, as rows_panel runs
-                // them) as kn steps of MR consecutive floats: the broadcasts read one stream, not
-                // MR rows that may share an L1 set (1024-float rows lie 4 KiB apart).
-                for rb in 0..row_blocks {
-                    let i0 = (rb * MR).min(p.m - MR);
-                    let d = apack.add(rb * kn * MR);
-                    for q in 0..kn {
-                        for r in 0..MR {
-                            // SAFETY: (i0 + r, k0 + q) lies in a (i0 + r < m, k0 + q < k); the
-                            // copy holds row_blocks * kb * MR floats.
-                            unsafe { *d.add(q * MR + r) = *p.a.add((i0 + r) * p.a_rs + (k0 + q) * p.a_cs) };
-                        }
+    let mut k0 = 0;
+    while k0 < p.k {
+        let kn = kb.min(p.k - k0);
+        if pack {
+            // Each block of MR rows (the last shifted up to end at m, as rows_panel runs
+            // them) as kn steps of MR consecutive floats: the broadcasts read one stream, not
+            // MR rows that may share an L1 set (1024-float rows lie 4 KiB apart).
+            for rb in 0..row_blocks {
+                let i0 = (rb * MR).min(p.m - MR);
+                let d = apack.add(rb * kn * MR);
+                for q in 0..kn {
+                    for r in 0..MR {
+                        // SAFETY: (i0 + r, k0 + q) lies in a (i0 + r < m, k0 + q < k); the
+                        // copy holds row_blocks * kb * MR floats.
+                        unsafe { *d.add(q * MR + r) = *p.a.add((i0 + r) * p.a_rs + (k0 + q) * p.a_cs) };
                     }
                 }
             }
-            let mut j = 0;
-            while j < p.n {
-                let cols = (p.n - j).min(nr);
-                let vecs = cols.div_ceil(V::L);
-                let tail = cols - (vecs - 1) * V::L;
-                // SAFETY: rows k0..k0 + kn and columns j..j + cols of b lie in b (the caller's
-                // guarantee); the copy holds kb * nr >= kn * nr floats.
-                let (b, b_rs) = unsafe {
-                    let src = p.b.add(k0 * p.b_rs + j);
-                    if pack {
-                        for r in 0..kn {
-                            let (s, d) = (src.add(r * p.b_rs), dst.add(r * nr));
-                            if cols == nr {
-                                for v in 0..NV {
-                                    V::store(d.add(v * V::L), V::load(s.add(v * V::L)));
-                                }
-                            } else {
-                                std::ptr::copy_nonoverlapping(s, d, cols);
-                            }
-                        }
-                        (dst as *const f32, nr)
-                    } else {
-                        (src, p.b_rs)
-                    }
-                };
-                let blk = Block { b, b_rs, j, k0, kn, tail, apack };
-                // SAFETY: passed on from the caller; b holds kn rows of cols floats.
-                unsafe {
-                    match (vecs == NV, tail == V::L) {
-                        (true, true) => rows_panel::<V, MR, NV, false>(p, blk),
-                        (true, false) => rows_panel::<V, MR, NV, true>(p, blk),
-                        _ => match vecs {
-                            1 => rows_panel::<V, MR, 1, true>(p, blk),
-                            2 => rows_panel::<V, MR, 2, true>(p, blk),
-                            _ => rows_panel::<V, MR, 3, true>(p, blk),
-                        },
-                    }
-                }
-                j += nr;
-            }
-            k0 += kn;
         }
+        let mut j = 0;
+        while j < p.n {
+            let cols = (p.n - j).min(nr);
+            let vecs = cols.div_ceil(V::L);
+            let tail = cols - (vecs - 1) * V::L;
+            // SAFETY: rows k0..k0 + kn and columns j..j + cols of b lie in b (the caller's
+            // guarantee); the copy holds kb * nr >= kn * nr floats.
+            let (b, b_rs) = unsafe {
+                let src = p.b.add(k0 * p.b_rs + j);
+                if pack {
+                    for r in 0..kn {
+                        let (s, d) = (src.add(r * p.b_rs), dst.add(r * nr));
+                        if cols == nr {
+                            for v in 0..NV {
+                                V::store(d.add(v * V::L), V::load(s.add(v * V::L)));
+                            }
+                        } else {
+                            std::ptr::copy_nonoverlapping(s, d, cols);
+                        }
+                    }
+                    (dst as *const f32, nr)
+                } else {
+                    (src, p.b_rs)
+                }
+            };
+            let blk = Block { b, b_rs, j, k0, kn, tail, apack };
+            // SAFETY: passed on from the caller; b holds kn rows of cols floats.
+            unsafe {
+                match (vecs == NV, tail == V::L) {
+                    (true, true) => rows_panel::<V, MR, NV, false>(p, blk),
+                    (true, false) => rows_panel::<V, MR, NV, true>(p, blk),
+                    _ => match vecs {
+                        1 => rows_panel::<V, MR, 1, true>(p, blk),
+                        2 => rows_panel::<V, MR, 2, true>(p, blk),
+                        _ => rows_panel::<V, MR, 3, true>(p, blk),
+                    },
+                }
+            }
+            j += nr;
+        }
+        k0 += kn;
     }
 }
 
@@ -425,40 +423,42 @@ thread_local! {
 #[inline(always)]
 unsafe fn cols_kernel<V: Simd, const MV: usize, const NC: usize>(p: Product) {
     let mp = p.m.div_ceil(V::L) * V::L;
-    // The padding rows m..mp of the copy hold whatever an earlier call left there: their results
-    // are never stored.
     let dst = scratch(&PACKED, mp * p.k);
-    {
-        // Rows of the copy are written in order; the reads walk down `m` rows of `a` together,
-        // whose lines stay in L1 across the next 16 values of q.
-        for q in 0..p.k {
-            for i in 0..p.m {
-                // SAFETY: a[i*a_rs + q*a_cs] lies in a for i < m, q < k (the caller's guarantee),
-                // and q*mp + i < k*mp, the copy's length.
-                unsafe { *dst.add(q * mp + i) = *p.a.add(i * p.a_rs + q * p.a_cs) };
-            }
+    // Rows of the copy are written in order; the reads walk down `m` rows of `a` together,
+    // whose lines stay in L1 across the next 16 values of q. The padding rows m..mp are zeroed:
+    // their results are never stored, but a value an earlier call left there could be a
+    // denormal, which costs time in every FMA it enters.
+    for q in 0..p.k {
+        for i in 0..p.m {
+            // SAFETY: a[i*a_rs + q*a_cs] lies in a for i < m, q < k (the caller's guarantee),
+            // and q*mp + i < k*mp, the copy's length.
+            unsafe { *dst.add(q * mp + i) = *p.a.add(i * p.a_rs + q * p.a_cs) };
         }
-        let ap = dst as *const f32;
-        let mut j = 0;
-        let mut done = 0;
-        while done < p.n {
-            let j0 = j.min(p.n - NC);
-            let mut i0 = 0;
-            while i0 < mp {
-                let vecs = ((mp - i0) / V::L).min(MV);
-                // SAFETY: passed on from the caller; the packed copy holds k * mp floats.
-                unsafe {
-                    if vecs == MV {
-                        cols_block::<V, MV, NC>(p, ap, mp, i0, j0, done);
-                    } else {
-                        cols_block::<V, 1, NC>(p, ap, mp, i0, j0, done);
-                    }
+        for i in p.m..mp {
+            // SAFETY: q*mp + i < k*mp, as above.
+            unsafe { *dst.add(q * mp + i) = 0.0 };
+        }
+    }
+    let ap = dst as *const f32;
+    let mut j = 0;
+    let mut done = 0;
+    while done < p.n {
+        let j0 = j.min(p.n - NC);
+        let mut i0 = 0;
+        while i0 < mp {
+            let vecs = ((mp - i0) / V::L).min(MV);
+            // SAFETY: passed on from the caller; the packed copy holds k * mp floats.
+            unsafe {
+                if vecs == MV {
+                    cols_block::<V, MV, NC>(p, ap, mp, i0, j0, done);
+                } else {
+                    cols_block::<V, 1, NC>(p, ap, mp, i0, j0, done);
                 }
-                i0 += vecs * V::L;
             }
-            done = j0 + NC;
-            j += NC;
+            i0 += vecs * V::L;
         }
+        done = j0 + NC;
+        j += NC;
     }
 }
 
@@ -524,135 +524,4 @@ unsafe fn cols_block<V: Simd, const MV: usize, const NC: usize>(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::kernels::gemm::{gemm_naive, MatRef};
-
-    fn lcg(seed: &mut u64) -> f32 {
-        *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        ((*seed >> 40) as f32 / (1u64 << 24) as f32) - 0.5
-    }
-
-    /// Both kernels on every path this CPU has, against the naive product: row and column counts
-    /// on both sides of each tile edge (8/6 rows, 12/6 columns, 48/16-float panels), one and two
-    /// column blocks short, inner dimensions of several blocks, both orientations of each operand, overwrite and accumulate, and a
-    /// destination row stride wider than the product.
-    #[test]
-    fn kernels_match_the_naive_product_on_every_path() {
-        let levels: Vec<u8> = (1..=2).filter(|&l| l <= crate::kernels::simd::detect()).collect();
-        let mut seed = 5u64;
-        let mut ran = [0usize; 2];
-        for &level in &levels {
-            let mut shapes = vec![];
-            for m in [1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 16, 17, 31, 32, 33, 64, 100, 128, 200] {
-                for n in [1, 5, 6, 7, 12, 13, 16, 23, 24, 25, 47, 48, 49, 100, 130] {
-                    for k in [1, 3, 32, 77] {
-                        shapes.push((m, n, k));
-                    }
-                }
-            }
-            // Several blocks of k (128 on AVX-512, 256 on AVX2, cut evenly), with the panels
-            // copied (64 or 96 columns, or over 64 rows) and read in place.
-            for m in [5, 32, 100] {
-                for n in [33, 64, 96, 130] {
-                    shapes.push((m, n, 300));
-                    shapes.push((m, n, 513));
-                }
-            }
-            for &(m, n, k) in &shapes {
-                let a: Vec<f32> = (0..m * k).map(|_| lcg(&mut seed)).collect();
-                let b: Vec<f32> = (0..k * n).map(|_| lcg(&mut seed)).collect();
-                for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
-                    let am = if ta { MatRef::row_major(&a, k, m).t() } else { MatRef::row_major(&a, m, k) };
-                    let bm = if tb { MatRef::row_major(&b, n, k).t() } else { MatRef::row_major(&b, k, n) };
-                    let rs = n + 3;
-                    let init: Vec<f32> = (0..m * rs).map(|_| lcg(&mut seed)).collect();
-                    for accumulate in [false, true] {
-                        let mut got = init.clone();
-                        let product = Product {
-                            m,
-                            n,
-                            k,
-                            a: a.as_ptr(),
-                            a_rs: am.rs,
-                            a_cs: am.cs,
-                            b: b.as_ptr(),
-                            b_rs: bm.rs,
-                            b_cs: bm.cs,
-                            c: got.as_mut_ptr(),
-                            c_rs: rs,
-                            accumulate,
-                        };
-                        let Some(kernel) = supports(level, &product) else { continue };
-                        ran[(kernel == Kernel::Cols) as usize] += 1;
-                        // SAFETY: the operands are the buffers above with their own
-                        // shapes and strides; the level was detected on this CPU.
-                        unsafe { run(level, kernel, product) };
-                        let mut want = init.clone();
-                        gemm_naive(&mut want, rs, am, bm, accumulate);
-                        for (e, (x, y)) in got.iter().zip(&want).enumerate() {
-                            assert!(
-                                (x - y).abs() < 1e-4 * (1.0 + y.abs()),
-                                "level {level} {kernel:?} {m}x{k}x{n} ta={ta} tb={tb} acc={accumulate}: \
-                                 element {e} (row {}, column {}) is {x}, want {y}",
-                                e / rs,
-                                e % rs
-                            );
-                        }
-                    }
-                }
-            }
-        }
-        if !levels.is_empty() {
-            assert!(ran[0] > 100 && ran[1] > 100, "each kernel ran on few products: {ran:?}");
-        }
-    }
-
-    /// A row of `x · W` is the same bits whether it is computed alone or among others (Keras'
-    /// predict is per sample; `predict` and `fit` in batches of any size must agree): every
-    /// output element is one chain of FMAs along `k`, in order, whatever the tile.
-    #[test]
-    fn a_row_of_the_product_does_not_depend_on_the_rows_beside_it() {
-        let mut seed = 9u64;
-        for &level in (1..=2).filter(|&l| l <= crate::kernels::simd::detect()).collect::<Vec<u8>>().iter() {
-            for &(m, k, n) in &[(100, 300, 70), (64, 9, 33), (13, 200, 16)] {
-                let a: Vec<f32> = (0..m * k).map(|_| lcg(&mut seed)).collect();
-                let b: Vec<f32> = (0..k * n).map(|_| lcg(&mut seed)).collect();
-                let product = |rows: &[f32], out: &mut [f32]| {
-                    let m = rows.len() / k;
-                    let p = Product {
-                        m,
-                        n,
-                        k,
-                        a: rows.as_ptr(),
-                        a_rs: k,
-                        a_cs: 1,
-                        b: b.as_ptr(),
-                        b_rs: n,
-                        b_cs: 1,
-                        c: out.as_mut_ptr(),
-                        c_rs: n,
-                        accumulate: false,
-                    };
-                    let kernel = supports(level, &p).expect("the row kernel takes x · W");
-                    // SAFETY: rows is m x k, b is k x n and out m x n, all row-major.
-                    unsafe { run(level, kernel, p) };
-                };
-                let mut whole = vec![0.0f32; m * n];
-                product(&a, &mut whole);
-                for size in [1, 3, 7, 8, 9] {
-                    for start in (0..m).step_by(size) {
-                        let rows = size.min(m - start);
-                        let mut part = vec![0.0f32; rows * n];
-                        product(&a[start * k..(start + rows) * k], &mut part);
-                        assert_eq!(
-                            part[..],
-                            whole[start * n..(start + rows) * n],
-                            "level {level}, rows {start}.. in blocks of {size}"
-                        );
-                    }
-                }
-            }
-        }
-    }
-}
+mod tests;

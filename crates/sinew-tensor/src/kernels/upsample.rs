@@ -174,15 +174,7 @@ pub fn upsample_bilinear2d_backward<T: Float>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn lcg(s: &mut u64) -> f64 {
-        *s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        (*s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-    }
-
-    fn rand(n: usize, s: &mut u64) -> Vec<f64> {
-        (0..n).map(|_| lcg(s)).collect()
-    }
+    use crate::kernels::test_util::rand;
 
     fn dot(a: &[f64], b: &[f64]) -> f64 {
         a.iter().zip(b).map(|(p, q)| p * q).sum()
@@ -219,7 +211,7 @@ mod tests {
     fn upsample_forward_matches_naive() {
         let mut s = 2;
         for &(n, h, w, c, a, b) in CASES {
-            let x = rand(n * h * w * c, &mut s);
+            let x = rand::<f64>(n * h * w * c, &mut s);
             let mut y = vec![f64::NAN; n * h * a * w * b * c];
             upsample_nearest2d_forward(n, h, w, c, a, b, &x, &mut y);
             for (i, &v) in y.iter().enumerate() {
@@ -239,15 +231,15 @@ mod tests {
     fn upsample_backward_is_the_adjoint_of_forward() {
         let mut s = 1;
         for &(n, h, w, c, a, b) in CASES {
-            let x = rand(n * h * w * c, &mut s);
-            let dy = rand(n * h * a * w * b * c, &mut s);
+            let x = rand::<f64>(n * h * w * c, &mut s);
+            let dy = rand::<f64>(n * h * a * w * b * c, &mut s);
             let (mut y, mut dx) = (vec![0.0; dy.len()], vec![f64::NAN; x.len()]);
             upsample_nearest2d_forward(n, h, w, c, a, b, &x, &mut y);
             upsample_nearest2d_backward(n, h, w, c, a, b, &dy, &mut dx);
             assert!((dot(&y, &dy) - dot(&x, &dx)).abs() < 1e-10, "nearest {n} {h} {w} {c} {a} {b}");
             // Bilinear to sizes that are not multiples, down- as well as up-sampling.
             for (oh, ow) in [(h * a, w * b), (h + 3, w.max(2) - 1), (1, 1), (2 * h + 1, 3 * w)] {
-                let dy = rand(n * oh * ow * c, &mut s);
+                let dy = rand::<f64>(n * oh * ow * c, &mut s);
                 let (mut y, mut dx) = (vec![0.0; dy.len()], vec![f64::NAN; x.len()]);
                 upsample_bilinear2d_forward(n, h, w, c, oh, ow, &x, &mut y);
                 upsample_bilinear2d_backward(n, h, w, c, oh, ow, &dy, &mut dx);
@@ -273,8 +265,8 @@ mod tests {
     fn upsample_large_inputs_take_the_parallel_paths() {
         let (n, h, w, c) = (4, 14, 14, 32);
         let mut s = 4;
-        let x = rand(n * h * w * c, &mut s);
-        let dy = rand(n * 28 * 28 * c, &mut s);
+        let x = rand::<f64>(n * h * w * c, &mut s);
+        let dy = rand::<f64>(n * 28 * 28 * c, &mut s);
         let (mut y, mut dx) = (vec![0.0; dy.len()], vec![0.0; x.len()]);
         upsample_nearest2d_forward(n, h, w, c, 2, 2, &x, &mut y);
         upsample_nearest2d_backward(n, h, w, c, 2, 2, &dy, &mut dx);
