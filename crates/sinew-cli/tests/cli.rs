@@ -448,18 +448,25 @@ fn the_recurrent_specs_forecast_and_generate() {
     assert_eq!(values.len(), 18);
     assert!(values.iter().all(|x| (5_000.0..50_000.0).contains(&x.as_f64().unwrap())), "{values:?}");
 
-    // The Shakespeare spec, cut down: a fifth of the text, GRU(64), 6 seconds, training windows
-    // every 30 characters (overlapping).
+    // The Shakespeare spec, cut down: a tenth of the text, GRU(64), one epoch of 47 steps,
+    // training windows every 30 characters (overlapping). A step count, not the spec's
+    // wall-clock budget: a 6-second budget reached 2.76 on one machine and 3.03 on a slower or
+    // busier one (CI, 2026-12-07), so the figure measured the machine, not the model.
     let dir = tmp("shakespeare");
     let text = std::fs::read_to_string(repo().join("specs/shakespeare_gru.toml")).unwrap();
     let short = text
         .replace("max_chars = 2000000", "max_chars = 200000\nstep = 30")
         .replace("units = 256", "units = 64")
-        .replace("time_limit = 504", "time_limit = 6")
         .replace("datasets/tinyshakespeare", &repo().join("../shared/data/tinyshakespeare").display().to_string());
-    let v = train_spec(&dir, &short);
+    let v = train_spec(&dir, &short.replace("epochs = 10000", "epochs = 1"));
+    assert_eq!(v["epochs"], 1);
     let val = v["val_loss"].as_f64().unwrap();
-    assert!(val < 3.0, "validation loss {val} nats per character after 6 s");
+    assert!(val < 3.0, "validation loss {val} nats per character after 47 steps (4.17 untrained)");
+    // The budget itself: `time_limit` stops training inside the first epoch (47 steps take
+    // seconds), where 10,000 epochs were asked for.
+    let budget = tmp("shakespeare_budget");
+    let v = train_spec(&budget, &short.replace("time_limit = 504", "time_limit = 0.2"));
+    assert_eq!(v["epochs"], 1, "a 0.2 s budget ran {} epochs", v["epochs"]);
     let report = std::fs::read_to_string(dir.join("run/report.html")).unwrap();
     assert!(report.contains("Generated samples") && report.contains("temperature 0.5, seed &quot;ROMEO:&quot;"));
     let model = dir.join("run/model.sinew");
