@@ -12,17 +12,51 @@ use std::sync::{Arc, OnceLock};
 /// of every split waking a sleeping worker and blocking the caller until it is done. Training
 /// steps run through this.
 ///
+/// For as long as `f` runs, one other worker is kept awake: it spins, taking any job the pool
+/// has (a GEMM's second half, an elementwise op's chunks) as soon as it is queued. Between two
+/// products a step does elementwise work on one thread for tens of microseconds, long enough
+/// for an idle rayon worker to go to sleep, so each split used to pay a futex wake-up on its
+/// critical path (the dense autoencoder, b5, has about 30 products a step). OpenMP runtimes
+/// spin for the same reason. The spinner stops when `f` returns; if the caller's own thread
+/// picks it up (while waiting on a join), it returns at once.
+///
 /// The job takes the caller's thread-local modes along (gradient recording, [`serial`], the
 /// step's [`replicas`]): a pool
 /// thread that picks it up may be blocked inside another caller's `no_grad` or `serial` section
 /// (a worker waiting in a join steals whatever job is queued), and those modes are per thread.
 pub fn in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    use std::sync::atomic::{AtomicBool, Ordering};
     if rayon::current_thread_index().is_some() {
-        f()
-    } else {
-        let (grad, serial_mode, reps) = (crate::autograd::is_grad_enabled(), SERIAL.with(|s| s.get()), replicas());
-        rayon::scope(|_| crate::autograd::with_grad_mode(grad, || with_serial(serial_mode, || with_replicas(reps, f))))
+        return f();
     }
+    let (grad, serial_mode, reps) = (crate::autograd::is_grad_enabled(), SERIAL.with(|s| s.get()), replicas());
+    let run = || crate::autograd::with_grad_mode(grad, || with_serial(serial_mode, || with_replicas(reps, f)));
+    if num_threads() < 2 || serial_mode {
+        return rayon::scope(|_| run());
+    }
+    let done = AtomicBool::new(false);
+    rayon::scope(|s| {
+        let (caller, done) = (rayon::current_thread_index(), &done);
+        s.spawn(move |_| {
+            if rayon::current_thread_index() == caller {
+                return;
+            }
+            while !done.load(Ordering::Acquire) {
+                if rayon::yield_now() != Some(rayon::Yield::Executed) {
+                    std::hint::spin_loop();
+                }
+            }
+        });
+        // Set even if `run` unwinds, so the scope's wait for the spinner ends.
+        struct Done<'a>(&'a AtomicBool);
+        impl Drop for Done<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::Release);
+            }
+        }
+        let _done = Done(done);
+        run()
+    })
 }
 
 /// Threads for GEMM, decided once from rayon's global pool (which honours `RAYON_NUM_THREADS`).

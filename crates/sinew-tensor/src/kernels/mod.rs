@@ -15,9 +15,9 @@ pub mod recurrent;
 pub(crate) mod recurrent_cells;
 pub mod simd;
 mod skinny;
-pub mod upsample;
 #[cfg(test)]
 mod test_util;
+pub mod upsample;
 
 /// Geometry of a 2-D convolution over NHWC input `[n, h, w, c]` with an HWIO kernel
 /// `[kh, kw, c / groups, f]`, giving NHWC output `[n, out_h, out_w, f]`.

@@ -1,7 +1,6 @@
 use super::*;
-use crate::kernels::test_util::rand;
 use crate::kernels::gemm::{gemm_naive, MatRef};
-
+use crate::kernels::test_util::rand;
 
 /// Both kernels on every path this CPU has, against the naive product: row and column counts
 /// on both sides of each tile edge (8/6 rows, 12/6 columns, 48/16-float panels), one and two
