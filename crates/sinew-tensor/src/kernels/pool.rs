@@ -404,7 +404,7 @@ pub fn avg_pool2d_backward_naive<T: Float>(g: &Pool2dGeom, dy: &[T], dx: &mut [T
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernels::test_util::{pick, rand};
+    use crate::kernels::test_util::{assert_close as same, pick, rand};
 
     fn geom(
         n: usize,
@@ -445,15 +445,6 @@ mod tests {
             }
         }
         v
-    }
-
-    fn same<T: Float>(a: &[T], b: &[T], tol: f64, what: &str) {
-        assert_eq!(a.len(), b.len(), "{what}");
-        for (i, (x, y)) in a.iter().zip(b).enumerate() {
-            let (x, y) = (x.to_f64(), y.to_f64());
-            let ok = (x.is_nan() && y.is_nan()) || x == y || (x - y).abs() <= tol * (1.0 + y.abs());
-            assert!(ok, "{what}[{i}]: {x} vs {y}");
-        }
     }
 
     /// Fast against naive on every geometry; outputs start as garbage to prove they are overwritten.

@@ -17,3 +17,14 @@ pub(crate) fn pick(s: &mut u64, lo: usize, hi: usize) -> usize {
 pub(crate) fn rand<T: Float>(n: usize, s: &mut u64) -> Vec<T> {
     (0..n).map(|_| T::from_f64(lcg(s))).collect()
 }
+
+/// Asserts `a` matches `b` element by element within `tol` relative to `1 + |b|` (NaN matches
+/// NaN, and equal values match, infinities included); `what` names the buffer in the message.
+pub(crate) fn assert_close<T: Float>(a: &[T], b: &[T], tol: f64, what: &str) {
+    assert_eq!(a.len(), b.len(), "{what}");
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        let (x, y) = (x.to_f64(), y.to_f64());
+        let ok = (x.is_nan() && y.is_nan()) || x == y || (x - y).abs() <= tol * (1.0 + y.abs());
+        assert!(ok, "{what}[{i}]: {x} vs {y}");
+    }
+}

@@ -1,5 +1,5 @@
 use super::*;
-use crate::kernels::test_util::{pick, rand};
+use crate::kernels::test_util::{assert_close as close, pick, rand};
 
 #[rustfmt::skip]
 fn geom(n: usize, (h, w, c, f): (usize, usize, usize, usize), (kh, kw): (usize, usize),
@@ -43,14 +43,6 @@ fn geoms() -> Vec<Conv2dGeom> {
         }
     }
     v
-}
-
-fn close<T: Float>(a: &[T], b: &[T], tol: f64, what: &str) {
-    assert_eq!(a.len(), b.len(), "{what}");
-    for (i, (x, y)) in a.iter().zip(b).enumerate() {
-        let (x, y) = (x.to_f64(), y.to_f64());
-        assert!((x - y).abs() <= tol * (1.0 + y.abs()), "{what}[{i}]: {x} vs {y}");
-    }
 }
 
 /// Fast kernels against the references; outputs start as NaN to prove they are overwritten.
